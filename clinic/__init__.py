@@ -1,0 +1,74 @@
+"""Clinic Journey Tracker: the application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import BASE_DIR, Config, ProductionConfig, config_from_env
+
+MIGRATIONS_DIR = BASE_DIR / "migrations"
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    """Build the app for a settings class (from CLINIC_ENV when not given)."""
+    config = config or config_from_env()
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="static",
+        instance_relative_config=False,
+    )
+    app.config.from_object(config)
+    _check_config(app, config)
+    proxies = app.config.get("PROXY_FIX_X_FOR", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+    register_extensions(app)
+    register_blueprints(app)
+
+    from clinic.web import register_web_hooks
+
+    register_web_hooks(app)
+
+    from clinic.cli import register_cli
+
+    register_cli(app)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING if app.testing else logging.INFO)
+    return app
+
+
+def _check_config(app: Flask, config: type[Config]) -> None:
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set (an environment variable in production).")
+    if issubclass(config, ProductionConfig) and app.config["SECRET_KEY"].startswith("dev-only"):
+        raise RuntimeError("The development SECRET_KEY cannot be used in production.")
+
+
+def register_extensions(app: Flask) -> None:
+    from clinic.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    from clinic.db_setup import configure_engine
+
+    with app.app_context():
+        configure_engine(db.engine)
+    import clinic.models.registry  # noqa: F401  - every model is mapped before first use
+
+
+def register_blueprints(app: Flask) -> None:
+    from clinic import admin, auth, main
+    from clinic.auth.sessions import register_session_rules
+
+    register_session_rules(app)
+    for wing in (auth, main, admin):
+        app.register_blueprint(wing.bp)

@@ -1,0 +1,10 @@
+"""Admin wing: user accounts and the audit trail."""
+
+from flask import Blueprint
+
+from clinic.policy import ADMIN_ONLY, restrict_blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+restrict_blueprint(bp, ADMIN_ONLY)
+
+from clinic.admin import routes  # noqa: E402,F401

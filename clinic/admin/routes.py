@@ -1,0 +1,217 @@
+"""Account administration and audit review."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from clinic.admin import bp
+from clinic.admin.forms import (
+    AuditSearchForm,
+    ConfirmForm,
+    EditUserForm,
+    NewUserForm,
+    ResetPasswordForm,
+)
+from clinic.auth import services
+from clinic.auth.models import Role, User
+from clinic.extensions import db
+from clinic.models.audit import AuditEvent
+from clinic.timeutil import clinic_day_bounds
+
+USER_SORTS = {
+    "name": User.full_name,
+    "email": User.email,
+    "role": User.role,
+    "created": User.created_at.desc(),
+}
+
+
+def _get_user(user_id: int) -> User:
+    return db.get_or_404(User, user_id)
+
+
+@bp.route("/users")
+def users():  # noqa: ANN201
+    sort = request.args.get("sort", "name")
+    if sort not in USER_SORTS:
+        abort(400)
+    show = request.args.get("show", "active")
+    if show not in ("active", "inactive", "all"):
+        abort(400)
+    query = sa.select(User).order_by(USER_SORTS[sort], User.id)
+    if show != "all":
+        query = query.where(User.active.is_(show == "active"))
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("admin/users.html", page=page, sort=sort, show=show)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():  # noqa: ANN201
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                email=form.email.data,
+                full_name=form.full_name.data,
+                role=Role(form.role.data),
+                password=form.password.data,
+                patient_mrn=form.patient_mrn.data,
+                by=current_user,
+            )
+        except services.AccountError as err:
+            db.session.rollback()
+            getattr(form, err.field or "email").errors.append(str(err))
+        else:
+            db.session.commit()
+            flash(f"Account created for {user.full_name}.", "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>")
+def user_detail(user_id: int):  # noqa: ANN201
+    user = _get_user(user_id)
+    recent = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(sa.or_(AuditEvent.actor_id == user.id, sa.and_(
+            AuditEvent.object_type == "user_account", AuditEvent.object_id == str(user.id))))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        recent=recent,
+        action_form=ConfirmForm(),
+        reset_form=ResetPasswordForm(),
+    )
+
+
+def _conflict(form: EditUserForm, user: User):  # noqa: ANN202
+    db.session.rollback()
+    db.session.refresh(user)
+    form.version.data = str(user.version)
+    return render_template("admin/user_edit.html", form=form, user=user, conflict=True), 409
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_user(user_id: int):  # noqa: ANN201
+    user = _get_user(user_id)
+    form = EditUserForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.patient_mrn.data = user.patient.mrn if user.patient else ""
+        form.version.data = str(user.version)
+    form.patient_mrn.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        if form.version.data != str(user.version):
+            return _conflict(form, user)
+        try:
+            services.update_user(
+                user,
+                email=form.email.data,
+                full_name=form.full_name.data,
+                role=Role(form.role.data),
+                by=current_user,
+            )
+            db.session.commit()
+        except services.AccountError as err:
+            db.session.rollback()
+            getattr(form, err.field or "email").errors.append(str(err))
+        except StaleDataError:
+            return _conflict(form, user)
+        else:
+            flash("Changes saved.", "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/user_edit.html", form=form, user=user, conflict=False)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate_user(user_id: int):  # noqa: ANN201
+    return _set_active(user_id, False)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate_user(user_id: int):  # noqa: ANN201
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):  # noqa: ANN202
+    user = _get_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.set_active(user, active, by=current_user)
+    except services.AccountError as err:
+        db.session.rollback()
+        flash(str(err), "danger")
+    else:
+        db.session.commit()
+        flash(
+            f"{user.full_name} can sign in again." if active
+            else f"{user.full_name} is deactivated and signed out everywhere.",
+            "success",
+        )
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def reset_password(user_id: int):  # noqa: ANN201
+    user = _get_user(user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(user, form.new_password.data, by=current_user)
+        except services.AccountError as err:
+            db.session.rollback()
+            form.new_password.errors.append(str(err))
+        else:
+            db.session.commit()
+            flash(f"New password set; {user.full_name} is signed out everywhere.", "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        recent=[],
+        action_form=ConfirmForm(),
+        reset_form=form,
+    ), 400
+
+
+@bp.route("/audit")
+def audit():  # noqa: ANN201
+    form = AuditSearchForm(request.args)
+    query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    if request.args and not form.validate():
+        events = None
+    else:
+        query = _filter_audit(query, form)
+        events = db.paginate(
+            query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False
+        )
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("admin/audit.html", form=form, page=events, args=args)
+
+
+def _filter_audit(query: sa.Select, form: AuditSearchForm) -> sa.Select:
+    if form.action.data:
+        query = query.where(AuditEvent.action.startswith(form.action.data.strip(), autoescape=True))
+    if form.object_type.data:
+        query = query.where(AuditEvent.object_type == form.object_type.data.strip())
+    if form.patient_id.data:
+        if not form.patient_id.data.strip().isdigit():
+            abort(400)
+        query = query.where(AuditEvent.patient_id == int(form.patient_id.data))
+    if form.actor.data:
+        needle = services.normalise_email(form.actor.data)
+        query = query.join(User, AuditEvent.actor_id == User.id).where(
+            User.email.contains(needle, autoescape=True)
+        )
+    if form.date_from.data:
+        query = query.where(AuditEvent.occurred_at >= clinic_day_bounds(form.date_from.data)[0])
+    if form.date_to.data:
+        query = query.where(AuditEvent.occurred_at < clinic_day_bounds(form.date_to.data)[1])
+    return query

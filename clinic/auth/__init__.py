@@ -1,0 +1,7 @@
+"""Auth wing: sign-in, sign-out, own password, and the session rules."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from clinic.auth import routes  # noqa: E402,F401

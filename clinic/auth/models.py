@@ -1,0 +1,86 @@
+"""User accounts and roles."""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.extensions import db
+from clinic.models.base import TimestampMixin, VersionedMixin, enum_column
+from clinic.patients.models import Patient
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"
+    FRONT_DESK = "front_desk"
+    PROVIDER = "provider"
+    CLINICAL_STAFF = "clinical_staff"
+    PATIENT = "patient"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.PATIENT
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Administrator",
+    Role.FRONT_DESK: "Front desk",
+    Role.PROVIDER: "Provider",
+    Role.CLINICAL_STAFF: "Clinical staff",
+    Role.PATIENT: "Patient",
+}
+
+
+class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
+    """One person's login. A patient account is bound to exactly one patient record."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True, nullable=False)
+    full_name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    role: Mapped[Role] = enum_column(Role, "role", nullable=False)
+    password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # Bumped whenever every existing session of this user must end (logout, password change,
+    # deactivation, admin reset); it is part of the session's user id, so old cookies stop working.
+    session_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+    patient_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("patient.id", ondelete="RESTRICT"), unique=True
+    )
+
+    patient: Mapped[Patient | None] = relationship(Patient, lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'patient' AND patient_id IS NOT NULL)"
+            " OR (role <> 'patient' AND patient_id IS NULL)",
+            name="patient_link_matches_role",
+        ),
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    def get_id(self) -> str:
+        """The session's user id: the account id and its session version."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role.is_staff
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"

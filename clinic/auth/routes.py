@@ -1,0 +1,89 @@
+"""Sign-in, sign-out and changing one's own password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, logout_user
+
+from clinic.auth import bp, services
+from clinic.auth.forms import ChangePasswordForm, LoginForm
+from clinic.auth.sessions import home_endpoint, start_session
+from clinic.extensions import db, limiter
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def _account_key() -> str:
+    return "login-account:" + services.normalise_email(request.form.get("email", ""))
+
+
+def _login_failed(response) -> bool:  # noqa: ANN001
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-account",
+)
+def login():  # noqa: ANN201
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        db.session.commit()  # the audit row of a failed attempt is kept too
+        if user is not None:
+            start_session(user)
+            return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
+        form.password.errors.append("The e-mail or password is not correct.")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():  # noqa: ANN201
+    services.sign_out(current_user)
+    db.session.commit()
+    logout_user()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():  # noqa: ANN201
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except services.AccountError as err:
+            db.session.commit()  # keep the audit row of a refused attempt
+            getattr(form, err.field).errors.append(str(err))
+        else:
+            db.session.commit()
+            logout_user()
+            flash("Your password was changed. Please sign in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/change_password.html", form=form)

@@ -1,0 +1,181 @@
+"""Account operations: sign-in, sign-out, passwords and user administration.
+
+Services change state, write the audit row and flush; the route commits.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from clinic.auth.models import Role, User
+from clinic.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.patients.models import Patient
+
+
+class AccountError(ValueError):
+    """A refused account change; `field` names the form field the message belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None; every attempt is audited."""
+    user = find_user_by_email(email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None:
+        audit.record("auth.login_failed", detail="unknown account")
+        return None
+    if not ok:
+        audit.record("auth.login_failed", actor=user, obj=user, detail="wrong password")
+        return None
+    if not user.active:
+        audit.record("auth.login_failed", actor=user, obj=user, detail="account deactivated")
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record("auth.login", actor=user, obj=user)
+    db.session.flush()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session this user holds anywhere."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def sign_out(user: User) -> None:
+    end_sessions(user)
+    audit.record("auth.logout", actor=user, obj=user)
+    db.session.flush()
+
+
+def _check_new_password(user_inputs: tuple[str, ...], password: str, field: str) -> None:
+    problems = password_problems(password, user_inputs)
+    if problems:
+        raise AccountError(problems[0], field=field)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """The user's own change: needs the current password; ends all their sessions."""
+    if not verify_password(user.password_hash, current_password):
+        audit.record("auth.password_change_refused", actor=user, obj=user)
+        raise AccountError("The current password is not correct.", field="current_password")
+    _check_new_password((user.email, user.full_name), new_password, "new_password")
+    user.password_hash = hash_password(new_password)
+    end_sessions(user)
+    audit.record("auth.password_changed", actor=user, obj=user)
+    db.session.flush()
+
+
+def _patient_for_role(role: Role, patient_mrn: str | None) -> Patient | None:
+    if role is not Role.PATIENT:
+        if patient_mrn:
+            raise AccountError("Only patient accounts link to a patient record.", "patient_mrn")
+        return None
+    if not patient_mrn:
+        raise AccountError("A patient account needs the patient's MRN.", field="patient_mrn")
+    patient = db.session.scalar(sa.select(Patient).where(Patient.mrn == patient_mrn.strip()))
+    if patient is None:
+        raise AccountError("No patient has this MRN.", field="patient_mrn")
+    taken = db.session.scalar(sa.select(User.id).where(User.patient_id == patient.id))
+    if taken:
+        raise AccountError("This patient already has a portal account.", field="patient_mrn")
+    return patient
+
+
+def create_user(
+    *,
+    email: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    by: User | None,
+    patient_mrn: str | None = None,
+) -> User:
+    """A new account; `by` is the admin (None from the command line)."""
+    email = normalise_email(email)
+    if find_user_by_email(email):
+        raise AccountError("An account with this e-mail already exists.", field="email")
+    patient = _patient_for_role(role, patient_mrn)
+    _check_new_password((email, full_name), password, "password")
+    user = User(
+        email=email,
+        full_name=full_name.strip(),
+        role=role,
+        password_hash=hash_password(password),
+        patient=patient,
+        active=True,
+        session_version=1,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.created",
+        actor=by,
+        obj=user,
+        patient_id=patient.id if patient else None,
+        detail=f"role={role.value}",
+    )
+    return user
+
+
+def update_user(user: User, *, email: str, full_name: str, role: Role, by: User) -> None:
+    """Admin edit of name, e-mail and role (patient links are not changed here)."""
+    email = normalise_email(email)
+    other = find_user_by_email(email)
+    if other is not None and other.id != user.id:
+        raise AccountError("An account with this e-mail already exists.", field="email")
+    if (role is Role.PATIENT) != (user.role is Role.PATIENT):
+        raise AccountError(
+            "Staff and patient accounts cannot be turned into each other.", field="role"
+        )
+    if user.id == by.id and role is not Role.ADMIN:
+        raise AccountError("You cannot remove your own administrator role.", field="role")
+    changes = [
+        name
+        for name, old, new in (
+            ("email", user.email, email),
+            ("name", user.full_name, full_name.strip()),
+            ("role", user.role, role),
+        )
+        if old != new
+    ]
+    if user.role != role:
+        end_sessions(user)  # a role change takes effect at the next sign-in
+    user.email, user.full_name, user.role = email, full_name.strip(), role
+    audit.record("user.updated", actor=by, obj=user, detail="changed: " + ", ".join(changes))
+    db.session.flush()
+
+
+def set_active(user: User, active: bool, *, by: User) -> None:
+    """Deactivate (ending every session) or reactivate an account."""
+    if user.id == by.id and not active:
+        raise AccountError("You cannot deactivate your own account.")
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        end_sessions(user)
+    audit.record("user.activated" if active else "user.deactivated", actor=by, obj=user)
+    db.session.flush()
+
+
+def reset_password(user: User, new_password: str, *, by: User) -> None:
+    """Admin sets a new password for someone; their existing sessions end."""
+    _check_new_password((user.email, user.full_name), new_password, "new_password")
+    user.password_hash = hash_password(new_password)
+    end_sessions(user)
+    audit.record("user.password_reset", actor=by, obj=user)
+    db.session.flush()

@@ -1,0 +1,82 @@
+"""Command-line tools: `flask users create` and `flask demo load|logins`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from clinic.auth import services as accounts
+from clinic.auth.models import Role
+from clinic.extensions import db
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+demo_cli = AppGroup("demo", help="Demo data for development (refused in production).")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True, help="Sign-in e-mail address.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", "full_name", default=None, help="Full name (defaults to the e-mail).")
+@click.option("--patient", "patient_mrn", default=None, help="MRN to link a patient account to.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(
+    email: str, role: str, full_name: str | None, patient_mrn: str | None, password_stdin: bool
+) -> None:
+    """Create an account; the password is prompted for (or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(
+            email=email,
+            full_name=full_name or email,
+            role=Role(role),
+            password=password,
+            patient_mrn=patient_mrn,
+            by=None,
+        )
+    except accounts.AccountError as err:
+        db.session.rollback()
+        raise click.ClickException(str(err)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role.value} account {user.email} (id {user.id}).")
+
+
+def _refuse_outside_development() -> None:
+    if not current_app.config.get("DEMO_DATA_ALLOWED"):
+        raise click.ClickException("Demo data is refused in this configuration (production).")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has accounts.")
+def load_demo_command(if_empty: bool) -> None:
+    """Load demo accounts and patients."""
+    from clinic.demo import database_is_empty, load_demo_data
+
+    _refuse_outside_development()
+    if not database_is_empty():
+        if if_empty:
+            click.echo("The database already has data; demo data not loaded.")
+            return
+        raise click.ClickException("The database is not empty; demo data goes into an empty one.")
+    load_demo_data()
+    db.session.commit()
+    click.echo("Demo data loaded.")
+
+
+@demo_cli.command("logins")
+def demo_logins_command() -> None:
+    """Print the demo sign-ins for every role."""
+    from clinic.demo import demo_logins_table
+
+    _refuse_outside_development()
+    click.echo(demo_logins_table())
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,61 @@
+"""Role home pages and /healthz."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, jsonify, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from clinic.auth.models import Role
+from clinic.auth.sessions import home_endpoint
+from clinic.extensions import csrf, db
+from clinic.main import bp
+from clinic.models import audit
+from clinic.policy import CLINICAL, require_roles
+from clinic.timeutil import clinic_today
+
+
+@bp.route("/")
+def index():  # noqa: ANN201
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(home_endpoint(current_user)))
+
+
+@bp.route("/front-desk")
+@require_roles(Role.FRONT_DESK, Role.ADMIN)
+def front_desk():  # noqa: ANN201
+    return render_template("main/front_desk.html", today=clinic_today())
+
+
+@bp.route("/clinical")
+@require_roles(*CLINICAL)
+def clinical():  # noqa: ANN201
+    return render_template("main/clinical.html", today=clinic_today())
+
+
+@bp.route("/my")
+@require_roles(Role.PATIENT)
+def patient_home():  # noqa: ANN201
+    patient = current_user.patient
+    audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
+    db.session.commit()
+    return render_template("main/patient_home.html", patient=patient)
+
+
+@bp.route("/account")
+@login_required
+def account():  # noqa: ANN201
+    return render_template("main/account.html")
+
+
+@bp.route("/healthz")
+@csrf.exempt
+def healthz():  # noqa: ANN201
+    """Liveness and database reachability, for load balancers and monitors."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        current_app.logger.exception("health check: database unreachable")
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")

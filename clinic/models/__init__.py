@@ -1,0 +1,1 @@
+"""Shared model foundation: base class, column helpers and the audit trail."""

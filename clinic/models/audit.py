@@ -1,0 +1,88 @@
+"""The append-only audit trail (HIPAA audit controls) and the one helper that writes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import g, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from clinic.extensions import db
+from clinic.models.base import UTCDateTime, utcnow
+
+DETAIL_MAX = 255
+
+
+class AuditEvent(db.Model):
+    """Who did what to which record, when and from where. Never updated, never deleted."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="RESTRICT"), index=True
+    )
+    actor_role: Mapped[str | None] = mapped_column(sa.String(20))
+    action: Mapped[str] = mapped_column(sa.String(60), nullable=False, index=True)
+    object_type: Mapped[str | None] = mapped_column(sa.String(40))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    patient_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("patient.id", ondelete="RESTRICT"), index=True
+    )
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[str | None] = mapped_column(sa.String(DETAIL_MAX))
+
+    actor = db.relationship("User", lazy="joined", foreign_keys=[actor_id])
+
+    __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
+
+
+class AuditIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit row."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:  # noqa: ANN001
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent):
+            raise AuditIsAppendOnly("audit events cannot be changed or deleted")
+
+
+def current_address() -> str | None:
+    """The client address of the request being served, if any."""
+    if not has_request_context():
+        return None
+    return getattr(g, "remote_addr", None) or request.remote_addr
+
+
+def record(
+    action: str,
+    *,
+    actor=None,  # noqa: ANN001 - a User or None
+    obj=None,  # noqa: ANN001 - any model with an id, or None
+    object_type: str | None = None,
+    object_id: object | None = None,
+    patient_id: int | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    """Add one audit row to the current transaction; the caller's commit makes it durable."""
+    if obj is not None:
+        object_type = object_type or getattr(obj, "__audit_type__", obj.__tablename__)
+        object_id = object_id if object_id is not None else obj.id
+    event_row = AuditEvent(
+        occurred_at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_role=getattr(getattr(actor, "role", None), "value", None),
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        patient_id=patient_id,
+        remote_addr=current_address(),
+        detail=(detail or None) and detail[:DETAIL_MAX],
+    )
+    db.session.add(event_row)
+    return event_row

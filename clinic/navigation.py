@@ -1,0 +1,32 @@
+"""What the navigation bar offers each role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clinic.auth.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+
+
+NAV: dict[Role, tuple[NavItem, ...]] = {
+    Role.ADMIN: (
+        NavItem("Users", "admin.users"),
+        NavItem("Audit trail", "admin.audit"),
+        NavItem("Front desk", "main.front_desk"),
+    ),
+    Role.FRONT_DESK: (NavItem("Front desk", "main.front_desk"),),
+    Role.PROVIDER: (NavItem("Clinical", "main.clinical"),),
+    Role.CLINICAL_STAFF: (NavItem("Clinical", "main.clinical"),),
+    Role.PATIENT: (NavItem("My care", "main.patient_home"),),
+}
+
+
+def nav_for(user) -> tuple[NavItem, ...]:  # noqa: ANN001
+    if not getattr(user, "is_authenticated", False):
+        return ()
+    return NAV[user.role]

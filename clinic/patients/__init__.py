@@ -1,0 +1,1 @@
+"""Patients wing: the patient record that every other wing hangs from."""

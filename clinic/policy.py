@@ -1,0 +1,84 @@
+"""Who may do what: role requirements for routes and record-level checks, in one place.
+
+Every route asks here, so every route gets the same answer. A refusal is a 403 (audited by
+the error handler); an anonymous visitor is sent to the login page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from clinic.auth.models import Role, User
+from clinic.extensions import login_manager
+from clinic.patients.models import Patient
+
+ALL_STAFF = frozenset({Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF})
+CLINICAL = frozenset({Role.PROVIDER, Role.CLINICAL_STAFF})
+ADMIN_ONLY = frozenset({Role.ADMIN})
+PATIENTS = frozenset({Role.PATIENT})
+
+
+def role_allowed(user: Any, roles: Iterable[Role]) -> bool:
+    return bool(user and user.is_authenticated and user.role in frozenset(roles))
+
+
+def _guard(roles: frozenset[Role]) -> Any:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.role not in roles:
+        abort(403)
+    return None
+
+
+def require_roles(*roles: Role) -> Callable:
+    """Route decorator: only signed-in users holding one of these roles get through."""
+    allowed = frozenset(roles)
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            refused = _guard(allowed)
+            return refused if refused is not None else view(*args, **kwargs)
+
+        wrapped.allowed_roles = allowed  # read by the route × role test
+        return wrapped
+
+    return decorator
+
+
+def restrict_blueprint(bp: Blueprint, roles: Iterable[Role]) -> None:
+    """Every route of this blueprint requires one of these roles (checked before the view)."""
+    allowed = frozenset(roles)
+    bp.before_request(lambda: _guard(allowed))
+
+
+# --- record-level checks -------------------------------------------------------------------
+
+
+def can_view_patient_demographics(user: User, patient: Patient) -> bool:
+    """Staff see every patient's demographics; a patient sees only their own."""
+    if user.role in ALL_STAFF:
+        return True
+    return user.role is Role.PATIENT and user.patient_id == patient.id
+
+
+def can_view_clinical(user: User, patient: Patient) -> bool:
+    """Clinical notes and results: providers and clinical staff, or the patient themself."""
+    if user.role in CLINICAL:
+        return True
+    return user.role is Role.PATIENT and user.patient_id == patient.id
+
+
+def can_manage_users(user: User) -> bool:
+    return user.role is Role.ADMIN
+
+
+def ensure(allowed: bool) -> None:
+    """Abort with 403 unless the check passed."""
+    if not allowed:
+        abort(403)

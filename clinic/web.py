@@ -1,0 +1,115 @@
+"""Request-level behaviour shared by every wing: security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.timeutil import format_clinic_time
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _security_headers(response):  # noqa: ANN001, ANN202
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint not in ("static", "bootstrap.static"):
+        # Pages may show patient data: never keep them in a browser or proxy cache.
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    from flask import current_app
+
+    hsts = current_app.config.get("HSTS_SECONDS", 0)
+    if hsts and request.is_secure:
+        headers["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
+    return response
+
+
+def _error_page(code: int, title: str, message: str):  # noqa: ANN202
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def _forbidden(_error):  # noqa: ANN001, ANN202
+    db.session.rollback()
+    audit.record(
+        "access.denied",
+        actor=current_user if current_user.is_authenticated else None,
+        detail=f"{request.method} {request.path}",
+    )
+    db.session.commit()
+    return _error_page(403, "Not available to you", "Your account does not give access to this page.")
+
+
+def _server_error(_error):  # noqa: ANN001, ANN202
+    db.session.rollback()
+    return _error_page(
+        500,
+        "Something went wrong",
+        "The request could not be completed and nothing was saved. Please try again; if it "
+        "keeps happening, tell the clinic's administrator the time it happened.",
+    )
+
+
+def _too_many(_error):  # noqa: ANN001, ANN202
+    db.session.rollback()
+    audit.record("auth.throttled", detail=f"{request.method} {request.path}")
+    db.session.commit()
+    return _error_page(
+        429,
+        "Too many attempts",
+        "There were too many tries in a short time. Wait a minute, then try again.",
+    )
+
+
+def _csrf_error(_error: CSRFError):  # noqa: ANN202
+    db.session.rollback()
+    if request.endpoint == "auth.login":
+        flash("The sign-in form had expired. Please try again.", "warning")
+        return redirect(url_for("auth.login"))
+    return _error_page(
+        400,
+        "The form had expired",
+        "For your safety the form could not be accepted (it was open too long or was sent "
+        "twice). Go back, reload the page and try again.",
+    )
+
+
+def register_web_hooks(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.register_error_handler(403, _forbidden)
+    app.register_error_handler(500, _server_error)
+    app.register_error_handler(429, _too_many)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(
+        400, lambda e: _error_page(400, "Bad request", "The request could not be understood.")
+    )
+    app.register_error_handler(
+        404, lambda e: _error_page(404, "Not found", "There is no page at this address.")
+    )
+    app.register_error_handler(
+        405, lambda e: _error_page(405, "Not allowed", "This page cannot be used that way.")
+    )
+    app.add_template_filter(format_clinic_time, "clinictime")
+
+    @app.context_processor
+    def _template_globals() -> dict:
+        from clinic.auth.models import Role
+        from clinic.navigation import nav_for
+
+        return {
+            "Role": Role,
+            "nav_items": nav_for(current_user),
+            "clinic_name": app.config["CLINIC_NAME"],
+        }

@@ -1,0 +1,106 @@
+"""Application settings: one class per environment, secrets and endpoints from the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style and plain postgres:// URLs mean psycopg 3 here.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'clinic.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    CLINIC_NAME = os.environ.get("CLINIC_NAME", "Clinic Journey Tracker")
+    CLINIC_TIMEZONE = os.environ.get("CLINIC_TIMEZONE", "America/New_York")
+    CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "+1 617 555 0100")
+
+    # Sessions: idle limits per kind of user and an absolute limit after login.
+    STAFF_IDLE_MINUTES = _env_int("STAFF_IDLE_MINUTES", 15)
+    PATIENT_IDLE_MINUTES = _env_int("PATIENT_IDLE_MINUTES", 30)
+    SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_ABSOLUTE_HOURS)
+    SESSION_COOKIE_NAME = "cjt_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Login throttling (Flask-Limiter); memory:// is per process, use Redis in production.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per minute")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "50 per minute")
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+    PREFERRED_URL_SCHEME = "http"
+    HSTS_SECONDS = 0
+    DEMO_DATA_ALLOWED = False
+    AUDIT_PAGE_SIZE = 50
+
+
+class DevelopmentConfig(Config):
+    """Local development: SQLite in instance/, a fixed throwaway key, demo data allowed."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
+    DEMO_DATA_ALLOWED = True
+
+
+class TestConfig(Config):
+    """The test suite: in-memory throttling, CSRF on (tests fetch tokens like a browser)."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(INSTANCE_DIR / "test.db")
+    )
+    RATELIMIT_STORAGE_URI = "memory://"
+    DEMO_DATA_ALLOWED = True
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS."""
+
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = _env_int("HSTS_SECONDS", 31536000)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 5}
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The settings class named by CLINIC_ENV (development when unset)."""
+    name = os.environ.get("CLINIC_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"CLINIC_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None
