@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -11,8 +12,8 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
-# zxcvbn's 0-4 guessability score; 0 and 1 mean "guessed within about a million tries".
-MIN_SCORE = 2
+# zxcvbn's 0-4 guessability score; below 3 means guessable within about 10^8 tries.
+MIN_SCORE = 3
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
@@ -50,8 +51,15 @@ def password_problems(password: str, user_inputs: tuple[str, ...] = ()) -> list[
         return [f"Use at most {MAX_LENGTH} characters."]
     if password.lower() in _common_passwords():
         return ["This password is on lists of commonly used passwords; choose another."]
-    inputs = [part for text in user_inputs if text for part in text.replace("@", " ").split()]
-    if zxcvbn(password[:100], user_inputs=inputs)["score"] < MIN_SCORE:
+    inputs = [part.lower() for text in user_inputs if text for part in re.split(r"\W+", text) if part]
+    rest = password.lower()
+    for part in inputs:
+        if len(part) >= 3:
+            rest = rest.replace(part, "")
+    if len(rest.strip()) < 8:
+        return ["Your password is mostly your own name or e-mail; choose something else."]
+    # zxcvbn reads at most 72 characters; a longer passphrase is judged by its start.
+    if zxcvbn(password[:72], user_inputs=inputs)["score"] < MIN_SCORE:
         return [
             "This password would be easy to guess (a common word, a pattern, or your own name). "
             "A few unrelated words make a strong one."

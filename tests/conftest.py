@@ -1,0 +1,138 @@
+"""Fixtures: an app per database at migration head, a rolled-back transaction per test,
+a client with CSRF handling, and a login(role) helper."""
+
+from __future__ import annotations
+
+import re
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from clinic import create_app
+from clinic.auth.models import Role, User
+from clinic.extensions import db as _db
+from clinic.extensions import limiter
+from config import TestConfig
+from tests import factories
+from tests.databases import PG_HINT, fresh_url, postgres_url
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+def pytest_report_header(config):  # noqa: ANN001, ANN201
+    return None if postgres_url() else PG_HINT
+
+
+class FreshContextClient(FlaskClient):
+    """Serves each request in its own app context, as a real server does.
+
+    Without this, a request made while a test holds an app context reuses it, and `g`
+    (where Flask-WTF caches the CSRF token) and the database session leak between requests.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def make_test_app(database_url: str, **overrides) -> Flask:
+    """An app on this database, with these settings changed."""
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+    config = type("ConfiguredTest", (TestConfig,), settings)
+    application = create_app(config)
+    application.test_client_class = FreshContextClient
+    return application
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def db_kind(request) -> str:  # noqa: ANN001
+    if request.param == "postgresql" and not postgres_url():
+        pytest.skip(PG_HINT)
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def app(db_kind: str):  # noqa: ANN201
+    """One app per database kind, its schema built by the migrations (never create_all)."""
+    application = make_test_app(fresh_url(db_kind, "main"))
+    with application.app_context():
+        flask_migrate.upgrade()
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app: Flask):  # noqa: ANN201
+    """The database inside a transaction that is rolled back after the test.
+
+    Commits made by the code under test become SAVEPOINT releases on this connection.
+    """
+    with app.app_context():
+        engines = _db._app_engines[app]
+        engine = engines[None]
+        connection = engine.connect()
+        outer = connection.begin()
+        engines[None] = connection
+        _db.session.remove()
+        _db.session.configure(join_transaction_mode="create_savepoint")
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+class CsrfClient:
+    """Wraps the test client so that form posts carry the CSRF token the page handed out."""
+
+    TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                       r'name="csrf_token" value="([^"]+)"')
+
+    def __init__(self, client) -> None:  # noqa: ANN001
+        self.client = client
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.client, name)
+
+    def csrf_token(self, page: str = "/login") -> str:
+        html = self.client.get(page).get_data(as_text=True)
+        match = self.TOKEN.search(html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1) or match.group(2)
+
+    def post_form(self, url: str, data: dict | None = None, token_from: str | None = None,
+                  **kwargs):  # noqa: ANN201
+        data = dict(data or {})
+        data["csrf_token"] = self.csrf_token(token_from or url)
+        return self.client.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask, db) -> CsrfClient:  # noqa: ANN001
+    limiter.reset()  # throttling counts start from zero in every test
+    return CsrfClient(app.test_client())
+
+
+@pytest.fixture
+def make_user(db):  # noqa: ANN001, ANN201
+    return factories.make_user
+
+
+@pytest.fixture
+def login(client: CsrfClient, db):  # noqa: ANN001, ANN201
+    """login(role) creates a user of that role and signs the client in as them."""
+
+    def _login(role: Role | str, user: User | None = None) -> User:
+        user = user or factories.make_user(Role(role))
+        response = client.post_form(
+            "/login", {"email": user.email, "password": factories.PASSWORD}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    return _login
