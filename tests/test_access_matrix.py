@@ -1,0 +1,76 @@
+"""The route × role matrix: every route, every role, one parametrised test.
+
+Each new route is added to ROUTES; `test_every_route_is_in_the_matrix` fails until it is.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.auth.models import Role
+
+A, FD, PR, CS, PT = (
+    Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT
+)
+STAFF = {A, FD, PR, CS}
+EVERYONE = STAFF | {PT}
+PUBLIC = "public"
+
+# endpoint, method, URL (placeholders filled per test), who may use it
+ROUTES: list[tuple[str, str, str, object]] = [
+    ("main.index", "GET", "/", PUBLIC),
+    ("main.healthz", "GET", "/healthz", PUBLIC),
+    ("auth.login", "GET", "/login", PUBLIC),
+    ("auth.logout", "POST", "/logout", EVERYONE),
+    ("auth.change_password", "GET", "/account/password", EVERYONE),
+    ("main.account", "GET", "/account", EVERYONE),
+    ("main.front_desk", "GET", "/front-desk", {FD, A}),
+    ("main.clinical", "GET", "/clinical", {PR, CS}),
+    ("main.patient_home", "GET", "/my", {PT}),
+    ("admin.users", "GET", "/admin/users", {A}),
+    ("admin.new_user", "GET", "/admin/users/new", {A}),
+    ("admin.new_user", "POST", "/admin/users/new", {A}),
+    ("admin.user_detail", "GET", "/admin/users/{other}", {A}),
+    ("admin.edit_user", "GET", "/admin/users/{other}/edit", {A}),
+    ("admin.edit_user", "POST", "/admin/users/{other}/edit", {A}),
+    ("admin.deactivate_user", "POST", "/admin/users/{other}/deactivate", {A}),
+    ("admin.reactivate_user", "POST", "/admin/users/{other}/reactivate", {A}),
+    ("admin.reset_password", "POST", "/admin/users/{other}/password", {A}),
+    ("admin.audit", "GET", "/admin/audit", {A}),
+]
+
+ROLES = [*Role, None]  # None: not signed in
+
+
+def test_every_route_is_in_the_matrix(app):
+    listed = {endpoint for endpoint, *_ in ROUTES}
+    registered = {
+        rule.endpoint for rule in app.url_map.iter_rules()
+        if rule.endpoint not in ("static", "bootstrap.static")
+    }
+    assert registered - listed == set(), "add these routes to ROUTES"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value if r else "anonymous")
+@pytest.mark.parametrize(
+    ("endpoint", "method", "url", "allowed"), ROUTES, ids=[f"{m} {u}" for _, m, u, _ in ROUTES]
+)
+def test_route_role_matrix(client, login, make_user, role, endpoint, method, url, allowed):
+    other = make_user(Role.CLINICAL_STAFF)
+    if role is not None:
+        login(role)
+    target = url.format(other=other.id)
+    if method == "GET":
+        response = client.get(target)
+    else:
+        token = client.csrf_token("/account" if role else "/login")
+        response = client.post(target, data={"csrf_token": token})
+    status = response.status_code
+    if allowed == PUBLIC:
+        assert status in (200, 302), status
+    elif role is None:
+        assert status == 302 and response.headers["Location"].startswith("/login"), status
+    elif role in allowed:
+        assert status not in (401, 403, 404, 405, 500), status
+    else:
+        assert status == 403, f"{role} reached {method} {target}: {status}"

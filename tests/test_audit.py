@@ -1,0 +1,98 @@
+"""The audit trail is append-only, written with the change, and searchable by admins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.models import audit
+from clinic.models.audit import AuditEvent, AuditIsAppendOnly
+
+
+def test_orm_refuses_to_change_or_delete_audit_rows(db):
+    row = audit.record("test.event", detail="x")
+    db.session.flush()
+    row.detail = "changed"
+    with pytest.raises(AuditIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    row = audit.record("test.event", detail="x")
+    db.session.flush()
+    db.session.delete(row)
+    with pytest.raises(AuditIsAppendOnly):
+        db.session.flush()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_event SET detail = 'tampered'", "DELETE FROM audit_event"],
+)
+def test_database_refuses_to_change_or_delete_audit_rows(db, statement):
+    audit.record("test.event", detail="original")
+    db.session.flush()
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with db.session.begin_nested():
+            db.session.execute(sa.text(statement))
+
+
+def test_audit_row_is_discarded_with_a_rolled_back_change(db, make_user):
+    user = make_user(Role.PROVIDER)
+    db.session.commit()
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        audit.record("user.updated", actor=user, obj=user)
+        raise RuntimeError("the change failed")
+    assert db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEvent.action == "user.updated")
+    ) == 0
+
+
+def test_detail_is_truncated(db):
+    row = audit.record("test.event", detail="y" * 1000)
+    assert len(row.detail) == 255
+
+
+def _seed(db, make_user):  # noqa: ANN001, ANN202
+    actor = make_user(Role.PROVIDER, email="searcher.target@x.example.com")
+    now = datetime.now(UTC)
+    for i in range(60):
+        db.session.add(AuditEvent(occurred_at=now - timedelta(minutes=i), action="bulk.event",
+                                  actor_id=actor.id))
+    db.session.add(AuditEvent(occurred_at=now - timedelta(days=10), action="old.event"))
+    db.session.add(AuditEvent(occurred_at=now, action="patient.viewed", patient_id=None,
+                              object_type="patient", object_id="77"))
+    db.session.flush()
+    return actor
+
+
+def test_admin_searches_and_pages_the_audit_trail(client, login, make_user, db):
+    login(Role.ADMIN)
+    _seed(db, make_user)
+    page1 = client.get("/admin/audit?action=bulk").get_data(as_text=True)
+    assert "60 events" in page1
+    assert page1.count("<code>bulk.event</code>") == 50
+    page2 = client.get("/admin/audit?action=bulk&page=2").get_data(as_text=True)
+    assert page2.count("<code>bulk.event</code>") == 10
+    by_actor = client.get("/admin/audit?actor=searcher.target").get_data(as_text=True)
+    assert "60 events" in by_actor
+    by_type = client.get("/admin/audit?object_type=patient").get_data(as_text=True)
+    assert "patient.viewed" in by_type and "bulk.event" not in by_type
+    today = datetime.now(UTC).date()
+    old = client.get(
+        f"/admin/audit?date_to={(today - timedelta(days=5)).isoformat()}"
+    ).get_data(as_text=True)
+    assert "old.event" in old and "bulk.event" not in old
+
+
+def test_search_escapes_wildcards(client, login, make_user, db):
+    login(Role.ADMIN)
+    _seed(db, make_user)
+    html = client.get("/admin/audit?action=%25").get_data(as_text=True)
+    assert "0 events" in html
+
+
+def test_no_route_changes_audit_rows(app):
+    for rule in app.url_map.iter_rules():
+        assert "audit" not in rule.rule or rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
