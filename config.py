@@ -72,7 +72,7 @@ class TestConfig(Config):
     """The test suite: in-memory throttling, CSRF on (tests fetch tokens like a browser)."""
 
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - the test suite only
     SQLALCHEMY_DATABASE_URI = _database_url(
         os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(INSTANCE_DIR / "test.db")
     )

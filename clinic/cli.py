@@ -1,4 +1,4 @@
-"""Command-line tools: `flask users create` and `flask demo load|logins`."""
+"""Command-line tools: `flask users create`, `flask demo load|logins`, `flask backup`."""
 
 from __future__ import annotations
 
@@ -77,6 +77,22 @@ def demo_logins_command() -> None:
     click.echo(demo_logins_table())
 
 
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+def backup_command(target: str) -> None:
+    """Copy the SQLite database to TARGET while the app keeps running."""
+    from pathlib import Path
+
+    from clinic.backup import BackupNotSupported, backup_sqlite
+
+    try:
+        path = backup_sqlite(db.engine, Path(target))
+    except (BackupNotSupported, FileExistsError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"Backup written to {path}.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(backup_command)

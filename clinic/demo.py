@@ -24,29 +24,66 @@ class DemoLogin:
 
 
 DEMO_PATIENTS = {
-    "okafor": dict(given_name="Grace", family_name="Okafor", date_of_birth=date(1968, 4, 12),
-                   sex=Sex.FEMALE, phone="+1 617 555 0142", email="grace.okafor@example.com"),
-    "lindqvist": dict(given_name="Erik", family_name="Lindqvist", date_of_birth=date(1975, 9, 3),
-                      sex=Sex.MALE, phone="+1 617 555 0178", email="erik.l@example.com"),
-    "ramirez": dict(given_name="Sofia", family_name="Ramirez", date_of_birth=date(1982, 1, 27),
-                    sex=Sex.FEMALE, phone="+1 617 555 0110", email=None),
-    "chen": dict(given_name="Wei", family_name="Chen", date_of_birth=date(1959, 11, 30),
-                 sex=Sex.MALE, phone="+1 617 555 0199", email="wei.chen@example.com"),
+    "okafor": dict(
+        given_name="Grace",
+        family_name="Okafor",
+        date_of_birth=date(1968, 4, 12),
+        sex=Sex.FEMALE,
+        phone="+1 617 555 0142",
+        email="grace.okafor@example.com",
+    ),
+    "lindqvist": dict(
+        given_name="Erik",
+        family_name="Lindqvist",
+        date_of_birth=date(1975, 9, 3),
+        sex=Sex.MALE,
+        phone="+1 617 555 0178",
+        email="erik.l@example.com",
+    ),
+    "ramirez": dict(
+        given_name="Sofia",
+        family_name="Ramirez",
+        date_of_birth=date(1982, 1, 27),
+        sex=Sex.FEMALE,
+        phone="+1 617 555 0110",
+        email=None,
+    ),
+    "chen": dict(
+        given_name="Wei",
+        family_name="Chen",
+        date_of_birth=date(1959, 11, 30),
+        sex=Sex.MALE,
+        phone="+1 617 555 0199",
+        email="wei.chen@example.com",
+    ),
 }
 
 DEMO_LOGINS = (
     DemoLogin(Role.ADMIN, "admin@demo.example.com", "Admin demo Cedar-47", "Alex Morgan"),
     DemoLogin(Role.FRONT_DESK, "desk@demo.example.com", "Desk demo Maple-47", "Jordan Reyes"),
-    DemoLogin(Role.PROVIDER, "dr.patel@demo.example.com", "Provider demo Birch-47",
-              "Dr. Priya Patel"),
-    DemoLogin(Role.PROVIDER, "dr.novak@demo.example.com", "Provider demo Birch-47",
-              "Dr. Tomas Novak"),
-    DemoLogin(Role.CLINICAL_STAFF, "nurse@demo.example.com", "Staff demo Willow-47",
-              "Sam Whitaker, RN"),
-    DemoLogin(Role.PATIENT, "grace.okafor@example.com", "Patient demo Aspen-47",
-              "Grace Okafor", patient_key="okafor"),
-    DemoLogin(Role.PATIENT, "erik.l@example.com", "Patient demo Rowan-47",
-              "Erik Lindqvist", patient_key="lindqvist"),
+    DemoLogin(
+        Role.PROVIDER, "dr.patel@demo.example.com", "Provider demo Birch-47", "Dr. Priya Patel"
+    ),
+    DemoLogin(
+        Role.PROVIDER, "dr.novak@demo.example.com", "Provider demo Birch-47", "Dr. Tomas Novak"
+    ),
+    DemoLogin(
+        Role.CLINICAL_STAFF, "nurse@demo.example.com", "Staff demo Willow-47", "Sam Whitaker, RN"
+    ),
+    DemoLogin(
+        Role.PATIENT,
+        "grace.okafor@example.com",
+        "Patient demo Aspen-47",
+        "Grace Okafor",
+        patient_key="okafor",
+    ),
+    DemoLogin(
+        Role.PATIENT,
+        "erik.l@example.com",
+        "Patient demo Rowan-47",
+        "Erik Lindqvist",
+        patient_key="lindqvist",
+    ),
 )
 
 

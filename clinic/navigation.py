@@ -26,7 +26,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
 }
 
 
-def nav_for(user) -> tuple[NavItem, ...]:  # noqa: ANN001
+def nav_for(user) -> tuple[NavItem, ...]:
     if not getattr(user, "is_authenticated", False):
         return ()
     return NAV[user.role]

@@ -17,7 +17,7 @@ CSP = (
 )
 
 
-def _security_headers(response):  # noqa: ANN001, ANN202
+def _security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -37,11 +37,11 @@ def _security_headers(response):  # noqa: ANN001, ANN202
     return response
 
 
-def _error_page(code: int, title: str, message: str):  # noqa: ANN202
+def _error_page(code: int, title: str, message: str):
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
-def _forbidden(_error):  # noqa: ANN001, ANN202
+def _forbidden(_error):
     db.session.rollback()
     audit.record(
         "access.denied",
@@ -49,10 +49,12 @@ def _forbidden(_error):  # noqa: ANN001, ANN202
         detail=f"{request.method} {request.path}",
     )
     db.session.commit()
-    return _error_page(403, "Not available to you", "Your account does not give access to this page.")
+    return _error_page(
+        403, "Not available to you", "Your account does not give access to this page."
+    )
 
 
-def _server_error(_error):  # noqa: ANN001, ANN202
+def _server_error(_error):
     db.session.rollback()
     return _error_page(
         500,
@@ -62,7 +64,7 @@ def _server_error(_error):  # noqa: ANN001, ANN202
     )
 
 
-def _too_many(_error):  # noqa: ANN001, ANN202
+def _too_many(_error):
     db.session.rollback()
     audit.record("auth.throttled", detail=f"{request.method} {request.path}")
     db.session.commit()
@@ -73,7 +75,7 @@ def _too_many(_error):  # noqa: ANN001, ANN202
     )
 
 
-def _csrf_error(_error: CSRFError):  # noqa: ANN202
+def _csrf_error(_error: CSRFError):
     db.session.rollback()
     if request.endpoint == "auth.login":
         flash("The sign-in form had expired. Please try again.", "warning")

@@ -21,8 +21,14 @@ from tests.databases import PG_HINT, fresh_url, postgres_url
 DATABASES = ["sqlite", "postgresql"]
 
 
-def pytest_report_header(config):  # noqa: ANN001, ANN201
+def pytest_report_header(config):
     return None if postgres_url() else PG_HINT
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    if skipped and not postgres_url():
+        terminalreporter.write_line(f"{skipped} skipped. {PG_HINT}")
 
 
 class FreshContextClient(FlaskClient):
@@ -32,7 +38,7 @@ class FreshContextClient(FlaskClient):
     (where Flask-WTF caches the CSRF token) and the database session leak between requests.
     """
 
-    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
@@ -47,14 +53,14 @@ def make_test_app(database_url: str, **overrides) -> Flask:
 
 
 @pytest.fixture(scope="session", params=DATABASES)
-def db_kind(request) -> str:  # noqa: ANN001
+def db_kind(request) -> str:
     if request.param == "postgresql" and not postgres_url():
         pytest.skip(PG_HINT)
     return request.param
 
 
 @pytest.fixture(scope="session")
-def app(db_kind: str):  # noqa: ANN201
+def app(db_kind: str):
     """One app per database kind, its schema built by the migrations (never create_all)."""
     application = make_test_app(fresh_url(db_kind, "main"))
     with application.app_context():
@@ -65,7 +71,7 @@ def app(db_kind: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def db(app: Flask):  # noqa: ANN201
+def db(app: Flask):
     """The database inside a transaction that is rolled back after the test.
 
     Commits made by the code under test become SAVEPOINT releases on this connection.
@@ -90,13 +96,15 @@ def db(app: Flask):  # noqa: ANN201
 class CsrfClient:
     """Wraps the test client so that form posts carry the CSRF token the page handed out."""
 
-    TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                       r'name="csrf_token" value="([^"]+)"')
+    TOKEN = re.compile(
+        r'name="csrf_token" type="hidden" value="([^"]+)"|'
+        r'name="csrf_token" value="([^"]+)"'
+    )
 
-    def __init__(self, client) -> None:  # noqa: ANN001
+    def __init__(self, client) -> None:
         self.client = client
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         return getattr(self.client, name)
 
     def csrf_token(self, page: str = "/login") -> str:
@@ -105,33 +113,32 @@ class CsrfClient:
         assert match, f"no CSRF token on {page}"
         return match.group(1) or match.group(2)
 
-    def post_form(self, url: str, data: dict | None = None, token_from: str | None = None,
-                  **kwargs):  # noqa: ANN201
+    def post_form(
+        self, url: str, data: dict | None = None, token_from: str | None = None, **kwargs
+    ):
         data = dict(data or {})
         data["csrf_token"] = self.csrf_token(token_from or url)
         return self.client.post(url, data=data, **kwargs)
 
 
 @pytest.fixture
-def client(app: Flask, db) -> CsrfClient:  # noqa: ANN001
+def client(app: Flask, db) -> CsrfClient:
     limiter.reset()  # throttling counts start from zero in every test
     return CsrfClient(app.test_client())
 
 
 @pytest.fixture
-def make_user(db):  # noqa: ANN001, ANN201
+def make_user(db):
     return factories.make_user
 
 
 @pytest.fixture
-def login(client: CsrfClient, db):  # noqa: ANN001, ANN201
+def login(client: CsrfClient, db):
     """login(role) creates a user of that role and signs the client in as them."""
 
     def _login(role: Role | str, user: User | None = None) -> User:
         user = user or factories.make_user(Role(role))
-        response = client.post_form(
-            "/login", {"email": user.email, "password": factories.PASSWORD}
-        )
+        response = client.post_form("/login", {"email": user.email, "password": factories.PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 

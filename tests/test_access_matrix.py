@@ -9,9 +9,7 @@ import pytest
 
 from clinic.auth.models import Role
 
-A, FD, PR, CS, PT = (
-    Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT
-)
+A, FD, PR, CS, PT = (Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT)
 STAFF = {A, FD, PR, CS}
 EVERYONE = STAFF | {PT}
 PUBLIC = "public"
@@ -45,7 +43,8 @@ ROLES = [*Role, None]  # None: not signed in
 def test_every_route_is_in_the_matrix(app):
     listed = {endpoint for endpoint, *_ in ROUTES}
     registered = {
-        rule.endpoint for rule in app.url_map.iter_rules()
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
         if rule.endpoint not in ("static", "bootstrap.static")
     }
     assert registered - listed == set(), "add these routes to ROUTES"

@@ -33,9 +33,8 @@ def test_orm_refuses_to_change_or_delete_audit_rows(db):
 def test_database_refuses_to_change_or_delete_audit_rows(db, statement):
     audit.record("test.event", detail="original")
     db.session.flush()
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with db.session.begin_nested():
-            db.session.execute(sa.text(statement))
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.session.begin_nested():
+        db.session.execute(sa.text(statement))
 
 
 def test_audit_row_is_discarded_with_a_rolled_back_change(db, make_user):
@@ -44,9 +43,10 @@ def test_audit_row_is_discarded_with_a_rolled_back_change(db, make_user):
     with pytest.raises(RuntimeError), db.session.begin_nested():
         audit.record("user.updated", actor=user, obj=user)
         raise RuntimeError("the change failed")
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(AuditEvent.action == "user.updated")
-    ) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "user.updated"))
+        == 0
+    )
 
 
 def test_detail_is_truncated(db):
@@ -54,15 +54,25 @@ def test_detail_is_truncated(db):
     assert len(row.detail) == 255
 
 
-def _seed(db, make_user):  # noqa: ANN001, ANN202
+def _seed(db, make_user):
     actor = make_user(Role.PROVIDER, email="searcher.target@x.example.com")
     now = datetime.now(UTC)
     for i in range(60):
-        db.session.add(AuditEvent(occurred_at=now - timedelta(minutes=i), action="bulk.event",
-                                  actor_id=actor.id))
+        db.session.add(
+            AuditEvent(
+                occurred_at=now - timedelta(minutes=i), action="bulk.event", actor_id=actor.id
+            )
+        )
     db.session.add(AuditEvent(occurred_at=now - timedelta(days=10), action="old.event"))
-    db.session.add(AuditEvent(occurred_at=now, action="patient.viewed", patient_id=None,
-                              object_type="patient", object_id="77"))
+    db.session.add(
+        AuditEvent(
+            occurred_at=now,
+            action="patient.viewed",
+            patient_id=None,
+            object_type="patient",
+            object_id="77",
+        )
+    )
     db.session.flush()
     return actor
 
@@ -80,9 +90,9 @@ def test_admin_searches_and_pages_the_audit_trail(client, login, make_user, db):
     by_type = client.get("/admin/audit?object_type=patient").get_data(as_text=True)
     assert "patient.viewed" in by_type and "bulk.event" not in by_type
     today = datetime.now(UTC).date()
-    old = client.get(
-        f"/admin/audit?date_to={(today - timedelta(days=5)).isoformat()}"
-    ).get_data(as_text=True)
+    old = client.get(f"/admin/audit?date_to={(today - timedelta(days=5)).isoformat()}").get_data(
+        as_text=True
+    )
     assert "old.event" in old and "bulk.event" not in old
 
 

@@ -12,15 +12,24 @@ from tests.factories import PatientFactory
 GOOD = "Copper meadow falcon 31"
 
 
-def _user(db, email):  # noqa: ANN001, ANN202
+def _user(db, email):
     db.session.expire_all()
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
 def test_users_create_reads_password_from_stdin(app, db):
     result = app.test_cli_runner().invoke(
-        args=["users", "create", "--role", "provider", "--email", "Cli.Doc@x.example.com",
-              "--name", "Dr Cli", "--password-stdin"],
+        args=[
+            "users",
+            "create",
+            "--role",
+            "provider",
+            "--email",
+            "Cli.Doc@x.example.com",
+            "--name",
+            "Dr Cli",
+            "--password-stdin",
+        ],
         input=GOOD + "\n",
     )
     assert result.exit_code == 0, result.output
@@ -42,12 +51,34 @@ def test_users_create_links_a_patient_and_refuses_weak_passwords(app, db):
     db.session.commit()  # the refused run below rolls its own work back
     runner = app.test_cli_runner()
     weak = runner.invoke(
-        args=["users", "create", "--role", "patient", "--email", "p@x.example.com",
-              "--patient", patient.mrn, "--password-stdin"], input="password1234\n")
+        args=[
+            "users",
+            "create",
+            "--role",
+            "patient",
+            "--email",
+            "p@x.example.com",
+            "--patient",
+            patient.mrn,
+            "--password-stdin",
+        ],
+        input="password1234\n",
+    )
     assert weak.exit_code != 0 and "commonly used" in weak.output
     ok = runner.invoke(
-        args=["users", "create", "--role", "patient", "--email", "p@x.example.com",
-              "--patient", patient.mrn, "--password-stdin"], input=GOOD + "\n")
+        args=[
+            "users",
+            "create",
+            "--role",
+            "patient",
+            "--email",
+            "p@x.example.com",
+            "--patient",
+            patient.mrn,
+            "--password-stdin",
+        ],
+        input=GOOD + "\n",
+    )
     assert ok.exit_code == 0, ok.output
     assert _user(db, "p@x.example.com").patient_id == patient.id
 
@@ -77,9 +108,16 @@ def test_demo_data_is_refused_in_production(tmp_path):
     from clinic import create_app
     from config import ProductionConfig
 
-    app = create_app(type("P", (ProductionConfig,), {
-        "SECRET_KEY": "z" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
-        "SQLALCHEMY_ENGINE_OPTIONS": {},
-    }))
+    app = create_app(
+        type(
+            "P",
+            (ProductionConfig,),
+            {
+                "SECRET_KEY": "z" * 40,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+                "SQLALCHEMY_ENGINE_OPTIONS": {},
+            },
+        )
+    )
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code != 0 and "refused" in result.output

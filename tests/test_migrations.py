@@ -14,11 +14,11 @@ from tests.conftest import make_test_app
 from tests.databases import fresh_url
 
 
-def _scratch_app(db_kind: str):  # noqa: ANN202
+def _scratch_app(db_kind: str):
     return make_test_app(fresh_url(db_kind, "migrations"))
 
 
-def _tables(engine) -> set[str]:  # noqa: ANN001
+def _tables(engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
 
 

@@ -49,8 +49,11 @@ def test_hsts_over_https_in_production(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     from config import ProductionConfig
 
-    settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db", "SECRET_KEY": "x" * 40,
-                "SQLALCHEMY_ENGINE_OPTIONS": {}}
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+        "SECRET_KEY": "x" * 40,
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+    }
     from clinic import create_app
 
     app = create_app(type("P", (ProductionConfig,), settings))
@@ -105,7 +108,7 @@ def test_server_error_page_has_no_traceback():
     app = make_test_app(fresh_url("sqlite", "errors"), PROPAGATE_EXCEPTIONS=False)
 
     @app.route("/boom")
-    def boom():  # noqa: ANN202
+    def boom():
         raise RuntimeError("secret internals SELECT * FROM patient")
 
     response = app.test_client().get("/boom")

@@ -2,9 +2,9 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    HiddenField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,

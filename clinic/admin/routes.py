@@ -34,7 +34,7 @@ def _get_user(user_id: int) -> User:
 
 
 @bp.route("/users")
-def users():  # noqa: ANN201
+def users():
     sort = request.args.get("sort", "name")
     if sort not in USER_SORTS:
         abort(400)
@@ -49,7 +49,7 @@ def users():  # noqa: ANN201
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-def new_user():  # noqa: ANN201
+def new_user():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
@@ -72,12 +72,18 @@ def new_user():  # noqa: ANN201
 
 
 @bp.route("/users/<int:user_id>")
-def user_detail(user_id: int):  # noqa: ANN201
+def user_detail(user_id: int):
     user = _get_user(user_id)
     recent = db.session.scalars(
         sa.select(AuditEvent)
-        .where(sa.or_(AuditEvent.actor_id == user.id, sa.and_(
-            AuditEvent.object_type == "user_account", AuditEvent.object_id == str(user.id))))
+        .where(
+            sa.or_(
+                AuditEvent.actor_id == user.id,
+                sa.and_(
+                    AuditEvent.object_type == "user_account", AuditEvent.object_id == str(user.id)
+                ),
+            )
+        )
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(20)
     ).all()
@@ -90,7 +96,7 @@ def user_detail(user_id: int):  # noqa: ANN201
     )
 
 
-def _conflict(form: EditUserForm, user: User):  # noqa: ANN202
+def _conflict(form: EditUserForm, user: User):
     db.session.rollback()
     db.session.refresh(user)
     form.version.data = str(user.version)
@@ -98,7 +104,7 @@ def _conflict(form: EditUserForm, user: User):  # noqa: ANN202
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-def edit_user(user_id: int):  # noqa: ANN201
+def edit_user(user_id: int):
     user = _get_user(user_id)
     form = EditUserForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
@@ -130,16 +136,16 @@ def edit_user(user_id: int):  # noqa: ANN201
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
-def deactivate_user(user_id: int):  # noqa: ANN201
+def deactivate_user(user_id: int):
     return _set_active(user_id, False)
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
-def reactivate_user(user_id: int):  # noqa: ANN201
+def reactivate_user(user_id: int):
     return _set_active(user_id, True)
 
 
-def _set_active(user_id: int, active: bool):  # noqa: ANN202
+def _set_active(user_id: int, active: bool):
     user = _get_user(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -151,7 +157,8 @@ def _set_active(user_id: int, active: bool):  # noqa: ANN202
     else:
         db.session.commit()
         flash(
-            f"{user.full_name} can sign in again." if active
+            f"{user.full_name} can sign in again."
+            if active
             else f"{user.full_name} is deactivated and signed out everywhere.",
             "success",
         )
@@ -159,7 +166,7 @@ def _set_active(user_id: int, active: bool):  # noqa: ANN202
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
-def reset_password(user_id: int):  # noqa: ANN201
+def reset_password(user_id: int):
     user = _get_user(user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
@@ -182,16 +189,14 @@ def reset_password(user_id: int):  # noqa: ANN201
 
 
 @bp.route("/audit")
-def audit():  # noqa: ANN201
+def audit():
     form = AuditSearchForm(request.args)
     query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     if request.args and not form.validate():
         events = None
     else:
         query = _filter_audit(query, form)
-        events = db.paginate(
-            query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False
-        )
+        events = db.paginate(query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, page=events, args=args)
 

@@ -51,7 +51,9 @@ def password_problems(password: str, user_inputs: tuple[str, ...] = ()) -> list[
         return [f"Use at most {MAX_LENGTH} characters."]
     if password.lower() in _common_passwords():
         return ["This password is on lists of commonly used passwords; choose another."]
-    inputs = [part.lower() for text in user_inputs if text for part in re.split(r"\W+", text) if part]
+    inputs = [
+        part.lower() for text in user_inputs if text for part in re.split(r"\W+", text) if part
+    ]
     rest = password.lower()
     for part in inputs:
         if len(part) >= 3:

@@ -27,7 +27,7 @@ def _account_key() -> str:
     return "login-account:" + services.normalise_email(request.form.get("email", ""))
 
 
-def _login_failed(response) -> bool:  # noqa: ANN001
+def _login_failed(response) -> bool:
     return response.status_code != 302
 
 
@@ -45,7 +45,7 @@ def _login_failed(response) -> bool:  # noqa: ANN001
     deduct_when=_login_failed,
     scope="login-account",
 )
-def login():  # noqa: ANN201
+def login():
     if current_user.is_authenticated:
         return redirect(url_for(home_endpoint(current_user)))
     form = LoginForm()
@@ -61,7 +61,7 @@ def login():  # noqa: ANN201
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # noqa: ANN201
+def logout():
     services.sign_out(current_user)
     db.session.commit()
     logout_user()
@@ -71,7 +71,7 @@ def logout():  # noqa: ANN201
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def change_password():  # noqa: ANN201
+def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:

@@ -11,7 +11,7 @@ from clinic.auth.models import Role, User
 from clinic.extensions import db, login_manager
 
 
-def passive(view):  # noqa: ANN001, ANN201
+def passive(view):
     """Mark a view as background polling (e.g. a board refreshing itself): it does not count
     as activity, so it cannot keep an idle session alive."""
     view.passive_request = True
@@ -48,8 +48,11 @@ def idle_limit_seconds(user: User) -> int:
     return int(current_app.config[key]) * 60
 
 
-def _enforce_time_limits():  # noqa: ANN202
-    if request.endpoint in (None, "static", "bootstrap.static") or not current_user.is_authenticated:
+def _enforce_time_limits():
+    if (
+        request.endpoint in (None, "static", "bootstrap.static")
+        or not current_user.is_authenticated
+    ):
         return None
     now = int(time.time())
     absolute = int(current_app.config["SESSION_ABSOLUTE_HOURS"]) * 3600

@@ -16,7 +16,7 @@ from clinic.timeutil import clinic_today
 
 
 @bp.route("/")
-def index():  # noqa: ANN201
+def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return redirect(url_for(home_endpoint(current_user)))
@@ -24,19 +24,19 @@ def index():  # noqa: ANN201
 
 @bp.route("/front-desk")
 @require_roles(Role.FRONT_DESK, Role.ADMIN)
-def front_desk():  # noqa: ANN201
+def front_desk():
     return render_template("main/front_desk.html", today=clinic_today())
 
 
 @bp.route("/clinical")
 @require_roles(*CLINICAL)
-def clinical():  # noqa: ANN201
+def clinical():
     return render_template("main/clinical.html", today=clinic_today())
 
 
 @bp.route("/my")
 @require_roles(Role.PATIENT)
-def patient_home():  # noqa: ANN201
+def patient_home():
     patient = current_user.patient
     audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
     db.session.commit()
@@ -45,13 +45,13 @@ def patient_home():  # noqa: ANN201
 
 @bp.route("/account")
 @login_required
-def account():  # noqa: ANN201
+def account():
     return render_template("main/account.html")
 
 
 @bp.route("/healthz")
 @csrf.exempt
-def healthz():  # noqa: ANN201
+def healthz():
     """Liveness and database reachability, for load balancers and monitors."""
     try:
         db.session.execute(sa.text("SELECT 1"))

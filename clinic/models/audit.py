@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
@@ -22,7 +23,8 @@ class AuditEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, nullable=False, index=True)
+        UTCDateTime, default=utcnow, nullable=False, index=True
+    )
     actor_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="RESTRICT"), index=True
     )
@@ -46,7 +48,7 @@ class AuditIsAppendOnly(RuntimeError):
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_audit_changes(session: Session, flush_context, instances) -> None:  # noqa: ANN001
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise AuditIsAppendOnly("audit events cannot be changed or deleted")
@@ -62,14 +64,18 @@ def current_address() -> str | None:
 def record(
     action: str,
     *,
-    actor=None,  # noqa: ANN001 - a User or None
-    obj=None,  # noqa: ANN001 - any model with an id, or None
+    actor: Any = None,
+    obj: Any = None,
     object_type: str | None = None,
     object_id: object | None = None,
     patient_id: int | None = None,
     detail: str | None = None,
 ) -> AuditEvent:
-    """Add one audit row to the current transaction; the caller's commit makes it durable."""
+    """Add one audit row to the current transaction; the caller's commit makes it durable.
+
+    `actor` is the acting User (None for the system or an unknown visitor); `obj` is any
+    model with an `id`, recorded as its table name (or `__audit_type__`) and id.
+    """
     if obj is not None:
         object_type = object_type or getattr(obj, "__audit_type__", obj.__tablename__)
         object_id = object_id if object_id is not None else obj.id

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.patients.models import Patient, Sex
+
+if TYPE_CHECKING:
+    from clinic.auth.models import User
 
 MRN_PREFIX = "CJ"
 
@@ -33,9 +37,9 @@ def register_patient(
     sex: Sex,
     phone: str | None = None,
     email: str | None = None,
-    by=None,  # noqa: ANN001 - the acting User, or None for the command line
+    by: User | None = None,
 ) -> Patient:
-    """A new patient record with a fresh MRN."""
+    """A new patient record with a fresh MRN; `by` is None when the command line registers."""
     patient = Patient(
         mrn=next_mrn(),
         given_name=given_name.strip(),

@@ -11,17 +11,23 @@ from tests.factories import PatientFactory
 GOOD = "Maple kettle horizon 58"
 
 
-def _user(db, email):  # noqa: ANN001, ANN202
+def _user(db, email):
     db.session.expire_all()
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
 def test_admin_creates_a_staff_account(client, login, db):
     admin = login(Role.ADMIN)
-    response = client.post_form("/admin/users/new", {
-        "full_name": "Dana Kim", "email": "Dana.Kim@x.example.com", "role": "provider",
-        "password": GOOD, "confirm": GOOD,
-    })
+    response = client.post_form(
+        "/admin/users/new",
+        {
+            "full_name": "Dana Kim",
+            "email": "Dana.Kim@x.example.com",
+            "role": "provider",
+            "password": GOOD,
+            "confirm": GOOD,
+        },
+    )
     assert response.status_code == 302
     user = _user(db, "dana.kim@x.example.com")
     assert user.role is Role.PROVIDER and user.active
@@ -34,10 +40,16 @@ def test_admin_creates_a_staff_account(client, login, db):
 
 def test_bad_input_is_shown_beside_the_field_and_other_input_kept(client, login, db):
     login(Role.ADMIN)
-    response = client.post_form("/admin/users/new", {
-        "full_name": "Dana Kim", "email": "dana@x.example.com", "role": "provider",
-        "password": "short", "confirm": "short",
-    })
+    response = client.post_form(
+        "/admin/users/new",
+        {
+            "full_name": "Dana Kim",
+            "email": "dana@x.example.com",
+            "role": "provider",
+            "password": "short",
+            "confirm": "short",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="password-error"' in html and "at least 12" in html
@@ -48,18 +60,29 @@ def test_bad_input_is_shown_beside_the_field_and_other_input_kept(client, login,
 def test_duplicate_email_is_refused(client, login, make_user, db):
     login(Role.ADMIN)
     existing = make_user(Role.FRONT_DESK)
-    response = client.post_form("/admin/users/new", {
-        "full_name": "Copy", "email": existing.email, "role": "provider",
-        "password": GOOD, "confirm": GOOD,
-    })
+    response = client.post_form(
+        "/admin/users/new",
+        {
+            "full_name": "Copy",
+            "email": existing.email,
+            "role": "provider",
+            "password": GOOD,
+            "confirm": GOOD,
+        },
+    )
     assert "already exists" in response.get_data(as_text=True)
 
 
 def test_patient_account_needs_an_unlinked_patient(client, login, db):
     login(Role.ADMIN)
     patient = PatientFactory()
-    form = {"full_name": patient.full_name, "email": "pat@x.example.com", "role": "patient",
-            "password": GOOD, "confirm": GOOD}
+    form = {
+        "full_name": patient.full_name,
+        "email": "pat@x.example.com",
+        "role": "patient",
+        "password": GOOD,
+        "confirm": GOOD,
+    }
     missing = client.post_form("/admin/users/new", form)
     assert "needs the patient" in missing.get_data(as_text=True)
     created = client.post_form("/admin/users/new", {**form, "patient_mrn": patient.mrn})
@@ -75,10 +98,15 @@ def test_edit_saves_and_is_audited(client, login, make_user, db):
     login(Role.ADMIN)
     user = make_user(Role.FRONT_DESK)
     page = f"/admin/users/{user.id}/edit"
-    response = client.post_form(page, {
-        "full_name": "Renamed Person", "email": user.email, "role": "clinical_staff",
-        "version": str(user.version),
-    })
+    response = client.post_form(
+        page,
+        {
+            "full_name": "Renamed Person",
+            "email": user.email,
+            "role": "clinical_staff",
+            "version": str(user.version),
+        },
+    )
     assert response.status_code == 302
     changed = _user(db, user.email)
     assert changed.full_name == "Renamed Person" and changed.role is Role.CLINICAL_STAFF
@@ -94,15 +122,25 @@ def test_stale_edit_gets_409_with_newer_values_and_keeps_input(client, login, ma
     user = make_user(Role.FRONT_DESK, full_name="Original Name")
     page = f"/admin/users/{user.id}/edit"
     stale_version = str(user.version)
-    first = client.post_form(page, {
-        "full_name": "First Editor", "email": user.email, "role": "front_desk",
-        "version": stale_version,
-    })
+    first = client.post_form(
+        page,
+        {
+            "full_name": "First Editor",
+            "email": user.email,
+            "role": "front_desk",
+            "version": stale_version,
+        },
+    )
     assert first.status_code == 302
-    second = client.post_form(page, {
-        "full_name": "Second Editor", "email": user.email, "role": "front_desk",
-        "version": stale_version,
-    })
+    second = client.post_form(
+        page,
+        {
+            "full_name": "Second Editor",
+            "email": user.email,
+            "role": "front_desk",
+            "version": stale_version,
+        },
+    )
     html = second.get_data(as_text=True)
     assert second.status_code == 409
     assert "Someone else changed this account" in html
@@ -116,10 +154,15 @@ def test_admin_cannot_deactivate_or_demote_themself(client, login, db):
     page = f"/admin/users/{admin.id}"
     client.post_form(f"{page}/deactivate", token_from=page)
     assert _user(db, admin.email).active
-    response = client.post_form(f"{page}/edit", {
-        "full_name": admin.full_name, "email": admin.email, "role": "front_desk",
-        "version": str(admin.version),
-    })
+    response = client.post_form(
+        f"{page}/edit",
+        {
+            "full_name": admin.full_name,
+            "email": admin.email,
+            "role": "front_desk",
+            "version": str(admin.version),
+        },
+    )
     assert "your own administrator role" in response.get_data(as_text=True)
 
 
@@ -142,7 +185,8 @@ def test_reset_password_refuses_weak_password(client, login, make_user, db):
     user = make_user(Role.PROVIDER)
     page = f"/admin/users/{user.id}"
     response = client.post_form(
-        f"{page}/password", {"new_password": "password1234", "confirm": "password1234"},
+        f"{page}/password",
+        {"new_password": "password1234", "confirm": "password1234"},
         token_from=page,
     )
     assert response.status_code == 400

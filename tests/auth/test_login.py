@@ -11,7 +11,7 @@ from tests.factories import PASSWORD
 FAILED = "The e-mail or password is not correct."
 
 
-def _actions(db) -> list[str]:  # noqa: ANN001
+def _actions(db) -> list[str]:
     return db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
 
 
@@ -56,9 +56,7 @@ def test_email_is_case_insensitive_and_login_is_audited(client, make_user, db):
     user = make_user(Role.FRONT_DESK)
     response = client.post_form("/login", {"email": user.email.upper(), "password": PASSWORD})
     assert response.status_code == 302
-    event = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == "auth.login")
-    ).one()
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "auth.login")).one()
     assert event.actor_id == user.id
     assert event.remote_addr == "127.0.0.1"
 
@@ -73,7 +71,8 @@ def test_deactivated_account_cannot_sign_in(client, make_user):
 def test_safe_next_redirect_is_followed(client, make_user):
     user = make_user(Role.ADMIN)
     response = client.post_form(
-        "/login?next=/admin/audit", {"email": user.email, "password": PASSWORD},
+        "/login?next=/admin/audit",
+        {"email": user.email, "password": PASSWORD},
         token_from="/login",
     )
     assert response.headers["Location"] == "/admin/audit"
@@ -81,11 +80,16 @@ def test_safe_next_redirect_is_followed(client, make_user):
 
 def test_offsite_next_redirects_are_ignored(client, make_user):
     user = make_user(Role.ADMIN)
-    for target in ("https://evil.example.com/", "//evil.example.com", "/\\evil.example.com",
-                   "javascript:alert(1)"):
+    for target in (
+        "https://evil.example.com/",
+        "//evil.example.com",
+        "/\\evil.example.com",
+        "javascript:alert(1)",
+    ):
         client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
         response = client.post_form(
-            "/login?next=" + target, {"email": user.email, "password": PASSWORD},
+            "/login?next=" + target,
+            {"email": user.email, "password": PASSWORD},
             token_from="/login",
         )
         assert response.headers["Location"] == "/admin/users", target

@@ -13,14 +13,14 @@ from tests.factories import PASSWORD
 NEW_PASSWORD = "Quiet harbour kestrel 77"
 
 
-def _replay(app, cookie_value: str) -> int:  # noqa: ANN001
+def _replay(app, cookie_value: str) -> int:
     """Status of a request made with a copied session cookie in a fresh browser."""
     other = app.test_client()
     other.set_cookie("cjt_session", cookie_value)
     return other.get("/account").status_code
 
 
-def _session_cookie(client) -> str:  # noqa: ANN001
+def _session_cookie(client) -> str:
     return client.get_cookie("cjt_session").value
 
 
@@ -45,8 +45,11 @@ def test_password_change_ends_sessions_and_needs_current_password(app, client, l
     copied = _session_cookie(client)
     refused = client.post_form(
         "/account/password",
-        {"current_password": "wrong wrong wrong", "new_password": NEW_PASSWORD,
-         "confirm": NEW_PASSWORD},
+        {
+            "current_password": "wrong wrong wrong",
+            "new_password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
     )
     assert refused.status_code == 200
     assert "The current password is not correct." in refused.get_data(as_text=True)
@@ -64,8 +67,7 @@ def test_weak_new_password_is_refused_beside_the_field(client, login):
     login(Role.FRONT_DESK)
     response = client.post_form(
         "/account/password",
-        {"current_password": PASSWORD, "new_password": "password1234",
-         "confirm": "password1234"},
+        {"current_password": PASSWORD, "new_password": "password1234", "confirm": "password1234"},
     )
     html = response.get_data(as_text=True)
     assert 'id="new_password-error"' in html
@@ -87,16 +89,15 @@ def test_admin_action_ends_the_users_sessions(app, client, login, make_user, act
         response = client.post_form(f"{page}/deactivate", token_from=page)
     else:
         response = client.post_form(
-            f"{page}/password", {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            f"{page}/password",
+            {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
             token_from=page,
         )
     assert response.status_code == 302
     assert victim_client.get("/clinical").status_code == 302
 
 
-@pytest.mark.parametrize(
-    ("role", "idle_minutes"), [(Role.FRONT_DESK, 15), (Role.PATIENT, 30)]
-)
+@pytest.mark.parametrize(("role", "idle_minutes"), [(Role.FRONT_DESK, 15), (Role.PATIENT, 30)])
 def test_idle_timeout_by_role(client, login, role, idle_minutes):
     login(role)
     home = "/front-desk" if role is Role.FRONT_DESK else "/my"

@@ -9,7 +9,7 @@ from clinic.models.audit import AuditEvent
 from tests.factories import PASSWORD
 
 
-def _fail(client, email: str):  # noqa: ANN001, ANN202
+def _fail(client, email: str):
     return client.post_form("/login", {"email": email, "password": "definitely wrong pw"})
 
 
@@ -25,9 +25,10 @@ def test_eleventh_failure_on_one_account_is_refused_but_others_sign_in(client, m
     # another account from the same address still signs in
     ok = client.post_form("/login", {"email": other.email, "password": PASSWORD})
     assert ok.status_code == 302
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(AuditEvent.action == "auth.throttled")
-    ) >= 1
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "auth.throttled"))
+        >= 1
+    )
 
 
 def test_successful_logins_do_not_use_up_the_allowance(client, make_user):
@@ -41,9 +42,7 @@ def test_successful_logins_do_not_use_up_the_allowance(client, make_user):
 def test_one_address_trying_many_accounts_is_throttled(app, client, make_user):
     app.config["LOGIN_LIMIT_PER_ADDRESS"] = "15 per minute"
     try:
-        statuses = [
-            _fail(client, f"someone{i}@x.example.com").status_code for i in range(16)
-        ]
+        statuses = [_fail(client, f"someone{i}@x.example.com").status_code for i in range(16)]
     finally:
         app.config["LOGIN_LIMIT_PER_ADDRESS"] = "50 per minute"
     assert statuses[:15] == [200] * 15

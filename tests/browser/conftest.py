@@ -20,8 +20,13 @@ from tests.databases import fresh_url
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -37,7 +42,7 @@ def _browser_missing_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
+def browser():
     reason = _browser_missing_reason()
     if reason:
         if os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
@@ -52,7 +57,7 @@ def browser():  # noqa: ANN201
 
 
 class LiveServer:
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -68,7 +73,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live_app(db_kind: str):  # noqa: ANN201
+def live_app(db_kind: str):
     """An app on its own database with real commits, loaded with the demo data."""
     app = make_test_app(fresh_url(db_kind, "live"))
     with app.app_context():
@@ -86,7 +91,7 @@ def live_app(db_kind: str):  # noqa: ANN201
 
 
 @pytest.fixture(scope="module")
-def live_server(live_app):  # noqa: ANN001, ANN201
+def live_server(live_app):
     from clinic.extensions import limiter
 
     with live_app.app_context():
@@ -96,7 +101,7 @@ def live_server(live_app):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def page(browser, live_server, request):  # noqa: ANN001, ANN201
+def page(browser, live_server, request):
     """A fresh browser context; console errors (CSP refusals included) fail the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
@@ -109,14 +114,14 @@ def page(browser, live_server, request):  # noqa: ANN001, ANN201
     assert errors == [], f"browser console errors: {errors}"
 
 
-def screenshot(page, name: str) -> Path:  # noqa: ANN001
+def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 
 
-def sign_in(page, email: str, password: str) -> None:  # noqa: ANN001
+def sign_in(page, email: str, password: str) -> None:
     page.goto(page.base_url + "/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)

@@ -20,7 +20,7 @@ HOME_HEADINGS = {
 }
 
 
-def _axe_violations(page) -> list[str]:  # noqa: ANN001
+def _axe_violations(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
@@ -75,8 +75,11 @@ def test_patient_home_works_on_a_phone(browser, live_server):
 def test_admin_pages_by_keyboard_and_axe(page):
     login = FIRST_OF_EACH_ROLE[Role.ADMIN]
     sign_in(page, login.email, login.password)
-    for path, name in (("/admin/audit", "audit"), ("/admin/users/new", "user-new"),
-                       ("/account/password", "change-password")):
+    for path, name in (
+        ("/admin/audit", "audit"),
+        ("/admin/users/new", "user-new"),
+        ("/account/password", "change-password"),
+    ):
         page.goto(page.base_url + path)
         assert _axe_violations(page) == [], path
         screenshot(page, f"admin-{name}")
