@@ -52,6 +52,22 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per minute")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "50 per minute")
 
+    # Outgoing e-mail: "outbox" keeps messages in the database for staff to read (development,
+    # tests, demos); "smtp" sends them through MAIL_SERVER.
+    MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "outbox")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _env_int("MAIL_PORT", 587)
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "1") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic Journey Tracker <no-reply@localhost>")
+    # Public address used in links inside e-mails (invitations, password resets).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    PORTAL_INVITE_HOURS = _env_int("PORTAL_INVITE_HOURS", 72)
+    PORTAL_RESET_HOURS = _env_int("PORTAL_RESET_HOURS", 2)
+    PORTAL_LINK_LIMIT = os.environ.get("PORTAL_LINK_LIMIT", "5 per hour")
+    PORTAL_LINK_LIMIT_PER_ADDRESS = os.environ.get("PORTAL_LINK_LIMIT_PER_ADDRESS", "20 per hour")
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
@@ -81,7 +97,9 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS."""
+    """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS, SMTP mail."""
+
+    MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "smtp")
 
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -11,6 +11,7 @@ from clinic.auth.models import Role
 class NavItem:
     label: str
     endpoint: str
+    outbox_only: bool = False  # shown only where e-mail goes to the local outbox
 
 
 NAV: dict[Role, tuple[NavItem, ...]] = {
@@ -18,8 +19,12 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Users", "admin.users"),
         NavItem("Audit trail", "admin.audit"),
         NavItem("Front desk", "main.front_desk"),
+        NavItem("Outbox", "portal.outbox", outbox_only=True),
     ),
-    Role.FRONT_DESK: (NavItem("Front desk", "main.front_desk"),),
+    Role.FRONT_DESK: (
+        NavItem("Front desk", "main.front_desk"),
+        NavItem("Outbox", "portal.outbox", outbox_only=True),
+    ),
     Role.PROVIDER: (NavItem("Clinical", "main.clinical"),),
     Role.CLINICAL_STAFF: (NavItem("Clinical", "main.clinical"),),
     Role.PATIENT: (NavItem("My care", "main.patient_home"),),
@@ -29,4 +34,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
 def nav_for(user) -> tuple[NavItem, ...]:
     if not getattr(user, "is_authenticated", False):
         return ()
-    return NAV[user.role]
+    from clinic.mail import outbox_enabled
+
+    outbox = outbox_enabled()
+    return tuple(item for item in NAV[user.role] if outbox or not item.outbox_only)

@@ -1,5 +1,7 @@
 """Imports every wing's models so that mappers, Alembic and relationships see them all."""
 
 from clinic.auth.models import User  # noqa: F401
+from clinic.mail import OutboxMessage  # noqa: F401
 from clinic.models.audit import AuditEvent  # noqa: F401
 from clinic.patients.models import Patient  # noqa: F401
+from clinic.portal.models import PortalLink  # noqa: F401

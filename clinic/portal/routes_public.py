@@ -1,0 +1,68 @@
+"""Pages reached from an e-mailed link, or before signing in: set a password, forgot password."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, logout_user
+
+from clinic.auth.services import normalise_email
+from clinic.extensions import db, limiter
+from clinic.mail import send
+from clinic.portal import bp, services
+from clinic.portal.forms import ForgotPasswordForm, SetPasswordForm
+
+
+def _public_limit() -> str:
+    return current_app.config["PORTAL_LINK_LIMIT_PER_ADDRESS"]
+
+
+def _email_key() -> str:
+    return "portal-forgot:" + normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/portal/link/<token>", methods=["GET", "POST"])
+@limiter.limit(_public_limit, methods=["POST"], scope="portal-redeem")
+def redeem(token: str):
+    link = services.find_usable_link(token)
+    if link is None:
+        return render_template("portal/link_unusable.html"), 410
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.redeem(token, form.new_password.data)
+        except services.PortalAccessError as err:
+            db.session.rollback()
+            if err.field is None:
+                return render_template("portal/link_unusable.html"), 410
+            form.new_password.errors.append(str(err))
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash("Your password is set. Sign in with your e-mail and the new password.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("portal/set_password.html", form=form, link=link)
+
+
+@bp.route("/portal/forgot", methods=["GET", "POST"])
+@limiter.limit(_public_limit, methods=["POST"], scope="portal-forgot-address")
+@limiter.limit(
+    lambda: current_app.config["PORTAL_LINK_LIMIT"],
+    key_func=_email_key,
+    methods=["POST"],
+    scope="portal-forgot-email",
+)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        message = services.request_reset(form.email.data)
+        db.session.commit()
+        if message is not None:
+            send(message)
+        flash(
+            "If a patient portal account uses that e-mail, a link to set a new password is "
+            "on its way. It works once, for a short time.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("portal/forgot.html", form=form)
