@@ -94,8 +94,9 @@ def database_is_empty() -> bool:
 def load_demo_data() -> None:
     """Create the demo patients and accounts (the caller commits)."""
     patients = {key: register_patient(**fields) for key, fields in DEMO_PATIENTS.items()}
+    portal_users = {}
     for login in DEMO_LOGINS:
-        accounts.create_user(
+        user = accounts.create_user(
             email=login.email,
             full_name=login.full_name,
             role=login.role,
@@ -103,6 +104,11 @@ def load_demo_data() -> None:
             patient_mrn=patients[login.patient_key].mrn if login.patient_key else None,
             by=None,
         )
+        if login.patient_key:
+            portal_users[login.patient_key] = user
+    from clinic.outcomes.demo import load_outcomes_demo
+
+    load_outcomes_demo(patients, portal_users)
 
 
 def demo_logins_table() -> str:

@@ -27,7 +27,11 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     ),
     Role.PROVIDER: (NavItem("Clinical", "main.clinical"),),
     Role.CLINICAL_STAFF: (NavItem("Clinical", "main.clinical"),),
-    Role.PATIENT: (NavItem("My care", "main.patient_home"),),
+    Role.PATIENT: (
+        NavItem("My care", "main.patient_home"),
+        NavItem("Questionnaires", "outcomes.my_questionnaires"),
+        NavItem("My progress", "outcomes.my_progress"),
+    ),
 }
 
 

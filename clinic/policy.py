@@ -74,6 +74,13 @@ def can_view_clinical(user: User, patient: Patient) -> bool:
     return user.role is Role.PATIENT and user.patient_id == patient.id
 
 
+def can_answer_questionnaire(user: User, response) -> bool:  # noqa: ANN001
+    """A patient answers only their own questionnaires; clinical staff may enter for them."""
+    if user.role is Role.PATIENT:
+        return user.patient_id == response.patient_id
+    return user.role in CLINICAL
+
+
 def can_manage_users(user: User) -> bool:
     return user.role is Role.ADMIN
 

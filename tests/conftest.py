@@ -143,3 +143,34 @@ def login(client: CsrfClient, db):
         return user
 
     return _login
+
+
+class QueryCounter:
+    """Counts SQL statements sent while active (for no-N+1 tests)."""
+
+    def __init__(self, connection) -> None:  # noqa: ANN001
+        self.connection = connection
+        self.count = 0
+
+    def _count(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        self.count += 1
+        self.statements.append(statement)
+
+    def __enter__(self) -> QueryCounter:
+        from sqlalchemy import event
+
+        self.count = 0
+        self.statements: list[str] = []
+        event.listen(self.connection, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.connection, "before_cursor_execute", self._count)
+
+
+@pytest.fixture
+def count_queries(app: Flask, db):  # noqa: ANN001, ANN201
+    """`with count_queries() as counter: ...` then `counter.count`."""
+    return lambda: QueryCounter(_db._app_engines[app][None])

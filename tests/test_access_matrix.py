@@ -5,10 +5,13 @@ Each new route is added to ROUTES; `test_every_route_is_in_the_matrix` fails unt
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from clinic.auth.models import Role
 from clinic.mail import OutboxMessage
+from clinic.outcomes.services import assign
 from tests.factories import PatientFactory
 
 A, FD, PR, CS, PT = (Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT)
@@ -44,6 +47,13 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("portal.outbox", "GET", "/outbox", {FD, A}),
     ("portal.outbox_message", "GET", "/outbox/{message}", {FD, A}),
     ("portal.redeem", "GET", "/portal/link/not-a-real-token", PUBLIC),
+    ("outcomes.my_questionnaires", "GET", "/my/questionnaires", {PT}),
+    ("outcomes.answer", "GET", "/my/questionnaires/{own_response}", {PT}),
+    ("outcomes.my_progress", "GET", "/my/progress", {PT}),
+    ("outcomes.patient_outcomes", "GET", "/patients/{patient}/outcomes", {PR, CS}),
+    ("outcomes.assign", "POST", "/patients/{patient}/outcomes/assign", {PR, CS}),
+    ("outcomes.enter_for_patient", "GET", "/questionnaires/{response}/enter", {PR, CS}),
+    ("outcomes.void", "POST", "/questionnaires/{response}/void", {PR, CS}),
     ("portal.forgot_password", "GET", "/portal/forgot", PUBLIC),
 ]
 
@@ -70,9 +80,32 @@ def test_route_role_matrix(client, db, login, make_user, role, endpoint, method,
     message = OutboxMessage(recipient="x@x.example.com", subject="s", body="b")
     db.session.add(message)
     db.session.flush()
-    if role is not None:
-        login(role)
-    target = url.format(other=other.id, patient=patient.id, message=message.id)
+    user = login(role) if role is not None else None
+    response_row = assign(
+        patient,
+        ["nrs_pain"],
+        timepoint="baseline",
+        available_from=date.today(),
+        due_by=None,
+        by=None,
+    )[0]
+    own = response_row
+    if role is Role.PATIENT:
+        own = assign(
+            user.patient,
+            ["nrs_pain"],
+            timepoint="baseline",
+            available_from=date.today(),
+            due_by=None,
+            by=None,
+        )[0]
+    target = url.format(
+        other=other.id,
+        patient=patient.id,
+        message=message.id,
+        response=response_row.id,
+        own_response=own.id,
+    )
     if method == "GET":
         response = client.get(target)
     else:

@@ -185,7 +185,7 @@ def reset_password(user_id: int):
         recent=[],
         action_form=ConfirmForm(),
         reset_form=form,
-    ), 400
+    )
 
 
 @bp.route("/audit")

@@ -37,10 +37,15 @@ def clinical():
 @bp.route("/my")
 @require_roles(Role.PATIENT)
 def patient_home():
+    from clinic.outcomes import services as outcomes
+
     patient = current_user.patient
     audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
     db.session.commit()
-    return render_template("main/patient_home.html", patient=patient)
+    due = outcomes.due_now(outcomes.responses_for(patient), clinic_today())
+    return render_template(
+        "main/patient_home.html", patient=patient, due=due, instrument_of=outcomes.instrument_of
+    )
 
 
 @bp.route("/account")

@@ -3,5 +3,6 @@
 from clinic.auth.models import User  # noqa: F401
 from clinic.mail import OutboxMessage  # noqa: F401
 from clinic.models.audit import AuditEvent  # noqa: F401
+from clinic.outcomes.models import QuestionnaireAnswer, QuestionnaireResponse  # noqa: F401
 from clinic.patients.models import Patient  # noqa: F401
 from clinic.portal.models import PortalLink  # noqa: F401

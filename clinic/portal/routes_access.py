@@ -68,7 +68,7 @@ def invite(patient_id: int):
     patient = _patient(patient_id)
     form = InviteForm()
     if not form.validate_on_submit():
-        return _render(patient, form, 400)
+        return _render(patient, form)
     try:
         message = services.send_invite(patient, form.email.data, by=current_user)
     except services.PortalAccessError as err:

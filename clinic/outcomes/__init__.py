@@ -1,0 +1,7 @@
+"""Outcomes wing: questionnaires defined as data, their scoring, and patients' progress."""
+
+from flask import Blueprint
+
+bp = Blueprint("outcomes", __name__)
+
+from clinic.outcomes import routes_patient, routes_staff  # noqa: E402,F401

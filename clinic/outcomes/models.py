@@ -1,0 +1,92 @@
+"""Questionnaire responses: one row per instrument per timepoint, one answer per item."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.extensions import db
+from clinic.models.base import UTCDateTime, VersionedMixin, enum_column, utcnow
+from clinic.patients.models import Patient
+
+
+class ResponseStatus(enum.Enum):
+    ASSIGNED = "assigned"  # due, nothing answered yet
+    IN_PROGRESS = "in_progress"  # saved part-way
+    COMPLETED = "completed"  # submitted and scored
+    VOIDED = "voided"  # withdrawn by staff (never deleted)
+
+
+BASELINE = "baseline"
+
+
+class QuestionnaireResponse(VersionedMixin, db.Model):
+    """A patient's answers to one instrument at one timepoint, with its score once submitted."""
+
+    __tablename__ = "questionnaire_response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("patient.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    instrument_code: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    instrument_version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    timepoint: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    available_from: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    due_by: Mapped[date | None] = mapped_column(sa.Date)
+    status: Mapped[ResponseStatus] = enum_column(
+        ResponseStatus, "response_status", nullable=False, default=ResponseStatus.ASSIGNED
+    )
+    score: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 1))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # True when a staff member entered the answers on the patient's behalf.
+    on_behalf: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    patient: Mapped[Patient] = relationship(Patient)
+    entered_by = relationship("User", foreign_keys=[entered_by_id], lazy="joined")
+    answers: Mapped[list[QuestionnaireAnswer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(status = 'completed') = (completed_at IS NOT NULL AND score IS NOT NULL)",
+            name="completed_has_score",
+        ),
+        sa.CheckConstraint("due_by IS NULL OR due_by >= available_from", name="due_after_open"),
+        sa.Index("ix_questionnaire_response_patient_status", "patient_id", "status"),
+    )
+
+    def answer_map(self) -> dict[str, int | None]:
+        return {a.item_code: a.value for a in self.answers}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (ResponseStatus.ASSIGNED, ResponseStatus.IN_PROGRESS)
+
+
+class QuestionnaireAnswer(db.Model):
+    """One item's answer; a NULL value means the patient chose to skip a skippable item."""
+
+    __tablename__ = "questionnaire_answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("questionnaire_response.id", ondelete="CASCADE"), nullable=False
+    )
+    item_code: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    value: Mapped[int | None] = mapped_column(sa.SmallInteger)
+
+    response: Mapped[QuestionnaireResponse] = relationship(back_populates="answers")
+
+    __table_args__ = (sa.UniqueConstraint("response_id", "item_code", name="one_answer_per_item"),)

@@ -1,0 +1,79 @@
+"""The patient's own questionnaires and progress."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from clinic.auth.models import Role
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.outcomes import bp, services
+from clinic.outcomes.charts import build_chart
+from clinic.outcomes.models import QuestionnaireResponse
+from clinic.outcomes.views import handle_answer_form
+from clinic.policy import can_answer_questionnaire, ensure, require_roles
+from clinic.timeutil import clinic_today
+
+
+def _own_response(response_id: int) -> QuestionnaireResponse:
+    response = db.get_or_404(QuestionnaireResponse, response_id)
+    ensure(can_answer_questionnaire(current_user, response))
+    return response
+
+
+@bp.route("/my/questionnaires")
+@require_roles(Role.PATIENT)
+def my_questionnaires():
+    patient = current_user.patient
+    audit.record("portal.questionnaires_viewed", actor=current_user, patient_id=patient.id)
+    db.session.commit()  # before loading, so the commit does not expire what the page shows
+    responses = services.responses_for(patient)
+    today = clinic_today()
+    return render_template(
+        "outcomes/my_questionnaires.html",
+        due=services.due_now(responses, today),
+        upcoming=[r for r in responses if r.is_open and r.available_from > today],
+        done=[r for r in responses if r.status.value == "completed"],
+        instrument_of=services.instrument_of,
+    )
+
+
+@bp.route("/my/questionnaires/<int:response_id>", methods=["GET", "POST"])
+@require_roles(Role.PATIENT)
+def answer(response_id: int):
+    response = _own_response(response_id)
+    audit.record(
+        "portal.questionnaire_opened",
+        actor=current_user,
+        obj=response,
+        patient_id=response.patient_id,
+    )
+    db.session.commit()
+
+    def done(submitted: bool):  # noqa: ANN202
+        flash(
+            "Thank you, your answers are in."
+            if submitted
+            else "Saved. You can come back and finish later.",
+            "success",
+        )
+        return redirect(url_for("outcomes.my_questionnaires"))
+
+    return handle_answer_form(response, current_user, done)
+
+
+@bp.route("/my/progress")
+@require_roles(Role.PATIENT)
+def my_progress():
+    patient = current_user.patient
+    audit.record("portal.progress_viewed", actor=current_user, patient_id=patient.id)
+    db.session.commit()
+    rows = services.progress(services.responses_for(patient))
+    return render_template(
+        "outcomes/progress.html",
+        rows=rows,
+        charts=[build_chart(r) for r in rows],
+        patient=patient,
+        staff_view=False,
+    )

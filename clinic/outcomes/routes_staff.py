@@ -1,0 +1,121 @@
+"""Clinical staff: a patient's questionnaires, assigning them, entering answers for a patient."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.outcomes import bp, services
+from clinic.outcomes.charts import build_chart
+from clinic.outcomes.forms import AssignForm, VoidForm
+from clinic.outcomes.instruments import standard_set
+from clinic.outcomes.models import BASELINE, QuestionnaireResponse
+from clinic.outcomes.views import handle_answer_form
+from clinic.patients.models import Patient
+from clinic.policy import CLINICAL, can_view_clinical, ensure, require_roles
+from clinic.timeutil import clinic_today
+
+
+def _patient(patient_id: int) -> Patient:
+    patient = db.get_or_404(Patient, patient_id)
+    ensure(can_view_clinical(current_user, patient))
+    return patient
+
+
+def _response(response_id: int) -> QuestionnaireResponse:
+    response = db.get_or_404(QuestionnaireResponse, response_id)
+    ensure(can_view_clinical(current_user, response.patient))
+    return response
+
+
+def _render(patient: Patient, form: AssignForm | None = None, status: int = 200):
+    responses = services.responses_for(patient)
+    rows = services.progress(responses)
+    if form is None:
+        form = AssignForm(available_from=clinic_today())
+    return render_template(
+        "outcomes/patient_outcomes.html",
+        patient=patient,
+        responses=responses,
+        rows=rows,
+        charts=[build_chart(r) for r in rows],
+        form=form,
+        void_form=VoidForm(),
+        instrument_of=services.instrument_of,
+        staff_view=True,
+    ), status
+
+
+@bp.route("/patients/<int:patient_id>/outcomes")
+@require_roles(*CLINICAL)
+def patient_outcomes(patient_id: int):
+    patient = _patient(patient_id)
+    audit.record("outcomes.viewed", actor=current_user, obj=patient, patient_id=patient.id)
+    db.session.commit()
+    return _render(patient)
+
+
+@bp.route("/patients/<int:patient_id>/outcomes/assign", methods=["POST"])
+@require_roles(*CLINICAL)
+def assign(patient_id: int):
+    patient = _patient(patient_id)
+    form = AssignForm()
+    if not form.validate_on_submit():
+        return _render(patient, form)
+    timepoint = form.timepoint.data.strip().lower()
+    codes = standard_set(form.region.data, baseline=timepoint == BASELINE)
+    try:
+        created = services.assign(
+            patient,
+            codes,
+            timepoint=timepoint,
+            available_from=form.available_from.data,
+            due_by=form.due_by.data,
+            by=current_user,
+        )
+    except services.QuestionnaireError as err:
+        db.session.rollback()
+        form.due_by.errors.append(str(err))
+        return _render(patient, form)
+    db.session.commit()
+    flash(
+        f"{len(created)} questionnaire(s) added for {timepoint}."
+        if created
+        else f"The {timepoint} questionnaires were already assigned.",
+        "success",
+    )
+    return redirect(url_for("outcomes.patient_outcomes", patient_id=patient.id))
+
+
+@bp.route("/questionnaires/<int:response_id>/enter", methods=["GET", "POST"])
+@require_roles(*CLINICAL)
+def enter_for_patient(response_id: int):
+    response = _response(response_id)
+
+    def done(submitted: bool):  # noqa: ANN202
+        flash(
+            "Answers submitted on the patient's behalf." if submitted else "Draft saved.", "success"
+        )
+        return redirect(url_for("outcomes.patient_outcomes", patient_id=response.patient_id))
+
+    return handle_answer_form(response, current_user, done)
+
+
+@bp.route("/questionnaires/<int:response_id>/void", methods=["POST"])
+@require_roles(*CLINICAL)
+def void(response_id: int):
+    response = _response(response_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.void(response, by=current_user, reason=form.reason.data)
+    except services.QuestionnaireError as err:
+        db.session.rollback()
+        flash(str(err), "warning")
+    else:
+        db.session.commit()
+        flash("Questionnaire withdrawn.", "success")
+    return redirect(url_for("outcomes.patient_outcomes", patient_id=response.patient_id))

@@ -1,0 +1,204 @@
+"""Assigning questionnaires, saving and submitting answers, voiding, and reading progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from clinic.auth.models import Role, User
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.outcomes import scoring
+from clinic.outcomes.instruments import Instrument, get_instrument
+from clinic.outcomes.models import (
+    BASELINE,
+    QuestionnaireAnswer,
+    QuestionnaireResponse,
+    ResponseStatus,
+)
+from clinic.patients.models import Patient
+
+
+class QuestionnaireError(ValueError):
+    """A refused questionnaire action."""
+
+
+class Incomplete(QuestionnaireError):
+    """Submitted answers that cannot be scored yet; `problems` says which items."""
+
+    def __init__(self, problems: scoring.Problems):
+        super().__init__("Some questions still need an answer.")
+        self.problems = problems
+
+
+def assign(
+    patient: Patient,
+    codes: list[str],
+    *,
+    timepoint: str,
+    available_from: date,
+    due_by: date | None,
+    by: User | None,
+) -> list[QuestionnaireResponse]:
+    """Ask the patient to fill these instruments for a timepoint (open ones are not doubled)."""
+    if due_by is not None and due_by < available_from:
+        raise QuestionnaireError("The due date cannot be before the opening date.")
+    open_codes = set(
+        db.session.scalars(
+            sa.select(QuestionnaireResponse.instrument_code).where(
+                QuestionnaireResponse.patient_id == patient.id,
+                QuestionnaireResponse.timepoint == timepoint,
+                QuestionnaireResponse.status != ResponseStatus.VOIDED,
+            )
+        )
+    )
+    created = []
+    for code in codes:
+        if code in open_codes:
+            continue
+        instrument = get_instrument(code)
+        response = QuestionnaireResponse(
+            patient_id=patient.id,
+            instrument_code=code,
+            instrument_version=instrument.version,
+            timepoint=timepoint,
+            available_from=available_from,
+            due_by=due_by,
+            status=ResponseStatus.ASSIGNED,
+            created_by_id=by.id if by else None,
+        )
+        db.session.add(response)
+        created.append(response)
+    db.session.flush()
+    for response in created:
+        audit.record(
+            "questionnaire.assigned",
+            actor=by,
+            obj=response,
+            patient_id=patient.id,
+            detail=f"{response.instrument_code} at {timepoint}",
+        )
+    return created
+
+
+def instrument_of(response: QuestionnaireResponse) -> Instrument:
+    return get_instrument(response.instrument_code, response.instrument_version)
+
+
+def save_answers(
+    response: QuestionnaireResponse, answers: scoring.Answers, *, by: User, submit: bool
+) -> None:
+    """Store answers (a draft, or the submission that scores and locks the response)."""
+    if not response.is_open:
+        raise QuestionnaireError("This questionnaire is closed and can no longer change.")
+    instrument = instrument_of(response)
+    problems = scoring.check(instrument, answers)
+    if problems.invalid:
+        raise Incomplete(problems)
+    if submit and problems:
+        raise Incomplete(problems)
+    existing = {a.item_code: a for a in response.answers}
+    for item in instrument.items:
+        if item.code not in answers:
+            continue
+        if item.code in existing:
+            existing[item.code].value = answers[item.code]
+        else:
+            response.answers.append(
+                QuestionnaireAnswer(item_code=item.code, value=answers[item.code])
+            )
+    response.entered_by_id = by.id
+    response.on_behalf = by.role is not Role.PATIENT
+    if submit:
+        response.score = scoring.score(instrument, answers)
+        response.status = ResponseStatus.COMPLETED
+        response.completed_at = utcnow()
+    else:
+        response.status = ResponseStatus.IN_PROGRESS
+    db.session.flush()
+    action = "questionnaire.submitted" if submit else "questionnaire.draft_saved"
+    detail = "entered by staff for the patient" if response.on_behalf else None
+    audit.record(action, actor=by, obj=response, patient_id=response.patient_id, detail=detail)
+
+
+def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:
+    """Withdraw an open questionnaire (e.g. assigned by mistake); it is kept, marked void."""
+    if not response.is_open:
+        raise QuestionnaireError("Only questionnaires not yet submitted can be withdrawn.")
+    if not reason.strip():
+        raise QuestionnaireError("Give a reason for withdrawing it.")
+    response.status = ResponseStatus.VOIDED
+    db.session.flush()
+    audit.record(
+        "questionnaire.voided",
+        actor=by,
+        obj=response,
+        patient_id=response.patient_id,
+        detail=reason.strip()[:200],
+    )
+
+
+def responses_for(patient: Patient) -> list[QuestionnaireResponse]:
+    """All of a patient's questionnaires, newest first, in one query."""
+    return db.session.scalars(
+        sa.select(QuestionnaireResponse)
+        .where(QuestionnaireResponse.patient_id == patient.id)
+        .order_by(QuestionnaireResponse.available_from.desc(), QuestionnaireResponse.id.desc())
+    ).all()
+
+
+def due_now(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
+    """Open questionnaires whose window has opened, soonest due first."""
+    due = [r for r in responses if r.is_open and r.available_from <= today]
+    return sorted(due, key=lambda r: (r.due_by or date.max, r.id))
+
+
+@dataclass
+class ProgressPoint:
+    timepoint: str
+    completed_on: date
+    score: Decimal
+    change: scoring.Change | None = None
+    responder: bool | None = None  # PGIC only
+
+
+@dataclass
+class InstrumentProgress:
+    instrument: Instrument
+    baseline: ProgressPoint | None = None
+    points: list[ProgressPoint] = field(default_factory=list)
+
+    @property
+    def threshold(self) -> Decimal | None:
+        if self.baseline is None:
+            return None
+        return scoring.threshold(self.instrument, self.baseline.score)
+
+
+def progress(responses: list[QuestionnaireResponse]) -> list[InstrumentProgress]:
+    """Completed scores per instrument in time order, each compared with the baseline."""
+    completed = sorted(
+        (r for r in responses if r.status is ResponseStatus.COMPLETED),
+        key=lambda r: (r.completed_at, r.id),
+    )
+    by_code: dict[str, InstrumentProgress] = {}
+    for response in completed:
+        instrument = instrument_of(response)
+        entry = by_code.setdefault(response.instrument_code, InstrumentProgress(instrument))
+        point = ProgressPoint(response.timepoint, response.completed_at.date(), response.score)
+        if instrument.scoring == "pgic":
+            point.responder = scoring.pgic_responder(response.score)
+        elif entry.baseline is None and response.timepoint == BASELINE:
+            entry.baseline = point
+        elif entry.baseline is not None:
+            point.change = scoring.change(instrument, entry.baseline.score, response.score)
+        entry.points.append(point)
+    order = ["nrs_pain", "nrs_radiating", "odi", "ndi", "pgic"]
+    return sorted(
+        by_code.values(),
+        key=lambda p: order.index(p.instrument.code) if p.instrument.code in order else 99,
+    )

@@ -1,0 +1,66 @@
+"""The patient portal on a phone: questionnaires and progress, by keyboard and with axe."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic.auth.models import Role
+from tests.browser.conftest import screenshot, sign_in
+from tests.browser.test_shell import FIRST_OF_EACH_ROLE, _axe_violations
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def phone(browser, live_server):  # noqa: ANN001, ANN201
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    page.base_url = live_server.url
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield page
+    context.close()
+    assert errors == []
+
+
+def _fits(page) -> None:  # noqa: ANN001
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{page.url} is {width}px wide"
+
+
+def test_patient_fills_a_questionnaire_on_a_phone(phone):
+    login = FIRST_OF_EACH_ROLE[Role.PATIENT]
+    sign_in(phone, login.email, login.password)
+    assert "to fill in" in phone.content()
+    phone.get_by_role("link", name="Fill them in").click()
+    phone.wait_for_load_state()
+    _fits(phone)
+    assert _axe_violations(phone) == []
+    screenshot(phone, "portal-questionnaires-phone")
+    phone.get_by_role("link", name="Pain rating").first.click()
+    phone.wait_for_load_state()
+    _fits(phone)
+    assert _axe_violations(phone) == []
+    # submitting nothing lists what is missing
+    phone.get_by_role("button", name="Submit answers").click()
+    phone.wait_for_load_state()
+    assert "needs an answer" in phone.locator("#answer-problems").inner_text()
+    # choose an answer with the keyboard: focus the first radio, arrow to "3", submit
+    phone.get_by_label("0 – no pain").focus()
+    for _ in range(3):
+        phone.keyboard.press("ArrowDown")
+    assert phone.get_by_label("3", exact=True).is_checked()
+    screenshot(phone, "portal-answer-phone")
+    phone.get_by_role("button", name="Submit answers").click()
+    phone.wait_for_load_state()
+    assert "your answers are in" in phone.content()
+
+
+def test_patient_progress_on_a_phone(phone):
+    login = FIRST_OF_EACH_ROLE[Role.PATIENT]
+    sign_in(phone, login.email, login.password)
+    phone.goto(phone.base_url + "/my/progress")
+    _fits(phone)
+    assert _axe_violations(phone) == []
+    assert phone.locator("svg.progress-chart").count() >= 3
+    screenshot(phone, "portal-progress-phone")
