@@ -66,9 +66,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic import admin, auth, main, outcomes, portal
+    from clinic import admin, auth, instructions, main, outcomes, portal
     from clinic.auth.sessions import register_session_rules
 
     register_session_rules(app)
-    for wing in (auth, main, admin, portal, outcomes):
+    for wing in (auth, main, admin, portal, outcomes, instructions):
         app.register_blueprint(wing.bp)

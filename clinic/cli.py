@@ -93,7 +93,19 @@ def backup_command(target: str) -> None:
     click.echo(f"Backup written to {path}.")
 
 
+@click.command("load-instructions")
+@with_appcontext
+def load_instructions_command() -> None:
+    """Add the shipped sample instructions wherever a therapy and phase has none."""
+    from clinic.instructions.services import load_samples
+
+    added = load_samples()
+    db.session.commit()
+    click.echo(f"{added} sample texts added (marked as awaiting the clinic's review).")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(load_instructions_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(backup_command)

@@ -106,8 +106,10 @@ def load_demo_data() -> None:
         )
         if login.patient_key:
             portal_users[login.patient_key] = user
+    from clinic.instructions.services import load_samples
     from clinic.outcomes.demo import load_outcomes_demo
 
+    load_samples()
     load_outcomes_demo(patients, portal_users)
 
 

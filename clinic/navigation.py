@@ -18,6 +18,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.ADMIN: (
         NavItem("Users", "admin.users"),
         NavItem("Audit trail", "admin.audit"),
+        NavItem("Instructions", "instructions.overview"),
         NavItem("Front desk", "main.front_desk"),
         NavItem("Outbox", "portal.outbox", outbox_only=True),
     ),
@@ -29,6 +30,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.CLINICAL_STAFF: (NavItem("Clinical", "main.clinical"),),
     Role.PATIENT: (
         NavItem("My care", "main.patient_home"),
+        NavItem("Instructions", "instructions.mine"),
         NavItem("Questionnaires", "outcomes.my_questionnaires"),
         NavItem("My progress", "outcomes.my_progress"),
     ),

@@ -10,6 +10,8 @@ from datetime import date
 import pytest
 
 from clinic.auth.models import Role
+from clinic.instructions.phases import Phase
+from clinic.instructions.services import load_samples, newest
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from tests.factories import PatientFactory
@@ -48,6 +50,12 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("portal.outbox_message", "GET", "/outbox/{message}", {FD, A}),
     ("portal.redeem", "GET", "/portal/link/not-a-real-token", PUBLIC),
     ("outcomes.my_questionnaires", "GET", "/my/questionnaires", {PT}),
+    ("instructions.overview", "GET", "/admin/instructions", {A}),
+    ("instructions.edit", "GET", "/admin/instructions/prp/days_0_3", {A}),
+    ("instructions.edit", "POST", "/admin/instructions/prp/days_0_3", {A}),
+    ("instructions.approve", "POST", "/admin/instructions/version/{instruction}/approve", {A}),
+    ("instructions.mine", "GET", "/my/instructions", {PT}),
+    ("instructions.mine_print", "GET", "/my/instructions/print", {PT}),
     ("outcomes.answer", "GET", "/my/questionnaires/{own_response}", {PT}),
     ("outcomes.my_progress", "GET", "/my/progress", {PT}),
     ("outcomes.patient_outcomes", "GET", "/patients/{patient}/outcomes", {PR, CS}),
@@ -99,7 +107,10 @@ def test_route_role_matrix(client, db, login, make_user, role, endpoint, method,
             due_by=None,
             by=None,
         )[0]
+    load_samples()
+    instruction = newest("prp", Phase.DAYS_0_3)
     target = url.format(
+        instruction=instruction.id,
         other=other.id,
         patient=patient.id,
         message=message.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clinic.auth.models import Role
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in  # noqa: F401
 from tests.browser.test_shell import FIRST_OF_EACH_ROLE, _axe_violations
 
 pytestmark = pytest.mark.browser
@@ -64,3 +64,29 @@ def test_patient_progress_on_a_phone(phone):
     assert _axe_violations(phone) == []
     assert phone.locator("svg.progress-chart").count() >= 3
     screenshot(phone, "portal-progress-phone")
+
+
+def test_patient_reads_instructions_on_a_phone(phone):
+    login = FIRST_OF_EACH_ROLE[Role.PATIENT]
+    sign_in(phone, login.email, login.password)
+    phone.get_by_role("link", name="Read my instructions").click()
+    phone.wait_for_load_state()
+    _fits(phone)
+    assert _axe_violations(phone) == []
+    screenshot(phone, "portal-instructions-phone")
+
+
+def test_admin_edits_instructions(page):
+    login = FIRST_OF_EACH_ROLE[Role.ADMIN]
+    sign_in(page, login.email, login.password)
+    page.get_by_role("link", name="Instructions").click()
+    page.wait_for_load_state()
+    assert _axe_violations(page) == []
+    page.get_by_role("link", name="Bone marrow concentrate (BMAC), Days 4–14 after").click()
+    page.wait_for_load_state()
+    page.get_by_label("Heading").fill("Days four to fourteen after BMAC")
+    page.get_by_role("button", name="Save as a new version").click()
+    page.wait_for_load_state()
+    assert "Saved as a new version" in page.content()
+    assert _axe_violations(page) == []
+    screenshot(page, "admin-instructions-edit")

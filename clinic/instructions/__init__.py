@@ -1,0 +1,7 @@
+"""Instructions wing: versioned preparation and recovery instructions per therapy and phase."""
+
+from flask import Blueprint
+
+bp = Blueprint("instructions", __name__)
+
+from clinic.instructions import routes  # noqa: E402,F401

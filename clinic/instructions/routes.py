@@ -1,0 +1,146 @@
+"""Admin editing of instructions, and the patient's own instructions (with a print view)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.admin.forms import ConfirmForm
+from clinic.auth.models import Role
+from clinic.extensions import db
+from clinic.instructions import bp, services
+from clinic.instructions.context import treatment_of
+from clinic.instructions.forms import InstructionForm
+from clinic.instructions.models import THERAPIES, InstructionVersion
+from clinic.instructions.phases import PHASES, Phase, phase_on
+from clinic.models import audit
+from clinic.policy import require_roles
+from clinic.timeutil import clinic_today
+
+
+def _therapy_or_404(therapy: str) -> str:
+    if therapy not in THERAPIES:
+        abort(404)
+    return therapy
+
+
+def _phase_or_404(value: str) -> Phase:
+    try:
+        return Phase(value)
+    except ValueError:
+        abort(404)
+
+
+@bp.route("/admin/instructions")
+@require_roles(Role.ADMIN)
+def overview():
+    grid = {therapy: services.newest_for_therapy(therapy) for therapy in THERAPIES}
+    return render_template(
+        "instructions/overview.html",
+        grid=grid,
+        therapies=THERAPIES,
+        phases=PHASES,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/admin/instructions/<therapy>/<phase>", methods=["GET", "POST"])
+@require_roles(Role.ADMIN)
+def edit(therapy: str, phase: str):
+    therapy, phase = _therapy_or_404(therapy), _phase_or_404(phase)
+    versions = services.history(therapy, phase)
+    current = versions[0] if versions else None
+    form = InstructionForm()
+    conflict = None
+    if request.method == "GET" and current:
+        form.title.data, form.body.data = current.title, current.body
+        form.based_on.data = str(current.version)
+    if form.validate_on_submit():
+        based_on = int(form.based_on.data) if form.based_on.data else None
+        try:
+            services.save_new_version(
+                therapy,
+                phase,
+                title=form.title.data,
+                body=form.body.data,
+                based_on=based_on,
+                by=current_user,
+            )
+        except services.InstructionError as err:
+            db.session.rollback()
+            conflict = err.current
+            form.based_on.data = str(conflict.version) if conflict else ""
+        else:
+            db.session.commit()
+            flash("Saved as a new version. It shows as a sample until approved.", "success")
+            return redirect(url_for("instructions.edit", therapy=therapy, phase=phase.value))
+    return render_template(
+        "instructions/edit.html",
+        therapy=therapy,
+        therapy_name=THERAPIES[therapy],
+        phase=phase,
+        form=form,
+        versions=versions,
+        conflict=conflict,
+        confirm=ConfirmForm(),
+    ), (409 if conflict else 200)
+
+
+@bp.route("/admin/instructions/version/<int:version_id>/approve", methods=["POST"])
+@require_roles(Role.ADMIN)
+def approve(version_id: int):
+    version = db.get_or_404(InstructionVersion, version_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.approve(version, by=current_user)
+    except services.InstructionError as err:
+        db.session.rollback()
+        flash(str(err), "warning")
+    else:
+        db.session.commit()
+        flash(f"Version {version.version} approved.", "success")
+    return redirect(
+        url_for("instructions.edit", therapy=version.therapy, phase=version.phase.value)
+    )
+
+
+def _patient_view(template: str):
+    patient = current_user.patient
+    treatment = treatment_of(patient)
+    current_phase = phase_on(treatment.injected_on, clinic_today())
+    requested = request.args.get("phase")
+    phase = _phase_or_404(requested) if requested else current_phase
+    texts = services.newest_for_therapy(treatment.therapy) if treatment.therapy else {}
+    shown = texts.get(phase)
+    audit.record(
+        "portal.instructions_viewed",
+        actor=current_user,
+        obj=shown,
+        patient_id=patient.id,
+        detail=None if shown else f"no text for {phase.value}",
+    )
+    db.session.commit()
+    return render_template(
+        template,
+        treatment=treatment,
+        therapy_name=THERAPIES.get(treatment.therapy or ""),
+        phase=phase,
+        current_phase=current_phase,
+        phases=PHASES,
+        shown=shown,
+        patient=patient,
+        today=clinic_today(),
+    )
+
+
+@bp.route("/my/instructions")
+@require_roles(Role.PATIENT)
+def mine():
+    return _patient_view("instructions/mine.html")
+
+
+@bp.route("/my/instructions/print")
+@require_roles(Role.PATIENT)
+def mine_print():
+    return _patient_view("instructions/print.html")

@@ -1,0 +1,172 @@
+"""Instruction versions: loading samples, editing (a new version each time), approving,
+choosing what a patient sees, and recording what was handed to them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.instructions.models import (
+    THERAPIES,
+    InstructionReceipt,
+    InstructionVersion,
+    ReviewStatus,
+)
+from clinic.instructions.phases import PHASES, Phase
+from clinic.instructions.samples import sample_text
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.patients.models import Patient
+
+
+class InstructionError(ValueError):
+    """A refused change; `current` is the newer version when an edit was stale."""
+
+    def __init__(self, message: str, current: InstructionVersion | None = None):
+        super().__init__(message)
+        self.current = current
+
+
+def newest(therapy: str, phase: Phase) -> InstructionVersion | None:
+    return db.session.scalars(
+        sa.select(InstructionVersion)
+        .where(InstructionVersion.therapy == therapy, InstructionVersion.phase == phase)
+        .order_by(InstructionVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def newest_for_therapy(therapy: str) -> dict[Phase, InstructionVersion]:
+    """The newest version of each phase for one therapy, in one query."""
+    latest = (
+        sa.select(InstructionVersion.phase, sa.func.max(InstructionVersion.version).label("v"))
+        .where(InstructionVersion.therapy == therapy)
+        .group_by(InstructionVersion.phase)
+        .subquery()
+    )
+    rows = db.session.scalars(
+        sa.select(InstructionVersion)
+        .join(
+            latest,
+            sa.and_(
+                InstructionVersion.phase == latest.c.phase, InstructionVersion.version == latest.c.v
+            ),
+        )
+        .where(InstructionVersion.therapy == therapy)
+    ).all()
+    return {row.phase: row for row in rows}
+
+
+def history(therapy: str, phase: Phase) -> list[InstructionVersion]:
+    return db.session.scalars(
+        sa.select(InstructionVersion)
+        .where(InstructionVersion.therapy == therapy, InstructionVersion.phase == phase)
+        .order_by(InstructionVersion.version.desc())
+    ).all()
+
+
+def load_samples(by: User | None = None) -> int:
+    """Add the shipped sample text wherever a therapy and phase has none yet."""
+    added = 0
+    for therapy in THERAPIES:
+        have = newest_for_therapy(therapy)
+        for phase in PHASES:
+            if phase in have:
+                continue
+            title, body = sample_text(therapy, phase)
+            db.session.add(
+                InstructionVersion(
+                    therapy=therapy,
+                    phase=phase,
+                    version=1,
+                    title=title,
+                    body=body,
+                    review_status=ReviewStatus.SAMPLE,
+                    created_by_id=by.id if by else None,
+                )
+            )
+            added += 1
+    db.session.flush()
+    if added:
+        audit.record("instructions.samples_loaded", actor=by, detail=f"{added} texts")
+    return added
+
+
+def save_new_version(
+    therapy: str, phase: Phase, *, title: str, body: str, based_on: int | None, by: User
+) -> InstructionVersion:
+    """Store an edit as the next version; refused if someone saved a newer one meanwhile."""
+    if therapy not in THERAPIES:
+        raise InstructionError("Unknown therapy.")
+    current = newest(therapy, phase)
+    current_number = current.version if current else None
+    if based_on != current_number:
+        raise InstructionError("Someone saved a newer version while you were editing.", current)
+    created = InstructionVersion(
+        therapy=therapy,
+        phase=phase,
+        version=(current_number or 0) + 1,
+        title=title.strip(),
+        body=body.strip(),
+        review_status=ReviewStatus.SAMPLE,
+        created_by_id=by.id,
+    )
+    db.session.add(created)
+    db.session.flush()
+    audit.record(
+        "instructions.version_saved",
+        actor=by,
+        obj=created,
+        detail=f"{therapy}/{phase.value} v{created.version}",
+    )
+    return created
+
+
+def approve(version: InstructionVersion, *, by: User) -> None:
+    """Mark a version as reviewed and approved by the clinic."""
+    if version.review_status is ReviewStatus.APPROVED:
+        return
+    latest = newest(version.therapy, version.phase)
+    if latest is not None and latest.id != version.id:
+        raise InstructionError("Only the newest version can be approved.", latest)
+    version.review_status = ReviewStatus.APPROVED
+    version.approved_at = utcnow()
+    version.approved_by_id = by.id
+    db.session.flush()
+    audit.record(
+        "instructions.approved",
+        actor=by,
+        obj=version,
+        detail=f"{version.therapy}/{version.phase.value} v{version.version}",
+    )
+
+
+def record_given(
+    patient: Patient, version: InstructionVersion, *, by: User | None, occasion: str = "discharge"
+) -> InstructionReceipt:
+    """Remember which version the patient was given (the discharge check calls this)."""
+    receipt = InstructionReceipt(
+        patient_id=patient.id,
+        text_version_id=version.id,
+        given_by_id=by.id if by else None,
+        occasion=occasion,
+    )
+    db.session.add(receipt)
+    db.session.flush()
+    audit.record(
+        "instructions.given",
+        actor=by,
+        obj=receipt,
+        patient_id=patient.id,
+        detail=f"{version.therapy}/{version.phase.value} v{version.version} at {occasion}",
+    )
+    return receipt
+
+
+def receipts_for(patient: Patient) -> list[InstructionReceipt]:
+    return db.session.scalars(
+        sa.select(InstructionReceipt)
+        .where(InstructionReceipt.patient_id == patient.id)
+        .order_by(InstructionReceipt.given_at.desc())
+    ).all()

@@ -1,0 +1,148 @@
+"""Instructions: phase by day, versioned editing with conflicts, approval, patient view."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.instructions import services
+from clinic.instructions.context import Treatment
+from clinic.instructions.models import InstructionVersion, ReviewStatus
+from clinic.instructions.phases import Phase, phase_for_day, phase_on
+from clinic.models.audit import AuditEvent
+
+
+@pytest.mark.parametrize(
+    ("day", "phase"),
+    [
+        (None, Phase.PRE_PROCEDURE),
+        (-1, Phase.PRE_PROCEDURE),
+        (0, Phase.DAYS_0_3),
+        (3, Phase.DAYS_0_3),
+        (4, Phase.DAYS_4_14),
+        (14, Phase.DAYS_4_14),
+        (15, Phase.WEEKS_2_6),
+        (42, Phase.WEEKS_2_6),
+        (43, Phase.AFTER_6_WEEKS),
+        (400, Phase.AFTER_6_WEEKS),
+    ],
+)
+def test_phase_at_day_boundaries(day, phase):
+    assert phase_for_day(day) is phase
+
+
+def test_phase_on_dates():
+    assert phase_on(date(2026, 3, 1), date(2026, 3, 5)) is Phase.DAYS_4_14
+    assert phase_on(None, date(2026, 3, 5)) is Phase.PRE_PROCEDURE
+
+
+def test_samples_cover_every_therapy_and_phase_once(db):
+    assert services.load_samples() == 20
+    assert services.load_samples() == 0
+    prp = services.newest_for_therapy("prp")
+    assert set(prp) == set(Phase)
+    assert "ibuprofen" in prp[Phase.DAYS_0_3].body  # PRP holds anti-inflammatories
+    adipose = services.newest_for_therapy("adipose")
+    assert "ibuprofen" not in adipose[Phase.DAYS_0_3].body
+    assert "fat was taken" in adipose[Phase.DAYS_0_3].body
+    assert all(v.review_status is ReviewStatus.SAMPLE for v in prp.values())
+
+
+def test_admin_edits_make_new_versions_and_stale_edits_conflict(client, login, db):
+    services.load_samples()
+    login(Role.ADMIN)
+    url = "/admin/instructions/prp/days_0_3"
+    saved = client.post_form(
+        url, {"title": "First days", "body": "Rest.\n\nWalk a little.", "based_on": "1"}
+    )
+    assert saved.status_code == 302
+    stale = client.post_form(url, {"title": "Mine", "body": "My edit", "based_on": "1"})
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 409
+    assert "Someone saved version 2" in html and "Walk a little." in html
+    assert "My edit" in html  # the user's text is kept
+    versions = services.history("prp", Phase.DAYS_0_3)
+    assert [v.version for v in versions] == [2, 1]
+    assert versions[0].paragraphs == ["Rest.", "Walk a little."]
+
+
+def test_approval_is_recorded(client, login, db):
+    services.load_samples()
+    admin = login(Role.ADMIN)
+    version = services.newest("bmac", Phase.WEEKS_2_6)
+    client.post_form(
+        f"/admin/instructions/version/{version.id}/approve",
+        token_from="/admin/instructions/bmac/weeks_2_6",
+    )
+    db.session.expire_all()
+    version = db.session.get(InstructionVersion, version.id)
+    assert version.review_status is ReviewStatus.APPROVED and version.approved_by_id == admin.id
+
+
+def test_only_the_newest_version_can_be_approved(db, make_user):
+    services.load_samples()
+    admin = make_user(Role.ADMIN)
+    old = services.newest("prp", Phase.DAYS_0_3)
+    services.save_new_version("prp", Phase.DAYS_0_3, title="t", body="b", based_on=1, by=admin)
+    with pytest.raises(services.InstructionError, match="newest"):
+        services.approve(old, by=admin)
+
+
+def test_unknown_therapy_or_phase_is_404(client, login):
+    login(Role.ADMIN)
+    assert client.get("/admin/instructions/laser/days_0_3").status_code == 404
+    assert client.get("/admin/instructions/prp/day_99").status_code == 404
+
+
+@pytest.fixture
+def treated(monkeypatch):  # noqa: ANN001, ANN201
+    """Pretend the patient had PRP injected `days` ago."""
+
+    def _set(days: int | None, therapy: str | None = "prp") -> None:
+        injected = None if days is None else date.today() - timedelta(days=days)
+        monkeypatch.setattr(
+            "clinic.instructions.routes.treatment_of", lambda patient: Treatment(therapy, injected)
+        )
+
+    return _set
+
+
+def test_patient_sees_the_phase_for_today_and_can_open_others(client, login, db, treated):
+    services.load_samples()
+    treated(5)
+    user = login(Role.PATIENT)
+    html = client.get("/my/instructions").get_data(as_text=True)
+    assert "Days four to fourteen" in html and "awaiting the clinic" in html
+    other = client.get("/my/instructions?phase=after_6_weeks").get_data(as_text=True)
+    assert "After six weeks" in other and "Show the one for today" in other
+    printed = client.get("/my/instructions/print?phase=days_0_3").get_data(as_text=True)
+    assert "The first three days" in printed and "<nav" not in printed
+    assert client.get("/my/instructions?phase=nonsense").status_code == 404
+    reads = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "portal.instructions_viewed",
+            AuditEvent.patient_id == user.patient_id,
+        )
+    ).all()
+    assert len(reads) == 3
+
+
+def test_patient_without_a_planned_treatment_is_told_so(client, login, db, treated):
+    treated(None, therapy=None)
+    login(Role.PATIENT)
+    html = client.get("/my/instructions").get_data(as_text=True)
+    assert "once your treatment is planned" in html
+
+
+def test_record_given_keeps_the_version(db, make_user):
+    services.load_samples()
+    nurse = make_user(Role.CLINICAL_STAFF)
+    patient_user = make_user(Role.PATIENT)
+    version = services.newest("prp", Phase.DAYS_0_3)
+    receipt = services.record_given(patient_user.patient, version, by=nurse)
+    services.save_new_version("prp", Phase.DAYS_0_3, title="t", body="b", based_on=1, by=nurse)
+    (kept,) = services.receipts_for(patient_user.patient)
+    assert kept.id == receipt.id and kept.text_version.version == 1
