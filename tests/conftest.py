@@ -145,6 +145,26 @@ def login(client: CsrfClient, db):
     return _login
 
 
+@pytest.fixture
+def sign_in_as(client: CsrfClient, db):  # noqa: ANN001, ANN201
+    """A quick sign-in that writes the session the login page would (no password hashing).
+
+    For tests about what a signed-in role may reach; the sign-in itself is tested elsewhere.
+    """
+
+    def _sign_in(role: Role | str, user: User | None = None) -> User:
+        import time
+
+        user = user or factories.make_user(Role(role))
+        now = int(time.time())
+        with client.session_transaction() as session:
+            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now)
+            session.permanent = True
+        return user
+
+    return _sign_in
+
+
 class QueryCounter:
     """Counts SQL statements sent while active (for no-N+1 tests)."""
 

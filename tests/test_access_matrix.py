@@ -82,13 +82,13 @@ def test_every_route_is_in_the_matrix(app):
 @pytest.mark.parametrize(
     ("endpoint", "method", "url", "allowed"), ROUTES, ids=[f"{m} {u}" for _, m, u, _ in ROUTES]
 )
-def test_route_role_matrix(client, db, login, make_user, role, endpoint, method, url, allowed):
+def test_route_role_matrix(client, db, sign_in_as, make_user, role, endpoint, method, url, allowed):
     other = make_user(Role.CLINICAL_STAFF)
     patient = PatientFactory()
     message = OutboxMessage(recipient="x@x.example.com", subject="s", body="b")
     db.session.add(message)
     db.session.flush()
-    user = login(role) if role is not None else None
+    user = sign_in_as(role) if role is not None else None
     response_row = assign(
         patient,
         ["nrs_pain"],
