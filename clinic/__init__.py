@@ -66,9 +66,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic import admin, auth, main
+    from clinic import admin, auth, main, scheduling
+    from clinic.patients import routes as patients
     from clinic.auth.sessions import register_session_rules
 
     register_session_rules(app)
-    for wing in (auth, main, admin):
+    for wing in (auth, main, admin, patients, scheduling):
         app.register_blueprint(wing.bp)
