@@ -18,10 +18,26 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Users", "admin.users"),
         NavItem("Audit trail", "admin.audit"),
         NavItem("Front desk", "main.front_desk"),
+        NavItem("Rooms", "scheduling.rooms"),
+        NavItem("Working hours", "scheduling.hours"),
     ),
-    Role.FRONT_DESK: (NavItem("Front desk", "main.front_desk"),),
-    Role.PROVIDER: (NavItem("Clinical", "main.clinical"),),
-    Role.CLINICAL_STAFF: (NavItem("Clinical", "main.clinical"),),
+    Role.FRONT_DESK: (
+        NavItem("Front desk", "main.front_desk"),
+        NavItem("Day board", "scheduling.board"),
+        NavItem("Calendar", "scheduling.day"),
+        NavItem("Find a slot", "scheduling.find_slots"),
+        NavItem("Patients", "patients.search"),
+    ),
+    Role.PROVIDER: (
+        NavItem("Clinical", "main.clinical"),
+        NavItem("Day board", "scheduling.board"),
+        NavItem("Calendar", "scheduling.day"),
+    ),
+    Role.CLINICAL_STAFF: (
+        NavItem("Clinical", "main.clinical"),
+        NavItem("Day board", "scheduling.board"),
+        NavItem("Calendar", "scheduling.day"),
+    ),
     Role.PATIENT: (NavItem("My care", "main.patient_home"),),
 }
 

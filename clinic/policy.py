@@ -21,6 +21,7 @@ ALL_STAFF = frozenset({Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL
 CLINICAL = frozenset({Role.PROVIDER, Role.CLINICAL_STAFF})
 ADMIN_ONLY = frozenset({Role.ADMIN})
 PATIENTS = frozenset({Role.PATIENT})
+FRONT_DESK = frozenset({Role.FRONT_DESK, Role.ADMIN})  # registration and booking
 
 
 def role_allowed(user: Any, roles: Iterable[Role]) -> bool:
@@ -72,6 +73,33 @@ def can_view_clinical(user: User, patient: Patient) -> bool:
     if user.role in CLINICAL:
         return True
     return user.role is Role.PATIENT and user.patient_id == patient.id
+
+
+def can_register_patients(user: User) -> bool:
+    """Registering and editing demographics: the front desk (and admins covering it)."""
+    return user.role in FRONT_DESK
+
+
+def can_book(user: User) -> bool:
+    """Booking, rescheduling, cancelling, check-in and no-show: the front desk."""
+    return user.role in FRONT_DESK
+
+
+def can_set_appointment_status(user: User, target_status: str) -> bool:
+    """Starting and completing a visit is for anyone on staff; the rest is the front desk's."""
+    if target_status in ("in_progress", "completed"):
+        return user.role in ALL_STAFF
+    return can_book(user)
+
+
+def can_export_calendar(user: User, clinician: User) -> bool:
+    """The front desk exports anyone's calendar; a clinician exports their own."""
+    return can_book(user) or user.id == clinician.id
+
+
+def can_manage_resources(user: User) -> bool:
+    """Rooms and working hours."""
+    return user.role is Role.ADMIN
 
 
 def can_manage_users(user: User) -> bool:

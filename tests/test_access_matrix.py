@@ -35,6 +35,37 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("admin.reactivate_user", "POST", "/admin/users/{other}/reactivate", {A}),
     ("admin.reset_password", "POST", "/admin/users/{other}/password", {A}),
     ("admin.audit", "GET", "/admin/audit", {A}),
+    # patients
+    ("patients.search", "GET", "/patients/?q=smith", STAFF),
+    ("patients.register", "GET", "/patients/new", {FD, A}),
+    ("patients.register", "POST", "/patients/new", {FD, A}),
+    ("patients.detail", "GET", "/patients/{patient}", STAFF),
+    ("patients.edit", "GET", "/patients/{patient}/edit", {FD, A}),
+    ("patients.edit", "POST", "/patients/{patient}/edit", {FD, A}),
+    # scheduling
+    ("scheduling.book", "GET", "/schedule/book", {FD, A}),
+    ("scheduling.book", "POST", "/schedule/book", {FD, A}),
+    ("scheduling.appointment", "GET", "/schedule/appointments/{appt}", STAFF),
+    ("scheduling.set_status", "POST", "/schedule/appointments/{appt}/status", STAFF),
+    ("scheduling.cancel", "POST", "/schedule/appointments/{appt}/cancel", {FD, A}),
+    ("scheduling.reschedule", "GET", "/schedule/appointments/{appt}/reschedule", {FD, A}),
+    ("scheduling.reschedule", "POST", "/schedule/appointments/{appt}/reschedule", {FD, A}),
+    ("scheduling.find_slots", "GET", "/schedule/slots?kind=follow_up", STAFF),
+    ("scheduling.day", "GET", "/schedule/day", STAFF),
+    ("scheduling.day", "GET", "/schedule/day?view=rooms", STAFF),
+    ("scheduling.week", "GET", "/schedule/week", STAFF),
+    ("scheduling.board", "GET", "/schedule/board", STAFF),
+    ("scheduling.board_rows", "GET", "/schedule/board/rows", STAFF),
+    ("scheduling.print_day", "GET", "/schedule/day/print", STAFF),
+    ("scheduling.calendar_file", "GET", "/schedule/clinicians/{provider}/calendar.ics", {FD, A}),
+    ("scheduling.rooms", "GET", "/schedule/rooms", {A}),
+    ("scheduling.edit_room", "GET", "/schedule/rooms/new", {A}),
+    ("scheduling.edit_room", "POST", "/schedule/rooms/new", {A}),
+    ("scheduling.edit_room", "GET", "/schedule/rooms/{room}/edit", {A}),
+    ("scheduling.edit_room", "POST", "/schedule/rooms/{room}/edit", {A}),
+    ("scheduling.hours", "GET", "/schedule/hours", {A}),
+    ("scheduling.edit_hours", "GET", "/schedule/hours/{other}", {A}),
+    ("scheduling.edit_hours", "POST", "/schedule/hours/{other}", {A}),
 ]
 
 ROLES = [*Role, None]  # None: not signed in
@@ -58,7 +89,13 @@ def test_route_role_matrix(client, login, make_user, role, endpoint, method, url
     other = make_user(Role.CLINICAL_STAFF)
     if role is not None:
         login(role)
-    target = url.format(other=other.id)
+    from tests.scheduling.factories import make_appointment, make_room
+
+    room = make_room()
+    appt = make_appointment(room=room)
+    target = url.format(
+        other=other.id, patient=appt.patient_id, appt=appt.id, room=room.id, provider=appt.provider_id
+    )
     if method == "GET":
         response = client.get(target)
     else:

@@ -7,4 +7,29 @@ from clinic.policy import ALL_STAFF, restrict_blueprint
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
 restrict_blueprint(bp, ALL_STAFF)
 
+
+
+@bp.app_template_filter("local_date")
+def local_date(value) -> str:
+    """A UTC time's clinic date as YYYY-MM-DD (for links and date fields)."""
+    from clinic.timeutil import to_clinic
+
+    return to_clinic(value).date().isoformat()
+
+
+@bp.app_template_filter("local_hm")
+def local_hm(value) -> str:
+    """A UTC time's clinic wall-clock time as HH:MM."""
+    from clinic.timeutil import to_clinic
+
+    return to_clinic(value).strftime("%H:%M")
+
+
+@bp.app_template_filter("board_location")
+def board_location(appointment) -> str:
+    from clinic.scheduling.board import where_is
+
+    return where_is(appointment)
+
+
 from clinic.scheduling import admin_routes, board_routes, routes  # noqa: E402, F401

@@ -161,7 +161,7 @@ def downgrade():
         batch_op.drop_index('ix_patient_given_key')
         batch_op.drop_index('ix_patient_family_key')
         batch_op.drop_index('ix_patient_dob')
-        batch_op.drop_constraint('ck_patient_preferred_contact', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_patient_preferred_contact'), type_='check')
         batch_op.drop_column('preferred_contact')
         batch_op.drop_column('emergency_phone')
         batch_op.drop_column('emergency_relationship')
