@@ -67,8 +67,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from clinic import admin, auth, main, scheduling
-    from clinic.patients import routes as patients
     from clinic.auth.sessions import register_session_rules
+    from clinic.patients import routes as patients
 
     register_session_rules(app)
     for wing in (auth, main, admin, patients, scheduling):

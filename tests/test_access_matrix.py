@@ -94,7 +94,11 @@ def test_route_role_matrix(client, login, make_user, role, endpoint, method, url
     room = make_room()
     appt = make_appointment(room=room)
     target = url.format(
-        other=other.id, patient=appt.patient_id, appt=appt.id, room=room.id, provider=appt.provider_id
+        other=other.id,
+        patient=appt.patient_id,
+        appt=appt.id,
+        room=room.id,
+        provider=appt.provider_id,
     )
     if method == "GET":
         response = client.get(target)

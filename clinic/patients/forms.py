@@ -63,8 +63,11 @@ class PatientForm(FlaskForm):
     )
     email = EmailField(
         "E-mail",
-        validators=[Optional(), Email(message="Enter an e-mail address like name@example.com."),
-                    Length(max=254)],
+        validators=[
+            Optional(),
+            Email(message="Enter an e-mail address like name@example.com."),
+            Length(max=254),
+        ],
     )
     preferred_contact = SelectField(
         "Preferred contact method", choices=[(m.value, m.label) for m in ContactMethod]
@@ -98,9 +101,21 @@ class PatientForm(FlaskForm):
 
     def values(self) -> dict:
         """The entered demographics as the service takes them."""
-        names = ("given_name", "family_name", "date_of_birth", "phone", "email",
-                 "address_line1", "address_line2", "city", "region", "postal_code",
-                 "emergency_name", "emergency_relationship", "emergency_phone")
+        names = (
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "phone",
+            "email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "region",
+            "postal_code",
+            "emergency_name",
+            "emergency_relationship",
+            "emergency_phone",
+        )
         values = {name: getattr(self, name).data for name in names}
         values["sex"] = Sex(self.sex.data)
         values["preferred_contact"] = ContactMethod(self.preferred_contact.data)

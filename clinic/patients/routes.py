@@ -43,7 +43,10 @@ def search():
         audit.record("patient.searched", actor=current_user, detail=f"by {terms.kind}")
         db.session.commit()
     return render_template(
-        "patients/search.html", form=form, page=page, can_register=can_register_patients(current_user)
+        "patients/search.html",
+        form=form,
+        page=page,
+        can_register=can_register_patients(current_user),
     )
 
 

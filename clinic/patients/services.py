@@ -63,7 +63,9 @@ def _check_contact(patient: Patient) -> None:
     if method in (ContactMethod.PHONE, ContactMethod.TEXT) and not patient.phone:
         raise PatientError("Add a phone number or choose another way to reach them.", "phone")
     if method is ContactMethod.MAIL and not (patient.address_line1 and patient.city):
-        raise PatientError("Add a postal address or choose another way to reach them.", "address_line1")
+        raise PatientError(
+            "Add a postal address or choose another way to reach them.", "address_line1"
+        )
 
 
 def register_patient(
@@ -94,8 +96,13 @@ def register_patient(
         phone=_clean(phone),
         email=_clean(email),
         preferred_contact=preferred_contact
-        or (ContactMethod.PHONE if _clean(phone) else ContactMethod.EMAIL if _clean(email)
-            else ContactMethod.MAIL),
+        or (
+            ContactMethod.PHONE
+            if _clean(phone)
+            else ContactMethod.EMAIL
+            if _clean(email)
+            else ContactMethod.MAIL
+        ),
         **{name: _clean(value) for name, value in details.items()},
     )
     if preferred_contact is not None:
@@ -106,8 +113,16 @@ def register_patient(
     return patient
 
 
-EDITABLE = ("given_name", "family_name", "date_of_birth", "sex", "phone", "email",
-            "preferred_contact", *DETAIL_FIELDS)
+EDITABLE = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "preferred_contact",
+    *DETAIL_FIELDS,
+)
 
 
 def update_patient(patient: Patient, *, by: User, **values) -> list[str]:
@@ -126,14 +141,21 @@ def update_patient(patient: Patient, *, by: User, **values) -> list[str]:
     if changed:
         db.session.flush()
         audit.record(
-            "patient.updated", actor=by, obj=patient, patient_id=patient.id,
+            "patient.updated",
+            actor=by,
+            obj=patient,
+            patient_id=patient.id,
             detail="changed: " + ", ".join(changed),
         )
     return changed
 
 
 def possible_duplicates(
-    *, given_name: str, family_name: str, date_of_birth: date | None, phone: str | None,
+    *,
+    given_name: str,
+    family_name: str,
+    date_of_birth: date | None,
+    phone: str | None,
     exclude_id: int | None = None,
 ) -> list[Patient]:
     """Patients with the same name and date of birth, or the same phone number."""
@@ -214,7 +236,8 @@ def search_query(text: str) -> SearchTerms:
     if len(parts) == 1:
         key = parts[0]
         return SearchTerms(
-            "name", base.where(sa.or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key)))
+            "name",
+            base.where(sa.or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key))),
         )
     given, family = parts[0], "".join(parts[1:])
     return SearchTerms(
@@ -223,7 +246,9 @@ def search_query(text: str) -> SearchTerms:
             sa.or_(
                 sa.and_(Patient.family_key == family, _prefix(Patient.given_key, given)),
                 sa.and_(_prefix(Patient.family_key, family), Patient.given_key == given),
-                sa.and_(Patient.family_key == parts[0], _prefix(Patient.given_key, "".join(parts[1:]))),
+                sa.and_(
+                    Patient.family_key == parts[0], _prefix(Patient.given_key, "".join(parts[1:]))
+                ),
             )
         ),
     )

@@ -8,7 +8,6 @@ bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
 restrict_blueprint(bp, ALL_STAFF)
 
 
-
 @bp.app_template_filter("local_date")
 def local_date(value) -> str:
     """A UTC time's clinic date as YYYY-MM-DD (for links and date fields)."""

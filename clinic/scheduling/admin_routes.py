@@ -39,8 +39,13 @@ def edit_room(room_id: int | None = None):
             conflict = True
         else:
             try:
-                resources.save_room(room, name=form.name.data, kind=RoomKind(form.kind.data),
-                                    active=form.active.data, by=current_user)
+                resources.save_room(
+                    room,
+                    name=form.name.data,
+                    kind=RoomKind(form.kind.data),
+                    active=form.active.data,
+                    by=current_user,
+                )
                 db.session.commit()
             except resources.ResourceError as err:
                 db.session.rollback()
@@ -54,9 +59,13 @@ def edit_room(room_id: int | None = None):
         db.session.rollback()
         db.session.refresh(room)
         form.version.data = str(room.version)
-        return render_template("scheduling/room_form.html", form=form, room=room, conflict=True), 409
+        return render_template(
+            "scheduling/room_form.html", form=form, room=room, conflict=True
+        ), 409
     status = 422 if form.errors else 200
-    return render_template("scheduling/room_form.html", form=form, room=room, conflict=False), status
+    return render_template(
+        "scheduling/room_form.html", form=form, room=room, conflict=False
+    ), status
 
 
 @bp.route("/hours")
@@ -64,7 +73,9 @@ def hours():
     ensure(can_manage_resources(current_user))
     people = services.clinicians()
     return render_template(
-        "scheduling/hours.html", people=people, hours=hours_by_clinician([p.id for p in people]),
+        "scheduling/hours.html",
+        people=people,
+        hours=hours_by_clinician([p.id for p in people]),
         weekdays=WEEKDAYS,
     )
 
@@ -82,11 +93,14 @@ def edit_hours(clinician_id: int):
     elif form.validate_on_submit():
         week = {}
         for weekday in range(7):
-            start, end = getattr(form, f"start_{weekday}").data, getattr(form, f"end_{weekday}").data
+            start, end = (
+                getattr(form, f"start_{weekday}").data,
+                getattr(form, f"end_{weekday}").data,
+            )
             if (start is None) != (end is None):
-                getattr(form, f"end_{weekday}" if end is None else f"start_{weekday}").errors.append(
-                    "Give both times, or neither for a day off."
-                )
+                getattr(
+                    form, f"end_{weekday}" if end is None else f"start_{weekday}"
+                ).errors.append("Give both times, or neither for a day off.")
             week[weekday] = (start, end) if start and end else None
         if not form.errors:
             try:

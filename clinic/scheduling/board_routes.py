@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from clinic.auth.sessions import passive
@@ -97,9 +97,18 @@ def week():
     for appointment in appointments:
         by_day.setdefault(to_clinic(appointment.starts_at).date(), []).append(appointment)
     return render_template(
-        "scheduling/week.html", days=days, by_day=by_day, weekdays=WEEKDAYS, subject=subject,
-        people=people, rooms=rooms, provider_id=provider_id, room_id=room_id, monday=monday,
-        can_book=can_book(current_user), prev_monday=monday - timedelta(days=7),
+        "scheduling/week.html",
+        days=days,
+        by_day=by_day,
+        weekdays=WEEKDAYS,
+        subject=subject,
+        people=people,
+        rooms=rooms,
+        provider_id=provider_id,
+        room_id=room_id,
+        monday=monday,
+        can_book=can_book(current_user),
+        prev_monday=monday - timedelta(days=7),
         next_monday=monday + timedelta(days=7),
     )
 
@@ -107,13 +116,20 @@ def week():
 def _board_context(the_day: date) -> dict:
     appointments = appointments_on(the_day)
     actions = {
-        a.id: [s for s in next_actions(a.status) if can_set_appointment_status(current_user, s.value)]
+        a.id: [
+            s for s in next_actions(a.status) if can_set_appointment_status(current_user, s.value)
+        ]
         for a in appointments
     }
     counts = {s: sum(1 for a in appointments if a.status is s) for s in Status}
     return dict(
-        appointments=appointments, actions=actions, labels=ACTION_LABELS, day=the_day,
-        status_form=StatusForm(), counts=counts, today=clinic_today(),
+        appointments=appointments,
+        actions=actions,
+        labels=ACTION_LABELS,
+        day=the_day,
+        status_form=StatusForm(),
+        counts=counts,
+        today=clinic_today(),
     )
 
 
@@ -139,9 +155,13 @@ def print_day():
     if provider_id and clinician is None:
         abort(404)
     appointments = [
-        a for a in appointments_on(the_day, provider_id=provider_id) if a.status is not Status.CANCELLED
+        a
+        for a in appointments_on(the_day, provider_id=provider_id)
+        if a.status is not Status.CANCELLED
     ]
-    audit.record("schedule.printed", actor=current_user, detail=f"{the_day} provider {provider_id or 'all'}")
+    audit.record(
+        "schedule.printed", actor=current_user, detail=f"{the_day} provider {provider_id or 'all'}"
+    )
     db.session.commit()
     return render_template(
         "scheduling/print_day.html", appointments=appointments, day=the_day, clinician=clinician
@@ -158,7 +178,10 @@ def calendar_file(clinician_id: int):
     appointments = appointments_between(start, end, provider_id=clinician.id)
     body = export.to_ical(clinician, appointments, host=request.host)
     audit.record(
-        "schedule.exported", actor=current_user, obj=clinician, detail=f"{len(appointments)} appointments"
+        "schedule.exported",
+        actor=current_user,
+        obj=clinician,
+        detail=f"{len(appointments)} appointments",
     )
     db.session.commit()
     filename = f"appointments-{clinician.full_name.lower().replace(' ', '-').replace('.', '')}.ics"

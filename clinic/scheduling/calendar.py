@@ -30,7 +30,9 @@ class Column:
     key: int
     label: str
     hours: WorkingHours | None = None
-    cells: dict[int, Block | str] = field(default_factory=dict)  # row index -> Block/"free"/"off"/"covered"
+    cells: dict[int, Block | str] = field(
+        default_factory=dict
+    )  # row index -> Block/"free"/"off"/"covered"
 
 
 @dataclass

@@ -123,9 +123,7 @@ class Status(enum.Enum):
         return self in LIVE_STATUSES
 
 
-LIVE_STATUSES = frozenset(
-    {Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED}
-)
+LIVE_STATUSES = frozenset({Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED})
 LIVE_SQL = "status IN ('booked', 'checked_in', 'in_progress', 'completed')"
 
 

@@ -35,21 +35,25 @@ def save_room(room: Room | None, *, name: str, kind: RoomKind, active: bool, by:
     room.name, room.kind, room.active = name, kind, active
     db.session.add(room)
     db.session.flush()
-    audit.record("room.created" if creating else "room.updated", actor=by, obj=room,
-                 detail=f"{room.name} ({kind.value}){'' if active else ' retired'}")
+    audit.record(
+        "room.created" if creating else "room.updated",
+        actor=by,
+        obj=room,
+        detail=f"{room.name} ({kind.value}){'' if active else ' retired'}",
+    )
     return room
 
 
-def set_week_hours(
-    clinician: User, week: dict[int, tuple[time, time] | None], *, by: User
-) -> None:
+def set_week_hours(clinician: User, week: dict[int, tuple[time, time] | None], *, by: User) -> None:
     """Replace a clinician's weekly hours: {weekday: (start, end) or None for a day off}."""
     for weekday, span in week.items():
         if span is not None and span[0] >= span[1]:
             raise ResourceError("The end must be after the start.", f"end_{weekday}")
     existing = {
         h.weekday: h
-        for h in db.session.scalars(sa.select(WorkingHours).where(WorkingHours.clinician_id == clinician.id))
+        for h in db.session.scalars(
+            sa.select(WorkingHours).where(WorkingHours.clinician_id == clinician.id)
+        )
     }
     for weekday, span in week.items():
         row = existing.get(weekday)
@@ -57,11 +61,17 @@ def set_week_hours(
             if row is not None:
                 db.session.delete(row)
         elif row is None:
-            db.session.add(WorkingHours(clinician_id=clinician.id, weekday=weekday, starts=span[0], ends=span[1]))
+            db.session.add(
+                WorkingHours(
+                    clinician_id=clinician.id, weekday=weekday, starts=span[0], ends=span[1]
+                )
+            )
         else:
             row.starts, row.ends = span
     db.session.flush()
     summary = ", ".join(
-        f"{d}:{s[0].strftime('%H:%M')}-{s[1].strftime('%H:%M')}" for d, s in sorted(week.items()) if s
+        f"{d}:{s[0].strftime('%H:%M')}-{s[1].strftime('%H:%M')}"
+        for d, s in sorted(week.items())
+        if s
     )
     audit.record("hours.updated", actor=by, obj=clinician, detail=summary or "no hours")

@@ -15,7 +15,13 @@ from clinic.models.base import utcnow
 from clinic.patients.models import Patient
 from clinic.policy import can_book, can_set_appointment_status, ensure
 from clinic.scheduling import bp, services, slots
-from clinic.scheduling.forms import BookingForm, CancelForm, RescheduleForm, SlotSearchForm, StatusForm
+from clinic.scheduling.forms import (
+    BookingForm,
+    CancelForm,
+    RescheduleForm,
+    SlotSearchForm,
+    StatusForm,
+)
 from clinic.scheduling.models import Appointment, Status, VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
 from clinic.scheduling.states import ACTION_LABELS, next_actions
@@ -73,8 +79,14 @@ def _read_booking(form: BookingForm):
         return None
     kind = VisitKind(form.kind.data)
     length = timedelta(minutes=form.minutes.data) if form.minutes.data else kind.default_length
-    return dict(patient=patient, provider=provider, room=room, kind=kind,
-                starts_at=starts_at, ends_at=starts_at + length)
+    return dict(
+        patient=patient,
+        provider=provider,
+        room=room,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + length,
+    )
 
 
 def _conflict_page(template: str, form, conflict: services.BookingConflict, **context):
@@ -105,8 +117,11 @@ def book():
                 return _conflict_page("scheduling/book.html", form, conflict, original=None)
             else:
                 db.session.commit()
-                flash(f"Booked: {appointment.kind.label} for {appointment.patient.full_name}, "
-                      f"{to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')}.", "success")
+                flash(
+                    f"Booked: {appointment.kind.label} for {appointment.patient.full_name}, "
+                    f"{to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')}.",
+                    "success",
+                )
                 return redirect(url_for("scheduling.appointment", appointment_id=appointment.id))
     status = 422 if form.errors else 200
     return render_template(
@@ -117,7 +132,9 @@ def book():
 @bp.route("/appointments/<int:appointment_id>")
 def appointment(appointment_id: int):
     appt = get_appointment(appointment_id)
-    actions = [s for s in next_actions(appt.status) if can_set_appointment_status(current_user, s.value)]
+    actions = [
+        s for s in next_actions(appt.status) if can_set_appointment_status(current_user, s.value)
+    ]
     return render_template(
         "scheduling/appointment.html",
         appt=appt,
@@ -154,8 +171,11 @@ def set_status(appointment_id: int):
     ensure(can_set_appointment_status(current_user, target.value))
     back = _safe_next(form.next.data, url_for("scheduling.appointment", appointment_id=appt.id))
     if form.version.data and form.version.data != str(appt.version):
-        flash(f"This appointment had changed meanwhile; it is now {appt.status.label.lower()}. "
-              "Nothing was changed.", "warning")
+        flash(
+            f"This appointment had changed meanwhile; it is now {appt.status.label.lower()}. "
+            "Nothing was changed.",
+            "warning",
+        )
         return redirect(back)
     try:
         services.change_status(appt, target, by=current_user)
@@ -165,7 +185,10 @@ def set_status(appointment_id: int):
         flash(str(err), "warning")
     except StaleDataError:
         db.session.rollback()
-        flash("Someone else changed this appointment at the same moment. Nothing was changed.", "warning")
+        flash(
+            "Someone else changed this appointment at the same moment. Nothing was changed.",
+            "warning",
+        )
     else:
         flash(f"{appt.patient.full_name}: {target.label.lower()}.", "success")
     return redirect(back)
@@ -178,7 +201,10 @@ def cancel(appointment_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         if form.version.data != str(appt.version):
-            flash("This appointment had changed meanwhile. Check it and cancel again if needed.", "warning")
+            flash(
+                "This appointment had changed meanwhile. Check it and cancel again if needed.",
+                "warning",
+            )
             return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
         try:
             services.change_status(appt, Status.CANCELLED, by=current_user, reason=form.reason.data)
@@ -188,15 +214,24 @@ def cancel(appointment_id: int):
             form.reason.errors.append(str(err))
         except StaleDataError:
             db.session.rollback()
-            flash("Someone else changed this appointment at the same moment. Nothing was changed.", "warning")
+            flash(
+                "Someone else changed this appointment at the same moment. Nothing was changed.",
+                "warning",
+            )
             return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
         else:
             flash("Appointment cancelled; the time is free again.", "success")
             return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
     db.session.rollback()
     return render_template(
-        "scheduling/appointment.html", appt=appt, actions=[], labels=ACTION_LABELS,
-        status_form=StatusForm(), cancel_form=form, can_book=True, can_cancel=True,
+        "scheduling/appointment.html",
+        appt=appt,
+        actions=[],
+        labels=ACTION_LABELS,
+        status_form=StatusForm(),
+        cancel_form=form,
+        can_book=True,
+        can_cancel=True,
     ), 422
 
 
@@ -223,9 +258,13 @@ def reschedule(appointment_id: int):
         elif booking is not None:
             try:
                 new = services.reschedule(
-                    original, provider=booking["provider"], room=booking["room"],
-                    starts_at=booking["starts_at"], ends_at=booking["ends_at"],
-                    notes=form.notes.data, by=current_user,
+                    original,
+                    provider=booking["provider"],
+                    room=booking["room"],
+                    starts_at=booking["starts_at"],
+                    ends_at=booking["ends_at"],
+                    notes=form.notes.data,
+                    by=current_user,
                 )
             except (services.BookingError, services.StatusError) as err:
                 db.session.rollback()
@@ -253,15 +292,23 @@ def find_slots():
             abort(400)
         kind = VisitKind(form.kind.data)
         providers = [c for c in clinicians if not form.provider.data or c.id == form.provider.data]
-        providers = [p for p in providers if kind is VisitKind.PHONE_CHECK or p.role.value == "provider"]
+        providers = [
+            p for p in providers if kind is VisitKind.PHONE_CHECK or p.role.value == "provider"
+        ]
         suitable = [r for r in rooms if r.kind in kind.room_kinds]
         chosen = [r for r in suitable if not form.room.data or r.id == form.room.data]
         patient = _patient_by_mrn(form.patient_mrn.data)
         day = form.day.data or clinic_today()
-        after = max(utcnow(), datetime.combine(day, datetime.min.time(), clinic_tz()).astimezone(UTC))
+        after = max(
+            utcnow(), datetime.combine(day, datetime.min.time(), clinic_tz()).astimezone(UTC)
+        )
         results = slots.find_slots(
-            kind, providers=providers, rooms=chosen if kind.needs_room or form.room.data else [],
-            patient=patient, after=after, limit=15,
+            kind,
+            providers=providers,
+            rooms=chosen if kind.needs_room or form.room.data else [],
+            patient=patient,
+            after=after,
+            limit=15,
         )
     return render_template(
         "scheduling/slots.html", form=form, results=results, can_book=can_book(current_user)

@@ -221,7 +221,10 @@ def change_status(
     reason = (reason or "").strip()
     if target is Status.CANCELLED and not reason:
         raise StatusError("Give the reason for cancelling.", "reason")
-    if target is Status.CHECKED_IN and to_clinic(now).date() != to_clinic(appointment.starts_at).date():
+    if (
+        target is Status.CHECKED_IN
+        and to_clinic(now).date() != to_clinic(appointment.starts_at).date()
+    ):
         raise StatusError("Patients are checked in on the day of their appointment.")
     if target is Status.NO_SHOW and now < appointment.starts_at:
         raise StatusError("A no-show can be recorded once the appointment time has come.")

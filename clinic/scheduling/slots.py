@@ -111,8 +111,11 @@ def find_slots(
     horizon = datetime.combine(first_day + timedelta(days=days + 1), datetime.min.time(), tz)
     hours = hours_by_clinician([p.id for p in providers])
     by_provider, by_room, by_patient = _busy(
-        [p.id for p in providers], [r.id for r in rooms], patient.id if patient else None,
-        after, horizon.astimezone(UTC),
+        [p.id for p in providers],
+        [r.id for r in rooms],
+        patient.id if patient else None,
+        after,
+        horizon.astimezone(UTC),
     )
     found: list[Slot] = []
     for offset in range(days + 1):

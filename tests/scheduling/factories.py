@@ -17,7 +17,9 @@ def make_room(name: str = "Exam 1", kind: RoomKind = RoomKind.EXAM, active: bool
     return room
 
 
-def make_provider(role: Role = Role.PROVIDER, weekdays=range(7), starts=time(9), ends=time(17), **kw):
+def make_provider(
+    role: Role = Role.PROVIDER, weekdays=range(7), starts=time(9), ends=time(17), **kw
+):
     """A clinician working these weekdays, these hours (clinic time)."""
     user = make_user(role, **kw)
     for day in weekdays:
@@ -47,7 +49,9 @@ def make_appointment(
         ends_at=starts_at + length,
         status=status,
         cancel_reason="test" if status is Status.CANCELLED else None,
-        checked_in_at=starts_at if status in (Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED) else None,
+        checked_in_at=starts_at
+        if status in (Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED)
+        else None,
     )
     db.session.add(appointment)
     db.session.flush()
