@@ -50,7 +50,7 @@ def clinicians() -> list[User]:
         db.session.scalars(
             sa.select(User)
             .where(User.role.in_(CLINICIAN_ROLES), User.active.is_(True))
-            .order_by(User.role, User.full_name)
+            .order_by(sa.case((User.role == Role.PROVIDER, 0), else_=1), User.full_name)
         )
     )
 
