@@ -180,7 +180,7 @@ def book(
         status=Status.BOOKED,
         notes=(notes or "").strip() or None,
         booked_by_id=getattr(by, "id", None),
-        rescheduled_from=rescheduled_from,
+        rescheduled_from_id=exclude,
     )
     try:
         with db.session.begin_nested():
@@ -261,7 +261,7 @@ def reschedule(
     with db.session.begin_nested():
         when = to_clinic(starts_at).strftime("%Y-%m-%d %H:%M")
         change_status(original, Status.CANCELLED, by=by, reason=f"Rescheduled to {when}")
-        return book(
+        moved = book(
             patient=original.patient,
             provider=provider,
             room=room,
@@ -272,3 +272,5 @@ def reschedule(
             by=by,
             rescheduled_from=original,
         )
+    db.session.expire(original, ["rescheduled_to"])
+    return moved
