@@ -40,14 +40,16 @@ def search():
     if form.q.data and form.validate():
         terms = services.search_query(form.q.data)
         page = db.paginate(terms.query, per_page=PAGE_SIZE, error_out=False, count=True)
-        audit.record("patient.searched", actor=current_user, detail=f"by {terms.kind}")
-        db.session.commit()
-    return render_template(
+    html = render_template(  # before the commit, which would expire every loaded row
         "patients/search.html",
         form=form,
         page=page,
         can_register=can_register_patients(current_user),
     )
+    if page is not None:
+        audit.record("patient.searched", actor=current_user, detail=f"by {terms.kind}")
+        db.session.commit()
+    return html
 
 
 def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[Patient]:
@@ -91,15 +93,16 @@ def detail(patient_id: int):
     from clinic.scheduling.queries import appointments_for_patient
 
     appointments = appointments_for_patient(patient)
-    audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    db.session.commit()
-    return render_template(
+    html = render_template(  # before the commit, which would expire every loaded row
         "patients/detail.html",
         patient=patient,
         appointments=appointments,
         can_edit=can_register_patients(current_user),
         can_book=can_book(current_user),
     )
+    audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
+    db.session.commit()
+    return html
 
 
 def _conflict(form: PatientForm, patient: Patient):

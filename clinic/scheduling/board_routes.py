@@ -159,13 +159,15 @@ def print_day():
         for a in appointments_on(the_day, provider_id=provider_id)
         if a.status is not Status.CANCELLED
     ]
+    # Rendered before the commit, which would expire every loaded row.
+    html = render_template(
+        "scheduling/print_day.html", appointments=appointments, day=the_day, clinician=clinician
+    )
     audit.record(
         "schedule.printed", actor=current_user, detail=f"{the_day} provider {provider_id or 'all'}"
     )
     db.session.commit()
-    return render_template(
-        "scheduling/print_day.html", appointments=appointments, day=the_day, clinician=clinician
-    )
+    return html
 
 
 @bp.route("/clinicians/<int:clinician_id>/calendar.ics")

@@ -16,8 +16,16 @@ from tests.scheduling.conftest import MONDAY_10AM
 from tests.scheduling.factories import make_appointment
 
 
-def _book(clinic, *, starts_at=MONDAY_10AM, provider=None, room=None, patient=None,
-          kind=VisitKind.EVALUATION, minutes=None):
+def _book(
+    clinic,
+    *,
+    starts_at=MONDAY_10AM,
+    provider=None,
+    room=None,
+    patient=None,
+    kind=VisitKind.EVALUATION,
+    minutes=None,
+):
     return services.book(
         patient=patient or clinic.patient,
         provider=provider or clinic.provider,
@@ -33,9 +41,10 @@ def test_a_booking_takes_the_kind_default_length_and_is_audited(clinic, db):
     appt = _book(clinic)
     assert appt.status is Status.BOOKED
     assert appt.ends_at - appt.starts_at == timedelta(minutes=60)
-    assert db.session.scalar(
-        sa.select(AuditEvent.action).where(AuditEvent.object_id == str(appt.id))
-    ) == "appointment.booked"
+    assert (
+        db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.object_id == str(appt.id)))
+        == "appointment.booked"
+    )
 
 
 def test_back_to_back_appointments_are_allowed(clinic):
@@ -67,7 +76,9 @@ def test_cancelled_and_no_show_appointments_free_the_slot(clinic):
     first = _book(clinic)
     services.change_status(first, Status.CANCELLED, by=None, reason="Patient is travelling")
     second = _book(clinic, patient=clinic.other_patient)
-    services.change_status(second, Status.NO_SHOW, by=None, now=second.starts_at + timedelta(minutes=20))
+    services.change_status(
+        second, Status.NO_SHOW, by=None, now=second.starts_at + timedelta(minutes=20)
+    )
     third = _book(clinic)
     assert third.status is Status.BOOKED
 
@@ -75,9 +86,7 @@ def test_cancelled_and_no_show_appointments_free_the_slot(clinic):
 def test_the_database_refuses_an_overlap_the_application_did_not_check(clinic, db):
     make_appointment(provider=clinic.provider, patient=clinic.patient, starts_at=MONDAY_10AM)
     with pytest.raises(IntegrityError), db.session.begin_nested():
-        make_appointment(
-            provider=clinic.provider, starts_at=MONDAY_10AM + timedelta(minutes=10)
-        )
+        make_appointment(provider=clinic.provider, starts_at=MONDAY_10AM + timedelta(minutes=10))
 
 
 def test_the_database_refuses_reviving_a_cancelled_appointment_into_a_taken_slot(clinic, db):
@@ -97,21 +106,35 @@ def test_visit_rules_room_kind_and_who_holds_it(clinic):
     with pytest.raises(services.BookingError, match="held by a provider"):
         _book(clinic, kind=VisitKind.EVALUATION, provider=clinic.nurse)
     with pytest.raises(services.BookingError, match="needs a room"):
-        services.book(patient=clinic.patient, provider=clinic.provider, room=None,
-                      kind=VisitKind.EVALUATION, starts_at=MONDAY_10AM, by=None)
+        services.book(
+            patient=clinic.patient,
+            provider=clinic.provider,
+            room=None,
+            kind=VisitKind.EVALUATION,
+            starts_at=MONDAY_10AM,
+            by=None,
+        )
     call = _book(clinic, kind=VisitKind.PHONE_CHECK, provider=clinic.nurse)
     assert call.room is None and call.length_minutes == 10
-    procedure = _book(clinic, kind=VisitKind.PROCEDURE, room=clinic.procedure,
-                      starts_at=MONDAY_10AM + timedelta(hours=2))
+    procedure = _book(
+        clinic,
+        kind=VisitKind.PROCEDURE,
+        room=clinic.procedure,
+        starts_at=MONDAY_10AM + timedelta(hours=2),
+    )
     assert procedure.length_minutes == 120
 
 
 def test_reschedule_links_the_new_appointment_and_frees_the_old_time(clinic, db):
     original = _book(clinic)
     moved = services.reschedule(
-        original, provider=clinic.provider, room=clinic.exam,
-        starts_at=MONDAY_10AM + timedelta(days=1), ends_at=MONDAY_10AM + timedelta(days=1, hours=1),
-        notes=None, by=None,
+        original,
+        provider=clinic.provider,
+        room=clinic.exam,
+        starts_at=MONDAY_10AM + timedelta(days=1),
+        ends_at=MONDAY_10AM + timedelta(days=1, hours=1),
+        notes=None,
+        by=None,
     )
     assert original.status is Status.CANCELLED and "Rescheduled" in original.cancel_reason
     assert moved.rescheduled_from is original and original.rescheduled_to is moved
@@ -123,8 +146,13 @@ def test_a_refused_reschedule_changes_nothing(clinic, db):
     blocker = _book(clinic, patient=clinic.other_patient, starts_at=MONDAY_10AM + timedelta(days=1))
     with pytest.raises(services.BookingConflict):
         services.reschedule(
-            original, provider=clinic.provider, room=clinic.exam, starts_at=blocker.starts_at,
-            ends_at=blocker.ends_at, notes=None, by=None,
+            original,
+            provider=clinic.provider,
+            room=clinic.exam,
+            starts_at=blocker.starts_at,
+            ends_at=blocker.ends_at,
+            notes=None,
+            by=None,
         )
     db.session.expire_all()
     assert original.status is Status.BOOKED and original.rescheduled_to is None
@@ -149,7 +177,9 @@ def test_booking_through_the_form(client, login, clinic, db):
     login(Role.FRONT_DESK)
     response = client.post_form("/schedule/book", _form(clinic))
     assert response.status_code == 302
-    appt = db.session.scalar(sa.select(Appointment).where(Appointment.patient_id == clinic.patient.id))
+    appt = db.session.scalar(
+        sa.select(Appointment).where(Appointment.patient_id == clinic.patient.id)
+    )
     assert appt.starts_at == MONDAY_10AM and appt.notes == "Bring the MRI disc"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Quist, Nora" in page and "10:00" in page
@@ -160,9 +190,7 @@ def test_a_clash_in_the_form_is_a_409_naming_it_with_free_slots_and_input_kept(
 ):
     login(Role.FRONT_DESK)
     _book(clinic, patient=clinic.other_patient)
-    response = client.post_form(
-        "/schedule/book", _form(clinic, start="10:30", notes="Second try")
-    )
+    response = client.post_form("/schedule/book", _form(clinic, start="10:30", notes="Second try"))
     html = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "That time is taken" in html and clinic.other_patient.display_name in html
@@ -184,7 +212,9 @@ def test_a_clash_in_the_form_is_a_409_naming_it_with_free_slots_and_input_kept(
         ({"minutes": "2"}, "minutes", "between 5 and 480"),
     ],
 )
-def test_bad_booking_input_is_shown_beside_the_field(client, login, clinic, changes, field, message):
+def test_bad_booking_input_is_shown_beside_the_field(
+    client, login, clinic, changes, field, message
+):
     login(Role.FRONT_DESK)
     response = client.post_form("/schedule/book", _form(clinic, **changes))
     html = response.get_data(as_text=True)

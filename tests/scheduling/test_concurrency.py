@@ -36,9 +36,7 @@ def server(db_kind):
         provider = make_user(Role.PROVIDER)
         patients = [PatientFactory() for _ in range(REQUESTS)]
         db.session.commit()
-        ids = dict(
-            desk=desk.email, provider=provider.id, mrns=[p.mrn for p in patients]
-        )
+        ids = dict(desk=desk.email, provider=provider.id, mrns=[p.mrn for p in patients])
     with LiveServer(app) as live:
         yield app, live, ids
     with app.app_context():

@@ -24,33 +24,64 @@ def _utc(*args) -> datetime:
 
 
 def test_slots_follow_working_hours_in_quarter_hours(clinic):
-    slots = find_slots(VisitKind.FOLLOW_UP, providers=[clinic.provider], rooms=[],
-                       after=_utc(2030, 3, 4, 13, 7), limit=3)
+    slots = find_slots(
+        VisitKind.FOLLOW_UP,
+        providers=[clinic.provider],
+        rooms=[],
+        after=_utc(2030, 3, 4, 13, 7),
+        limit=3,
+    )
     # 13:07 UTC is 08:07 in New York, before the 09:00 start.
-    assert [s.starts_at for s in slots] == [_utc(2030, 3, 4, 14, 0), _utc(2030, 3, 4, 14, 15),
-                                            _utc(2030, 3, 4, 14, 30)]
+    assert [s.starts_at for s in slots] == [
+        _utc(2030, 3, 4, 14, 0),
+        _utc(2030, 3, 4, 14, 15),
+        _utc(2030, 3, 4, 14, 30),
+    ]
     assert all(s.ends_at - s.starts_at == timedelta(minutes=30) for s in slots)
 
 
 def test_slots_skip_busy_clinicians_patients_and_rooms(clinic):
-    make_appointment(provider=clinic.provider, starts_at=MONDAY_10AM - timedelta(hours=1),
-                     minutes=60, kind=VisitKind.EVALUATION)
-    make_appointment(provider=clinic.other_provider, patient=clinic.patient,
-                     starts_at=MONDAY_10AM, minutes=30)
-    make_appointment(provider=clinic.other_provider, room=clinic.exam,
-                     starts_at=MONDAY_10AM + timedelta(minutes=30), minutes=30)
-    slots = find_slots(VisitKind.EVALUATION, providers=[clinic.provider], rooms=[clinic.exam],
-                       patient=clinic.patient, after=MONDAY_10AM - timedelta(hours=1), limit=1)
+    make_appointment(
+        provider=clinic.provider,
+        starts_at=MONDAY_10AM - timedelta(hours=1),
+        minutes=60,
+        kind=VisitKind.EVALUATION,
+    )
+    make_appointment(
+        provider=clinic.other_provider, patient=clinic.patient, starts_at=MONDAY_10AM, minutes=30
+    )
+    make_appointment(
+        provider=clinic.other_provider,
+        room=clinic.exam,
+        starts_at=MONDAY_10AM + timedelta(minutes=30),
+        minutes=30,
+    )
+    slots = find_slots(
+        VisitKind.EVALUATION,
+        providers=[clinic.provider],
+        rooms=[clinic.exam],
+        patient=clinic.patient,
+        after=MONDAY_10AM - timedelta(hours=1),
+        limit=1,
+    )
     # 09-10 the provider is busy, 10:00-10:30 the patient, 10:30-11:00 the room.
     assert slots[0].starts_at == MONDAY_10AM + timedelta(hours=1)
     assert slots[0].room == clinic.exam
 
 
 def test_a_cancelled_appointment_leaves_its_slot_free(clinic):
-    make_appointment(provider=clinic.provider, starts_at=MONDAY_10AM - timedelta(hours=1),
-                     status=Status.CANCELLED)
-    slots = find_slots(VisitKind.FOLLOW_UP, providers=[clinic.provider], rooms=[],
-                       after=MONDAY_10AM - timedelta(hours=1), limit=1)
+    make_appointment(
+        provider=clinic.provider,
+        starts_at=MONDAY_10AM - timedelta(hours=1),
+        status=Status.CANCELLED,
+    )
+    slots = find_slots(
+        VisitKind.FOLLOW_UP,
+        providers=[clinic.provider],
+        rooms=[],
+        after=MONDAY_10AM - timedelta(hours=1),
+        limit=1,
+    )
     assert slots[0].starts_at == MONDAY_10AM - timedelta(hours=1)
 
 
@@ -60,33 +91,54 @@ def test_another_free_room_is_chosen_and_days_off_are_skipped(db):
     weekday_only = make_provider(weekdays=range(5))
     room_a, room_b = make_room("Room A"), make_room("Room B")
     saturday_9am = _utc(2030, 3, 9, 14, 0)
-    slots = find_slots(VisitKind.EVALUATION, providers=[weekday_only], rooms=[room_a, room_b],
-                       after=saturday_9am, limit=1)
+    slots = find_slots(
+        VisitKind.EVALUATION,
+        providers=[weekday_only],
+        rooms=[room_a, room_b],
+        after=saturday_9am,
+        limit=1,
+    )
     assert slots[0].starts_at == _utc(2030, 3, 11, 13, 0)  # Monday 09:00 EDT
     make_appointment(room=room_a, starts_at=slots[0].starts_at, kind=VisitKind.EVALUATION)
-    again = find_slots(VisitKind.EVALUATION, providers=[weekday_only], rooms=[room_a, room_b],
-                       after=saturday_9am, limit=1)
+    again = find_slots(
+        VisitKind.EVALUATION,
+        providers=[weekday_only],
+        rooms=[room_a, room_b],
+        after=saturday_9am,
+        limit=1,
+    )
     assert again[0].room == room_b
 
 
 def test_working_hours_keep_their_wall_clock_time_across_the_dst_change(db):
     provider = make_provider(starts=time(9), ends=time(17))
-    before = find_slots(VisitKind.FOLLOW_UP, providers=[provider], rooms=[],
-                        after=_utc(2030, 3, 8, 0, 0), limit=1)
-    after = find_slots(VisitKind.FOLLOW_UP, providers=[provider], rooms=[],
-                       after=_utc(2030, 3, 11, 0, 0), limit=1)
+    before = find_slots(
+        VisitKind.FOLLOW_UP, providers=[provider], rooms=[], after=_utc(2030, 3, 8, 0, 0), limit=1
+    )
+    after = find_slots(
+        VisitKind.FOLLOW_UP, providers=[provider], rooms=[], after=_utc(2030, 3, 11, 0, 0), limit=1
+    )
     assert before[0].starts_at == _utc(2030, 3, 8, 14, 0)  # 09:00 EST = UTC-5
     assert after[0].starts_at == _utc(2030, 3, 11, 13, 0)  # 09:00 EDT = UTC-4
 
 
 def test_the_booking_form_reads_clinic_time_on_both_sides_of_the_change(client, login, clinic, db):
     login(Role.FRONT_DESK)
-    for day, expected in (("2030-03-08", _utc(2030, 3, 8, 15, 0)),
-                          ("2030-03-11", _utc(2030, 3, 11, 14, 0))):
-        response = client.post_form("/schedule/book", {
-            "patient_mrn": clinic.patient.mrn, "kind": "follow_up",
-            "provider": str(clinic.provider.id), "room": "0", "day": day, "start": "10:00",
-        })
+    for day, expected in (
+        ("2030-03-08", _utc(2030, 3, 8, 15, 0)),
+        ("2030-03-11", _utc(2030, 3, 11, 14, 0)),
+    ):
+        response = client.post_form(
+            "/schedule/book",
+            {
+                "patient_mrn": clinic.patient.mrn,
+                "kind": "follow_up",
+                "provider": str(clinic.provider.id),
+                "room": "0",
+                "day": day,
+                "start": "10:00",
+            },
+        )
         assert response.status_code == 302
         booked = db.session.scalar(
             sa.select(Appointment.starts_at).where(Appointment.starts_at == expected)
@@ -98,10 +150,17 @@ def test_the_booking_form_reads_clinic_time_on_both_sides_of_the_change(client, 
 
 def test_a_time_the_clocks_skip_is_refused(client, login, clinic):
     login(Role.FRONT_DESK)
-    response = client.post_form("/schedule/book", {
-        "patient_mrn": clinic.patient.mrn, "kind": "phone_check",
-        "provider": str(clinic.nurse.id), "room": "0", "day": "2030-03-10", "start": "02:30",
-    })
+    response = client.post_form(
+        "/schedule/book",
+        {
+            "patient_mrn": clinic.patient.mrn,
+            "kind": "phone_check",
+            "provider": str(clinic.nurse.id),
+            "room": "0",
+            "day": "2030-03-10",
+            "start": "02:30",
+        },
+    )
     assert response.status_code == 422
     assert "does not exist on that day" in response.get_data(as_text=True)
 

@@ -61,9 +61,13 @@ def test_cancelling_needs_a_reason(db):
 def test_check_in_is_on_the_day_and_no_show_after_the_start(db):
     appt = make_appointment(starts_at=MONDAY_10AM)
     with pytest.raises(services.StatusError, match="day of their appointment"):
-        services.change_status(appt, Status.CHECKED_IN, by=None, now=MONDAY_10AM - timedelta(days=1))
+        services.change_status(
+            appt, Status.CHECKED_IN, by=None, now=MONDAY_10AM - timedelta(days=1)
+        )
     with pytest.raises(services.StatusError, match="once the appointment time"):
-        services.change_status(appt, Status.NO_SHOW, by=None, now=MONDAY_10AM - timedelta(minutes=1))
+        services.change_status(
+            appt, Status.NO_SHOW, by=None, now=MONDAY_10AM - timedelta(minutes=1)
+        )
 
 
 def _status_post(client, appt, target, next_url="/schedule/board"):
@@ -124,12 +128,15 @@ def test_cancel_form_requires_a_reason_beside_the_field(client, login, db):
     login(Role.FRONT_DESK)
     appt = make_appointment()
     page = f"/schedule/appointments/{appt.id}"
-    response = client.post_form(f"{page}/cancel", {"reason": "", "version": str(appt.version)},
-                                token_from=page)
+    response = client.post_form(
+        f"{page}/cancel", {"reason": "", "version": str(appt.version)}, token_from=page
+    )
     assert response.status_code == 422
     assert 'id="reason-error"' in response.get_data(as_text=True)
     done = client.post_form(
-        f"{page}/cancel", {"reason": "Patient has flu", "version": str(appt.version)}, token_from=page
+        f"{page}/cancel",
+        {"reason": "Patient has flu", "version": str(appt.version)},
+        token_from=page,
     )
     assert done.status_code == 302
     db.session.expire_all()
