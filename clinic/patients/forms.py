@@ -95,9 +95,15 @@ class PatientForm(FlaskForm):
         if value and not re.fullmatch(r"[A-Za-z0-9 -]{3,10}", value):
             raise ValidationError("Enter a ZIP or postal code, e.g. 02115.")
 
-    def validate_emergency_phone(self, field) -> None:
-        if self.emergency_name.data and not field.data:
-            raise ValidationError("Add a phone number for the emergency contact.")
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.emergency_name.data and not (self.emergency_phone.data or "").strip():
+            self.emergency_phone.errors = [
+                *self.emergency_phone.errors,
+                "Add a phone number for the emergency contact.",
+            ]
+            valid = False
+        return valid
 
     def values(self) -> dict:
         """The entered demographics as the service takes them."""

@@ -10,7 +10,7 @@ from clinic.extensions import db
 from clinic.models import audit
 from clinic.patients import services
 from clinic.patients.forms import PatientForm, SearchForm
-from clinic.patients.models import Patient
+from clinic.patients.models import Patient, fold_name, phone_digits
 from clinic.policy import (
     ALL_STAFF,
     can_book,
@@ -61,6 +61,16 @@ def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[P
         date_of_birth=form.date_of_birth.data,
         phone=form.phone.data,
         exclude_id=exclude_id,
+    )
+
+
+def _identity_changed(form: PatientForm, patient: Patient) -> bool:
+    """Did the edit touch what duplicates are matched on (names, birth date, phone)?"""
+    return (
+        fold_name(form.given_name.data) != patient.given_key
+        or fold_name(form.family_name.data) != patient.family_key
+        or form.date_of_birth.data != patient.date_of_birth
+        or phone_digits(form.phone.data) != patient.phone_key
     )
 
 
@@ -127,7 +137,8 @@ def edit(patient_id: int):
     if form.validate_on_submit():
         if form.version.data != str(patient.version):
             return _conflict(form, patient)
-        duplicates = _duplicate_check(form, exclude_id=patient.id)
+        if _identity_changed(form, patient):
+            duplicates = _duplicate_check(form, exclude_id=patient.id)
         if not duplicates:
             try:
                 services.update_patient(patient, by=current_user, **form.values())
