@@ -10,14 +10,15 @@ from flask_login import current_user
 from clinic.auth.sessions import passive
 from clinic.extensions import db
 from clinic.models import audit
-from clinic.policy import can_book, can_export_calendar, can_set_appointment_status, ensure
+from clinic.models.base import utcnow
+from clinic.policy import can_book, can_export_calendar, ensure
 from clinic.scheduling import bp, export, services
 from clinic.scheduling.calendar import Column, build_grid
 from clinic.scheduling.forms import StatusForm
 from clinic.scheduling.models import WEEKDAYS, Status
 from clinic.scheduling.queries import appointments_between, appointments_on, get_clinician, get_room
 from clinic.scheduling.slots import hours_by_clinician
-from clinic.scheduling.states import ACTION_LABELS, next_actions
+from clinic.scheduling.states import ACTION_LABELS
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
@@ -115,12 +116,8 @@ def week():
 
 def _board_context(the_day: date) -> dict:
     appointments = appointments_on(the_day)
-    actions = {
-        a.id: [
-            s for s in next_actions(a.status) if can_set_appointment_status(current_user, s.value)
-        ]
-        for a in appointments
-    }
+    now = utcnow()
+    actions = {a.id: services.available_actions(a, current_user, now) for a in appointments}
     counts = {s: sum(1 for a in appointments if a.status is s) for s in Status}
     return dict(
         appointments=appointments,

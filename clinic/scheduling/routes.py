@@ -24,7 +24,7 @@ from clinic.scheduling.forms import (
 )
 from clinic.scheduling.models import Appointment, Status, VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
-from clinic.scheduling.states import ACTION_LABELS, next_actions
+from clinic.scheduling.states import ACTION_LABELS
 from clinic.timeutil import clinic_today, clinic_tz, to_clinic
 
 
@@ -132,9 +132,7 @@ def book():
 @bp.route("/appointments/<int:appointment_id>")
 def appointment(appointment_id: int):
     appt = get_appointment(appointment_id)
-    actions = [
-        s for s in next_actions(appt.status) if can_set_appointment_status(current_user, s.value)
-    ]
+    actions = services.available_actions(appt, current_user)
     return render_template(
         "scheduling/appointment.html",
         appt=appt,

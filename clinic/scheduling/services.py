@@ -243,6 +243,28 @@ def change_status(
     )
 
 
+def available_actions(appointment: Appointment, user: User, now: datetime | None = None) -> list:
+    """The status buttons this user should see now: check-in only on the day, no-show only
+    once the appointment time has come (cancel has its own form)."""
+    from clinic.policy import can_set_appointment_status
+    from clinic.scheduling.states import next_actions
+
+    now = now or utcnow()
+    actions = []
+    for target in next_actions(appointment.status):
+        if not can_set_appointment_status(user, target.value):
+            continue
+        if (
+            target is Status.CHECKED_IN
+            and to_clinic(now).date() != to_clinic(appointment.starts_at).date()
+        ):
+            continue
+        if target is Status.NO_SHOW and now < appointment.starts_at:
+            continue
+        actions.append(target)
+    return actions
+
+
 def reschedule(
     original: Appointment,
     *,

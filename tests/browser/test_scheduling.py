@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from clinic.auth.models import Role
 from clinic.demo import DEMO_LOGINS
+from clinic.patients.models import Sex
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.test_shell import _axe_violations
 
@@ -70,12 +71,19 @@ def test_day_board_checks_in_and_refreshes_itself(page, live_app):
         from clinic.timeutil import clinic_day_bounds, clinic_today
 
         nurse = next(c for c in services.clinicians() if c.role is Role.CLINICAL_STAFF)
-        patient = register_patient(given_name="Board", family_name="Walker",
-                                   date_of_birth=datetime(1970, 1, 1).date(), sex=__import__(
-                                       "clinic.patients.models", fromlist=["Sex"]).Sex.MALE)
+        patient = register_patient(
+            given_name="Board", family_name="Walker", date_of_birth=date(1970, 1, 1), sex=Sex.MALE
+        )
         start = clinic_day_bounds(clinic_today())[1] - timedelta(minutes=15)
-        services.book(patient=patient, provider=nurse, room=None, kind=VisitKind.PHONE_CHECK,
-                      starts_at=start, ends_at=start + timedelta(minutes=10), by=None)
+        services.book(
+            patient=patient,
+            provider=nurse,
+            room=None,
+            kind=VisitKind.PHONE_CHECK,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=10),
+            by=None,
+        )
         db.session.commit()
         db.session.remove()
     page.evaluate("window.boardRefresh()")
@@ -85,7 +93,8 @@ def test_day_board_checks_in_and_refreshes_itself(page, live_app):
     row.get_by_role("button", name="Check in").click()
     page.wait_for_load_state()
     assert "Board Walker: checked in" in page.content()
-    assert "Arrived, waiting" in page.locator("#day-board-rows tr", has_text="Walker, Board").inner_text()
+    walker = page.locator("#day-board-rows tr", has_text="Walker, Board")
+    assert "Arrived, waiting" in walker.inner_text()
 
 
 def test_calendars_and_booking_from_an_empty_slot(page):
@@ -108,8 +117,11 @@ def test_calendars_and_booking_from_an_empty_slot(page):
 
 def test_admin_rooms_and_hours_pages(page):
     sign_in(page, ADMIN.email, ADMIN.password)
-    for path, name in (("/schedule/rooms", "rooms"), ("/schedule/rooms/new", "room-new"),
-                       ("/schedule/hours", "hours")):
+    for path, name in (
+        ("/schedule/rooms", "rooms"),
+        ("/schedule/rooms/new", "room-new"),
+        ("/schedule/hours", "hours"),
+    ):
         page.goto(page.base_url + path)
         _check(page, f"admin-{name}")
     page.get_by_role("link", name="Dr. Priya Patel").click()

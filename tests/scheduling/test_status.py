@@ -148,3 +148,24 @@ def test_unknown_status_is_a_400(client, login, db):
     login(Role.FRONT_DESK)
     appt = make_appointment()
     assert _status_post(client, appt, "teleported").status_code == 400
+
+
+def test_buttons_offer_only_what_fits_the_moment(client, login, db, monkeypatch):
+    login(Role.FRONT_DESK)
+    appt = make_appointment()
+    page = f"/schedule/appointments/{appt.id}"
+    monkeypatch.setattr(
+        "clinic.scheduling.services.utcnow", lambda: MONDAY_10AM - timedelta(days=1)
+    )
+    early = client.get(page).get_data(as_text=True)
+    assert (
+        ">Check in<" not in early and ">No-show<" not in early and "Move to another time" in early
+    )
+    monkeypatch.setattr(
+        "clinic.scheduling.services.utcnow", lambda: MONDAY_10AM - timedelta(hours=1)
+    )
+    morning = client.get(page).get_data(as_text=True)
+    assert ">Check in<" in morning and ">No-show<" not in morning
+    monkeypatch.setattr("clinic.scheduling.services.utcnow", lambda: DURING_VISIT)
+    late = client.get(page).get_data(as_text=True)
+    assert ">Check in<" in late and ">No-show<" in late
