@@ -116,7 +116,15 @@ def book():
             except services.BookingConflict as conflict:
                 return _conflict_page("scheduling/book.html", form, conflict, original=None)
             else:
+                outside = not slots.within_hours(
+                    appointment.provider, appointment.starts_at, appointment.ends_at
+                )
                 db.session.commit()
+                if outside:
+                    flash(
+                        f"Note: this is outside {appointment.provider.full_name}'s working hours.",
+                        "warning",
+                    )
                 flash(
                     f"Booked: {appointment.kind.label} for {appointment.patient.full_name}, "
                     f"{to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')}.",

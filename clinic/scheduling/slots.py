@@ -146,3 +146,13 @@ def find_slots(
             if len(found) >= limit:
                 return found
     return found
+
+
+def within_hours(clinician: User, starts_at: datetime, ends_at: datetime) -> bool:
+    """Does the visit fall inside the clinician's working hours that day?"""
+    day = starts_at.astimezone(clinic_tz()).date()
+    shift = hours_by_clinician([clinician.id]).get(clinician.id, {}).get(day.weekday())
+    if shift is None:
+        return False
+    start, end = shift_bounds(day, shift)
+    return start <= starts_at and ends_at <= end

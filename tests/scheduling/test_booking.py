@@ -226,3 +226,11 @@ def test_bad_booking_input_is_shown_beside_the_field(
 def test_clinicians_cannot_book(client, login, clinic):
     login(Role.PROVIDER)
     assert client.get("/schedule/book").status_code == 403
+
+
+def test_booking_outside_working_hours_is_allowed_with_a_warning(client, login, clinic):
+    login(Role.FRONT_DESK)
+    response = client.post_form("/schedule/book", _form(clinic, start="18:00"))
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "outside Dr Ada Stone" in page
