@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from clinic.auth import services as accounts
 from clinic.auth.models import Role
@@ -79,6 +79,7 @@ def demo_logins_command() -> None:
 
 @click.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext  # added with add_command, so Flask does not push the app context itself
 def backup_command(target: str) -> None:
     """Copy the SQLite database to TARGET while the app keeps running."""
     from pathlib import Path
