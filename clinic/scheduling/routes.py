@@ -65,6 +65,16 @@ def _prefill(form: BookingForm) -> None:
         form.start.data = None
 
 
+def _suggested_time(form: BookingForm) -> None:
+    """A suggested slot (from a conflict page) in the query string replaces the day and time."""
+    try:
+        form.day.data = date.fromisoformat(request.args["date"])
+        form.start.data = datetime.strptime(request.args["time"], "%H:%M").time()
+    except (KeyError, ValueError):
+        return
+    form.room.data = request.args.get("room", type=int, default=form.room.data)
+
+
 def _read_booking(form: BookingForm):
     """The entered booking as models and UTC times; errors go beside their fields."""
     patient = _patient_by_mrn(form.patient_mrn.data)
@@ -256,6 +266,7 @@ def reschedule(appointment_id: int):
         form.day.data, form.start.data = local.date(), local.time()
         form.minutes.data, form.notes.data = original.length_minutes, original.notes
         form.version.data = str(original.version)
+        _suggested_time(form)
     elif form.validate_on_submit():
         form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind.value
         booking = _read_booking(form)

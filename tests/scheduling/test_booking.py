@@ -234,3 +234,28 @@ def test_booking_outside_working_hours_is_allowed_with_a_warning(client, login, 
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "outside Dr Ada Stone" in page
+
+
+def test_moving_through_the_form_and_a_suggested_time(client, login, clinic, db):
+    login(Role.FRONT_DESK)
+    original = _book(clinic)
+    _book(clinic, patient=clinic.other_patient, starts_at=MONDAY_10AM + timedelta(days=1))
+    page = f"/schedule/appointments/{original.id}/reschedule"
+    clash = client.post_form(
+        page, {**_form(clinic, day="2030-03-05", start="10:30"), "version": str(original.version)}
+    )
+    html = clash.get_data(as_text=True)
+    assert clash.status_code == 409 and "That time is taken" in html
+    assert f"{page}?date=2030-03-05&amp;time=11:00" in html
+    prefilled = client.get(f"{page}?date=2030-03-05&time=11:00").get_data(as_text=True)
+    assert 'value="11:00"' in prefilled and 'value="2030-03-05"' in prefilled
+    moved = client.post_form(
+        page, {**_form(clinic, day="2030-03-05", start="11:00"), "version": str(original.version)}
+    )
+    assert moved.status_code == 302
+    new = db.session.scalar(
+        sa.select(Appointment).where(Appointment.rescheduled_from_id == original.id)
+    )
+    assert new.starts_at == MONDAY_10AM + timedelta(days=1, hours=1)
+    detail = client.get(moved.headers["Location"]).get_data(as_text=True)
+    assert "Moved from" in detail
