@@ -67,7 +67,8 @@ def build_grid(
 ) -> Grid:
     """Place appointments (cancelled ones left out) into the columns; `column_of(appt)` gives
     the column key an appointment belongs to (or None to leave it out)."""
-    shown = [a for a in appointments if a.status is not Status.CANCELLED]
+    keys = {c.key for c in columns}
+    shown = [a for a in appointments if a.status is not Status.CANCELLED and column_of(a) in keys]
     first, last = _bounds(day, columns, shown)
     rows = []
     moment = first

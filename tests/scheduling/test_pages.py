@@ -185,3 +185,12 @@ def test_admin_sets_working_hours_per_weekday(client, login, clinic, db):
     assert 'id="end_3-error"' in html and "Give both times" in html
     overview = client.get("/schedule/hours").get_data(as_text=True)
     assert "08:00–12:30" in overview
+
+
+def test_room_view_hours_ignore_visits_without_a_room(client, login, clinic):
+    login(Role.FRONT_DESK)
+    late_call = MONDAY_10AM + timedelta(hours=11)  # 21:00, a phone check takes no room
+    make_appointment(provider=clinic.nurse, starts_at=late_call, kind=VisitKind.PHONE_CHECK)
+    rooms = client.get("/schedule/day?date=2030-03-04&view=rooms").get_data(as_text=True)
+    people = client.get("/schedule/day?date=2030-03-04").get_data(as_text=True)
+    assert ">21:00<" not in rooms and ">21:00<" in people
