@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from clinic.auth.models import Role, User
@@ -52,10 +52,11 @@ def require_roles(*roles: Role) -> Callable:
     return decorator
 
 
-def restrict_blueprint(bp: Blueprint, roles: Iterable[Role]) -> None:
-    """Every route of this blueprint requires one of these roles (checked before the view)."""
-    allowed = frozenset(roles)
-    bp.before_request(lambda: _guard(allowed))
+def restrict_blueprint(bp: Blueprint, roles: Iterable[Role], public: Iterable[str] = ()) -> None:
+    """Every route of this blueprint requires one of these roles (checked before the view),
+    except the `public` endpoints, which check a secret of their own (e.g. a feed token)."""
+    allowed, open_endpoints = frozenset(roles), frozenset(public)
+    bp.before_request(lambda: None if request.endpoint in open_endpoints else _guard(allowed))
 
 
 # --- record-level checks -------------------------------------------------------------------

@@ -58,6 +58,10 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("scheduling.board_rows", "GET", "/schedule/board/rows", STAFF),
     ("scheduling.print_day", "GET", "/schedule/day/print", STAFF),
     ("scheduling.calendar_file", "GET", "/schedule/clinicians/{provider}/calendar.ics", {FD, A}),
+    ("scheduling.calendar_feed", "GET", "/schedule/clinicians/{provider}/feed", {FD, A}),
+    ("scheduling.calendar_feed", "POST", "/schedule/clinicians/{provider}/feed", {FD, A}),
+    ("scheduling.revoke_feed", "POST", "/schedule/clinicians/{provider}/feed/revoke", {FD, A}),
+    ("scheduling.feed", "GET", "/schedule/feed/{feed}.ics", PUBLIC),
     ("scheduling.rooms", "GET", "/schedule/rooms", {A}),
     ("scheduling.edit_room", "GET", "/schedule/rooms/new", {A}),
     ("scheduling.edit_room", "POST", "/schedule/rooms/new", {A}),
@@ -93,12 +97,16 @@ def test_route_role_matrix(client, login, make_user, role, endpoint, method, url
 
     room = make_room()
     appt = make_appointment(room=room)
+    from clinic.scheduling.feeds import new_token
+
+    feed = new_token(appt.provider, by=other)
     target = url.format(
         other=other.id,
         patient=appt.patient_id,
         appt=appt.id,
         room=room.id,
         provider=appt.provider_id,
+        feed=feed,
     )
     if method == "GET":
         response = client.get(target)

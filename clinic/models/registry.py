@@ -3,4 +3,4 @@
 from clinic.auth.models import User  # noqa: F401
 from clinic.models.audit import AuditEvent  # noqa: F401
 from clinic.patients.models import Patient  # noqa: F401
-from clinic.scheduling.models import Appointment, Room, WorkingHours  # noqa: F401
+from clinic.scheduling.models import Appointment, CalendarFeed, Room, WorkingHours  # noqa: F401

@@ -5,7 +5,8 @@ from flask import Blueprint
 from clinic.policy import ALL_STAFF, restrict_blueprint
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
-restrict_blueprint(bp, ALL_STAFF)
+# The calendar feed is fetched by calendar apps, which carry its secret token, not a session.
+restrict_blueprint(bp, ALL_STAFF, public=("scheduling.feed",))
 
 
 @bp.app_template_filter("local_date")
@@ -31,4 +32,4 @@ def board_location(appointment) -> str:
     return where_is(appointment)
 
 
-from clinic.scheduling import admin_routes, board_routes, routes  # noqa: E402, F401
+from clinic.scheduling import admin_routes, board_routes, feed_routes, routes  # noqa: E402, F401

@@ -109,6 +109,9 @@ def week():
         room_id=room_id,
         monday=monday,
         can_book=can_book(current_user),
+        can_export=subject is not None
+        and not room_id
+        and can_export_calendar(current_user, subject),
         prev_monday=monday - timedelta(days=7),
         next_monday=monday + timedelta(days=7),
     )

@@ -10,7 +10,9 @@ from clinic.scheduling.models import Appointment, Status
 ICAL_STATUS = {Status.CANCELLED: "CANCELLED", Status.NO_SHOW: "CANCELLED"}
 
 
-def to_ical(clinician, appointments: list[Appointment], *, host: str) -> bytes:
+def to_ical(clinician, appointments: list[Appointment], *, host: str, names: bool = True) -> bytes:
+    """Events for the appointments; a subscription feed (`names=False`) leaves patients'
+    names out, since calendar apps keep and sync what they fetch."""
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic Journey Tracker//Scheduling//EN")
     calendar.add("version", "2.0")
@@ -22,7 +24,8 @@ def to_ical(clinician, appointments: list[Appointment], *, host: str) -> bytes:
         event.add("dtstamp", stamp)
         event.add("dtstart", appt.starts_at)
         event.add("dtend", appt.ends_at)
-        event.add("summary", f"{appt.kind.label}: {appt.patient.display_name} ({appt.patient.mrn})")
+        who = f"{appt.patient.display_name} ({appt.patient.mrn})" if names else appt.patient.mrn
+        event.add("summary", f"{appt.kind.label}: {who}")
         if appt.room is not None:
             event.add("location", appt.room.name)
         event.add("status", ICAL_STATUS.get(appt.status, "CONFIRMED"))

@@ -123,3 +123,7 @@ def add_day_fields(form_cls, weekdays):
         attrs[f"start_{index}"] = TimeField(f"{name} from", validators=[Optional()])
         attrs[f"end_{index}"] = TimeField(f"{name} until", validators=[Optional()])
     return type("WeekHoursForm", (form_cls,), attrs)
+
+
+class FeedForm(FlaskForm):
+    """Carries only the CSRF token, for the feed's create and revoke buttons."""

@@ -203,3 +203,16 @@ class Appointment(TimestampMixin, VersionedMixin, db.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+
+class CalendarFeed(TimestampMixin, db.Model):
+    """A clinician's calendar subscription: only the SHA-256 of its secret token is kept.
+    No token (None) means the feed is switched off."""
+
+    __tablename__ = "calendar_feed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="RESTRICT"), unique=True, nullable=False
+    )
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)

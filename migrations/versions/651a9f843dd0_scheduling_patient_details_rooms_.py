@@ -5,7 +5,7 @@ Revises: a1e3395b2a0a
 Create Date: 2026-11-25 17:22:10.687424
 
 Patient details (address, emergency contact, preferred contact method) and search keys;
-rooms, clinicians' working hours and appointments. No two live appointments of one
+rooms, clinicians' working hours, calendar subscription links and appointments. No two live appointments of one
 provider, room or patient may overlap: PostgreSQL enforces it with exclusion constraints
 (btree_gist), SQLite with triggers (booking transactions there also begin IMMEDIATE).
 """
@@ -66,6 +66,17 @@ def upgrade():
         batch_op.create_index('ix_appointment_room_time', ['room_id', 'starts_at'], unique=False)
         batch_op.create_index('ix_appointment_starts_at', ['starts_at'], unique=False)
 
+    op.create_table('calendar_feed',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('clinician_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['clinician_id'], ['user_account.id'], name=op.f('fk_calendar_feed_clinician_id_user_account'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_feed')),
+    sa.UniqueConstraint('clinician_id', name=op.f('uq_calendar_feed_clinician_id')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_calendar_feed_token_hash'))
+    )
     op.create_table('working_hours',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('clinician_id', sa.Integer(), nullable=False),
@@ -176,6 +187,7 @@ def downgrade():
         batch_op.drop_column('family_key')
 
     op.drop_table('working_hours')
+    op.drop_table('calendar_feed')
     with op.batch_alter_table('appointment', schema=None) as batch_op:
         batch_op.drop_index('ix_appointment_starts_at')
         batch_op.drop_index('ix_appointment_room_time')
