@@ -66,9 +66,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic import admin, auth, instructions, main, outcomes, portal
+    from clinic import admin, auth, instructions, main, outcomes, portal, scheduling
     from clinic.auth.sessions import register_session_rules
+    from clinic.patients import routes as patients
 
     register_session_rules(app)
-    for wing in (auth, main, admin, portal, outcomes, instructions):
+    for wing in (auth, main, admin, patients, scheduling, portal, outcomes, instructions):
         app.register_blueprint(wing.bp)

@@ -79,7 +79,7 @@ def demo_logins_command() -> None:
 
 @click.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, writable=True))
-@with_appcontext
+@with_appcontext  # added with add_command, so Flask does not push the app context itself
 def backup_command(target: str) -> None:
     """Copy the SQLite database to TARGET while the app keeps running."""
     from pathlib import Path

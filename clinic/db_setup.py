@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+# Execution option asking for a transaction that holds the write lock from its first statement.
+WRITE_LOCK = "clinic_write_lock"
 
 
 def configure_engine(engine: Engine) -> None:
@@ -23,4 +27,22 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(WRITE_LOCK)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session | scoped_session) -> None:
+    """Start the session's transaction holding the database's write lock (SQLite: BEGIN
+    IMMEDIATE), so that a check-then-write cannot race another writer.
+
+    Call it before a route reads what it will decide on. Whatever the session read before
+    (e.g. the signed-in user) is expired and reloaded inside the new transaction. PostgreSQL
+    needs nothing here: its constraints (exclusion, unique) settle concurrent writers.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options={WRITE_LOCK: True})

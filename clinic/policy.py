@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from clinic.auth.models import Role, User
@@ -21,6 +21,7 @@ ALL_STAFF = frozenset({Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL
 CLINICAL = frozenset({Role.PROVIDER, Role.CLINICAL_STAFF})
 ADMIN_ONLY = frozenset({Role.ADMIN})
 PATIENTS = frozenset({Role.PATIENT})
+FRONT_DESK = frozenset({Role.FRONT_DESK, Role.ADMIN})  # registration and booking
 
 
 def role_allowed(user: Any, roles: Iterable[Role]) -> bool:
@@ -51,10 +52,11 @@ def require_roles(*roles: Role) -> Callable:
     return decorator
 
 
-def restrict_blueprint(bp: Blueprint, roles: Iterable[Role]) -> None:
-    """Every route of this blueprint requires one of these roles (checked before the view)."""
-    allowed = frozenset(roles)
-    bp.before_request(lambda: _guard(allowed))
+def restrict_blueprint(bp: Blueprint, roles: Iterable[Role], public: Iterable[str] = ()) -> None:
+    """Every route of this blueprint requires one of these roles (checked before the view),
+    except the `public` endpoints, which check a secret of their own (e.g. a feed token)."""
+    allowed, open_endpoints = frozenset(roles), frozenset(public)
+    bp.before_request(lambda: None if request.endpoint in open_endpoints else _guard(allowed))
 
 
 # --- record-level checks -------------------------------------------------------------------
@@ -79,6 +81,33 @@ def can_answer_questionnaire(user: User, response) -> bool:  # noqa: ANN001
     if user.role is Role.PATIENT:
         return user.patient_id == response.patient_id
     return user.role in CLINICAL
+
+
+def can_register_patients(user: User) -> bool:
+    """Registering and editing demographics: the front desk (and admins covering it)."""
+    return user.role in FRONT_DESK
+
+
+def can_book(user: User) -> bool:
+    """Booking, rescheduling, cancelling, check-in and no-show: the front desk."""
+    return user.role in FRONT_DESK
+
+
+def can_set_appointment_status(user: User, target_status: str) -> bool:
+    """Starting and completing a visit is for anyone on staff; the rest is the front desk's."""
+    if target_status in ("in_progress", "completed"):
+        return user.role in ALL_STAFF
+    return can_book(user)
+
+
+def can_export_calendar(user: User, clinician: User) -> bool:
+    """The front desk exports anyone's calendar; a clinician exports their own."""
+    return can_book(user) or user.id == clinician.id
+
+
+def can_manage_resources(user: User) -> bool:
+    """Rooms and working hours."""
+    return user.role is Role.ADMIN
 
 
 def can_manage_users(user: User) -> bool:

@@ -63,6 +63,41 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("outcomes.enter_for_patient", "GET", "/questionnaires/{response}/enter", {PR, CS}),
     ("outcomes.void", "POST", "/questionnaires/{response}/void", {PR, CS}),
     ("portal.forgot_password", "GET", "/portal/forgot", PUBLIC),
+    # patients
+    ("patients.search", "GET", "/patients/?q=smith", STAFF),
+    ("patients.register", "GET", "/patients/new", {FD, A}),
+    ("patients.register", "POST", "/patients/new", {FD, A}),
+    ("patients.detail", "GET", "/patients/{patient}", STAFF),
+    ("patients.edit", "GET", "/patients/{patient}/edit", {FD, A}),
+    ("patients.edit", "POST", "/patients/{patient}/edit", {FD, A}),
+    # scheduling
+    ("scheduling.book", "GET", "/schedule/book", {FD, A}),
+    ("scheduling.book", "POST", "/schedule/book", {FD, A}),
+    ("scheduling.appointment", "GET", "/schedule/appointments/{appt}", STAFF),
+    ("scheduling.set_status", "POST", "/schedule/appointments/{appt}/status", STAFF),
+    ("scheduling.cancel", "POST", "/schedule/appointments/{appt}/cancel", {FD, A}),
+    ("scheduling.reschedule", "GET", "/schedule/appointments/{appt}/reschedule", {FD, A}),
+    ("scheduling.reschedule", "POST", "/schedule/appointments/{appt}/reschedule", {FD, A}),
+    ("scheduling.find_slots", "GET", "/schedule/slots?kind=follow_up", STAFF),
+    ("scheduling.day", "GET", "/schedule/day", STAFF),
+    ("scheduling.day", "GET", "/schedule/day?view=rooms", STAFF),
+    ("scheduling.week", "GET", "/schedule/week", STAFF),
+    ("scheduling.board", "GET", "/schedule/board", STAFF),
+    ("scheduling.board_rows", "GET", "/schedule/board/rows", STAFF),
+    ("scheduling.print_day", "GET", "/schedule/day/print", STAFF),
+    ("scheduling.calendar_file", "GET", "/schedule/clinicians/{provider}/calendar.ics", {FD, A}),
+    ("scheduling.calendar_feed", "GET", "/schedule/clinicians/{provider}/feed", {FD, A}),
+    ("scheduling.calendar_feed", "POST", "/schedule/clinicians/{provider}/feed", {FD, A}),
+    ("scheduling.revoke_feed", "POST", "/schedule/clinicians/{provider}/feed/revoke", {FD, A}),
+    ("scheduling.feed", "GET", "/schedule/feed/{feed}.ics", PUBLIC),
+    ("scheduling.rooms", "GET", "/schedule/rooms", {A}),
+    ("scheduling.edit_room", "GET", "/schedule/rooms/new", {A}),
+    ("scheduling.edit_room", "POST", "/schedule/rooms/new", {A}),
+    ("scheduling.edit_room", "GET", "/schedule/rooms/{room}/edit", {A}),
+    ("scheduling.edit_room", "POST", "/schedule/rooms/{room}/edit", {A}),
+    ("scheduling.hours", "GET", "/schedule/hours", {A}),
+    ("scheduling.edit_hours", "GET", "/schedule/hours/{other}", {A}),
+    ("scheduling.edit_hours", "POST", "/schedule/hours/{other}", {A}),
 ]
 
 ROLES = [*Role, None]  # None: not signed in
@@ -109,6 +144,12 @@ def test_route_role_matrix(client, db, sign_in_as, make_user, role, endpoint, me
         )[0]
     load_samples()
     instruction = newest("prp", Phase.DAYS_0_3)
+    from clinic.scheduling.feeds import new_token
+    from tests.scheduling.factories import make_appointment, make_room
+
+    room = make_room()
+    appt = make_appointment(room=room)
+    feed = new_token(appt.provider, by=other)
     target = url.format(
         instruction=instruction.id,
         other=other.id,
@@ -116,6 +157,10 @@ def test_route_role_matrix(client, db, sign_in_as, make_user, role, endpoint, me
         message=message.id,
         response=response_row.id,
         own_response=own.id,
+        appt=appt.id,
+        room=room.id,
+        provider=appt.provider_id,
+        feed=feed,
     )
     if method == "GET":
         response = client.get(target)

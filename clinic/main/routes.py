@@ -25,7 +25,11 @@ def index():
 @bp.route("/front-desk")
 @require_roles(Role.FRONT_DESK, Role.ADMIN)
 def front_desk():
-    return render_template("main/front_desk.html", today=clinic_today())
+    from clinic.scheduling.queries import day_summary
+
+    return render_template(
+        "main/front_desk.html", today=clinic_today(), summary=day_summary(clinic_today())
+    )
 
 
 @bp.route("/clinical")

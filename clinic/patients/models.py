@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from datetime import date
 
 import sqlalchemy as sa
@@ -18,6 +20,41 @@ class Sex(enum.Enum):
     INTERSEX = "intersex"
     UNKNOWN = "unknown"
 
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class ContactMethod(enum.Enum):
+    PHONE = "phone"
+    TEXT = "text"
+    EMAIL = "email"
+    MAIL = "mail"
+
+    @property
+    def label(self) -> str:
+        return {"phone": "Phone call", "text": "Text message", "email": "E-mail", "mail": "Post"}[
+            self.value
+        ]
+
+
+def fold_name(value: str | None) -> str:
+    """A name reduced to lowercase ASCII letters and digits, for search and duplicate checks."""
+    if not value:
+        return ""
+    plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", plain.lower())
+
+
+def phone_digits(value: str | None) -> str | None:
+    """The digits of a phone number; a US number without its leading 1, so both forms match."""
+    if not value:
+        return None
+    digits = re.sub(r"\D", "", value)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits or None
+
 
 class Patient(TimestampMixin, VersionedMixin, db.Model):
     """A person the clinic treats, identified by MRN and by name plus date of birth."""
@@ -32,10 +69,38 @@ class Patient(TimestampMixin, VersionedMixin, db.Model):
     sex: Mapped[Sex] = enum_column(Sex, "sex", nullable=False, default=Sex.UNKNOWN)
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     email: Mapped[str | None] = mapped_column(sa.String(254))
+    # Search keys kept beside the display values (set by the model, indexed, prefix-searchable).
+    family_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
+    given_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
+    phone_key: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    address_line1: Mapped[str | None] = mapped_column(sa.String(120))
+    address_line2: Mapped[str | None] = mapped_column(sa.String(120))
+    city: Mapped[str | None] = mapped_column(sa.String(80))
+    region: Mapped[str | None] = mapped_column(sa.String(40))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(16))
+    emergency_name: Mapped[str | None] = mapped_column(sa.String(120))
+    emergency_relationship: Mapped[str | None] = mapped_column(sa.String(40))
+    emergency_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    preferred_contact: Mapped[ContactMethod] = enum_column(
+        ContactMethod, "preferred_contact", nullable=False, default=ContactMethod.PHONE
+    )
 
     __table_args__ = (
         sa.Index("ix_patient_name_dob", "family_name", "given_name", "date_of_birth"),
+        sa.Index("ix_patient_family_key", "family_key", "given_key"),
+        sa.Index("ix_patient_given_key", "given_key"),
+        sa.Index("ix_patient_dob", "date_of_birth"),
     )
+
+    @sa.orm.validates("given_name", "family_name", "phone")
+    def _keep_keys(self, key: str, value: str | None) -> str | None:
+        if key == "given_name":
+            self.given_key = fold_name(value)
+        elif key == "family_name":
+            self.family_key = fold_name(value)
+        else:
+            self.phone_key = phone_digits(value)
+        return value
 
     @property
     def full_name(self) -> str:
@@ -45,3 +110,8 @@ class Patient(TimestampMixin, VersionedMixin, db.Model):
     def display_name(self) -> str:
         """Family name first, as lists and labels show it."""
         return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def address_lines(self) -> list[str]:
+        town = " ".join(p for p in (self.city, self.region, self.postal_code) if p)
+        return [line for line in (self.address_line1, self.address_line2, town) if line]

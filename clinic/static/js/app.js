@@ -16,4 +16,10 @@
       });
     }
   });
+  // Buttons marked data-print open the browser's print dialog.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
 })();

@@ -1,0 +1,157 @@
+"""Patient registration, editing, search and the demographics page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.patients import services
+from clinic.patients.forms import PatientForm, SearchForm
+from clinic.patients.models import Patient, fold_name, phone_digits
+from clinic.policy import (
+    ALL_STAFF,
+    can_book,
+    can_register_patients,
+    can_view_patient_demographics,
+    ensure,
+    restrict_blueprint,
+)
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+restrict_blueprint(bp, ALL_STAFF)
+
+PAGE_SIZE = 25
+
+
+def get_patient(patient_id: int) -> Patient:
+    """The patient, if this user may see their demographics (404 / 403 otherwise)."""
+    patient = db.get_or_404(Patient, patient_id)
+    ensure(can_view_patient_demographics(current_user, patient))
+    return patient
+
+
+@bp.route("/")
+def search():
+    form = SearchForm(request.args)
+    page = None
+    if form.q.data and form.validate():
+        terms = services.search_query(form.q.data)
+        page = db.paginate(terms.query, per_page=PAGE_SIZE, error_out=False, count=True)
+    html = render_template(  # before the commit, which would expire every loaded row
+        "patients/search.html",
+        form=form,
+        page=page,
+        can_register=can_register_patients(current_user),
+    )
+    if page is not None:
+        audit.record("patient.searched", actor=current_user, detail=f"by {terms.kind}")
+        db.session.commit()
+    return html
+
+
+def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[Patient]:
+    if form.not_duplicate.data:
+        return []
+    return services.possible_duplicates(
+        given_name=form.given_name.data,
+        family_name=form.family_name.data,
+        date_of_birth=form.date_of_birth.data,
+        phone=form.phone.data,
+        exclude_id=exclude_id,
+    )
+
+
+def _identity_changed(form: PatientForm, patient: Patient) -> bool:
+    """Did the edit touch what duplicates are matched on (names, birth date, phone)?"""
+    return (
+        fold_name(form.given_name.data) != patient.given_key
+        or fold_name(form.family_name.data) != patient.family_key
+        or form.date_of_birth.data != patient.date_of_birth
+        or phone_digits(form.phone.data) != patient.phone_key
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def register():
+    ensure(can_register_patients(current_user))
+    form = PatientForm()
+    duplicates: list[Patient] = []
+    if form.validate_on_submit():
+        duplicates = _duplicate_check(form)
+        if not duplicates:
+            try:
+                patient = services.register_patient(by=current_user, **form.values())
+            except services.PatientError as err:
+                db.session.rollback()
+                getattr(form, err.field or "given_name").errors.append(str(err))
+            else:
+                db.session.commit()
+                flash(f"{patient.full_name} is registered as {patient.mrn}.", "success")
+                return redirect(url_for("patients.detail", patient_id=patient.id))
+    status = 200 if request.method == "GET" or not (form.errors or duplicates) else 422
+    return render_template(
+        "patients/form.html", form=form, patient=None, duplicates=duplicates, conflict=False
+    ), status
+
+
+@bp.route("/<int:patient_id>")
+def detail(patient_id: int):
+    patient = get_patient(patient_id)
+    from clinic.scheduling.queries import appointments_for_patient
+
+    appointments = appointments_for_patient(patient)
+    html = render_template(  # before the commit, which would expire every loaded row
+        "patients/detail.html",
+        patient=patient,
+        appointments=appointments,
+        can_edit=can_register_patients(current_user),
+        can_book=can_book(current_user),
+    )
+    audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
+    db.session.commit()
+    return html
+
+
+def _conflict(form: PatientForm, patient: Patient):
+    db.session.rollback()
+    db.session.refresh(patient)
+    form.version.data = str(patient.version)
+    return render_template(
+        "patients/form.html", form=form, patient=patient, duplicates=[], conflict=True
+    ), 409
+
+
+@bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+def edit(patient_id: int):
+    patient = get_patient(patient_id)
+    ensure(can_register_patients(current_user))
+    form = PatientForm(obj=patient if request.method == "GET" else None)
+    if request.method == "GET":
+        form.sex.data = patient.sex.value
+        form.preferred_contact.data = patient.preferred_contact.value
+        form.version.data = str(patient.version)
+    duplicates: list[Patient] = []
+    if form.validate_on_submit():
+        if form.version.data != str(patient.version):
+            return _conflict(form, patient)
+        if _identity_changed(form, patient):
+            duplicates = _duplicate_check(form, exclude_id=patient.id)
+        if not duplicates:
+            try:
+                services.update_patient(patient, by=current_user, **form.values())
+                db.session.commit()
+            except services.PatientError as err:
+                db.session.rollback()
+                getattr(form, err.field or "given_name").errors.append(str(err))
+            except StaleDataError:
+                return _conflict(form, patient)
+            else:
+                flash("Changes saved.", "success")
+                return redirect(url_for("patients.detail", patient_id=patient.id))
+    status = 200 if request.method == "GET" or not (form.errors or duplicates) else 422
+    return render_template(
+        "patients/form.html", form=form, patient=patient, duplicates=duplicates, conflict=False
+    ), status

@@ -1,0 +1,194 @@
+"""Calendars (day by clinician or room, week), the day board, the printable list, iCalendar."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Response, abort, render_template, request
+from flask_login import current_user
+
+from clinic.auth.sessions import passive
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.policy import can_book, can_export_calendar, ensure
+from clinic.scheduling import bp, export, services
+from clinic.scheduling.calendar import Column, build_grid
+from clinic.scheduling.forms import StatusForm
+from clinic.scheduling.models import WEEKDAYS, Status
+from clinic.scheduling.queries import appointments_between, appointments_on, get_clinician, get_room
+from clinic.scheduling.slots import hours_by_clinician
+from clinic.scheduling.states import ACTION_LABELS
+from clinic.timeutil import clinic_day_bounds, clinic_today
+
+
+def _day_arg() -> date:
+    value = request.args.get("date")
+    if not value:
+        return clinic_today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/day")
+def day():
+    """One day, a column per clinician (or per room with view=rooms)."""
+    view = request.args.get("view", "providers")
+    if view not in ("providers", "rooms"):
+        abort(400)
+    the_day = _day_arg()
+    appointments = appointments_on(the_day)
+    if view == "rooms":
+        columns = [Column(r.id, r.name) for r in services.active_rooms()]
+        grid = build_grid(the_day, columns, appointments, lambda a: a.room_id)
+        for column in grid.columns:  # rooms have no hours: every empty quarter is bookable
+            column.cells = {k: ("free" if v == "off" else v) for k, v in column.cells.items()}
+    else:
+        people = services.clinicians()
+        hours = hours_by_clinician([p.id for p in people])
+        busy = {a.provider_id for a in appointments}
+        columns = [
+            Column(p.id, p.full_name, hours.get(p.id, {}).get(the_day.weekday()))
+            for p in people
+            if the_day.weekday() in hours.get(p.id, {}) or p.id in busy
+        ]
+        grid = build_grid(the_day, columns, appointments, lambda a: a.provider_id)
+    return render_template(
+        "scheduling/day.html",
+        grid=grid,
+        view=view,
+        day=the_day,
+        prev_day=the_day - timedelta(days=1),
+        next_day=the_day + timedelta(days=1),
+        can_book=can_book(current_user),
+        cancelled=[a for a in appointments if a.status is Status.CANCELLED],
+    )
+
+
+@bp.route("/week")
+def week():
+    """Seven days from Monday for one clinician or one room."""
+    the_day = _day_arg()
+    monday = the_day - timedelta(days=the_day.weekday())
+    people, rooms = services.clinicians(), services.active_rooms()
+    provider_id = request.args.get("provider", type=int)
+    room_id = request.args.get("room", type=int)
+    subject = None
+    if room_id:
+        subject = get_room(room_id) or abort(404)
+    else:
+        if provider_id is None and people:
+            provider_id = people[0].id
+        subject = get_clinician(provider_id) if provider_id else None
+        if provider_id and subject is None:
+            abort(404)
+    start = clinic_day_bounds(monday)[0]
+    end = clinic_day_bounds(monday + timedelta(days=6))[1]
+    appointments = []
+    if subject is not None:
+        appointments = appointments_between(
+            start, end, provider_id=None if room_id else provider_id, room_id=room_id or None
+        )
+    days = [monday + timedelta(days=i) for i in range(7)]
+    by_day = {d: [] for d in days}
+    from clinic.timeutil import to_clinic
+
+    for appointment in appointments:
+        by_day.setdefault(to_clinic(appointment.starts_at).date(), []).append(appointment)
+    return render_template(
+        "scheduling/week.html",
+        days=days,
+        by_day=by_day,
+        weekdays=WEEKDAYS,
+        subject=subject,
+        people=people,
+        rooms=rooms,
+        provider_id=provider_id,
+        room_id=room_id,
+        monday=monday,
+        can_book=can_book(current_user),
+        can_export=subject is not None
+        and not room_id
+        and can_export_calendar(current_user, subject),
+        prev_monday=monday - timedelta(days=7),
+        next_monday=monday + timedelta(days=7),
+    )
+
+
+def _board_context(the_day: date) -> dict:
+    appointments = appointments_on(the_day)
+    now = utcnow()
+    actions = {a.id: services.available_actions(a, current_user, now) for a in appointments}
+    counts = {s: sum(1 for a in appointments if a.status is s) for s in Status}
+    return dict(
+        appointments=appointments,
+        actions=actions,
+        labels=ACTION_LABELS,
+        day=the_day,
+        status_form=StatusForm(),
+        counts=counts,
+        today=clinic_today(),
+    )
+
+
+@bp.route("/board")
+def board():
+    """Today's patients in time order, where each is, with check-in and no-show."""
+    return render_template("scheduling/board.html", **_board_context(_day_arg()))
+
+
+@bp.route("/board/rows")
+@passive
+def board_rows():
+    """The board's table body, fetched by board.js every 30 seconds (not session activity)."""
+    return render_template("scheduling/_board_rows.html", **_board_context(_day_arg()))
+
+
+@bp.route("/day/print")
+def print_day():
+    """A printable list of one day's appointments (one clinician or everyone)."""
+    the_day = _day_arg()
+    provider_id = request.args.get("provider", type=int)
+    clinician = get_clinician(provider_id) if provider_id else None
+    if provider_id and clinician is None:
+        abort(404)
+    appointments = [
+        a
+        for a in appointments_on(the_day, provider_id=provider_id)
+        if a.status is not Status.CANCELLED
+    ]
+    # Rendered before the commit, which would expire every loaded row.
+    html = render_template(
+        "scheduling/print_day.html", appointments=appointments, day=the_day, clinician=clinician
+    )
+    audit.record(
+        "schedule.printed", actor=current_user, detail=f"{the_day} provider {provider_id or 'all'}"
+    )
+    db.session.commit()
+    return html
+
+
+@bp.route("/clinicians/<int:clinician_id>/calendar.ics")
+def calendar_file(clinician_id: int):
+    """A clinician's appointments from a week ago to eight weeks ahead, as iCalendar."""
+    clinician = get_clinician(clinician_id) or abort(404)
+    ensure(can_export_calendar(current_user, clinician))
+    start = clinic_day_bounds(clinic_today() - timedelta(days=7))[0]
+    end = clinic_day_bounds(clinic_today() + timedelta(days=56))[1]
+    appointments = appointments_between(start, end, provider_id=clinician.id)
+    body = export.to_ical(clinician, appointments, host=request.host)
+    audit.record(
+        "schedule.exported",
+        actor=current_user,
+        obj=clinician,
+        detail=f"{len(appointments)} appointments",
+    )
+    db.session.commit()
+    filename = f"appointments-{clinician.full_name.lower().replace(' ', '-').replace('.', '')}.ics"
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,129 @@
+"""Forms for booking, status changes, the slot finder and resource administration."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from clinic.scheduling.models import RoomKind, Status, VisitKind
+
+KIND_CHOICES = [(k.value, f"{k.label} ({k.default_length.seconds // 60} min)") for k in VisitKind]
+
+
+def _five_minutes(form, field) -> None:
+    if field.data is not None and field.data.minute % 5:
+        raise ValidationError("Start on a five-minute mark, e.g. 09:05 or 09:10.")
+
+
+class BookingForm(FlaskForm):
+    patient_mrn = StringField(
+        "Patient MRN",
+        validators=[DataRequired(message="Enter the patient's MRN."), Length(max=20)],
+        description="Find it on the patient's page or through Patients search.",
+    )
+    kind = SelectField("Visit", choices=KIND_CHOICES)
+    provider = SelectField("With", coerce=int, validators=[DataRequired()])
+    room = SelectField("Room", coerce=int, description="A phone check takes no room.")
+    day = DateField("Date", validators=[DataRequired(message="Enter a real date.")])
+    start = TimeField(
+        "Start time", validators=[DataRequired(message="Enter a time like 09:30."), _five_minutes]
+    )
+    minutes = IntegerField(
+        "Length in minutes",
+        validators=[Optional(), NumberRange(min=5, max=480)],
+        description="Leave empty for the usual length of this visit.",
+    )
+    notes = TextAreaField("Notes for the front desk", validators=[Optional(), Length(max=2000)])
+    submit = SubmitField("Book")
+
+    def set_choices(self, clinicians, rooms) -> None:
+        self.provider.choices = [
+            (c.id, f"{c.full_name} ({c.role.label.lower()})") for c in clinicians
+        ]
+        self.room.choices = [(0, "No room (phone or video)")] + [
+            (r.id, f"{r.name} — {r.kind.label.lower()}") for r in rooms
+        ]
+
+
+class RescheduleForm(BookingForm):
+    version = HiddenField()
+    submit = SubmitField("Move appointment")
+
+
+class StatusForm(FlaskForm):
+    """A one-button status change; the version guards against acting on a stale page."""
+
+    target = HiddenField(validators=[DataRequired()])
+    version = HiddenField()
+    next = HiddenField()
+
+    def validate_target(self, field) -> None:
+        allowed = {s.value for s in Status if s is not Status.BOOKED}
+        if field.data not in allowed:
+            raise ValidationError("Unknown status.")
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(
+        "Reason for cancelling",
+        validators=[DataRequired(message="Give the reason for cancelling."), Length(max=200)],
+    )
+    version = HiddenField()
+    submit = SubmitField("Cancel appointment")
+
+
+class SlotSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    kind = SelectField("Visit", choices=KIND_CHOICES)
+    provider = SelectField("With", coerce=int, validate_choice=False)
+    room = SelectField("Room", coerce=int, validate_choice=False)
+    patient_mrn = StringField("Patient MRN (optional)", validators=[Optional(), Length(max=20)])
+    day = DateField("From", validators=[Optional()])
+    submit = SubmitField("Find free slots")
+
+    def set_choices(self, clinicians, rooms) -> None:
+        self.provider.choices = [(0, "Anyone who holds this visit")] + [
+            (c.id, c.full_name) for c in clinicians
+        ]
+        self.room.choices = [(0, "Any suitable room")] + [(r.id, r.name) for r in rooms]
+
+
+class RoomForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=60)])
+    kind = SelectField("Kind", choices=[(k.value, k.label) for k in RoomKind])
+    active = BooleanField("In use (bookable)", default=True)
+    version = HiddenField()
+    submit = SubmitField("Save room")
+
+
+class HoursForm(FlaskForm):
+    """A clinician's week: an optional start and end per weekday (clinic time)."""
+
+    version = HiddenField()
+    submit = SubmitField("Save hours")
+
+
+def add_day_fields(form_cls, weekdays):
+    """A HoursForm subclass with start/end fields for each weekday."""
+    attrs = {}
+    for index, name in enumerate(weekdays):
+        attrs[f"start_{index}"] = TimeField(f"{name} from", validators=[Optional()])
+        attrs[f"end_{index}"] = TimeField(f"{name} until", validators=[Optional()])
+    return type("WeekHoursForm", (form_cls,), attrs)
+
+
+class FeedForm(FlaskForm):
+    """Carries only the CSRF token, for the feed's create and revoke buttons."""

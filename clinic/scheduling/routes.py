@@ -1,0 +1,332 @@
+"""Booking, the appointment page and its status changes, rescheduling, the slot finder."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from clinic.db_setup import begin_write
+from clinic.extensions import db
+from clinic.models.base import utcnow
+from clinic.patients.models import Patient
+from clinic.policy import can_book, can_set_appointment_status, ensure
+from clinic.scheduling import bp, services, slots
+from clinic.scheduling.forms import (
+    BookingForm,
+    CancelForm,
+    RescheduleForm,
+    SlotSearchForm,
+    StatusForm,
+)
+from clinic.scheduling.models import Appointment, Status, VisitKind
+from clinic.scheduling.queries import get_clinician, get_room
+from clinic.scheduling.states import ACTION_LABELS
+from clinic.timeutil import clinic_today, clinic_tz, to_clinic
+
+
+def get_appointment(appointment_id: int) -> Appointment:
+    return db.get_or_404(Appointment, appointment_id)
+
+
+def _patient_by_mrn(mrn: str | None) -> Patient | None:
+    mrn = (mrn or "").strip().upper()
+    return db.session.scalar(sa.select(Patient).where(Patient.mrn == mrn)) if mrn else None
+
+
+def local_to_utc(day: date, start) -> datetime | None:
+    """A clinic wall-clock time as UTC; None when the clock skips it (spring-forward gap)."""
+    local = datetime.combine(day, start, tzinfo=clinic_tz())
+    moment = local.astimezone(UTC)
+    return moment if to_clinic(moment).replace(tzinfo=None) == local.replace(tzinfo=None) else None
+
+
+def _prefill(form: BookingForm) -> None:
+    args = request.args
+    patient = db.session.get(Patient, args.get("patient", type=int) or 0)
+    if patient:
+        form.patient_mrn.data = patient.mrn
+    elif args.get("mrn"):
+        form.patient_mrn.data = args["mrn"][:20]
+    if args.get("kind") in {k.value for k in VisitKind}:
+        form.kind.data = args["kind"]
+    form.provider.data = args.get("provider", type=int)
+    form.room.data = args.get("room", type=int) or 0
+    try:
+        form.day.data = date.fromisoformat(args.get("date", ""))
+    except ValueError:
+        form.day.data = clinic_today()
+    try:
+        form.start.data = datetime.strptime(args.get("time", ""), "%H:%M").time()
+    except ValueError:
+        form.start.data = None
+
+
+def _suggested_time(form: BookingForm) -> None:
+    """A suggested slot (from a conflict page) in the query string replaces the day and time."""
+    try:
+        form.day.data = date.fromisoformat(request.args["date"])
+        form.start.data = datetime.strptime(request.args["time"], "%H:%M").time()
+    except (KeyError, ValueError):
+        return
+    form.room.data = request.args.get("room", type=int, default=form.room.data)
+
+
+def _read_booking(form: BookingForm):
+    """The entered booking as models and UTC times; errors go beside their fields."""
+    patient = _patient_by_mrn(form.patient_mrn.data)
+    if patient is None:
+        form.patient_mrn.errors.append("No patient has this MRN.")
+    provider = get_clinician(form.provider.data)
+    room = get_room(form.room.data) if form.room.data else None
+    starts_at = local_to_utc(form.day.data, form.start.data)
+    if starts_at is None:
+        form.start.errors.append("This time does not exist on that day (the clocks go forward).")
+    if patient is None or starts_at is None or provider is None:
+        return None
+    kind = VisitKind(form.kind.data)
+    length = timedelta(minutes=form.minutes.data) if form.minutes.data else kind.default_length
+    return dict(
+        patient=patient,
+        provider=provider,
+        room=room,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + length,
+    )
+
+
+def _conflict_page(template: str, form, conflict: services.BookingConflict, **context):
+    db.session.rollback()
+    return render_template(
+        template, form=form, clashes=conflict.clashes, suggestions=conflict.suggestions, **context
+    ), 409
+
+
+@bp.route("/book", methods=["GET", "POST"])
+def book():
+    ensure(can_book(current_user))
+    if request.method == "POST":
+        begin_write(db.session)  # SQLite: hold the write lock from the overlap check to the insert
+    form = BookingForm()
+    form.set_choices(services.clinicians(), services.active_rooms())
+    if request.method == "GET":
+        _prefill(form)
+    elif form.validate_on_submit():
+        booking = _read_booking(form)
+        if booking is not None:
+            try:
+                appointment = services.book(notes=form.notes.data, by=current_user, **booking)
+            except services.BookingError as err:
+                db.session.rollback()
+                getattr(form, err.field or "start").errors.append(str(err))
+            except services.BookingConflict as conflict:
+                return _conflict_page("scheduling/book.html", form, conflict, original=None)
+            else:
+                outside = not slots.within_hours(
+                    appointment.provider, appointment.starts_at, appointment.ends_at
+                )
+                db.session.commit()
+                if outside:
+                    flash(
+                        f"Note: this is outside {appointment.provider.full_name}'s working hours.",
+                        "warning",
+                    )
+                flash(
+                    f"Booked: {appointment.kind.label} for {appointment.patient.full_name}, "
+                    f"{to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')}.",
+                    "success",
+                )
+                return redirect(url_for("scheduling.appointment", appointment_id=appointment.id))
+    status = 422 if form.errors else 200
+    return render_template(
+        "scheduling/book.html", form=form, clashes=[], suggestions=[], original=None
+    ), status
+
+
+@bp.route("/appointments/<int:appointment_id>")
+def appointment(appointment_id: int):
+    appt = get_appointment(appointment_id)
+    actions = services.available_actions(appt, current_user)
+    return render_template(
+        "scheduling/appointment.html",
+        appt=appt,
+        actions=actions,
+        labels=ACTION_LABELS,
+        status_form=StatusForm(),
+        cancel_form=CancelForm(version=appt.version),
+        can_book=can_book(current_user),
+        can_cancel=can_book(current_user) and Status.CANCELLED in _reachable(appt),
+    )
+
+
+def _reachable(appt: Appointment):
+    from clinic.scheduling.states import TRANSITIONS
+
+    return TRANSITIONS[appt.status]
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    """Only our own board or calendar pages are followed after an action."""
+    if target and target.startswith("/schedule/") and "//" not in target and "\\" not in target:
+        return target
+    return default
+
+
+@bp.route("/appointments/<int:appointment_id>/status", methods=["POST"])
+def set_status(appointment_id: int):
+    begin_write(db.session)
+    appt = get_appointment(appointment_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = Status(form.target.data)
+    ensure(can_set_appointment_status(current_user, target.value))
+    back = _safe_next(form.next.data, url_for("scheduling.appointment", appointment_id=appt.id))
+    if form.version.data and form.version.data != str(appt.version):
+        flash(
+            f"This appointment had changed meanwhile; it is now {appt.status.label.lower()}. "
+            "Nothing was changed.",
+            "warning",
+        )
+        return redirect(back)
+    try:
+        services.change_status(appt, target, by=current_user)
+        db.session.commit()
+    except services.StatusError as err:
+        db.session.rollback()
+        flash(str(err), "warning")
+    except StaleDataError:
+        db.session.rollback()
+        flash(
+            "Someone else changed this appointment at the same moment. Nothing was changed.",
+            "warning",
+        )
+    else:
+        flash(f"{appt.patient.full_name}: {target.label.lower()}.", "success")
+    return redirect(back)
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
+def cancel(appointment_id: int):
+    ensure(can_book(current_user))
+    appt = get_appointment(appointment_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        if form.version.data != str(appt.version):
+            flash(
+                "This appointment had changed meanwhile. Check it and cancel again if needed.",
+                "warning",
+            )
+            return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
+        try:
+            services.change_status(appt, Status.CANCELLED, by=current_user, reason=form.reason.data)
+            db.session.commit()
+        except services.StatusError as err:
+            db.session.rollback()
+            form.reason.errors.append(str(err))
+        except StaleDataError:
+            db.session.rollback()
+            flash(
+                "Someone else changed this appointment at the same moment. Nothing was changed.",
+                "warning",
+            )
+            return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
+        else:
+            flash("Appointment cancelled; the time is free again.", "success")
+            return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
+    db.session.rollback()
+    return render_template(
+        "scheduling/appointment.html",
+        appt=appt,
+        actions=[],
+        labels=ACTION_LABELS,
+        status_form=StatusForm(),
+        cancel_form=form,
+        can_book=True,
+        can_cancel=True,
+    ), 422
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
+def reschedule(appointment_id: int):
+    ensure(can_book(current_user))
+    if request.method == "POST":
+        begin_write(db.session)
+    original = get_appointment(appointment_id)
+    form = RescheduleForm()
+    form.set_choices(services.clinicians(), services.active_rooms())
+    if request.method == "GET":
+        local = to_clinic(original.starts_at)
+        form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind.value
+        form.provider.data, form.room.data = original.provider_id, original.room_id or 0
+        form.day.data, form.start.data = local.date(), local.time()
+        form.minutes.data, form.notes.data = original.length_minutes, original.notes
+        form.version.data = str(original.version)
+        _suggested_time(form)
+    elif form.validate_on_submit():
+        form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind.value
+        booking = _read_booking(form)
+        if form.version.data != str(original.version):
+            form.start.errors.append("This appointment changed meanwhile; reload the page.")
+        elif booking is not None:
+            try:
+                new = services.reschedule(
+                    original,
+                    provider=booking["provider"],
+                    room=booking["room"],
+                    starts_at=booking["starts_at"],
+                    ends_at=booking["ends_at"],
+                    notes=form.notes.data,
+                    by=current_user,
+                )
+            except (services.BookingError, services.StatusError) as err:
+                db.session.rollback()
+                getattr(form, getattr(err, "field", None) or "start").errors.append(str(err))
+            except services.BookingConflict as conflict:
+                return _conflict_page("scheduling/book.html", form, conflict, original=original)
+            else:
+                db.session.commit()
+                flash("Appointment moved; the old time is free again.", "success")
+                return redirect(url_for("scheduling.appointment", appointment_id=new.id))
+    status = 422 if form.errors else 200
+    return render_template(
+        "scheduling/book.html", form=form, clashes=[], suggestions=[], original=original
+    ), status
+
+
+@bp.route("/slots")
+def find_slots():
+    form = SlotSearchForm(request.args)
+    clinicians, rooms = services.clinicians(), services.active_rooms()
+    form.set_choices(clinicians, rooms)
+    results = None
+    if "kind" in request.args:
+        if not form.validate():
+            abort(400)
+        kind = VisitKind(form.kind.data)
+        providers = [c for c in clinicians if not form.provider.data or c.id == form.provider.data]
+        providers = [
+            p for p in providers if kind is VisitKind.PHONE_CHECK or p.role.value == "provider"
+        ]
+        suitable = [r for r in rooms if r.kind in kind.room_kinds]
+        chosen = [r for r in suitable if not form.room.data or r.id == form.room.data]
+        patient = _patient_by_mrn(form.patient_mrn.data)
+        day = form.day.data or clinic_today()
+        after = max(
+            utcnow(), datetime.combine(day, datetime.min.time(), clinic_tz()).astimezone(UTC)
+        )
+        results = slots.find_slots(
+            kind,
+            providers=providers,
+            rooms=chosen if kind.needs_room or form.room.data else [],
+            patient=patient,
+            after=after,
+            limit=15,
+        )
+    return render_template(
+        "scheduling/slots.html", form=form, results=results, can_book=can_book(current_user)
+    )

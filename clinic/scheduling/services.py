@@ -1,0 +1,298 @@
+"""Booking and appointment changes. Services flush and audit; the caller commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from clinic.auth.models import Role, User
+from clinic.extensions import db
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.patients.models import Patient
+from clinic.scheduling import slots
+from clinic.scheduling.models import LIVE_STATUSES, Appointment, Room, Status, VisitKind
+from clinic.scheduling.states import can_move
+from clinic.timeutil import to_clinic
+
+CLINICIAN_ROLES = frozenset({Role.PROVIDER, Role.CLINICAL_STAFF})
+
+
+class BookingError(ValueError):
+    """A booking that breaks a rule; `field` names the form field it belongs beside."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BookingConflict(Exception):
+    """The time is taken: what it clashes with and the next free slots."""
+
+    def __init__(self, clashes: list[Appointment], suggestions: list[slots.Slot]) -> None:
+        super().__init__("the time clashes with another appointment")
+        self.clashes = clashes
+        self.suggestions = suggestions
+
+
+class StatusError(ValueError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def clinicians() -> list[User]:
+    """Active providers and clinical staff, who hold appointments, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.role.in_(CLINICIAN_ROLES), User.active.is_(True))
+            .order_by(sa.case((User.role == Role.PROVIDER, 0), else_=1), User.full_name)
+        )
+    )
+
+
+def active_rooms() -> list[Room]:
+    return list(db.session.scalars(sa.select(Room).where(Room.active).order_by(Room.name)))
+
+
+def find_clashes(
+    *,
+    provider_id: int,
+    room_id: int | None,
+    patient_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_id: int | None = None,
+) -> list[Appointment]:
+    """Live appointments of this provider, room or patient overlapping [starts_at, ends_at)."""
+    who = [Appointment.provider_id == provider_id, Appointment.patient_id == patient_id]
+    if room_id is not None:
+        who.append(Appointment.room_id == room_id)
+    query = (
+        sa.select(Appointment)
+        .options(
+            joinedload(Appointment.patient),
+            joinedload(Appointment.provider),
+            joinedload(Appointment.room),
+        )
+        .where(
+            Appointment.status.in_(LIVE_STATUSES),
+            Appointment.starts_at < ends_at,
+            Appointment.ends_at > starts_at,
+            sa.or_(*who),
+        )
+        .order_by(Appointment.starts_at)
+    )
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
+    return list(db.session.scalars(query).unique())
+
+
+def _check_rules(
+    patient: Patient, provider: User, room: Room | None, kind: VisitKind, starts_at, ends_at
+) -> None:
+    if provider.role not in CLINICIAN_ROLES or not provider.active:
+        raise BookingError("Choose an active provider or clinical staff member.", "provider")
+    if kind is not VisitKind.PHONE_CHECK and provider.role is not Role.PROVIDER:
+        raise BookingError(f"A {kind.label.lower()} is held by a provider.", "provider")
+    if room is None and kind.needs_room:
+        raise BookingError(f"A {kind.label.lower()} needs a room.", "room")
+    if room is not None:
+        if not kind.room_kinds:
+            raise BookingError(f"A {kind.label.lower()} does not take a room.", "room")
+        if room.kind not in kind.room_kinds:
+            wanted = " or ".join(sorted(k.label.lower() for k in kind.room_kinds))
+            raise BookingError(f"A {kind.label.lower()} needs an {wanted}.", "room")
+        if not room.active:
+            raise BookingError("That room is no longer in use.", "room")
+    if ends_at <= starts_at:
+        raise BookingError("The visit must end after it starts.", "minutes")
+    if ends_at - starts_at > timedelta(hours=8):
+        raise BookingError("A visit cannot be longer than 8 hours.", "minutes")
+
+
+def _is_overlap_error(err: IntegrityError) -> bool:
+    text = str(err.orig)
+    return "_overlap" in text or "overlaps a live appointment" in text
+
+
+def _conflict(patient, provider, room, kind, starts_at, ends_at, exclude_id=None):
+    clashes = find_clashes(
+        provider_id=provider.id,
+        room_id=room.id if room else None,
+        patient_id=patient.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        exclude_id=exclude_id,
+    )
+    suggestions = slots.find_slots(
+        kind,
+        providers=[provider],
+        rooms=[room] if room else [],
+        patient=patient,
+        after=starts_at,
+        length=ends_at - starts_at,
+        limit=5,
+    )
+    return BookingConflict(clashes, suggestions)
+
+
+def book(
+    *,
+    patient: Patient,
+    provider: User,
+    room: Room | None,
+    kind: VisitKind,
+    starts_at: datetime,
+    ends_at: datetime | None = None,
+    notes: str | None = None,
+    by: User | None,
+    rescheduled_from: Appointment | None = None,
+) -> Appointment:
+    """A new live appointment, refused with BookingConflict when anyone involved is busy.
+
+    The overlap check here gives the message; the database (exclusion constraints or
+    triggers) is what makes it hold under simultaneous requests.
+    """
+    ends_at = ends_at or starts_at + kind.default_length
+    _check_rules(patient, provider, room, kind, starts_at, ends_at)
+    exclude = rescheduled_from.id if rescheduled_from else None
+    if find_clashes(
+        provider_id=provider.id,
+        room_id=room.id if room else None,
+        patient_id=patient.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        exclude_id=exclude,
+    ):
+        raise _conflict(patient, provider, room, kind, starts_at, ends_at, exclude)
+    appointment = Appointment(
+        patient=patient,
+        provider=provider,
+        room=room,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=Status.BOOKED,
+        notes=(notes or "").strip() or None,
+        booked_by_id=getattr(by, "id", None),
+        rescheduled_from_id=exclude,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(appointment)
+            db.session.flush()
+    except IntegrityError as err:
+        if not _is_overlap_error(err):
+            raise
+        raise _conflict(patient, provider, room, kind, starts_at, ends_at, exclude) from None
+    when = to_clinic(starts_at).strftime("%Y-%m-%d %H:%M")
+    audit.record(
+        "appointment.rescheduled" if rescheduled_from else "appointment.booked",
+        actor=by,
+        obj=appointment,
+        patient_id=patient.id,
+        detail=f"{kind.value} {when} provider {provider.id} room {room.id if room else '-'}"
+        + (f" from appointment {rescheduled_from.id}" if rescheduled_from else ""),
+    )
+    return appointment
+
+
+def change_status(
+    appointment: Appointment,
+    target: Status,
+    *,
+    by: User | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Move an appointment along booked → checked in → in progress → completed, or to
+    no-show or cancelled (which needs a reason). One method writes the status."""
+    now = now or utcnow()
+    if not can_move(appointment.status, target):
+        raise StatusError(
+            f"This appointment is {appointment.status.label.lower()}; "
+            f"it cannot become {target.label.lower()}."
+        )
+    reason = (reason or "").strip()
+    if target is Status.CANCELLED and not reason:
+        raise StatusError("Give the reason for cancelling.", "reason")
+    if (
+        target is Status.CHECKED_IN
+        and to_clinic(now).date() != to_clinic(appointment.starts_at).date()
+    ):
+        raise StatusError("Patients are checked in on the day of their appointment.")
+    if target is Status.NO_SHOW and now < appointment.starts_at:
+        raise StatusError("A no-show can be recorded once the appointment time has come.")
+    appointment.status = target
+    if target is Status.CHECKED_IN:
+        appointment.checked_in_at = now
+    if target is Status.CANCELLED:
+        appointment.cancel_reason = reason[:255]
+    db.session.flush()
+    audit.record(
+        f"appointment.{target.value}",
+        actor=by,
+        obj=appointment,
+        patient_id=appointment.patient_id,
+        detail=f"reason: {reason}" if target is Status.CANCELLED else None,
+    )
+
+
+def available_actions(appointment: Appointment, user: User, now: datetime | None = None) -> list:
+    """The status buttons this user should see now: check-in only on the day, no-show only
+    once the appointment time has come (cancel has its own form)."""
+    from clinic.policy import can_set_appointment_status
+    from clinic.scheduling.states import next_actions
+
+    now = now or utcnow()
+    actions = []
+    for target in next_actions(appointment.status):
+        if not can_set_appointment_status(user, target.value):
+            continue
+        if (
+            target is Status.CHECKED_IN
+            and to_clinic(now).date() != to_clinic(appointment.starts_at).date()
+        ):
+            continue
+        if target is Status.NO_SHOW and now < appointment.starts_at:
+            continue
+        actions.append(target)
+    return actions
+
+
+def reschedule(
+    original: Appointment,
+    *,
+    provider: User,
+    room: Room | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    notes: str | None,
+    by: User | None,
+) -> Appointment:
+    """Cancel the original and book its replacement, linked to it, all or nothing."""
+    if original.status is not Status.BOOKED:
+        raise StatusError("Only a booked appointment can be moved.")
+    if original.rescheduled_to is not None:
+        raise StatusError("This appointment was already moved.")
+    with db.session.begin_nested():
+        when = to_clinic(starts_at).strftime("%Y-%m-%d %H:%M")
+        change_status(original, Status.CANCELLED, by=by, reason=f"Rescheduled to {when}")
+        moved = book(
+            patient=original.patient,
+            provider=provider,
+            room=room,
+            kind=original.kind,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            notes=notes,
+            by=by,
+            rescheduled_from=original,
+        )
+    db.session.expire(original, ["rescheduled_to"])
+    return moved

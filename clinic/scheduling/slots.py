@@ -1,0 +1,158 @@
+"""Free-slot finding inside clinicians' working hours, in the clinic's time zone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.patients.models import Patient
+from clinic.scheduling.models import LIVE_STATUSES, Appointment, Room, VisitKind, WorkingHours
+from clinic.timeutil import clinic_tz
+
+STEP = timedelta(minutes=15)
+SEARCH_DAYS = 28
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    provider: User
+    room: Room | None
+
+
+def hours_by_clinician(clinician_ids: list[int]) -> dict[int, dict[int, WorkingHours]]:
+    """{clinician id: {weekday: hours}} in one query."""
+    result: dict[int, dict[int, WorkingHours]] = defaultdict(dict)
+    if clinician_ids:
+        rows = db.session.scalars(
+            sa.select(WorkingHours).where(WorkingHours.clinician_id.in_(clinician_ids))
+        )
+        for row in rows:
+            result[row.clinician_id][row.weekday] = row
+    return result
+
+
+def shift_bounds(day: date, hours: WorkingHours) -> tuple[datetime, datetime]:
+    """The UTC instants a shift on this clinic date starts and ends (DST-aware)."""
+    tz = clinic_tz()
+    start = datetime.combine(day, hours.starts, tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day, hours.ends, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def _busy(provider_ids, room_ids, patient_id, start, end):
+    """Live appointments touching these people or rooms between start and end, in one query."""
+    who = [Appointment.provider_id.in_(provider_ids)]
+    if room_ids:
+        who.append(Appointment.room_id.in_(room_ids))
+    if patient_id is not None:
+        who.append(Appointment.patient_id == patient_id)
+    rows = db.session.execute(
+        sa.select(
+            Appointment.provider_id,
+            Appointment.room_id,
+            Appointment.patient_id,
+            Appointment.starts_at,
+            Appointment.ends_at,
+        ).where(
+            Appointment.status.in_(LIVE_STATUSES),
+            Appointment.starts_at < end,
+            Appointment.ends_at > start,
+            sa.or_(*who),
+        )
+    ).all()
+    by_provider, by_room, by_patient = defaultdict(list), defaultdict(list), []
+    for row in rows:
+        span = (row.starts_at, row.ends_at)
+        by_provider[row.provider_id].append(span)
+        if row.room_id is not None:
+            by_room[row.room_id].append(span)
+        if row.patient_id == patient_id:
+            by_patient.append(span)
+    return by_provider, by_room, by_patient
+
+
+def _free(spans, start, end) -> bool:
+    return all(not (s < end and start < e) for s, e in spans)
+
+
+def _round_up(moment: datetime) -> datetime:
+    """The next quarter hour at or after this moment (clinic quarter hours are UTC ones)."""
+    moment = moment.astimezone(UTC).replace(second=0, microsecond=0)
+    extra = moment.minute % 15
+    return moment + timedelta(minutes=15 - extra) if extra else moment
+
+
+def find_slots(
+    kind: VisitKind,
+    *,
+    providers: list[User],
+    rooms: list[Room],
+    patient: Patient | None = None,
+    after: datetime,
+    length: timedelta | None = None,
+    limit: int = 10,
+    days: int = SEARCH_DAYS,
+) -> list[Slot]:
+    """The earliest free slots for this kind of visit, each with a clinician (from `providers`)
+    and, when the visit needs one, a room (from `rooms`), inside the clinician's hours."""
+    length = length or kind.default_length
+    after = _round_up(after)
+    if not providers or (kind.needs_room and not rooms):
+        return []
+    tz = clinic_tz()
+    first_day = after.astimezone(tz).date()
+    horizon = datetime.combine(first_day + timedelta(days=days + 1), datetime.min.time(), tz)
+    hours = hours_by_clinician([p.id for p in providers])
+    by_provider, by_room, by_patient = _busy(
+        [p.id for p in providers],
+        [r.id for r in rooms],
+        patient.id if patient else None,
+        after,
+        horizon.astimezone(UTC),
+    )
+    found: list[Slot] = []
+    for offset in range(days + 1):
+        day = first_day + timedelta(days=offset)
+        candidates = []
+        for provider in providers:
+            shift = hours.get(provider.id, {}).get(day.weekday())
+            if shift is None:
+                continue
+            start, end = shift_bounds(day, shift)
+            moment = max(start, after)
+            moment = start + ((moment - start + STEP - timedelta(microseconds=1)) // STEP) * STEP
+            while moment + length <= end:
+                candidates.append((moment, provider.full_name, provider))
+                moment += STEP
+        for moment, _name, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
+            finish = moment + length
+            if not _free(by_provider[provider.id], moment, finish):
+                continue
+            if not _free(by_patient, moment, finish):
+                continue
+            room = None
+            if rooms and (kind.needs_room or kind.room_kinds):
+                room = next((r for r in rooms if _free(by_room[r.id], moment, finish)), None)
+                if room is None and kind.needs_room:
+                    continue
+            found.append(Slot(moment, finish, provider, room))
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def within_hours(clinician: User, starts_at: datetime, ends_at: datetime) -> bool:
+    """Does the visit fall inside the clinician's working hours that day?"""
+    day = starts_at.astimezone(clinic_tz()).date()
+    shift = hours_by_clinician([clinician.id]).get(clinician.id, {}).get(day.weekday())
+    if shift is None:
+        return False
+    start, end = shift_bounds(day, shift)
+    return start <= starts_at and ends_at <= end

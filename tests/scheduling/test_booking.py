@@ -1,0 +1,261 @@
+"""Booking rules: overlaps for provider, room and patient; edges; the database's own guard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from clinic.auth.models import Role
+from clinic.models.audit import AuditEvent
+from clinic.scheduling import services
+from clinic.scheduling.models import Appointment, Status, VisitKind
+from tests.scheduling.conftest import MONDAY_10AM
+from tests.scheduling.factories import make_appointment
+
+
+def _book(
+    clinic,
+    *,
+    starts_at=MONDAY_10AM,
+    provider=None,
+    room=None,
+    patient=None,
+    kind=VisitKind.EVALUATION,
+    minutes=None,
+):
+    return services.book(
+        patient=patient or clinic.patient,
+        provider=provider or clinic.provider,
+        room=room if room is not None else (clinic.exam if kind.needs_room else None),
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes) if minutes else None,
+        by=None,
+    )
+
+
+def test_a_booking_takes_the_kind_default_length_and_is_audited(clinic, db):
+    appt = _book(clinic)
+    assert appt.status is Status.BOOKED
+    assert appt.ends_at - appt.starts_at == timedelta(minutes=60)
+    assert (
+        db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.object_id == str(appt.id)))
+        == "appointment.booked"
+    )
+
+
+def test_back_to_back_appointments_are_allowed(clinic):
+    first = _book(clinic)
+    second = _book(clinic, starts_at=first.ends_at, patient=clinic.other_patient)
+    before = _book(
+        clinic, starts_at=first.starts_at - timedelta(minutes=60), patient=clinic.other_patient
+    )
+    assert second.starts_at == first.ends_at and before.ends_at == first.starts_at
+
+
+@pytest.mark.parametrize("shared", ["provider", "room", "patient"])
+def test_overlap_on_provider_room_or_patient_is_refused(clinic, shared):
+    first = _book(clinic)
+    other = {
+        "provider": clinic.other_provider,
+        "room": clinic.exam2,
+        "patient": clinic.other_patient,
+    }
+    other[shared] = getattr(first, shared)
+    with pytest.raises(services.BookingConflict) as caught:
+        _book(clinic, starts_at=MONDAY_10AM + timedelta(minutes=59), **other)
+    assert caught.value.clashes == [first]
+    suggestions = caught.value.suggestions
+    assert suggestions and suggestions[0].starts_at >= first.ends_at
+
+
+def test_cancelled_and_no_show_appointments_free_the_slot(clinic):
+    first = _book(clinic)
+    services.change_status(first, Status.CANCELLED, by=None, reason="Patient is travelling")
+    second = _book(clinic, patient=clinic.other_patient)
+    services.change_status(
+        second, Status.NO_SHOW, by=None, now=second.starts_at + timedelta(minutes=20)
+    )
+    third = _book(clinic)
+    assert third.status is Status.BOOKED
+
+
+def test_the_database_refuses_an_overlap_the_application_did_not_check(clinic, db):
+    make_appointment(provider=clinic.provider, patient=clinic.patient, starts_at=MONDAY_10AM)
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        make_appointment(provider=clinic.provider, starts_at=MONDAY_10AM + timedelta(minutes=10))
+
+
+def test_the_database_refuses_reviving_a_cancelled_appointment_into_a_taken_slot(clinic, db):
+    old = make_appointment(provider=clinic.provider, starts_at=MONDAY_10AM, status=Status.CANCELLED)
+    make_appointment(provider=clinic.provider, starts_at=MONDAY_10AM)
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.execute(
+            sa.update(Appointment)
+            .where(Appointment.id == old.id)
+            .values(status="booked", cancel_reason=None)
+        )
+
+
+def test_visit_rules_room_kind_and_who_holds_it(clinic):
+    with pytest.raises(services.BookingError, match="procedure room"):
+        _book(clinic, kind=VisitKind.PROCEDURE, room=clinic.exam)
+    with pytest.raises(services.BookingError, match="held by a provider"):
+        _book(clinic, kind=VisitKind.EVALUATION, provider=clinic.nurse)
+    with pytest.raises(services.BookingError, match="needs a room"):
+        services.book(
+            patient=clinic.patient,
+            provider=clinic.provider,
+            room=None,
+            kind=VisitKind.EVALUATION,
+            starts_at=MONDAY_10AM,
+            by=None,
+        )
+    call = _book(clinic, kind=VisitKind.PHONE_CHECK, provider=clinic.nurse)
+    assert call.room is None and call.length_minutes == 10
+    procedure = _book(
+        clinic,
+        kind=VisitKind.PROCEDURE,
+        room=clinic.procedure,
+        starts_at=MONDAY_10AM + timedelta(hours=2),
+    )
+    assert procedure.length_minutes == 120
+
+
+def test_reschedule_links_the_new_appointment_and_frees_the_old_time(clinic, db):
+    original = _book(clinic)
+    moved = services.reschedule(
+        original,
+        provider=clinic.provider,
+        room=clinic.exam,
+        starts_at=MONDAY_10AM + timedelta(days=1),
+        ends_at=MONDAY_10AM + timedelta(days=1, hours=1),
+        notes=None,
+        by=None,
+    )
+    assert original.status is Status.CANCELLED and "Rescheduled" in original.cancel_reason
+    assert moved.rescheduled_from is original and original.rescheduled_to is moved
+    _book(clinic, patient=clinic.other_patient)  # the old time is free
+
+
+def test_a_refused_reschedule_changes_nothing(clinic, db):
+    original = _book(clinic)
+    blocker = _book(clinic, patient=clinic.other_patient, starts_at=MONDAY_10AM + timedelta(days=1))
+    with pytest.raises(services.BookingConflict):
+        services.reschedule(
+            original,
+            provider=clinic.provider,
+            room=clinic.exam,
+            starts_at=blocker.starts_at,
+            ends_at=blocker.ends_at,
+            notes=None,
+            by=None,
+        )
+    db.session.expire_all()
+    assert original.status is Status.BOOKED and original.rescheduled_to is None
+
+
+def _form(clinic, **changes):
+    form = {
+        "patient_mrn": clinic.patient.mrn,
+        "kind": "evaluation",
+        "provider": str(clinic.provider.id),
+        "room": str(clinic.exam.id),
+        "day": "2030-03-04",
+        "start": "10:00",
+        "minutes": "",
+        "notes": "Bring the MRI disc",
+    }
+    form.update(changes)
+    return form
+
+
+def test_booking_through_the_form(client, login, clinic, db):
+    login(Role.FRONT_DESK)
+    response = client.post_form("/schedule/book", _form(clinic))
+    assert response.status_code == 302
+    appt = db.session.scalar(
+        sa.select(Appointment).where(Appointment.patient_id == clinic.patient.id)
+    )
+    assert appt.starts_at == MONDAY_10AM and appt.notes == "Bring the MRI disc"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Quist, Nora" in page and "10:00" in page
+
+
+def test_a_clash_in_the_form_is_a_409_naming_it_with_free_slots_and_input_kept(
+    client, login, clinic, db
+):
+    login(Role.FRONT_DESK)
+    _book(clinic, patient=clinic.other_patient)
+    response = client.post_form("/schedule/book", _form(clinic, start="10:30", notes="Second try"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "That time is taken" in html and clinic.other_patient.display_name in html
+    assert 'id="suggested-slots"' in html and "time=11:00" in html
+    assert "Second try" in html and 'value="10:30"' in html
+    count = db.session.scalar(
+        sa.select(sa.func.count(Appointment.id)).where(Appointment.patient_id == clinic.patient.id)
+    )
+    assert count == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"patient_mrn": "ZZ999999"}, "patient_mrn", "No patient has this MRN"),
+        ({"start": "10:07"}, "start", "five-minute mark"),
+        ({"day": "2030-02-30"}, "day", "real date"),
+        ({"room": "0"}, "room", "needs a room"),
+        ({"minutes": "2"}, "minutes", "between 5 and 480"),
+    ],
+)
+def test_bad_booking_input_is_shown_beside_the_field(
+    client, login, clinic, changes, field, message
+):
+    login(Role.FRONT_DESK)
+    response = client.post_form("/schedule/book", _form(clinic, **changes))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in html and message in html
+    assert "Bring the MRI disc" in html
+
+
+def test_clinicians_cannot_book(client, login, clinic):
+    login(Role.PROVIDER)
+    assert client.get("/schedule/book").status_code == 403
+
+
+def test_booking_outside_working_hours_is_allowed_with_a_warning(client, login, clinic):
+    login(Role.FRONT_DESK)
+    response = client.post_form("/schedule/book", _form(clinic, start="18:00"))
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "outside Dr Ada Stone" in page
+
+
+def test_moving_through_the_form_and_a_suggested_time(client, login, clinic, db):
+    login(Role.FRONT_DESK)
+    original = _book(clinic)
+    _book(clinic, patient=clinic.other_patient, starts_at=MONDAY_10AM + timedelta(days=1))
+    page = f"/schedule/appointments/{original.id}/reschedule"
+    clash = client.post_form(
+        page, {**_form(clinic, day="2030-03-05", start="10:30"), "version": str(original.version)}
+    )
+    html = clash.get_data(as_text=True)
+    assert clash.status_code == 409 and "That time is taken" in html
+    assert f"{page}?date=2030-03-05&amp;time=11:00" in html
+    prefilled = client.get(f"{page}?date=2030-03-05&time=11:00").get_data(as_text=True)
+    assert 'value="11:00"' in prefilled and 'value="2030-03-05"' in prefilled
+    moved = client.post_form(
+        page, {**_form(clinic, day="2030-03-05", start="11:00"), "version": str(original.version)}
+    )
+    assert moved.status_code == 302
+    new = db.session.scalar(
+        sa.select(Appointment).where(Appointment.rescheduled_from_id == original.id)
+    )
+    assert new.starts_at == MONDAY_10AM + timedelta(days=1, hours=1)
+    detail = client.get(moved.headers["Location"]).get_data(as_text=True)
+    assert "Moved from" in detail

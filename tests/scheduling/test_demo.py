@@ -1,0 +1,31 @@
+"""Demo data: rooms, working hours and two weeks of bookings around today."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from clinic.demo import load_demo_data
+from clinic.scheduling.models import Appointment, Room, Status, WorkingHours
+from clinic.timeutil import clinic_day_bounds, clinic_today
+
+
+def test_demo_books_two_weeks_for_several_clinicians_and_rooms(db):
+    load_demo_data()
+    db.session.flush()
+    today = clinic_today()
+    start = clinic_day_bounds(today - timedelta(days=7))[0]
+    end = clinic_day_bounds(today + timedelta(days=7))[1]
+    appointments = db.session.scalars(
+        sa.select(Appointment).where(Appointment.starts_at >= start, Appointment.starts_at < end)
+    ).all()
+    assert len(appointments) > 50
+    assert len({a.provider_id for a in appointments}) >= 3
+    assert len({a.room_id for a in appointments if a.room_id}) >= 3
+    assert any(a.starts_at < clinic_day_bounds(today)[0] for a in appointments)
+    assert any(a.starts_at >= clinic_day_bounds(today)[1] for a in appointments)
+    statuses = {a.status for a in appointments}
+    assert {Status.BOOKED, Status.COMPLETED, Status.CANCELLED} <= statuses
+    assert db.session.scalar(sa.select(sa.func.count(Room.id))) == 4
+    assert db.session.scalar(sa.select(sa.func.count(WorkingHours.id))) >= 15
