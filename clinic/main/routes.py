@@ -42,13 +42,19 @@ def clinical():
 @require_roles(Role.PATIENT)
 def patient_home():
     from clinic.outcomes import services as outcomes
+    from clinic.portal.home import PREPARE, upcoming_visits
 
     patient = current_user.patient
     audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
     db.session.commit()
     due = outcomes.due_now(outcomes.responses_for(patient), clinic_today())
     return render_template(
-        "main/patient_home.html", patient=patient, due=due, instrument_of=outcomes.instrument_of
+        "main/patient_home.html",
+        patient=patient,
+        due=due,
+        instrument_of=outcomes.instrument_of,
+        visits=upcoming_visits(patient),
+        prepare=PREPARE,
     )
 
 
