@@ -13,6 +13,7 @@ help:
 	@echo "make test    - install test extras and run the whole suite"
 	@echo "make serve   - gunicorn with the production settings (needs SECRET_KEY, DATABASE_URL)"
 	@echo "make lint    - ruff"
+	@echo "make bench   - time the busiest pages on 100,000 patients (BENCH_ARGS, BENCH_DATABASE_URL)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +51,8 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check clinic tests config.py wsgi.py
-	$(BIN)/ruff format --check clinic tests config.py wsgi.py
+	$(BIN)/ruff check clinic tests bench config.py wsgi.py
+	$(BIN)/ruff format --check clinic tests bench config.py wsgi.py
 
 format: install-test
 	$(BIN)/ruff format clinic tests config.py wsgi.py
@@ -59,3 +60,6 @@ format: install-test
 
 clean:
 	rm -rf $(VENV) instance/test*.db .pytest_cache .ruff_cache
+
+bench: install-test
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
