@@ -1,0 +1,10 @@
+"""Journeys wing: the clinical journey of a patient, stage by stage, for the clinical team."""
+
+from flask import Blueprint
+
+from clinic.policy import CLINICAL, restrict_blueprint
+
+bp = Blueprint("journeys", __name__, url_prefix="/clinical")
+restrict_blueprint(bp, CLINICAL)
+
+from clinic.journeys.routes import chart, stages, worklist  # noqa: E402,F401
