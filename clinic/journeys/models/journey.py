@@ -161,11 +161,13 @@ class Stage(TimestampMixin, VersionedMixin, db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(
-            "(kind = 'evaluation' AND cycle_id IS NULL) OR (kind <> 'evaluation' AND cycle_id IS NOT NULL)",
+            "(kind = 'evaluation' AND cycle_id IS NULL)"
+            " OR (kind <> 'evaluation' AND cycle_id IS NOT NULL)",
             name="cycle_matches_kind",
         ),
         sa.CheckConstraint(
-            "status NOT IN ('completed', 'signed') OR (completed_at IS NOT NULL AND completed_by_id IS NOT NULL)",
+            "status NOT IN ('completed', 'signed')"
+            " OR (completed_at IS NOT NULL AND completed_by_id IS NOT NULL)",
             name="completed_has_who_and_when",
         ),
         sa.CheckConstraint(
@@ -173,7 +175,8 @@ class Stage(TimestampMixin, VersionedMixin, db.Model):
             name="signed_has_who_and_when",
         ),
         sa.CheckConstraint(
-            "status NOT IN ('cancelled', 'voided') OR (ended_at IS NOT NULL AND end_reason IS NOT NULL)",
+            "status NOT IN ('cancelled', 'voided')"
+            " OR (ended_at IS NOT NULL AND end_reason IS NOT NULL)",
             name="ended_has_reason",
         ),
         sa.CheckConstraint(

@@ -150,7 +150,8 @@ class ProcessingRecord(db.Model):
             name="activation_known",
         ),
         sa.CheckConstraint(
-            "verified_by_id IS NULL OR processed_by_id IS NULL OR verified_by_id <> processed_by_id",
+            "verified_by_id IS NULL OR processed_by_id IS NULL"
+            " OR verified_by_id <> processed_by_id",
             name="second_person_verifies",
         ),
         sa.CheckConstraint("depa_band IS NULL OR depa_band IN ('A','B','C','D')", name="depa"),
