@@ -66,9 +66,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic import admin, auth, main
+    from clinic import admin, auth, journeys, main
     from clinic.auth.sessions import register_session_rules
 
     register_session_rules(app)
-    for wing in (auth, main, admin):
+    for wing in (auth, main, admin, journeys):
         app.register_blueprint(wing.bp)

@@ -20,8 +20,14 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Front desk", "main.front_desk"),
     ),
     Role.FRONT_DESK: (NavItem("Front desk", "main.front_desk"),),
-    Role.PROVIDER: (NavItem("Clinical", "main.clinical"),),
-    Role.CLINICAL_STAFF: (NavItem("Clinical", "main.clinical"),),
+    Role.PROVIDER: (
+        NavItem("Worklist", "journeys.worklist"),
+        NavItem("Patients", "journeys.find_patient"),
+    ),
+    Role.CLINICAL_STAFF: (
+        NavItem("Worklist", "journeys.worklist"),
+        NavItem("Patients", "journeys.find_patient"),
+    ),
     Role.PATIENT: (NavItem("My care", "main.patient_home"),),
 }
 

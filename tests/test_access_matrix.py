@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from clinic.auth.models import Role
+from tests.journeys.records import placeholders as journey_placeholders
 
 A, FD, PR, CS, PT = (Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT)
 STAFF = {A, FD, PR, CS}
@@ -24,6 +25,32 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("main.account", "GET", "/account", EVERYONE),
     ("main.front_desk", "GET", "/front-desk", {FD, A}),
     ("main.clinical", "GET", "/clinical", {PR, CS}),
+    # journeys: the clinical chart and every stage are for providers and clinical staff only
+    ("journeys.worklist", "GET", "/clinical/worklist", {PR, CS}),
+    ("journeys.find_patient", "GET", "/clinical/patients?q=fa", {PR, CS}),
+    ("journeys.chart", "GET", "/clinical/patients/{patient}/chart", {PR, CS}),
+    ("journeys.new_journey", "GET", "/clinical/patients/{patient}/journeys/new", {PR}),
+    ("journeys.new_journey", "POST", "/clinical/patients/{patient}/journeys/new", {PR}),
+    ("journeys.repeat_cycle", "POST", "/clinical/journeys/{journey}/repeat", {PR, CS}),
+    ("journeys.end_journey", "POST", "/clinical/journeys/{journey}/end/cancel", {PR, CS}),
+    ("journeys.stage", "GET", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
+    ("journeys.stage", "POST", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
+    ("journeys.stage_action", "POST", "/clinical/journeys/{journey}/stages/{stage}/sign", {PR, CS}),
+    (
+        "journeys.checklist",
+        "POST",
+        "/clinical/journeys/{journey}/stages/{stage}/checklist",
+        {PR, CS},
+    ),
+    ("journeys.add_note", "POST", "/clinical/journeys/{journey}/stages/{stage}/notes", {PR, CS}),
+    ("journeys.time_out", "POST", "/clinical/journeys/{journey}/stages/{stage}/time-out", {PR, CS}),
+    ("journeys.add_site", "POST", "/clinical/journeys/{journey}/stages/{stage}/sites", {PR, CS}),
+    (
+        "journeys.specimen_label",
+        "GET",
+        "/clinical/journeys/{journey}/specimens/{specimen}/label",
+        {PR, CS},
+    ),
     ("main.patient_home", "GET", "/my", {PT}),
     ("admin.users", "GET", "/admin/users", {A}),
     ("admin.new_user", "GET", "/admin/users/new", {A}),
@@ -58,7 +85,8 @@ def test_route_role_matrix(client, login, make_user, role, endpoint, method, url
     other = make_user(Role.CLINICAL_STAFF)
     if role is not None:
         login(role)
-    target = url.format(other=other.id)
+    ids = journey_placeholders() if "{journey}" in url or "{patient}" in url else {}
+    target = url.format(other=other.id, **ids)
     if method == "GET":
         response = client.get(target)
     else:

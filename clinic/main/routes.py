@@ -31,7 +31,8 @@ def front_desk():
 @bp.route("/clinical")
 @require_roles(*CLINICAL)
 def clinical():
-    return render_template("main/clinical.html", today=clinic_today())
+    """The clinical team's home is the journeys worklist."""
+    return redirect(url_for("journeys.worklist"))
 
 
 @bp.route("/my")
