@@ -88,6 +88,7 @@ def chart_for(patient: Patient) -> Chart:
 
 
 STAFF_KINDS = (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.RECOVERY)
+FIRST_KINDS = (StageKind.EVALUATION, StageKind.COLLECTION)
 OPEN_JOURNEYS = (JourneyStatus.EVALUATING, JourneyStatus.IN_TREATMENT, JourneyStatus.FOLLOW_UP)
 
 
