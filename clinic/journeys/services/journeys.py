@@ -131,6 +131,7 @@ def not_a_candidate(journey: m.Journey, reason: str, by: User) -> None:
     move_journey(journey, JourneyStatus.NOT_CANDIDATE)
     journey.status_reason = reason
     audit.record("journey.not_candidate", actor=by, obj=journey, patient_id=journey.patient_id)
+    db.session.flush()
 
 
 def record_of(stage: m.Stage):

@@ -40,6 +40,7 @@ def _audit(action: str, stage: m.Stage, by: User, detail: str | None = None) -> 
         patient_id=stage.journey.patient_id,
         detail=detail or stage.kind.value,
     )
+    db.session.flush()
 
 
 def _require_worker(stage: m.Stage, by: User) -> None:
