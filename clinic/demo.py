@@ -103,6 +103,9 @@ def load_demo_data() -> None:
             patient_mrn=patients[login.patient_key].mrn if login.patient_key else None,
             by=None,
         )
+    from clinic.journeys.demo import load_journeys_demo
+
+    load_journeys_demo()
 
 
 def demo_logins_table() -> str:

@@ -25,8 +25,8 @@ OPT = [Optional()]
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-def _choices(values, blank=True):
-    pairs = [(v, v.replace("_", " ").capitalize()) for v in values]
+def _choices(values, blank=True, keep_case=False):
+    pairs = [(v, v if keep_case else v.replace("_", " ").capitalize()) for v in values]
     return [("", "—")] + pairs if blank else pairs
 
 
@@ -181,7 +181,7 @@ class TimeOutForm(FlaskForm):
 
 
 class SiteForm(FlaskForm):
-    level = SelectField("Level", choices=_choices(LEVELS, blank=False))
+    level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
     side = SelectField("Side", choices=_choices(SIDES, blank=False))
     structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
     approach = SelectField(
@@ -222,7 +222,7 @@ class NewJourneyForm(FlaskForm):
     condition_ids = SelectMultipleField(
         "Conditions", coerce=int, validators=[DataRequired(message="Choose at least one.")]
     )
-    level = SelectField("Target level", choices=_choices(LEVELS, blank=False))
+    level = SelectField("Target level", choices=_choices(LEVELS, blank=False, keep_case=True))
     side = SelectField("Target side", choices=_choices(SIDES, blank=False))
     structure = SelectField("Target structure", choices=_choices(STRUCTURES, blank=False))
 
