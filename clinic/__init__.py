@@ -72,3 +72,4 @@ def register_blueprints(app: Flask) -> None:
     register_session_rules(app)
     for wing in (auth, main, admin, journeys):
         app.register_blueprint(wing.bp)
+    app.register_blueprint(journeys.admin_bp)

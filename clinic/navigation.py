@@ -17,6 +17,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.ADMIN: (
         NavItem("Users", "admin.users"),
         NavItem("Audit trail", "admin.audit"),
+        NavItem("Clinical catalogues", "journeys_admin.checklist_list"),
         NavItem("Front desk", "main.front_desk"),
     ),
     Role.FRONT_DESK: (NavItem("Front desk", "main.front_desk"),),

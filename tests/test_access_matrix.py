@@ -62,6 +62,24 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("admin.reactivate_user", "POST", "/admin/users/{other}/reactivate", {A}),
     ("admin.reset_password", "POST", "/admin/users/{other}/password", {A}),
     ("admin.audit", "GET", "/admin/audit", {A}),
+    ("journeys_admin.checklist_list", "GET", "/admin/clinical/checklists", {A}),
+    (
+        "journeys_admin.checklist_new",
+        "GET",
+        "/admin/clinical/checklists/new?kind=injection&therapy=",
+        {A},
+    ),
+    (
+        "journeys_admin.checklist_new",
+        "POST",
+        "/admin/clinical/checklists/new?kind=injection&therapy=",
+        {A},
+    ),
+    ("journeys_admin.conditions", "GET", "/admin/clinical/conditions", {A}),
+    ("journeys_admin.conditions", "POST", "/admin/clinical/conditions", {A}),
+    ("journeys_admin.condition_toggle", "POST", "/admin/clinical/conditions/1/toggle", {A}),
+    ("journeys_admin.protocol", "GET", "/admin/clinical/follow-up-protocols/prp", {A}),
+    ("journeys_admin.protocol", "POST", "/admin/clinical/follow-up-protocols/prp", {A}),
 ]
 
 ROLES = [*Role, None]  # None: not signed in

@@ -18,12 +18,54 @@ from clinic.patients.models import Patient, Sex
 from clinic.patients.services import register_patient
 
 PHASES = ("evaluation", "collection", "processing", "injection", "follow_up")
-GIVEN = ["Amara", "Jonas", "Lucia", "Tariq", "Mei", "Oskar", "Priya", "Diego", "Hana", "Noah",
-         "Ines", "Kofi", "Leah", "Mateo", "Sana", "Viktor", "Yara", "Bruno", "Elif", "Rafael",
-         "Nadia", "Tomas"]
-FAMILY = ["Adeyemi", "Berg", "Costa", "Haddad", "Ito", "Jensen", "Kapoor", "Morales", "Sato",
-          "Walsh", "Ferreira", "Mensah", "Cohen", "Rossi", "Qureshi", "Ivanov", "Nasser",
-          "Lopes", "Demir", "Alves", "Karimi", "Horvat"]
+GIVEN = [
+    "Amara",
+    "Jonas",
+    "Lucia",
+    "Tariq",
+    "Mei",
+    "Oskar",
+    "Priya",
+    "Diego",
+    "Hana",
+    "Noah",
+    "Ines",
+    "Kofi",
+    "Leah",
+    "Mateo",
+    "Sana",
+    "Viktor",
+    "Yara",
+    "Bruno",
+    "Elif",
+    "Rafael",
+    "Nadia",
+    "Tomas",
+]
+FAMILY = [
+    "Adeyemi",
+    "Berg",
+    "Costa",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kapoor",
+    "Morales",
+    "Sato",
+    "Walsh",
+    "Ferreira",
+    "Mensah",
+    "Cohen",
+    "Rossi",
+    "Qureshi",
+    "Ivanov",
+    "Nasser",
+    "Lopes",
+    "Demir",
+    "Alves",
+    "Karimi",
+    "Horvat",
+]
 TARGETS = {
     Therapy.PRP: ("L4-L5", "midline", "disc", "M51.36"),
     Therapy.BMAC: ("L5-S1", "midline", "disc", "M51.37"),
@@ -90,18 +132,20 @@ def load_journeys_demo() -> None:
     for therapy in Therapy:
         for phase in PHASES:
             provider = patel if n % 2 == 0 else novak
-            if therapy is Therapy.PRP and phase == "follow_up":
-                patient = okafor
-            else:
-                patient = _patient(n)
+            first_of_grace = therapy is Therapy.PRP and phase == "follow_up"
+            patient = okafor if first_of_grace else _patient(n)
             n += 1
             journey = _open(patient, therapy, provider)
             _advance(journey, phase, provider, nurse)
     # Not a candidate: an absolute contraindication found at evaluation.
     journey = _open(_patient(n), Therapy.PRP, patel)
-    walk.evaluate(journey, patel, decision=Decision.NOT_CANDIDATE,
-                  contraindications=("platelet_disorder",),
-                  reason="Platelet function disorder on screening bloods")
+    walk.evaluate(
+        journey,
+        patel,
+        decision=Decision.NOT_CANDIDATE,
+        contraindications=("platelet_disorder",),
+        reason="Platelet function disorder on screening bloods",
+    )
     # A repeat cycle: first treatment done, second collection under way.
     journey = _open(lindqvist, Therapy.BMAC, novak)
     _advance(journey, "follow_up", novak, nurse)

@@ -90,3 +90,18 @@ def test_stage_page_on_a_phone(browser, live_server):
     assert width <= 390, width
     screenshot(tab, "journeys-processing-phone")
     context.close()
+
+
+def test_admin_catalogue_pages(page):
+    sign_in(page, "admin@demo.example.com", "Admin demo Cedar-47")
+    page.get_by_role("link", name="Clinical catalogues").click()
+    page.wait_for_load_state()
+    for path, name in (
+        ("/admin/clinical/checklists", "checklists"),
+        ("/admin/clinical/checklists/new?kind=injection&therapy=", "checklist-new"),
+        ("/admin/clinical/conditions", "conditions"),
+        ("/admin/clinical/follow-up-protocols/prp", "protocol"),
+    ):
+        page.goto(page.base_url + path)
+        assert _axe_violations(page) == [], path
+        screenshot(page, f"journeys-admin-{name}")
