@@ -22,11 +22,11 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     ),
     Role.FRONT_DESK: (NavItem("Front desk", "main.front_desk"),),
     Role.PROVIDER: (
-        NavItem("Worklist", "journeys.worklist"),
+        NavItem("Worklist", "main.clinical"),
         NavItem("Patients", "journeys.find_patient"),
     ),
     Role.CLINICAL_STAFF: (
-        NavItem("Worklist", "journeys.worklist"),
+        NavItem("Worklist", "main.clinical"),
         NavItem("Patients", "journeys.find_patient"),
     ),
     Role.PATIENT: (NavItem("My care", "main.patient_home"),),

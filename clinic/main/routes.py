@@ -32,7 +32,9 @@ def front_desk():
 @require_roles(*CLINICAL)
 def clinical():
     """The clinical team's home is the journeys worklist."""
-    return redirect(url_for("journeys.worklist"))
+    from clinic.journeys.routes.worklist import render_worklist
+
+    return render_worklist()
 
 
 @bp.route("/my")

@@ -10,11 +10,16 @@ from clinic.journeys.services.queries import find_patients, worklist_for
 from clinic.timeutil import clinic_today
 
 
-@bp.route("/worklist")
-def worklist():
+def render_worklist():
+    """The worklist page for the signed-in provider or clinical staff member."""
     return render_template(
         "journeys/worklist.html", work=worklist_for(current_user), today=clinic_today()
     )
+
+
+@bp.route("/worklist")
+def worklist():
+    return render_worklist()
 
 
 @bp.route("/patients")
