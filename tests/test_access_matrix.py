@@ -45,6 +45,14 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("journeys.add_note", "POST", "/clinical/journeys/{journey}/stages/{stage}/notes", {PR, CS}),
     ("journeys.time_out", "POST", "/clinical/journeys/{journey}/stages/{stage}/time-out", {PR, CS}),
     ("journeys.add_site", "POST", "/clinical/journeys/{journey}/stages/{stage}/sites", {PR, CS}),
+    ("journeys.follow_up", "GET", "/clinical/journeys/{journey}/follow-ups/{follow_up}", {PR, CS}),
+    ("journeys.follow_up", "POST", "/clinical/journeys/{journey}/follow-ups/{follow_up}", {PR, CS}),
+    (
+        "journeys.follow_up_missed",
+        "POST",
+        "/clinical/journeys/{journey}/follow-ups/{follow_up}/missed",
+        {PR, CS},
+    ),
     (
         "journeys.specimen_label",
         "GET",

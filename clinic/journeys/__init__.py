@@ -8,4 +8,4 @@ bp = Blueprint("journeys", __name__, url_prefix="/clinical")
 restrict_blueprint(bp, CLINICAL)
 
 from clinic.journeys.admin import admin_bp  # noqa: E402,F401
-from clinic.journeys.routes import chart, stages, worklist  # noqa: E402,F401
+from clinic.journeys.routes import chart, followups, stages, worklist  # noqa: E402,F401

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
 from clinic.journeys.models.records import Decision
+from clinic.journeys.services.followups import PLANS
 from clinic.journeys.states import Therapy
 
 OPT = [Optional()]
@@ -234,3 +235,18 @@ STAGE_FORMS = {
     "injection": InjectionForm,
     "recovery": RecoveryForm,
 }
+
+
+class FollowUpForm(VersionedForm):
+    adverse_infection = BooleanField("Infection")
+    adverse_pain_flare = BooleanField("Pain flare")
+    adverse_swelling = BooleanField("Swelling")
+    adverse_neuro_deficit = BooleanField("New neurological deficit")
+    medication_use = _text("Medication use", 300)
+    function_work = _text("Function and work", 300)
+    provider_note = TextAreaField("Note", validators=[Optional(), Length(max=10000)])
+    plan = SelectField(
+        "Plan",
+        choices=[("", "—")] + list(PLANS.items()),
+        validators=[DataRequired(message="Choose the plan.")],
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
@@ -31,11 +33,23 @@ def collected_journey():
 
 
 def placeholders() -> dict[str, int]:
-    journey, _ = collected_journey()
+    journey, provider = collected_journey()
     specimen = gating.specimen_of(journey.cycles[0])
+    follow_up = m.FollowUp(
+        patient_id=journey.patient_id,
+        journey_id=journey.id,
+        cycle_id=journey.cycles[0].id,
+        label="2 weeks",
+        due_on=date(2026, 6, 15),
+        window_opens_on=date(2026, 6, 12),
+        window_closes_on=date(2026, 6, 19),
+    )
+    db.session.add(follow_up)
+    db.session.flush()
     return dict(
         patient=journey.patient_id,
         journey=journey.id,
         stage=journey.evaluation.id,
         specimen=specimen.id,
+        follow_up=follow_up.id,
     )

@@ -137,10 +137,31 @@ class FollowUp(TimestampMixin, VersionedMixin, db.Model):
     status: Mapped[FollowUpStatus] = enum_column(
         FollowUpStatus, "follow_up_status", nullable=False, default=FollowUpStatus.SCHEDULED
     )
+    # The assessment, recorded when the follow-up is done (questionnaires live in outcomes).
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    adverse_infection: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    adverse_pain_flare: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    adverse_swelling: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    adverse_neuro_deficit: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    medication_use: Mapped[str | None] = mapped_column(sa.String(300))
+    function_work: Mapped[str | None] = mapped_column(sa.String(300))
+    provider_note: Mapped[str | None] = mapped_column(sa.Text)
+    plan: Mapped[str | None] = mapped_column(sa.String(16))
 
     patient = relationship("Patient")
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
     __table_args__ = (
+        sa.CheckConstraint(
+            "status <> 'done' OR (completed_at IS NOT NULL AND completed_by_id IS NOT NULL"
+            " AND plan IS NOT NULL)",
+            name="done_has_who_when_and_plan",
+        ),
+        sa.CheckConstraint(
+            "plan IS NULL OR plan IN ('continue', 'repeat_cycle', 'refer_surgery', 'discharge')",
+            name="plan_known",
+        ),
         sa.CheckConstraint(
             "window_opens_on <= due_on AND due_on <= window_closes_on", name="due_inside_window"
         ),

@@ -12,7 +12,10 @@ from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.custody import FollowUpStatus
 from clinic.journeys.services.journeys import record_of
+from clinic.journeys.states import TransitionRefused
 from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.policy import CLINICAL
 from clinic.timeutil import to_clinic
 
 
@@ -76,13 +79,61 @@ def due_follow_ups(on: date, *, provider_id: int | None = None) -> list[m.Follow
     return list(db.session.scalars(query))
 
 
-def set_follow_up_status(follow_up: m.FollowUp, status: FollowUpStatus, by: User) -> None:
-    follow_up.status = status
+PLANS = {
+    "continue": "Continue the programme",
+    "repeat_cycle": "Repeat treatment (new cycle)",
+    "refer_surgery": "Refer to surgery",
+    "discharge": "Discharge from the programme",
+}
+ASSESSMENT_FIELDS = (
+    "adverse_infection",
+    "adverse_pain_flare",
+    "adverse_swelling",
+    "adverse_neuro_deficit",
+    "medication_use",
+    "function_work",
+    "provider_note",
+    "plan",
+)
+
+
+def _require_open(follow_up: m.FollowUp, by: User, version: int | None) -> None:
+    if by.role not in CLINICAL:
+        raise TransitionRefused("Only the clinical team records follow-ups.")
+    if version is not None and int(version) != follow_up.version:
+        raise StaleFollowUp()
+    if follow_up.status is not FollowUpStatus.SCHEDULED:
+        raise TransitionRefused(f"This follow-up is already {follow_up.status.value}.")
+
+
+class StaleFollowUp(Exception):
+    """The follow-up changed since the form was loaded."""
+
+
+def record_follow_up(
+    follow_up: m.FollowUp, values: dict, by: User, version: int | None = None
+) -> None:
+    """The assessment: adverse events, medication, function, note and plan; then it is done."""
+    _require_open(follow_up, by, version)
+    if values.get("plan") not in PLANS:
+        raise TransitionRefused("Choose the plan.", field="plan")
+    for name in ASSESSMENT_FIELDS:
+        setattr(follow_up, name, values.get(name))
+    follow_up.status = FollowUpStatus.DONE
+    follow_up.completed_at = utcnow()
+    follow_up.completed_by_id = by.id
     db.session.flush()
     audit.record(
-        "follow_up.status",
+        "follow_up.recorded",
         actor=by,
         obj=follow_up,
         patient_id=follow_up.patient_id,
-        detail=status.value,
+        detail=f"{follow_up.label}: {follow_up.plan}",
     )
+
+
+def mark_missed(follow_up: m.FollowUp, by: User, version: int | None = None) -> None:
+    _require_open(follow_up, by, version)
+    follow_up.status = FollowUpStatus.MISSED
+    db.session.flush()
+    audit.record("follow_up.missed", actor=by, obj=follow_up, patient_id=follow_up.patient_id)

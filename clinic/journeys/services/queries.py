@@ -13,6 +13,7 @@ from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import JourneyStatus, StageKind, StageStatus
 from clinic.patients.models import Patient
+from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
 @dataclass
@@ -88,12 +89,14 @@ def chart_for(patient: Patient) -> Chart:
 
 
 STAFF_KINDS = (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.RECOVERY)
+PROCEDURE_KINDS = (StageKind.COLLECTION, StageKind.INJECTION)
 FIRST_KINDS = (StageKind.EVALUATION, StageKind.COLLECTION)
 OPEN_JOURNEYS = (JourneyStatus.EVALUATING, JourneyStatus.IN_TREATMENT, JourneyStatus.FOLLOW_UP)
 
 
 @dataclass
 class Worklist:
+    today: list[m.Stage]
     in_progress: list[m.Stage]
     to_sign: list[m.Stage]
     ready: list[m.Stage]
@@ -149,7 +152,19 @@ def worklist_for(user: User, limit: int = 200) -> Worklist:
         )
         .limit(limit)
     ).all()
-    return Worklist(list(in_progress), list(to_sign), list(ready))
+    start, end = clinic_day_bounds(clinic_today())
+    today = db.session.scalars(
+        _stage_query()
+        .where(
+            scope,
+            m.Stage.kind.in_(PROCEDURE_KINDS),
+            m.Stage.started_at >= start,
+            m.Stage.started_at < end,
+            m.Stage.status != StageStatus.CANCELLED,
+        )
+        .limit(limit)
+    ).all()
+    return Worklist(list(today), list(in_progress), list(to_sign), list(ready))
 
 
 def find_patients(text: str, limit: int = 25) -> list[Patient]:
