@@ -11,6 +11,7 @@ from clinic.journeys import forms as f
 from clinic.journeys import models as m
 from clinic.journeys.services import gating
 from clinic.journeys.services.journeys import record_of
+from clinic.journeys.services.stages import reopen_refusal
 from clinic.journeys.stageform import display, visible_fields
 from clinic.journeys.states import StageKind, StageStatus
 from clinic.policy import can_sign_stage, stage_work_refusal
@@ -43,6 +44,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         notes=notes,
         work_refusal=refusal,
         may_sign=can_sign_stage(current_user, stage),
+        reopen_refusal=reopen_refusal(stage),
         start_blockers=gating.start_blockers(stage) if stage.status is StageStatus.PENDING else [],
         complete_blockers=gating.complete_blockers(stage)
         if stage.status is StageStatus.IN_PROGRESS

@@ -251,3 +251,27 @@ def test_label_shows_identifiers(client, login, journey, provider, staff, db):
         "data:image/svg+xml",
     ):
         assert text in html
+
+
+def test_rules_between_fields_are_shown_beside_the_field(client, login, journey, provider, db):
+    login(Role.PROVIDER, provider)
+    stage = journey.evaluation
+    response = client.post_form(
+        url(stage), {"version": "1", "decision": "not_candidate", "pain_location": "Neck"}
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="decision_reason-error"' in html and "Give the reason" in html
+    assert 'value="Neck"' in html
+    response = client.post_form(url(stage), {"version": "1", "consent_form_version": "C-1"})
+    assert 'id="consent_signed_at-error"' in response.get_data(as_text=True)
+    db.session.refresh(stage)
+    assert stage.status is StageStatus.PENDING  # nothing half-written
+
+
+def test_reopen_is_offered_only_where_it_is_allowed(client, login, journey, provider, staff, db):
+    walk.evaluate(journey, provider)
+    collection = walk.collect(journey, staff)
+    login(Role.PROVIDER, provider)
+    html = client.get(url(collection)).get_data(as_text=True)
+    assert "Reopen to correct" not in html and "Custody has moved on" in html

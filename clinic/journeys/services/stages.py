@@ -86,21 +86,64 @@ def save_stage(
         start_stage(stage, by)
     record = record_of(stage)
     contraindication_ids = values.pop("contraindication_ids", None)
-    for name, value in values.items():
-        if not hasattr(record, name) or name == "stage_id":
-            raise ValueError(f"{name} is not a field of the {stage.kind.value} record")
-        setattr(record, name, value)
+    chosen = None
     if contraindication_ids is not None:
-        record.contraindications = list(
+        chosen = list(
             db.session.scalars(
                 sa.select(m.Contraindication).where(m.Contraindication.id.in_(contraindication_ids))
             )
         )
+    with db.session.no_autoflush:  # check the rules between fields before anything is written
+        for name, value in values.items():
+            if not hasattr(record, name) or name == "stage_id":
+                raise ValueError(f"{name} is not a field of the {stage.kind.value} record")
+            setattr(record, name, value)
+        if chosen is not None:
+            record.contraindications = chosen
+        _check_record(record)
     if stage.kind is StageKind.PROCESSING:
         compute_processing(stage, record)
     stage.updated_at = utcnow()  # bumps the version even when only the record changed
     db.session.flush()
     _audit("stage.saved", stage, by)
+
+
+def _check_record(record) -> None:
+    """The rules between fields (mirrored by CHECK constraints), as messages beside the field."""
+    if isinstance(record, m.EvaluationRecord):
+        if record.decision is Decision.NOT_CANDIDATE and not record.decision_reason:
+            raise TransitionRefused(
+                "Give the reason the patient is not a candidate.", field="decision_reason"
+            )
+        if (record.consent_signed_at is None) != (not record.consent_form_version):
+            raise TransitionRefused(
+                "Record both the consent form version and when it was signed.",
+                field="consent_form_version"
+                if not record.consent_form_version
+                else "consent_signed_at",
+            )
+    processing = isinstance(record, m.ProcessingRecord) and record.processed_by_id is not None
+    if processing and record.processed_by_id == record.verified_by_id:
+        raise TransitionRefused("A second person verifies the product.", field="verified_by_id")
+    if isinstance(record, m.InjectionRecord):
+        if record.product_disposition == "discarded" and not record.discard_reason:
+            raise TransitionRefused(
+                "Give the reason the product was discarded.", field="discard_reason"
+            )
+        ended, started = record.procedure_ended_at, record.procedure_started_at
+        if ended and started and ended < started:
+            raise TransitionRefused("The end is before the start.", field="procedure_ended_at")
+
+
+def reopen_refusal(stage: m.Stage) -> str | None:
+    """Why this completed stage cannot be reopened for correction, or None."""
+    if stage.status is not StageStatus.COMPLETED:
+        return "Only a completed, unsigned stage can be reopened."
+    if stage.kind is StageKind.EVALUATION and stage.journey.status is not JourneyStatus.EVALUATING:
+        return "The candidacy decision has been acted on; add a note, or an addendum once signed."
+    if stage.kind in (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.INJECTION):
+        return "Custody has moved on from this stage; add a note, or an addendum once signed."
+    return None
 
 
 def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
@@ -161,12 +204,9 @@ def reopen_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
     """Completed (not yet signed) → in progress, to correct it before sign-off."""
     _require_worker(stage, by)
     check_version(stage, version)
-    if stage.kind is StageKind.EVALUATION and stage.journey.status is not JourneyStatus.EVALUATING:
-        raise TransitionRefused("The candidacy decision has been acted on; add an addendum.")
-    if stage.kind in (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.INJECTION):
-        raise TransitionRefused(
-            "Custody has moved on from this stage; correct it with an addendum after signing."
-        )
+    refusal = reopen_refusal(stage)
+    if refusal:
+        raise TransitionRefused(refusal)
     move_stage(stage, StageStatus.IN_PROGRESS, by)
     _audit("stage.reopened", stage, by)
 
