@@ -32,6 +32,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("journeys.new_journey", "GET", "/clinical/patients/{patient}/journeys/new", {PR}),
     ("journeys.new_journey", "POST", "/clinical/patients/{patient}/journeys/new", {PR}),
     ("journeys.repeat_cycle", "POST", "/clinical/journeys/{journey}/repeat", {PR, CS}),
+    ("journeys.add_target", "POST", "/clinical/journeys/{journey}/targets", {PR, CS}),
+    ("journeys.set_conditions", "POST", "/clinical/journeys/{journey}/conditions", {PR, CS}),
     ("journeys.end_journey", "POST", "/clinical/journeys/{journey}/end/cancel", {PR, CS}),
     ("journeys.stage", "GET", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
     ("journeys.stage", "POST", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),

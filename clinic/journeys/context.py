@@ -14,7 +14,7 @@ from clinic.journeys.services.journeys import record_of
 from clinic.journeys.services.stages import reopen_refusal
 from clinic.journeys.stageform import display, visible_fields
 from clinic.journeys.states import StageKind, StageStatus
-from clinic.policy import can_sign_stage, stage_work_refusal
+from clinic.policy import can_open_journey, can_sign_stage, stage_work_refusal
 
 
 def stage_context(stage: m.Stage, **overrides) -> dict:
@@ -55,6 +55,9 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         checklist_form=checklist_form,
         timeout_form=f.TimeOutForm(formdata=None),
         site_form=f.SiteForm(formdata=None),
+        target_form=f.TargetForm(formdata=None),
+        conditions_form=_conditions_form(journey),
+        may_plan=can_open_journey(current_user),
         conflict=None,
         mismatch=None,
         StageStatus=StageStatus,
@@ -73,3 +76,15 @@ def show(record, name: str) -> str:
         person = db.session.get(User, value)
         return person.full_name if person else "—"
     return display(value)
+
+
+def _conditions_form(journey: m.Journey) -> f.ConditionsForm:
+    form = f.ConditionsForm(formdata=None)
+    form.condition_ids.choices = [
+        (c.id, c.display)
+        for c in db.session.scalars(
+            sa.select(m.Condition).where(m.Condition.active).order_by(m.Condition.name)
+        )
+    ]
+    form.condition_ids.data = [c.id for c in journey.conditions]
+    return form

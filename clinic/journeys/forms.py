@@ -250,3 +250,15 @@ class FollowUpForm(VersionedForm):
         choices=[("", "—")] + list(PLANS.items()),
         validators=[DataRequired(message="Choose the plan.")],
     )
+
+
+class TargetForm(FlaskForm):
+    level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
+    side = SelectField("Side", choices=_choices(SIDES, blank=False))
+    structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
+
+
+class ConditionsForm(FlaskForm):
+    condition_ids = SelectMultipleField(
+        "Diagnoses", coerce=int, validators=[DataRequired(message="Choose at least one.")]
+    )

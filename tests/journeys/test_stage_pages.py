@@ -275,3 +275,31 @@ def test_reopen_is_offered_only_where_it_is_allowed(client, login, journey, prov
     login(Role.PROVIDER, provider)
     html = client.get(url(collection)).get_data(as_text=True)
     assert "Reopen to correct" not in html and "Custody has moved on" in html
+
+
+def test_provider_adds_targets_and_sets_diagnoses(client, login, journey, provider, staff, db):
+    condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M47.816"))
+    login(Role.PROVIDER, provider)
+    stage_url = url(journey.evaluation)
+    client.post_form(
+        f"/clinical/journeys/{journey.id}/targets",
+        {"level": "L5-S1", "side": "bilateral", "structure": "facet"},
+        token_from=stage_url,
+    )
+    client.post_form(
+        f"/clinical/journeys/{journey.id}/conditions",
+        {"condition_ids": [str(condition.id)]},
+        token_from=stage_url,
+    )
+    db.session.refresh(journey)
+    assert [t.display for t in journey.targets] == ["L4-L5 midline disc", "L5-S1 bilateral facet"]
+    assert [c.code for c in journey.conditions] == ["M47.816"]
+    client.post_form("/logout", token_from=stage_url)
+    login(Role.CLINICAL_STAFF, staff)
+    response = client.post_form(
+        f"/clinical/journeys/{journey.id}/targets",
+        {"level": "C5-C6", "side": "left", "structure": "facet"},
+        token_from=stage_url,
+        follow_redirects=True,
+    )
+    assert "Only a provider" in response.get_data(as_text=True)

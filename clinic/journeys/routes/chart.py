@@ -134,3 +134,60 @@ def specimen_label(journey_id: int, specimen_id: int):
     )
     db.session.commit()
     return render_template("journeys/label.html", specimen=specimen, qr=qr)
+
+
+def _condition_choices() -> list[tuple[int, str]]:
+    return [
+        (c.id, c.display)
+        for c in db.session.scalars(
+            sa.select(m.Condition).where(m.Condition.active).order_by(m.Condition.name)
+        )
+    ]
+
+
+def _back_to_evaluation(journey: m.Journey):
+    evaluation = journey.evaluation
+    if evaluation is None:
+        return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+    return redirect(
+        url_for("journeys.stage", journey_id=journey.id, stage_id=evaluation.id, _anchor="plan")
+    )
+
+
+@bp.route("/journeys/<int:journey_id>/targets", methods=["POST"])
+def add_target(journey_id: int):
+    journey = load_journey(journey_id)
+    form = f.TargetForm()
+    if not form.validate_on_submit():
+        flash("Choose a level, side and structure.", "danger")
+        return _back_to_evaluation(journey)
+    try:
+        journey_services.add_target(
+            journey, form.level.data, form.side.data, form.structure.data, current_user
+        )
+        db.session.commit()
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash("Target site added.", "success")
+    return _back_to_evaluation(journey)
+
+
+@bp.route("/journeys/<int:journey_id>/conditions", methods=["POST"])
+def set_conditions(journey_id: int):
+    journey = load_journey(journey_id)
+    form = f.ConditionsForm()
+    form.condition_ids.choices = _condition_choices()
+    if not form.validate_on_submit():
+        flash("Choose at least one diagnosis.", "danger")
+        return _back_to_evaluation(journey)
+    try:
+        journey_services.set_conditions(journey, form.condition_ids.data, current_user)
+        db.session.commit()
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash("Diagnoses saved.", "success")
+    return _back_to_evaluation(journey)

@@ -137,3 +137,46 @@ def not_a_candidate(journey: m.Journey, reason: str, by: User) -> None:
 def record_of(stage: m.Stage):
     """The stage's typed record."""
     return db.session.get(RECORD_MODELS[stage.kind], stage.id)
+
+
+def _require_open_journey(journey: m.Journey, by: User) -> None:
+    if not can_open_journey(by):
+        raise TransitionRefused("Only a provider changes diagnoses and targets.")
+    if journey.status in (
+        JourneyStatus.NOT_CANDIDATE,
+        JourneyStatus.COMPLETED,
+        JourneyStatus.CANCELLED,
+    ):
+        raise TransitionRefused("The journey has ended.")
+
+
+def add_target(journey: m.Journey, level: str, side: str, structure: str, by: User) -> None:
+    _require_open_journey(journey, by)
+    _check_target(level, side, structure)
+    journey.targets.append(m.TargetSite(level=level, side=side, structure=structure))
+    db.session.flush()
+    audit.record(
+        "journey.target_added",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=f"{level} {side} {structure}",
+    )
+
+
+def set_conditions(journey: m.Journey, condition_ids: Iterable[int], by: User) -> None:
+    _require_open_journey(journey, by)
+    conditions = db.session.scalars(
+        sa.select(m.Condition).where(m.Condition.id.in_(list(condition_ids)))
+    ).all()
+    if not conditions:
+        raise TransitionRefused("Choose at least one condition.", field="condition_ids")
+    journey.conditions = list(conditions)
+    db.session.flush()
+    audit.record(
+        "journey.conditions_set",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=", ".join(c.code for c in conditions),
+    )
