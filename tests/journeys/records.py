@@ -47,7 +47,7 @@ def placeholders() -> dict[str, int]:
     db.session.add(follow_up)
     db.session.flush()
     return dict(
-        patient=journey.patient_id,
+        journey_patient=journey.patient_id,
         journey=journey.id,
         stage=journey.evaluation.id,
         specimen=specimen.id,
