@@ -12,7 +12,7 @@ from clinic.journeys import models as m
 from clinic.journeys.services import gating
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.services.stages import reopen_refusal
-from clinic.journeys.stageform import display, visible_fields
+from clinic.journeys.stageform import display, field_groups, visible_fields
 from clinic.journeys.states import StageKind, StageStatus
 from clinic.policy import can_open_journey, can_sign_stage, stage_work_refusal
 
@@ -62,6 +62,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         mismatch=None,
         StageStatus=StageStatus,
         visible_fields=visible_fields,
+        field_groups=field_groups,
         show=show,
         StageKind=StageKind,
     )

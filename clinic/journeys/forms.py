@@ -69,7 +69,6 @@ class EvaluationForm(VersionedForm):
         "Contraindications present",
         coerce=int,
         validators=OPT,
-        description="Hold Ctrl (or Cmd) to choose several. An absolute one ends the journey.",
     )
     relative_acknowledgement = TextAreaField(
         "Acknowledgement of relative contraindications",

@@ -161,3 +161,38 @@ def visible_fields(stage: m.Stage, form) -> list:
         wanted += COLLECTION_FIELDS[stage.journey.therapy.value]
         names = [n for n in names if n in wanted]
     return [getattr(form, n) for n in names]
+
+
+EVALUATION_GROUPS = (
+    (
+        "History and conservative care",
+        (
+            "pain_duration_months",
+            "pain_location",
+            "pain_radiation",
+            "physical_therapy_weeks",
+            "medications",
+            "prior_injections",
+            "prior_surgery",
+        ),
+    ),
+    (
+        "Imaging and examination",
+        ("imaging_modality", "imaging_date", "imaging_findings", "exam_findings"),
+    ),
+    ("Contraindication screen", ("contraindication_ids", "relative_acknowledgement")),
+    (
+        "Decision and treatment plan",
+        ("decision", "decision_reason", "planned_guidance", "planned_treatments"),
+    ),
+    ("Informed consent", ("consent_form_version", "consent_signed_at", "consent_witness")),
+)
+
+
+def field_groups(stage: m.Stage, form) -> list[tuple[str | None, list]]:
+    """The visible fields in titled groups (the evaluation is long; the others are one group)."""
+    fields = visible_fields(stage, form)
+    if stage.kind is not StageKind.EVALUATION:
+        return [(None, fields)]
+    by_name = {f.name: f for f in fields}
+    return [(title, [by_name[n] for n in names]) for title, names in EVALUATION_GROUPS]

@@ -303,3 +303,26 @@ def test_provider_adds_targets_and_sets_diagnoses(client, login, journey, provid
         follow_redirects=True,
     )
     assert "Only a provider" in response.get_data(as_text=True)
+
+
+def test_contraindications_are_ticked_as_checkboxes(client, login, journey, provider, db):
+    smoking = db.session.scalar(
+        sa.select(m.Contraindication).where(m.Contraindication.code == "smoking")
+    )
+    login(Role.PROVIDER, provider)
+    stage = journey.evaluation
+    response = client.post_form(
+        url(stage),
+        {
+            "version": "1",
+            "contraindication_ids": [str(smoking.id)],
+            "relative_acknowledgement": "Counselled; accepts slower healing.",
+        },
+    )
+    assert response.status_code == 302
+    record = journeys.record_of(stage)
+    db.session.refresh(record)
+    assert [c.code for c in record.contraindications] == ["smoking"]
+    html = client.get(url(stage)).get_data(as_text=True)
+    assert f'value="{smoking.id}" id="contraindication_ids-{smoking.id}" checked' in html
+    assert "Contraindication screen</legend>" in html
