@@ -66,10 +66,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic import admin, auth, instructions, main, outcomes, portal, scheduling
+    from clinic import admin, auth, instructions, journeys, main, outcomes, portal, scheduling
     from clinic.auth.sessions import register_session_rules
     from clinic.patients import routes as patients
 
     register_session_rules(app)
-    for wing in (auth, main, admin, patients, scheduling, portal, outcomes, instructions):
+    for wing in (auth, main, admin, patients, scheduling, journeys, portal, outcomes, instructions):
         app.register_blueprint(wing.bp)
+    app.register_blueprint(journeys.admin_bp)

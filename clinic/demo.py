@@ -107,12 +107,14 @@ def load_demo_data() -> None:
         if login.patient_key:
             portal_users[login.patient_key] = user
     from clinic.instructions.services import load_samples
+    from clinic.journeys.demo import load_journeys_demo
     from clinic.outcomes.demo import load_outcomes_demo
     from clinic.scheduling.demo import load_scheduling_demo
 
     load_samples()
     load_outcomes_demo(patients, portal_users)
     load_scheduling_demo()
+    load_journeys_demo()
 
 
 def demo_logins_table() -> str:

@@ -118,3 +118,51 @@ def ensure(allowed: bool) -> None:
     """Abort with 403 unless the check passed."""
     if not allowed:
         abort(403)
+
+
+# --- the clinical journey ------------------------------------------------------------------
+# Who may work each stage (domain: evaluation, consent, marrow / fat harvest, injection and
+# signing are the provider's; blood draw, processing and recovery checks are the clinical team's).
+
+
+def can_open_journey(user: User) -> bool:
+    return user.role is Role.PROVIDER
+
+
+def can_view_journey(user: User, journey: Any) -> bool:
+    """Stage details are clinical: providers and clinical staff only (front desk gets 403)."""
+    return user.role in CLINICAL
+
+
+def stage_work_refusal(user: User, stage: Any) -> str | None:
+    """Why this user may not record or complete this stage, or None when they may."""
+    from clinic.journeys.states import StageKind, Therapy
+
+    if user.role is Role.PROVIDER:
+        return None
+    if user.role is not Role.CLINICAL_STAFF:
+        return "Only the clinical team records journey stages."
+    kind = stage.kind
+    if kind in (StageKind.PROCESSING, StageKind.RECOVERY):
+        return None
+    if kind is StageKind.COLLECTION and stage.journey.therapy in (
+        Therapy.PRP,
+        Therapy.GROWTH_FACTOR,
+    ):
+        return None
+    if kind is StageKind.COLLECTION:
+        return "A bone-marrow or fat harvest is recorded by a provider."
+    return f"The {kind.label.lower()} stage is recorded by a provider."
+
+
+def can_work_stage(user: User, stage: Any) -> bool:
+    return stage_work_refusal(user, stage) is None
+
+
+def can_sign_stage(user: User, stage: Any) -> bool:
+    """Signing (and voiding) a stage is a provider's act."""
+    return user.role is Role.PROVIDER
+
+
+def can_manage_catalogues(user: User) -> bool:
+    return user.role is Role.ADMIN

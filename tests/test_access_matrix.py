@@ -15,6 +15,7 @@ from clinic.instructions.services import load_samples, newest
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from tests.factories import PatientFactory
+from tests.journeys.records import placeholders as journey_placeholders
 
 A, FD, PR, CS, PT = (Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT)
 STAFF = {A, FD, PR, CS}
@@ -31,6 +32,42 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("main.account", "GET", "/account", EVERYONE),
     ("main.front_desk", "GET", "/front-desk", {FD, A}),
     ("main.clinical", "GET", "/clinical", {PR, CS}),
+    # journeys: the clinical chart and every stage are for providers and clinical staff only
+    ("journeys.worklist", "GET", "/clinical/worklist", {PR, CS}),
+    ("journeys.find_patient", "GET", "/clinical/patients?q=fa", {PR, CS}),
+    ("journeys.chart", "GET", "/clinical/patients/{journey_patient}/chart", {PR, CS}),
+    ("journeys.new_journey", "GET", "/clinical/patients/{journey_patient}/journeys/new", {PR}),
+    ("journeys.new_journey", "POST", "/clinical/patients/{journey_patient}/journeys/new", {PR}),
+    ("journeys.repeat_cycle", "POST", "/clinical/journeys/{journey}/repeat", {PR, CS}),
+    ("journeys.add_target", "POST", "/clinical/journeys/{journey}/targets", {PR, CS}),
+    ("journeys.set_conditions", "POST", "/clinical/journeys/{journey}/conditions", {PR, CS}),
+    ("journeys.end_journey", "POST", "/clinical/journeys/{journey}/end/cancel", {PR, CS}),
+    ("journeys.stage", "GET", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
+    ("journeys.stage", "POST", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
+    ("journeys.stage_action", "POST", "/clinical/journeys/{journey}/stages/{stage}/sign", {PR, CS}),
+    (
+        "journeys.checklist",
+        "POST",
+        "/clinical/journeys/{journey}/stages/{stage}/checklist",
+        {PR, CS},
+    ),
+    ("journeys.add_note", "POST", "/clinical/journeys/{journey}/stages/{stage}/notes", {PR, CS}),
+    ("journeys.time_out", "POST", "/clinical/journeys/{journey}/stages/{stage}/time-out", {PR, CS}),
+    ("journeys.add_site", "POST", "/clinical/journeys/{journey}/stages/{stage}/sites", {PR, CS}),
+    ("journeys.follow_up", "GET", "/clinical/journeys/{journey}/follow-ups/{follow_up}", {PR, CS}),
+    ("journeys.follow_up", "POST", "/clinical/journeys/{journey}/follow-ups/{follow_up}", {PR, CS}),
+    (
+        "journeys.follow_up_missed",
+        "POST",
+        "/clinical/journeys/{journey}/follow-ups/{follow_up}/missed",
+        {PR, CS},
+    ),
+    (
+        "journeys.specimen_label",
+        "GET",
+        "/clinical/journeys/{journey}/specimens/{specimen}/label",
+        {PR, CS},
+    ),
     ("main.patient_home", "GET", "/my", {PT}),
     ("admin.users", "GET", "/admin/users", {A}),
     ("admin.new_user", "GET", "/admin/users/new", {A}),
@@ -98,6 +135,24 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("scheduling.hours", "GET", "/schedule/hours", {A}),
     ("scheduling.edit_hours", "GET", "/schedule/hours/{other}", {A}),
     ("scheduling.edit_hours", "POST", "/schedule/hours/{other}", {A}),
+    ("journeys_admin.checklist_list", "GET", "/admin/clinical/checklists", {A}),
+    (
+        "journeys_admin.checklist_new",
+        "GET",
+        "/admin/clinical/checklists/new?kind=injection&therapy=",
+        {A},
+    ),
+    (
+        "journeys_admin.checklist_new",
+        "POST",
+        "/admin/clinical/checklists/new?kind=injection&therapy=",
+        {A},
+    ),
+    ("journeys_admin.conditions", "GET", "/admin/clinical/conditions", {A}),
+    ("journeys_admin.conditions", "POST", "/admin/clinical/conditions", {A}),
+    ("journeys_admin.condition_toggle", "POST", "/admin/clinical/conditions/1/toggle", {A}),
+    ("journeys_admin.protocol", "GET", "/admin/clinical/follow-up-protocols/prp", {A}),
+    ("journeys_admin.protocol", "POST", "/admin/clinical/follow-up-protocols/prp", {A}),
 ]
 
 ROLES = [*Role, None]  # None: not signed in
@@ -150,6 +205,7 @@ def test_route_role_matrix(client, db, sign_in_as, make_user, role, endpoint, me
     room = make_room()
     appt = make_appointment(room=room)
     feed = new_token(appt.provider, by=other)
+    ids = journey_placeholders() if "{journey" in url else {}
     target = url.format(
         instruction=instruction.id,
         other=other.id,
@@ -161,6 +217,7 @@ def test_route_role_matrix(client, db, sign_in_as, make_user, role, endpoint, me
         room=room.id,
         provider=appt.provider_id,
         feed=feed,
+        **ids,
     )
     if method == "GET":
         response = client.get(target)

@@ -35,7 +35,10 @@ def front_desk():
 @bp.route("/clinical")
 @require_roles(*CLINICAL)
 def clinical():
-    return render_template("main/clinical.html", today=clinic_today())
+    """The clinical team's home is the journeys worklist."""
+    from clinic.journeys.routes.worklist import render_worklist
+
+    return render_worklist()
 
 
 @bp.route("/my")

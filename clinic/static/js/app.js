@@ -23,3 +23,8 @@
     }
   });
 })();
+// Buttons marked data-print open the browser's print dialog (specimen labels).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-print]");
+  if (button) { window.print(); }
+});

@@ -1,0 +1,11 @@
+"""Journeys wing: the clinical journey of a patient, stage by stage, for the clinical team."""
+
+from flask import Blueprint
+
+from clinic.policy import CLINICAL, restrict_blueprint
+
+bp = Blueprint("journeys", __name__, url_prefix="/clinical")
+restrict_blueprint(bp, CLINICAL)
+
+from clinic.journeys.admin import admin_bp  # noqa: E402,F401
+from clinic.journeys.routes import chart, followups, stages, worklist  # noqa: E402,F401

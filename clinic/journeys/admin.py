@@ -1,0 +1,160 @@
+"""Administrators edit the clinical catalogues: checklists (versioned), conditions,
+follow-up protocols."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.services import catalogues, checklists
+from clinic.journeys.states import StageKind, Therapy, TransitionRefused
+from clinic.policy import ADMIN_ONLY, restrict_blueprint
+
+admin_bp = Blueprint("journeys_admin", __name__, url_prefix="/admin/clinical")
+restrict_blueprint(admin_bp, ADMIN_ONLY)
+
+OPTIONAL = "(optional)"
+
+
+class ChecklistVersionForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=160)])
+    items = TextAreaField(
+        "Items, one per line",
+        validators=[DataRequired(message="A checklist needs at least one item.")],
+        description=f"Every item is required unless its line starts with {OPTIONAL}.",
+    )
+
+
+class ConditionForm(FlaskForm):
+    code = StringField("ICD-10-CM code", validators=[DataRequired(), Length(max=12)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=160)])
+
+
+class ProtocolForm(FlaskForm):
+    steps = TextAreaField(
+        "Follow-ups, one per line",
+        validators=[DataRequired()],
+        description="label | due day after the injection | window opens days before | "
+        "closes days after",
+    )
+
+
+class ToggleForm(FlaskForm):
+    pass
+
+
+def _kind_and_therapy() -> tuple[StageKind, Therapy | None]:
+    try:
+        kind = StageKind(request.args.get("kind", ""))
+        therapy = Therapy(request.args["therapy"]) if request.args.get("therapy") else None
+    except (ValueError, KeyError):
+        abort(400)
+    return kind, therapy
+
+
+@admin_bp.route("/checklists")
+def checklist_list():
+    templates = db.session.scalars(
+        sa.select(m.ChecklistTemplate)
+        .options(sa.orm.selectinload(m.ChecklistTemplate.items))
+        .order_by(m.ChecklistTemplate.stage_kind, m.ChecklistTemplate.version.desc())
+    ).all()
+    return render_template("journeys/admin_checklists.html", templates=templates)
+
+
+@admin_bp.route("/checklists/new", methods=["GET", "POST"])
+def checklist_new():
+    kind, therapy = _kind_and_therapy()
+    form = ChecklistVersionForm()
+    current = checklists.current_template(kind, therapy or Therapy.PRP)
+    if request.method == "GET" and current is not None:
+        form.title.data = current.title
+        form.items.data = "\n".join(
+            (i.text if i.required else f"{OPTIONAL} {i.text}") for i in current.items
+        )
+    if form.validate_on_submit():
+        items = []
+        for line in form.items.data.splitlines():
+            text = line.strip()
+            if text:
+                optional = text.lower().startswith(OPTIONAL)
+                items.append((text[len(OPTIONAL) :].strip() if optional else text, not optional))
+        try:
+            template = checklists.new_version(kind, therapy, form.title.data, items, current_user)
+            db.session.commit()
+        except TransitionRefused as err:
+            db.session.rollback()
+            form.items.errors.append(str(err))
+        else:
+            flash(f"{template.title} version {template.version} published.", "success")
+            return redirect(url_for("journeys_admin.checklist_list"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "journeys/admin_checklist_new.html", form=form, kind=kind, therapy=therapy
+    ), status
+
+
+@admin_bp.route("/conditions", methods=["GET", "POST"])
+def conditions():
+    form = ConditionForm()
+    if form.validate_on_submit():
+        try:
+            catalogues.add_condition(form.code.data, form.name.data, current_user)
+            db.session.commit()
+        except TransitionRefused as err:
+            db.session.rollback()
+            form.code.errors.append(str(err))
+        else:
+            flash("Condition added.", "success")
+            return redirect(url_for("journeys_admin.conditions"))
+    rows = db.session.scalars(sa.select(m.Condition).order_by(m.Condition.code)).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "journeys/admin_conditions.html", form=form, conditions=rows, toggle=ToggleForm()
+    ), status
+
+
+@admin_bp.route("/conditions/<int:condition_id>/toggle", methods=["POST"])
+def condition_toggle(condition_id: int):
+    condition = db.get_or_404(m.Condition, condition_id)
+    if not ToggleForm().validate_on_submit():
+        abort(400)
+    catalogues.set_condition_active(condition, not condition.active, current_user)
+    db.session.commit()
+    flash(f"{condition.display} is {'offered' if condition.active else 'retired'}.", "success")
+    return redirect(url_for("journeys_admin.conditions"))
+
+
+@admin_bp.route("/follow-up-protocols/<therapy>", methods=["GET", "POST"])
+def protocol(therapy: str):
+    try:
+        chosen = Therapy(therapy)
+    except ValueError:
+        abort(404)
+    form = ProtocolForm()
+    if request.method == "GET":
+        form.steps.data = "\n".join(
+            f"{s.label} | {s.due_days} | {s.window_before_days} | {s.window_after_days}"
+            for s in catalogues.current_protocol(chosen)
+        )
+    if form.validate_on_submit():
+        try:
+            steps = catalogues.parse_protocol(form.steps.data)
+            catalogues.replace_protocol(chosen, steps, current_user)
+            db.session.commit()
+        except ValueError as err:
+            db.session.rollback()
+            form.steps.errors.append(str(err))
+        else:
+            flash(f"Follow-up protocol for {chosen.label} saved.", "success")
+            return redirect(url_for("journeys_admin.protocol", therapy=chosen.value))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "journeys/admin_protocol.html", form=form, therapy=chosen, therapies=list(Therapy)
+    ), status

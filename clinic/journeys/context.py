@@ -1,0 +1,91 @@
+"""What the stage page shows: record, gating reasons, checklist, notes, custody."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_login import current_user
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.journeys import forms as f
+from clinic.journeys import models as m
+from clinic.journeys.services import gating
+from clinic.journeys.services.journeys import record_of
+from clinic.journeys.services.stages import reopen_refusal
+from clinic.journeys.stageform import display, field_groups, visible_fields
+from clinic.journeys.states import StageKind, StageStatus
+from clinic.policy import can_open_journey, can_sign_stage, stage_work_refusal
+
+
+def stage_context(stage: m.Stage, **overrides) -> dict:
+    journey = stage.journey
+    ticks = {
+        t.item_id: t
+        for t in db.session.scalars(
+            sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == stage.id)
+        )
+    }
+    notes = db.session.scalars(
+        sa.select(m.StageNote).where(m.StageNote.stage_id == stage.id).order_by(m.StageNote.id)
+    ).all()
+    specimen = gating.specimen_of(stage.cycle)
+    refusal = stage_work_refusal(current_user, stage)
+    checklist_form = f.ChecklistForm(formdata=None)
+    items = stage.checklist_template.items if stage.checklist_template else []
+    checklist_form.item_ids.choices = [(i.id, i.text) for i in items]
+    context = dict(
+        stage=stage,
+        journey=journey,
+        patient=journey.patient,
+        record=record_of(stage),
+        specimen=specimen,
+        ticks=ticks,
+        checklist_items=items,
+        notes=notes,
+        work_refusal=refusal,
+        may_sign=can_sign_stage(current_user, stage),
+        reopen_refusal=reopen_refusal(stage),
+        start_blockers=gating.start_blockers(stage) if stage.status is StageStatus.PENDING else [],
+        complete_blockers=gating.complete_blockers(stage)
+        if stage.status is StageStatus.IN_PROGRESS
+        else [],
+        action_form=f.ActionForm(formdata=None, version=str(stage.version)),
+        reason_form=f.ReasonForm(formdata=None, version=str(stage.version)),
+        note_form=f.NoteForm(formdata=None),
+        checklist_form=checklist_form,
+        timeout_form=f.TimeOutForm(formdata=None),
+        site_form=f.SiteForm(formdata=None),
+        target_form=f.TargetForm(formdata=None),
+        conditions_form=_conditions_form(journey),
+        may_plan=can_open_journey(current_user),
+        conflict=None,
+        mismatch=None,
+        StageStatus=StageStatus,
+        visible_fields=visible_fields,
+        field_groups=field_groups,
+        show=show,
+        StageKind=StageKind,
+    )
+    context.update(overrides)
+    return context
+
+
+def show(record, name: str) -> str:
+    """A record field as the page shows it (people by name)."""
+    value = getattr(record, name)
+    if name.endswith("_by_id") and value is not None:
+        person = db.session.get(User, value)
+        return person.full_name if person else "—"
+    return display(value)
+
+
+def _conditions_form(journey: m.Journey) -> f.ConditionsForm:
+    form = f.ConditionsForm(formdata=None)
+    form.condition_ids.choices = [
+        (c.id, c.display)
+        for c in db.session.scalars(
+            sa.select(m.Condition).where(m.Condition.active).order_by(m.Condition.name)
+        )
+    ]
+    form.condition_ids.data = [c.id for c in journey.conditions]
+    return form

@@ -1,0 +1,168 @@
+"""Demo journeys: every therapy at every stage, a not-a-candidate, a repeat cycle and an
+acknowledged relative contraindication. Development only; the caller commits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys import walkthrough as walk
+from clinic.journeys.models.records import Decision
+from clinic.journeys.services import journeys, notes
+from clinic.journeys.states import Therapy
+from clinic.patients.models import Patient, Sex
+from clinic.patients.services import register_patient
+
+PHASES = ("evaluation", "collection", "processing", "injection", "follow_up")
+GIVEN = [
+    "Amara",
+    "Jonas",
+    "Lucia",
+    "Tariq",
+    "Mei",
+    "Oskar",
+    "Priya",
+    "Diego",
+    "Hana",
+    "Noah",
+    "Ines",
+    "Kofi",
+    "Leah",
+    "Mateo",
+    "Sana",
+    "Viktor",
+    "Yara",
+    "Bruno",
+    "Elif",
+    "Rafael",
+    "Nadia",
+    "Tomas",
+]
+FAMILY = [
+    "Adeyemi",
+    "Berg",
+    "Costa",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kapoor",
+    "Morales",
+    "Sato",
+    "Walsh",
+    "Ferreira",
+    "Mensah",
+    "Cohen",
+    "Rossi",
+    "Qureshi",
+    "Ivanov",
+    "Nasser",
+    "Lopes",
+    "Demir",
+    "Alves",
+    "Karimi",
+    "Horvat",
+]
+TARGETS = {
+    Therapy.PRP: ("L4-L5", "midline", "disc", "M51.36"),
+    Therapy.BMAC: ("L5-S1", "midline", "disc", "M51.37"),
+    Therapy.ADIPOSE: ("SI", "right", "si_joint", "M53.3"),
+    Therapy.GROWTH_FACTOR: ("C5-C6", "left", "facet", "M47.812"),
+}
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def _patient(n: int) -> Patient:
+    return register_patient(
+        given_name=GIVEN[n % len(GIVEN)],
+        family_name=FAMILY[n % len(FAMILY)],
+        date_of_birth=date(1950 + (n * 3) % 40, 1 + n % 12, 1 + (n * 7) % 28),
+        sex=Sex.FEMALE if n % 2 else Sex.MALE,
+        phone=f"+1 617 555 {2000 + n:04d}",
+    )
+
+
+def _open(patient: Patient, therapy: Therapy, provider: User) -> m.Journey:
+    level, side, structure, code = TARGETS[therapy]
+    condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == code))
+    return journeys.open_journey(
+        patient,
+        therapy=therapy,
+        provider=provider,
+        condition_ids=[condition.id],
+        targets=[(level, side, structure)],
+        by=provider,
+    )
+
+
+def _advance(journey: m.Journey, phase: str, provider: User, nurse: User, **evaluation) -> None:
+    """Walk the journey until `phase` is the stage being worked on."""
+    harvester = nurse if journey.therapy in (Therapy.PRP, Therapy.GROWTH_FACTOR) else provider
+    if phase == "evaluation":
+        walk.stages.save_stage(
+            journey.evaluation, {"pain_location": "Low back", "pain_duration_months": 9}, provider
+        )
+        return
+    walk.evaluate(journey, provider, **evaluation)
+    if phase == "collection":
+        return
+    walk.collect(journey, harvester)
+    if phase == "processing":
+        return
+    walk.process(journey, nurse, provider)
+    if phase == "injection":
+        return
+    walk.inject(journey, provider, days_ago=20)
+    walk.recover(journey, nurse)
+
+
+def load_journeys_demo() -> None:
+    patel = _user("dr.patel@demo.example.com")
+    novak = _user("dr.novak@demo.example.com")
+    nurse = _user("nurse@demo.example.com")
+    by_email = {p.email: p for p in db.session.scalars(sa.select(Patient)) if p.email}
+    okafor, lindqvist = by_email["grace.okafor@example.com"], by_email["erik.l@example.com"]
+    n = 0
+    for therapy in Therapy:
+        for phase in PHASES:
+            provider = patel if n % 2 == 0 else novak
+            first_of_grace = therapy is Therapy.PRP and phase == "follow_up"
+            patient = okafor if first_of_grace else _patient(n)
+            n += 1
+            journey = _open(patient, therapy, provider)
+            _advance(journey, phase, provider, nurse)
+    # Not a candidate: an absolute contraindication found at evaluation.
+    journey = _open(_patient(n), Therapy.PRP, patel)
+    walk.evaluate(
+        journey,
+        patel,
+        decision=Decision.NOT_CANDIDATE,
+        contraindications=("platelet_disorder",),
+        reason="Platelet function disorder on screening bloods",
+    )
+    # A repeat cycle: first treatment done, second collection under way.
+    journey = _open(lindqvist, Therapy.BMAC, novak)
+    _advance(journey, "follow_up", novak, nurse)
+    journeys.open_repeat_cycle(journey, novak)
+    notes.add_note(
+        journey.cycles[0].stages[-1],
+        "Good response at 6 weeks, pain back to 5/10 at 3 months; repeat agreed.",
+        novak,
+    )
+    # A relative contraindication the provider acknowledged.
+    journey = _open(_patient(n + 1), Therapy.ADIPOSE, patel)
+    _advance(
+        journey,
+        "processing",
+        patel,
+        nurse,
+        contraindications=("anticoagulant",),
+        acknowledgement="On aspirin 81 mg for primary prevention; cardiology agreed to hold "
+        "it 7 days before the harvest.",
+    )

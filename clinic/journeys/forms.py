@@ -1,0 +1,263 @@
+"""Stage forms: one per stage kind, field names equal to the typed record's columns."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
+from clinic.journeys.models.records import Decision
+from clinic.journeys.services.followups import PLANS
+from clinic.journeys.states import Therapy
+
+OPT = [Optional()]
+DT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def _choices(values, blank=True, keep_case=False):
+    pairs = [(v, v if keep_case else v.replace("_", " ").capitalize()) for v in values]
+    return [("", "—")] + pairs if blank else pairs
+
+
+def _opt_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+def _num(label, **kw):
+    return DecimalField(label, places=2, validators=[Optional(), NumberRange(min=0)], **kw)
+
+
+def _int(label, high=100000, **kw):
+    return IntegerField(label, validators=[Optional(), NumberRange(min=0, max=high)], **kw)
+
+
+def _text(label, n=200, **kw):
+    return StringField(label, validators=[Optional(), Length(max=n)], **kw)
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+
+class EvaluationForm(VersionedForm):
+    pain_duration_months = _int("Pain duration (months)", 1200)
+    pain_location = _text("Pain location")
+    pain_radiation = _text("Radiation")
+    physical_therapy_weeks = _int("Physical therapy (weeks)", 520)
+    medications = _text("Medications tried", 500)
+    prior_injections = _text("Prior injections", 500)
+    prior_surgery = _text("Prior spine surgery", 500)
+    imaging_modality = SelectField(
+        "Imaging modality", choices=_choices(("mri", "ct", "x_ray", "ultrasound")), validators=OPT
+    )
+    imaging_date = DateField("Imaging date", validators=OPT)
+    imaging_findings = TextAreaField("Imaging findings", validators=OPT)
+    exam_findings = TextAreaField("Examination", validators=OPT)
+    contraindication_ids = SelectMultipleField(
+        "Contraindications present",
+        coerce=int,
+        validators=OPT,
+    )
+    relative_acknowledgement = TextAreaField(
+        "Acknowledgement of relative contraindications",
+        validators=OPT,
+        description="Required when a relative contraindication is present.",
+    )
+    decision = SelectField(
+        "Decision", choices=[("", "—")] + [(d.value, d.label) for d in Decision], validators=OPT
+    )
+    decision_reason = _text("Reason (required for 'not a candidate')", 500)
+    planned_guidance = SelectField(
+        "Planned guidance", choices=_choices(("fluoroscopy", "ultrasound", "ct")), validators=OPT
+    )
+    planned_treatments = _int("Planned number of treatments", 10)
+    consent_form_version = _text("Consent form version", 40)
+    consent_signed_at = DateTimeLocalField("Consent signed at", format=DT_FORMAT, validators=OPT)
+    consent_witness = _text("Consent witness", 120)
+
+
+class CollectionForm(VersionedForm):
+    identifiers_checked = BooleanField(
+        "Two identifiers (name and date of birth) checked with the patient present"
+    )
+    collected_at = DateTimeLocalField("Collected at", format=DT_FORMAT, validators=OPT)
+    draw_site = _text("Blood draw site", 80)
+    blood_volume_ml = _num("Blood volume (mL)")
+    anticoagulant_ml = _num("Anticoagulant ACD-A (mL)")
+    baseline_platelets = _num("Baseline platelets (×10³/µL)")
+    baseline_wbc = _num("Baseline white cells (×10³/µL)")
+    baseline_neutrophils = _num("Baseline neutrophils (×10³/µL)")
+    baseline_hb = _num("Baseline haemoglobin (g/dL)")
+    harvest_side = SelectField("Harvest side", choices=_choices(("left", "right")), validators=OPT)
+    anaesthesia = _text("Anaesthesia", 80)
+    aspirate_ml = _num("Aspirate (mL)")
+    pull_count = _int("Number of pulls", 50)
+    pull_size_ml = _num("Pull size (mL)")
+    harvest_site = _text("Fat harvest site", 80)
+    tumescent_ml = _num("Tumescent (mL)")
+    lipoaspirate_ml = _num("Lipoaspirate (mL)")
+    product_name = _text("Growth factor product", 120)
+    product_lot = _text("Product lot", 60)
+
+
+class ProcessingForm(VersionedForm):
+    device = _text("Device / kit", 120)
+    kit_lot = _text("Kit lot", 60)
+    kit_expiry = DateField("Kit expiry", validators=OPT)
+    spin1_g = _int("Spin 1 (g)", 10000)
+    spin1_minutes = _int("Spin 1 (minutes)", 120)
+    spin2_g = _int("Spin 2 (g)", 10000)
+    spin2_minutes = _int("Spin 2 (minutes)", 120)
+    final_volume_ml = _num("Final volume (mL)")
+    product_platelets = _num("Product platelets (×10³/µL)")
+    product_wbc = _num("Product white cells (×10³/µL)")
+    product_neutrophils = _num("Product neutrophils (×10³/µL)")
+    product_rbc = _num("Product red cells (×10⁶/µL)")
+    leukocytes = SelectField("Leukocytes", choices=_choices(("rich", "poor")), validators=OPT)
+    activation = SelectField(
+        "Activation", choices=_choices(("none", "cacl2", "thrombin", "other")), validators=OPT
+    )
+    total_nucleated_cells_million = _num("Total nucleated cells (million, BMAC)")
+    processed_by_id = SelectField("Processed by", coerce=_opt_int, validators=OPT)
+    verified_by_id = SelectField("Verified by (a second person)", coerce=_opt_int, validators=OPT)
+
+
+class InjectionForm(VersionedForm):
+    guidance = SelectField(
+        "Guidance", choices=_choices(("fluoroscopy", "ultrasound", "ct")), validators=OPT
+    )
+    contrast_ml = _num("Contrast (mL)")
+    fluoro_seconds = _num("Fluoroscopy time (s)")
+    fluoro_dose_mgy = _num("Fluoroscopy dose (mGy)")
+    sedation = _text("Sedation", 80)
+    complications = SelectField(
+        "Complications",
+        choices=_choices(("none", "vasovagal", "dural_puncture", "bleeding", "other")),
+        validators=OPT,
+    )
+    complication_detail = _text("Complication detail", 300)
+    procedure_started_at = DateTimeLocalField("Started at", format=DT_FORMAT, validators=OPT)
+    procedure_ended_at = DateTimeLocalField("Ended at", format=DT_FORMAT, validators=OPT)
+    images_saved = BooleanField("Images saved")
+    product_disposition = SelectField(
+        "Product", choices=_choices(("used", "discarded")), validators=OPT
+    )
+    discard_reason = _text("Discard reason", 300)
+
+
+class RecoveryForm(VersionedForm):
+    blood_pressure = _text("Blood pressure", 12)
+    heart_rate = _int("Heart rate (bpm)", 250)
+    pain_score = IntegerField("Pain (0–10)", validators=[Optional(), NumberRange(0, 10)])
+    neuro_check_normal = BooleanField("Neurological check normal")
+    puncture_site_ok = BooleanField("Puncture site clean and dry")
+    discharge_criteria_met = BooleanField("Discharge criteria met")
+    instructions_version = _text("Instructions given (version)", 40)
+    escort = _text("Escort", 120)
+
+
+class TimeOutForm(FlaskForm):
+    timeout_team = StringField(
+        "Team members present",
+        validators=[DataRequired(message="List every team member present."), Length(max=300)],
+    )
+    specimen_code = StringField(
+        "Syringe specimen ID",
+        validators=[DataRequired(message="Enter or scan the ID on the syringe."), Length(max=20)],
+        description="Type or scan the ID printed on the syringe label.",
+    )
+
+
+class SiteForm(FlaskForm):
+    level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
+    side = SelectField("Side", choices=_choices(SIDES, blank=False))
+    structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
+    approach = SelectField(
+        "Approach",
+        choices=_choices(
+            ("intradiscal", "transforaminal", "facet", "si_intra_articular", "ligament"), False
+        ),
+    )
+    volume_ml = DecimalField(
+        "Volume (mL)", places=2, validators=[InputRequired(), NumberRange(0.01)]
+    )
+    needle = _text("Needle", 40)
+
+
+class ChecklistForm(FlaskForm):
+    item_ids = SelectMultipleField("Checklist", coerce=int, validators=OPT)
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        "Note", validators=[DataRequired(message="Write the note first."), Length(max=10000)]
+    )
+
+
+class ReasonForm(VersionedForm):
+    reason = StringField(
+        "Reason", validators=[DataRequired(message="Give the reason."), Length(max=300)]
+    )
+
+
+class ActionForm(VersionedForm):
+    """Start, complete, sign, reopen: only the CSRF token and the version seen."""
+
+
+class NewJourneyForm(FlaskForm):
+    therapy = SelectField("Therapy", choices=[(t.value, t.label) for t in Therapy])
+    provider_id = SelectField("Responsible provider", coerce=int)
+    condition_ids = SelectMultipleField(
+        "Conditions", coerce=int, validators=[DataRequired(message="Choose at least one.")]
+    )
+    level = SelectField("Target level", choices=_choices(LEVELS, blank=False, keep_case=True))
+    side = SelectField("Target side", choices=_choices(SIDES, blank=False))
+    structure = SelectField("Target structure", choices=_choices(STRUCTURES, blank=False))
+
+
+STAGE_FORMS = {
+    "evaluation": EvaluationForm,
+    "collection": CollectionForm,
+    "processing": ProcessingForm,
+    "injection": InjectionForm,
+    "recovery": RecoveryForm,
+}
+
+
+class FollowUpForm(VersionedForm):
+    adverse_infection = BooleanField("Infection")
+    adverse_pain_flare = BooleanField("Pain flare")
+    adverse_swelling = BooleanField("Swelling")
+    adverse_neuro_deficit = BooleanField("New neurological deficit")
+    medication_use = _text("Medication use", 300)
+    function_work = _text("Function and work", 300)
+    provider_note = TextAreaField("Note", validators=[Optional(), Length(max=10000)])
+    plan = SelectField(
+        "Plan",
+        choices=[("", "—")] + list(PLANS.items()),
+        validators=[DataRequired(message="Choose the plan.")],
+    )
+
+
+class TargetForm(FlaskForm):
+    level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
+    side = SelectField("Side", choices=_choices(SIDES, blank=False))
+    structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
+
+
+class ConditionsForm(FlaskForm):
+    condition_ids = SelectMultipleField(
+        "Diagnoses", coerce=int, validators=[DataRequired(message="Choose at least one.")]
+    )

@@ -1,0 +1,107 @@
+"""Admin-editable catalogues: conditions, contraindications, checklists, follow-up protocols."""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from clinic.extensions import db
+from clinic.journeys.states import StageKind, Therapy
+from clinic.models.base import TimestampMixin, enum_column
+
+
+class Condition(TimestampMixin, db.Model):
+    """A diagnosis a journey treats, with its ICD-10-CM code."""
+
+    __tablename__ = "condition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(sa.String(160), nullable=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+    @property
+    def display(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class ContraindicationKind(enum.Enum):
+    ABSOLUTE = "absolute"
+    RELATIVE = "relative"
+
+
+class Contraindication(db.Model):
+    """One item of the evaluation's contraindication screen."""
+
+    __tablename__ = "contraindication"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), nullable=False, unique=True)
+    label: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    kind: Mapped[ContraindicationKind] = enum_column(
+        ContraindicationKind, "contraindication_kind", nullable=False
+    )
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+
+class ChecklistTemplate(TimestampMixin, db.Model):
+    """One version of a stage's checklist; therapy NULL means it serves every therapy."""
+
+    __tablename__ = "checklist_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_kind: Mapped[StageKind] = enum_column(StageKind, "checklist_stage_kind", nullable=False)
+    therapy: Mapped[Therapy | None] = enum_column(Therapy, "checklist_therapy")
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(160), nullable=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    items: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="template", order_by="ChecklistItem.position"
+    )
+
+    __table_args__ = (
+        sa.UniqueConstraint("stage_kind", "therapy", "version", name="kind_therapy_version"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+
+class ChecklistItem(db.Model):
+    __tablename__ = "checklist_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("checklist_template.id"), nullable=False, index=True
+    )
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    text: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    required: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+    template: Mapped[ChecklistTemplate] = relationship(back_populates="items")
+
+
+class FollowUpProtocolStep(TimestampMixin, db.Model):
+    """One follow-up of a therapy's protocol: due this many days after injection, with a window."""
+
+    __tablename__ = "follow_up_protocol_step"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapy: Mapped[Therapy] = enum_column(Therapy, "protocol_therapy", nullable=False)
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    label: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    due_days: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    window_before_days: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    window_after_days: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+    __table_args__ = (
+        sa.CheckConstraint("due_days >= 0", name="due_days_not_negative"),
+        sa.CheckConstraint(
+            "window_before_days >= 0 AND window_after_days >= 0 AND window_before_days <= due_days",
+            name="window_sane",
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Journeys routes: worklist, chart and journeys, stage forms and actions."""

@@ -1,0 +1,193 @@
+"""The patient chart (journey timeline), opening and ending journeys, repeat cycles, labels."""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.journeys import bp
+from clinic.journeys import forms as f
+from clinic.journeys import models as m
+from clinic.journeys.loaders import load_journey, load_patient, load_specimen
+from clinic.journeys.services import journeys as journey_services
+from clinic.journeys.services.queries import active_providers, chart_for
+from clinic.journeys.states import JourneyStatus, Therapy, TransitionRefused
+from clinic.models import audit
+from clinic.policy import can_open_journey
+
+
+def _chart_url(patient_id: int, anchor: str | None = None) -> str:
+    return url_for("journeys.chart", patient_id=patient_id, _anchor=anchor)
+
+
+@bp.route("/patients/<int:patient_id>/chart")
+def chart(patient_id: int):
+    patient = load_patient(patient_id)
+    audit.record("chart.viewed", actor=current_user, obj=patient, patient_id=patient.id)
+    db.session.commit()
+    return render_template(
+        "journeys/chart.html",
+        chart=chart_for(patient),
+        patient=patient,
+        may_open=can_open_journey(current_user),
+        action_form=f.ActionForm(formdata=None),
+        reason_form=f.ReasonForm(formdata=None),
+        JourneyStatus=JourneyStatus,
+    )
+
+
+def _journey_form() -> f.NewJourneyForm:
+    form = f.NewJourneyForm()
+    form.provider_id.choices = [(u.id, u.full_name) for u in active_providers()]
+    form.condition_ids.choices = [
+        (c.id, c.display)
+        for c in db.session.scalars(
+            sa.select(m.Condition).where(m.Condition.active).order_by(m.Condition.name)
+        )
+    ]
+    if request.method == "GET":
+        form.provider_id.data = current_user.id
+    return form
+
+
+@bp.route("/patients/<int:patient_id>/journeys/new", methods=["GET", "POST"])
+def new_journey(patient_id: int):
+    patient = load_patient(patient_id)
+    if not can_open_journey(current_user):
+        abort(403)
+    form = _journey_form()
+    if form.validate_on_submit():
+        try:
+            journey = journey_services.open_journey(
+                patient,
+                therapy=Therapy(form.therapy.data),
+                provider=db.session.get(User, form.provider_id.data),
+                condition_ids=form.condition_ids.data,
+                targets=[(form.level.data, form.side.data, form.structure.data)],
+                by=current_user,
+            )
+            db.session.commit()
+        except TransitionRefused as err:
+            db.session.rollback()
+            getattr(form, err.field or "therapy", form.therapy).errors.append(str(err))
+        else:
+            flash("Journey opened; the evaluation is ready to start.", "success")
+            return redirect(_chart_url(patient.id, f"journey-{journey.id}"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("journeys/new_journey.html", form=form, patient=patient), status
+
+
+@bp.route("/journeys/<int:journey_id>/repeat", methods=["POST"])
+def repeat_cycle(journey_id: int):
+    journey = load_journey(journey_id)
+    if not f.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        cycle = journey_services.open_repeat_cycle(journey, current_user)
+        db.session.commit()
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash(f"Cycle {cycle.number} opened for the repeat treatment.", "success")
+    return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+
+
+@bp.route("/journeys/<int:journey_id>/end/<outcome>", methods=["POST"])
+def end_journey(journey_id: int, outcome: str):
+    journey = load_journey(journey_id)
+    targets = {"complete": JourneyStatus.COMPLETED, "cancel": JourneyStatus.CANCELLED}
+    if outcome not in targets:
+        abort(404)
+    form = f.ReasonForm()
+    if not form.validate_on_submit():
+        flash("Give the reason for ending the journey.", "danger")
+        return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+    try:
+        journey_services.end_journey(journey, targets[outcome], form.reason.data, current_user)
+        db.session.commit()
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash(f"Journey {targets[outcome].label.lower()}.", "success")
+    return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+
+
+@bp.route("/journeys/<int:journey_id>/specimens/<int:specimen_id>/label")
+def specimen_label(journey_id: int, specimen_id: int):
+    specimen = load_specimen(journey_id, specimen_id)
+    svg = segno.make(specimen.code, error="m").svg_inline(scale=3)
+    qr = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    audit.record(
+        "specimen.label_printed",
+        actor=current_user,
+        obj=specimen,
+        patient_id=specimen.patient_id,
+        detail=specimen.code,
+    )
+    db.session.commit()
+    return render_template("journeys/label.html", specimen=specimen, qr=qr)
+
+
+def _condition_choices() -> list[tuple[int, str]]:
+    return [
+        (c.id, c.display)
+        for c in db.session.scalars(
+            sa.select(m.Condition).where(m.Condition.active).order_by(m.Condition.name)
+        )
+    ]
+
+
+def _back_to_evaluation(journey: m.Journey):
+    evaluation = journey.evaluation
+    if evaluation is None:
+        return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+    return redirect(
+        url_for("journeys.stage", journey_id=journey.id, stage_id=evaluation.id, _anchor="plan")
+    )
+
+
+@bp.route("/journeys/<int:journey_id>/targets", methods=["POST"])
+def add_target(journey_id: int):
+    journey = load_journey(journey_id)
+    form = f.TargetForm()
+    if not form.validate_on_submit():
+        flash("Choose a level, side and structure.", "danger")
+        return _back_to_evaluation(journey)
+    try:
+        journey_services.add_target(
+            journey, form.level.data, form.side.data, form.structure.data, current_user
+        )
+        db.session.commit()
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash("Target site added.", "success")
+    return _back_to_evaluation(journey)
+
+
+@bp.route("/journeys/<int:journey_id>/conditions", methods=["POST"])
+def set_conditions(journey_id: int):
+    journey = load_journey(journey_id)
+    form = f.ConditionsForm()
+    form.condition_ids.choices = _condition_choices()
+    if not form.validate_on_submit():
+        flash("Choose at least one diagnosis.", "danger")
+        return _back_to_evaluation(journey)
+    try:
+        journey_services.set_conditions(journey, form.condition_ids.data, current_user)
+        db.session.commit()
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash("Diagnoses saved.", "success")
+    return _back_to_evaluation(journey)

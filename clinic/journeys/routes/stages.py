@@ -1,0 +1,198 @@
+"""A stage's page: its typed form (drafts), actions, checklist, notes, time-out and sites."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from clinic.extensions import db
+from clinic.journeys import bp
+from clinic.journeys import forms as f
+from clinic.journeys.context import stage_context
+from clinic.journeys.loaders import load_stage
+from clinic.journeys.services import checklists, notes, specimens, stages
+from clinic.journeys.services.journeys import record_of
+from clinic.journeys.stageform import build_form, differences, values_from_form
+from clinic.journeys.states import StageStatus, TransitionRefused
+from clinic.models import audit
+
+TEMPLATE = "journeys/stage.html"
+
+
+def _url(stage, anchor: str | None = None) -> str:
+    return url_for("journeys.stage", journey_id=stage.journey_id, stage_id=stage.id, _anchor=anchor)
+
+
+def _conflict(stage, form):
+    """409: the stage changed since the form was loaded; show the newer values, keep input."""
+    db.session.rollback()
+    db.session.refresh(stage)
+    changed = differences(form, record_of(stage)) if form is not None else []
+    if form is not None:
+        form.version.data = str(stage.version)
+    context = stage_context(stage, conflict=changed)
+    if form is not None:
+        context["form"] = form
+    else:
+        context["form"] = build_form(stage, submitted=False)
+    return render_template(TEMPLATE, **context), 409
+
+
+@bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>", methods=["GET", "POST"])
+def stage(journey_id: int, stage_id: int):
+    stage = load_stage(journey_id, stage_id)
+    submitted = request.method == "POST"
+    form = build_form(stage, submitted)
+    if not submitted:
+        audit.record(
+            "stage.viewed", actor=current_user, obj=stage, patient_id=stage.journey.patient_id
+        )
+        db.session.commit()
+    elif form.validate_on_submit():
+        try:
+            stages.save_stage(stage, values_from_form(form, stage), current_user, form.version.data)
+            db.session.commit()
+        except (stages.StaleStage, StaleDataError):
+            return _conflict(stage, form)
+        except TransitionRefused as err:
+            db.session.rollback()
+            target = getattr(form, err.field, None) if err.field else None
+            if target is not None:
+                target.errors.append(str(err))
+            else:
+                flash(str(err), "danger")
+        else:
+            flash("Draft saved.", "success")
+            return redirect(_url(stage))
+    status = 400 if submitted else 200
+    return render_template(TEMPLATE, **stage_context(stage, form=form)), status
+
+
+ACTIONS = {
+    "start": lambda s, u, v: stages.start_stage(s, u),
+    "complete": stages.complete_stage,
+    "sign": stages.sign_stage,
+    "reopen": stages.reopen_stage,
+}
+MESSAGES = {
+    "start": "Stage started.",
+    "complete": "Stage completed.",
+    "sign": "Stage signed; its record is now locked.",
+    "reopen": "Stage reopened for correction.",
+    "cancel": "Stage cancelled.",
+    "void": "Stage voided.",
+}
+
+
+@bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/<action>", methods=["POST"])
+def stage_action(journey_id: int, stage_id: int, action: str):
+    stage = load_stage(journey_id, stage_id)
+    if action not in ACTIONS and action not in ("cancel", "void"):
+        abort(404)
+    form = f.ReasonForm() if action in ("cancel", "void") else f.ActionForm()
+    if not form.validate_on_submit():
+        if action in ("cancel", "void") and form.reason.errors:
+            flash("Give the reason for cancelling or voiding the stage.", "danger")
+            return redirect(_url(stage, "actions"))
+        abort(400)
+    try:
+        if action in ACTIONS:
+            ACTIONS[action](stage, current_user, form.version.data)
+        else:
+            stages.check_version(stage, form.version.data)
+            target = StageStatus.CANCELLED if action == "cancel" else StageStatus.VOIDED
+            stages.end_stage(stage, target, form.reason.data, current_user)
+        db.session.commit()
+    except (stages.StaleStage, StaleDataError):
+        return _conflict(stage, None)
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash(MESSAGES[action], "success")
+    return redirect(_url(stage, "actions"))
+
+
+@bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/checklist", methods=["POST"])
+def checklist(journey_id: int, stage_id: int):
+    stage = load_stage(journey_id, stage_id)
+    form = f.ChecklistForm()
+    items = stage.checklist_template.items if stage.checklist_template else []
+    form.item_ids.choices = [(i.id, i.text) for i in items]
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        checklists.set_ticks(stage, set(form.item_ids.data or []), current_user)
+        db.session.commit()
+    except TransitionRefused as err:
+        db.session.rollback()
+        flash(f"Checklist not saved: {err}", "danger")
+    else:
+        flash("Checklist saved.", "success")
+    return redirect(_url(stage, "checklist"))
+
+
+@bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/notes", methods=["POST"])
+def add_note(journey_id: int, stage_id: int):
+    stage = load_stage(journey_id, stage_id)
+    form = f.NoteForm()
+    if form.validate_on_submit():
+        try:
+            note = notes.add_note(stage, form.body.data, current_user)
+            db.session.commit()
+        except TransitionRefused as err:
+            db.session.rollback()
+            form.body.errors.append(str(err))
+        else:
+            flash("Addendum added." if note.is_addendum else "Note added.", "success")
+            return redirect(_url(stage, "notes"))
+    context = stage_context(stage, form=build_form(stage, False), note_form=form)
+    return render_template(TEMPLATE, **context), 400
+
+
+@bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/time-out", methods=["POST"])
+def time_out(journey_id: int, stage_id: int):
+    stage = load_stage(journey_id, stage_id)
+    form = f.TimeOutForm()
+    if form.validate_on_submit():
+        try:
+            specimens.confirm_time_out(
+                stage, form.specimen_code.data, form.timeout_team.data, current_user
+            )
+            db.session.commit()
+        except specimens.SpecimenMismatch as err:
+            db.session.commit()  # the hard stop's audit row, and nothing else
+            context = stage_context(
+                stage, form=build_form(stage, False), timeout_form=form, mismatch=str(err)
+            )
+            return render_template(TEMPLATE, **context), 422
+        except TransitionRefused as err:
+            db.session.rollback()
+            target = getattr(form, err.field or "specimen_code", form.specimen_code)
+            target.errors.append(str(err))
+        else:
+            flash("Time-out complete: the syringe matches this patient's product.", "success")
+            return redirect(_url(stage, "time-out"))
+    context = stage_context(stage, form=build_form(stage, False), timeout_form=form)
+    return render_template(TEMPLATE, **context), 400
+
+
+@bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/sites", methods=["POST"])
+def add_site(journey_id: int, stage_id: int):
+    stage = load_stage(journey_id, stage_id)
+    form = f.SiteForm()
+    if form.validate_on_submit():
+        values = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        values["needle"] = (values.get("needle") or "").strip() or None
+        try:
+            specimens.add_injection_site(stage, values, current_user)
+            db.session.commit()
+        except TransitionRefused as err:
+            db.session.rollback()
+            form.level.errors.append(str(err))
+        else:
+            flash("Injected site recorded.", "success")
+            return redirect(_url(stage, "sites"))
+    context = stage_context(stage, form=build_form(stage, False), site_form=form)
+    return render_template(TEMPLATE, **context), 400

@@ -1,0 +1,1 @@
+"""Journey services: they change state, write the audit row, flush, and never commit."""

@@ -1,0 +1,106 @@
+"""Checklists: the current template version for a stage, ticking items, new versions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.states import StageKind, StageStatus, Therapy, TransitionRefused
+from clinic.models import audit
+from clinic.policy import can_manage_catalogues, stage_work_refusal
+
+
+def current_template(kind: StageKind, therapy: Therapy) -> m.ChecklistTemplate | None:
+    """The newest active version for this therapy and stage, else the all-therapy one."""
+    for wanted in (therapy, None):
+        condition = (
+            m.ChecklistTemplate.therapy.is_(None)
+            if wanted is None
+            else m.ChecklistTemplate.therapy == wanted
+        )
+        template = db.session.scalar(
+            sa.select(m.ChecklistTemplate)
+            .where(m.ChecklistTemplate.stage_kind == kind, condition, m.ChecklistTemplate.active)
+            .order_by(m.ChecklistTemplate.version.desc())
+            .limit(1)
+        )
+        if template is not None:
+            return template
+    return None
+
+
+def set_ticks(stage: m.Stage, item_ids: set[int], by: User) -> None:
+    """Tick the given items and untick the rest; a kept tick keeps its who and when."""
+    refusal = stage_work_refusal(by, stage)
+    if refusal:
+        raise TransitionRefused(refusal)
+    if stage.status is not StageStatus.IN_PROGRESS:
+        raise TransitionRefused("The checklist can be changed only while the stage is in progress.")
+    template = stage.checklist_template
+    valid = {item.id for item in template.items} if template else set()
+    if not item_ids <= valid:
+        raise TransitionRefused("That item is not on this stage's checklist.")
+    existing = {
+        t.item_id: t
+        for t in db.session.scalars(
+            sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == stage.id)
+        )
+    }
+    for item_id in item_ids - existing.keys():
+        db.session.add(m.ChecklistTick(stage_id=stage.id, item_id=item_id, ticked_by_id=by.id))
+    for item_id in existing.keys() - item_ids:
+        db.session.delete(existing[item_id])
+    db.session.flush()
+    audit.record(
+        "checklist.ticked",
+        actor=by,
+        obj=stage,
+        patient_id=stage.journey.patient_id,
+        detail=f"{len(item_ids)} of {len(valid)} ticked",
+    )
+
+
+def new_version(
+    kind: StageKind,
+    therapy: Therapy | None,
+    title: str,
+    items: list[tuple[str, bool]],
+    by: User,
+) -> m.ChecklistTemplate:
+    """Publish a new version; earlier versions stay for the stages that used them."""
+    if not can_manage_catalogues(by):
+        raise TransitionRefused("Only an administrator edits checklists.")
+    if not items:
+        raise TransitionRefused("A checklist needs at least one item.", field="items")
+    condition = (
+        m.ChecklistTemplate.therapy.is_(None)
+        if therapy is None
+        else m.ChecklistTemplate.therapy == therapy
+    )
+    latest = db.session.scalar(
+        sa.select(sa.func.max(m.ChecklistTemplate.version)).where(
+            m.ChecklistTemplate.stage_kind == kind, condition
+        )
+    )
+    db.session.execute(
+        sa.update(m.ChecklistTemplate)
+        .where(m.ChecklistTemplate.stage_kind == kind, condition)
+        .values(active=False)
+    )
+    template = m.ChecklistTemplate(
+        stage_kind=kind,
+        therapy=therapy,
+        version=(latest or 0) + 1,
+        title=title.strip(),
+        created_by_id=by.id,
+    )
+    template.items = [
+        m.ChecklistItem(position=n, text=text.strip(), required=required)
+        for n, (text, required) in enumerate(items, start=1)
+    ]
+    db.session.add(template)
+    db.session.flush()
+    audit.record("checklist.published", actor=by, obj=template, detail=f"v{template.version}")
+    return template

@@ -1,0 +1,139 @@
+"""Recovery follow-ups: generated from the therapy's protocol when the injection is signed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.models.custody import FollowUpStatus
+from clinic.journeys.services.journeys import record_of
+from clinic.journeys.states import TransitionRefused
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.policy import CLINICAL
+from clinic.timeutil import to_clinic
+
+
+def injection_day(stage: m.Stage) -> date:
+    record = record_of(stage)
+    moment = record.procedure_started_at or stage.completed_at
+    return to_clinic(moment).date()
+
+
+def generate_follow_ups(stage: m.Stage, by: User) -> list[m.FollowUp]:
+    """One follow-up per active protocol step of the therapy, dated from the injection day."""
+    journey = stage.journey
+    day = injection_day(stage)
+    steps = db.session.scalars(
+        sa.select(m.FollowUpProtocolStep)
+        .where(m.FollowUpProtocolStep.therapy == journey.therapy, m.FollowUpProtocolStep.active)
+        .order_by(m.FollowUpProtocolStep.position)
+    ).all()
+    created = []
+    for step in steps:
+        due = day + timedelta(days=step.due_days)
+        follow_up = m.FollowUp(
+            patient_id=journey.patient_id,
+            journey_id=journey.id,
+            cycle_id=stage.cycle_id,
+            protocol_step_id=step.id,
+            label=step.label,
+            due_on=due,
+            window_opens_on=due - timedelta(days=step.window_before_days),
+            window_closes_on=due + timedelta(days=step.window_after_days),
+        )
+        db.session.add(follow_up)
+        created.append(follow_up)
+    db.session.flush()
+    audit.record(
+        "follow_ups.generated",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=f"{len(created)} follow-ups from {day.isoformat()}",
+    )
+    return created
+
+
+def due_follow_ups(on: date, *, provider_id: int | None = None) -> list[m.FollowUp]:
+    """Scheduled follow-ups whose window is open on this day (scheduling books them)."""
+    query = (
+        sa.select(m.FollowUp)
+        .options(joinedload(m.FollowUp.patient))
+        .where(
+            m.FollowUp.status == FollowUpStatus.SCHEDULED,
+            m.FollowUp.window_opens_on <= on,
+            m.FollowUp.window_closes_on >= on,
+        )
+        .order_by(m.FollowUp.due_on, m.FollowUp.id)
+    )
+    if provider_id is not None:
+        query = query.join(m.Journey, m.Journey.id == m.FollowUp.journey_id).where(
+            m.Journey.provider_id == provider_id
+        )
+    return list(db.session.scalars(query))
+
+
+PLANS = {
+    "continue": "Continue the programme",
+    "repeat_cycle": "Repeat treatment (new cycle)",
+    "refer_surgery": "Refer to surgery",
+    "discharge": "Discharge from the programme",
+}
+ASSESSMENT_FIELDS = (
+    "adverse_infection",
+    "adverse_pain_flare",
+    "adverse_swelling",
+    "adverse_neuro_deficit",
+    "medication_use",
+    "function_work",
+    "provider_note",
+    "plan",
+)
+
+
+def _require_open(follow_up: m.FollowUp, by: User, version: int | None) -> None:
+    if by.role not in CLINICAL:
+        raise TransitionRefused("Only the clinical team records follow-ups.")
+    if version is not None and int(version) != follow_up.version:
+        raise StaleFollowUp()
+    if follow_up.status is not FollowUpStatus.SCHEDULED:
+        raise TransitionRefused(f"This follow-up is already {follow_up.status.value}.")
+
+
+class StaleFollowUp(Exception):
+    """The follow-up changed since the form was loaded."""
+
+
+def record_follow_up(
+    follow_up: m.FollowUp, values: dict, by: User, version: int | None = None
+) -> None:
+    """The assessment: adverse events, medication, function, note and plan; then it is done."""
+    _require_open(follow_up, by, version)
+    if values.get("plan") not in PLANS:
+        raise TransitionRefused("Choose the plan.", field="plan")
+    for name in ASSESSMENT_FIELDS:
+        setattr(follow_up, name, values.get(name))
+    follow_up.status = FollowUpStatus.DONE
+    follow_up.completed_at = utcnow()
+    follow_up.completed_by_id = by.id
+    db.session.flush()
+    audit.record(
+        "follow_up.recorded",
+        actor=by,
+        obj=follow_up,
+        patient_id=follow_up.patient_id,
+        detail=f"{follow_up.label}: {follow_up.plan}",
+    )
+
+
+def mark_missed(follow_up: m.FollowUp, by: User, version: int | None = None) -> None:
+    _require_open(follow_up, by, version)
+    follow_up.status = FollowUpStatus.MISSED
+    db.session.flush()
+    audit.record("follow_up.missed", actor=by, obj=follow_up, patient_id=follow_up.patient_id)

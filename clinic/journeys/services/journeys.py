@@ -1,0 +1,182 @@
+"""Opening journeys, their cycles and their stages; journey-level state changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from clinic.auth.models import Role, User
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
+from clinic.journeys.states import (
+    CYCLE_KINDS,
+    JourneyStatus,
+    StageKind,
+    StageStatus,
+    Therapy,
+    TransitionRefused,
+    move_journey,
+)
+from clinic.models import audit
+from clinic.patients.models import Patient
+from clinic.policy import can_open_journey
+
+RECORD_MODELS = {
+    StageKind.EVALUATION: m.EvaluationRecord,
+    StageKind.COLLECTION: m.CollectionRecord,
+    StageKind.PROCESSING: m.ProcessingRecord,
+    StageKind.INJECTION: m.InjectionRecord,
+    StageKind.RECOVERY: m.RecoveryRecord,
+}
+
+
+def open_journey(
+    patient: Patient,
+    *,
+    therapy: Therapy,
+    provider: User,
+    condition_ids: Iterable[int],
+    targets: Iterable[tuple[str, str, str]],
+    by: User,
+) -> m.Journey:
+    """A new journey in evaluation, with its conditions, target sites and evaluation stage."""
+    if not can_open_journey(by):
+        raise TransitionRefused("Only a provider opens a treatment journey.")
+    if provider.role is not Role.PROVIDER or not provider.active:
+        raise TransitionRefused("Choose an active provider.", field="provider_id")
+    conditions = db.session.scalars(
+        sa.select(m.Condition).where(m.Condition.id.in_(list(condition_ids)), m.Condition.active)
+    ).all()
+    if not conditions:
+        raise TransitionRefused("Choose at least one condition.", field="condition_ids")
+    journey = m.Journey(patient=patient, therapy=therapy, provider=provider, opened_by_id=by.id)
+    journey.conditions = list(conditions)
+    for level, side, structure in targets:
+        _check_target(level, side, structure)
+        journey.targets.append(m.TargetSite(level=level, side=side, structure=structure))
+    db.session.add(journey)
+    db.session.flush()
+    add_stage(journey, StageKind.EVALUATION, None)
+    audit.record(
+        "journey.opened", actor=by, obj=journey, patient_id=patient.id, detail=therapy.value
+    )
+    return journey
+
+
+def _check_target(level: str, side: str, structure: str) -> None:
+    if level not in LEVELS or side not in SIDES or structure not in STRUCTURES:
+        raise TransitionRefused("Choose a level, side and structure for each target.", "targets")
+
+
+def add_stage(journey: m.Journey, kind: StageKind, cycle: m.Cycle | None) -> m.Stage:
+    """A pending stage with its (empty) typed record."""
+    stage = m.Stage(journey=journey, cycle=cycle, kind=kind, status=StageStatus.PENDING)
+    db.session.add(stage)
+    db.session.flush()
+    db.session.add(RECORD_MODELS[kind](stage_id=stage.id))
+    return stage
+
+
+def open_cycle(journey: m.Journey, by: User) -> m.Cycle:
+    """The next treatment cycle, with its collection, processing, injection and recovery."""
+    number = (max((c.number for c in journey.cycles), default=0)) + 1
+    cycle = m.Cycle(journey=journey, number=number)
+    db.session.add(cycle)
+    db.session.flush()
+    for kind in CYCLE_KINDS:
+        add_stage(journey, kind, cycle)
+    audit.record(
+        "journey.cycle_opened",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=f"cycle {number}",
+    )
+    return cycle
+
+
+def repeat_cycle_refusal(journey: m.Journey) -> str | None:
+    if journey.status is not JourneyStatus.FOLLOW_UP:
+        return "A repeat treatment starts once the last injection is signed and follow-up began."
+    return None
+
+
+def open_repeat_cycle(journey: m.Journey, by: User) -> m.Cycle:
+    """A repeat treatment: back to treatment with a new cycle."""
+    if not can_open_journey(by):
+        raise TransitionRefused("Only a provider starts a repeat treatment.")
+    refusal = repeat_cycle_refusal(journey)
+    if refusal:
+        raise TransitionRefused(refusal)
+    move_journey(journey, JourneyStatus.IN_TREATMENT)
+    return open_cycle(journey, by)
+
+
+def end_journey(journey: m.Journey, target: JourneyStatus, reason: str, by: User) -> None:
+    """Discharge from the programme (completed) or cancel; a reason is always kept."""
+    if target not in (JourneyStatus.COMPLETED, JourneyStatus.CANCELLED):
+        raise TransitionRefused("A journey ends as completed or cancelled.")
+    if not can_open_journey(by):
+        raise TransitionRefused("Only a provider ends a journey.")
+    if not reason.strip():
+        raise TransitionRefused("Give the reason.", field="reason")
+    move_journey(journey, target)
+    journey.status_reason = reason.strip()
+    audit.record(f"journey.{target.value}", actor=by, obj=journey, patient_id=journey.patient_id)
+
+
+def not_a_candidate(journey: m.Journey, reason: str, by: User) -> None:
+    move_journey(journey, JourneyStatus.NOT_CANDIDATE)
+    journey.status_reason = reason
+    audit.record("journey.not_candidate", actor=by, obj=journey, patient_id=journey.patient_id)
+    db.session.flush()
+
+
+def record_of(stage: m.Stage):
+    """The stage's typed record."""
+    return db.session.get(RECORD_MODELS[stage.kind], stage.id)
+
+
+def _require_open_journey(journey: m.Journey, by: User) -> None:
+    if not can_open_journey(by):
+        raise TransitionRefused("Only a provider changes diagnoses and targets.")
+    if journey.status in (
+        JourneyStatus.NOT_CANDIDATE,
+        JourneyStatus.COMPLETED,
+        JourneyStatus.CANCELLED,
+    ):
+        raise TransitionRefused("The journey has ended.")
+
+
+def add_target(journey: m.Journey, level: str, side: str, structure: str, by: User) -> None:
+    _require_open_journey(journey, by)
+    _check_target(level, side, structure)
+    journey.targets.append(m.TargetSite(level=level, side=side, structure=structure))
+    db.session.flush()
+    audit.record(
+        "journey.target_added",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=f"{level} {side} {structure}",
+    )
+
+
+def set_conditions(journey: m.Journey, condition_ids: Iterable[int], by: User) -> None:
+    _require_open_journey(journey, by)
+    conditions = db.session.scalars(
+        sa.select(m.Condition).where(m.Condition.id.in_(list(condition_ids)))
+    ).all()
+    if not conditions:
+        raise TransitionRefused("Choose at least one condition.", field="condition_ids")
+    journey.conditions = list(conditions)
+    db.session.flush()
+    audit.record(
+        "journey.conditions_set",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=", ".join(c.code for c in conditions),
+    )

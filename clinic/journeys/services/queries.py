@@ -1,0 +1,196 @@
+"""Read models for the chart and the worklist, each a fixed number of queries (no N+1)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, selectinload
+
+from clinic.auth.models import Role, User
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.states import JourneyStatus, StageKind, StageStatus
+from clinic.patients.models import Patient
+from clinic.timeutil import clinic_day_bounds, clinic_today
+
+
+@dataclass
+class Chart:
+    patient: Patient
+    journeys: list[m.Journey]
+    ticks: dict[int, int] = field(default_factory=dict)
+    notes: dict[int, list[m.StageNote]] = field(default_factory=dict)
+    specimens: dict[int, m.Specimen] = field(default_factory=dict)
+    follow_ups: dict[int, list[m.FollowUp]] = field(default_factory=dict)
+
+    def checklist_progress(self, stage: m.Stage) -> tuple[int, int] | None:
+        if stage.checklist_template is None:
+            return None
+        return self.ticks.get(stage.id, 0), len(stage.checklist_template.items)
+
+
+def chart_for(patient: Patient) -> Chart:
+    journeys = db.session.scalars(
+        sa.select(m.Journey)
+        .where(m.Journey.patient_id == patient.id)
+        .options(
+            selectinload(m.Journey.provider),
+            selectinload(m.Journey.conditions),
+            selectinload(m.Journey.targets),
+            selectinload(m.Journey.cycles),
+            selectinload(m.Journey.stages).options(
+                selectinload(m.Stage.cycle),
+                selectinload(m.Stage.completed_by),
+                selectinload(m.Stage.signed_by),
+                selectinload(m.Stage.ended_by),
+                selectinload(m.Stage.checklist_template).selectinload(m.ChecklistTemplate.items),
+            ),
+        )
+        .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
+    ).all()
+    chart = Chart(patient=patient, journeys=list(journeys))
+    journey_ids = [j.id for j in journeys]
+    if not journey_ids:
+        return chart
+    stage_ids = sa.select(m.Stage.id).where(m.Stage.journey_id.in_(journey_ids))
+    chart.ticks = dict(
+        db.session.execute(
+            sa.select(m.ChecklistTick.stage_id, sa.func.count())
+            .where(m.ChecklistTick.stage_id.in_(stage_ids))
+            .group_by(m.ChecklistTick.stage_id)
+        ).all()
+    )
+    notes = defaultdict(list)
+    for note in db.session.scalars(
+        sa.select(m.StageNote)
+        .where(m.StageNote.stage_id.in_(stage_ids))
+        .options(selectinload(m.StageNote.author))
+        .order_by(m.StageNote.id)
+    ):
+        notes[note.stage_id].append(note)
+    chart.notes = dict(notes)
+    chart.specimens = {
+        s.cycle_id: s
+        for s in db.session.scalars(
+            sa.select(m.Specimen).where(m.Specimen.journey_id.in_(journey_ids))
+        )
+    }
+    follow_ups = defaultdict(list)
+    for item in db.session.scalars(
+        sa.select(m.FollowUp)
+        .where(m.FollowUp.journey_id.in_(journey_ids))
+        .order_by(m.FollowUp.due_on)
+    ):
+        follow_ups[item.journey_id].append(item)
+    chart.follow_ups = dict(follow_ups)
+    return chart
+
+
+STAFF_KINDS = (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.RECOVERY)
+PROCEDURE_KINDS = (StageKind.COLLECTION, StageKind.INJECTION)
+FIRST_KINDS = (StageKind.EVALUATION, StageKind.COLLECTION)
+OPEN_JOURNEYS = (JourneyStatus.EVALUATING, JourneyStatus.IN_TREATMENT, JourneyStatus.FOLLOW_UP)
+
+
+@dataclass
+class Worklist:
+    today: list[m.Stage]
+    in_progress: list[m.Stage]
+    to_sign: list[m.Stage]
+    ready: list[m.Stage]
+
+
+def _stage_query():
+    return (
+        sa.select(m.Stage)
+        .join(m.Stage.journey)
+        .join(m.Journey.patient)
+        .outerjoin(m.Stage.cycle)
+        .options(
+            contains_eager(m.Stage.journey).contains_eager(m.Journey.patient),
+            contains_eager(m.Stage.cycle),
+        )
+        .where(m.Journey.status.in_(OPEN_JOURNEYS))
+        .order_by(m.Stage.updated_at, m.Stage.id)
+    )
+
+
+def worklist_for(user: User, limit: int = 200) -> Worklist:
+    """Stages waiting on this user or their team: in progress, awaiting signature, up next."""
+    mine = m.Journey.provider_id == user.id
+    team = m.Stage.kind.in_(STAFF_KINDS)
+    scope = mine if user.role is Role.PROVIDER else team
+    in_progress = db.session.scalars(
+        _stage_query().where(scope, m.Stage.status == StageStatus.IN_PROGRESS).limit(limit)
+    ).all()
+    to_sign = []
+    if user.role is Role.PROVIDER:
+        to_sign = db.session.scalars(
+            _stage_query().where(mine, m.Stage.status == StageStatus.COMPLETED).limit(limit)
+        ).all()
+    # "Up next": pending stages whose predecessor in the cycle is done (or the evaluation).
+    previous = sa.orm.aliased(m.Stage)
+    previous_kind = sa.case(
+        {"processing": "collection", "injection": "processing", "recovery": "injection"},
+        value=sa.cast(m.Stage.kind, sa.String),
+    )
+    predecessor_done = sa.exists().where(
+        previous.cycle_id == m.Stage.cycle_id,
+        sa.cast(previous.kind, sa.String) == previous_kind,
+        previous.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
+    )
+    ready = db.session.scalars(
+        _stage_query()
+        .where(
+            scope,
+            m.Stage.status == StageStatus.PENDING,
+            sa.or_(
+                m.Stage.kind.in_([StageKind.EVALUATION, StageKind.COLLECTION]), predecessor_done
+            ),
+        )
+        .limit(limit)
+    ).all()
+    start, end = clinic_day_bounds(clinic_today())
+    today = db.session.scalars(
+        _stage_query()
+        .where(
+            scope,
+            m.Stage.kind.in_(PROCEDURE_KINDS),
+            m.Stage.started_at >= start,
+            m.Stage.started_at < end,
+            m.Stage.status != StageStatus.CANCELLED,
+        )
+        .limit(limit)
+    ).all()
+    return Worklist(list(today), list(in_progress), list(to_sign), list(ready))
+
+
+def find_patients(text: str, limit: int = 25) -> list[Patient]:
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    like = f"%{text.lower()}%"
+    return list(
+        db.session.scalars(
+            sa.select(Patient)
+            .where(
+                sa.or_(
+                    sa.func.lower(Patient.family_name).like(like),
+                    sa.func.lower(Patient.given_name).like(like),
+                    sa.func.lower(Patient.mrn).like(like),
+                )
+            )
+            .order_by(Patient.family_name, Patient.given_name)
+            .limit(limit)
+        )
+    )
+
+
+def active_providers() -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.role == Role.PROVIDER, User.active).order_by(User.full_name)
+        )
+    )

@@ -1,0 +1,126 @@
+"""Specimen chain of custody: IDs, hand-offs, and the time-out's ID check (a hard stop)."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.models.custody import CustodyStep
+from clinic.journeys.services import gating
+from clinic.journeys.services.journeys import record_of
+from clinic.journeys.states import StageStatus, TransitionRefused
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.policy import stage_work_refusal
+
+# No 0/O or 1/I: the ID is read aloud and typed at the time-out.
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+class SpecimenMismatch(Exception):
+    """The syringe's specimen ID is not this journey's product: stop."""
+
+
+def new_code() -> str:
+    while True:
+        code = "SP-" + "".join(secrets.choice(ALPHABET) for _ in range(6))
+        taken = db.session.scalar(sa.select(m.Specimen.id).where(m.Specimen.code == code))
+        if taken is None:
+            return code
+
+
+def normalise(code: str) -> str:
+    return "".join((code or "").split()).upper()
+
+
+def create_specimen(stage: m.Stage, record: m.CollectionRecord, by: User) -> m.Specimen:
+    journey = stage.journey
+    specimen = m.Specimen(
+        code=new_code(),
+        patient_id=journey.patient_id,
+        journey_id=journey.id,
+        cycle_id=stage.cycle_id,
+        product_type=journey.therapy,
+        collected_at=record.collected_at,
+        collected_by_id=record.collected_by_id or by.id,
+        custody_state=CustodyStep.COLLECTED,
+    )
+    db.session.add(specimen)
+    db.session.flush()
+    hand_off(specimen, CustodyStep.COLLECTED, by, at=record.collected_at)
+    return specimen
+
+
+def hand_off(
+    specimen: m.Specimen, step: CustodyStep, by: User, note: str | None = None, at=None
+) -> m.CustodyEvent:
+    """One custody event; the specimen's state follows it."""
+    event = m.CustodyEvent(specimen=specimen, step=step, by_id=by.id, note=note, at=at or utcnow())
+    specimen.custody_state = step
+    db.session.add(event)
+    db.session.flush()
+    audit.record(
+        f"custody.{step.value}",
+        actor=by,
+        obj=specimen,
+        patient_id=specimen.patient_id,
+        detail=specimen.code,
+    )
+    return event
+
+
+def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> None:
+    """Record the time-out. A syringe ID that is not this cycle's specimen is a hard stop.
+
+    On a mismatch only the audit row is written (nothing else changes) and SpecimenMismatch
+    is raised; the caller commits that row so the stop is on record.
+    """
+    refusal = stage_work_refusal(by, stage)
+    if refusal:
+        raise TransitionRefused(refusal)
+    if stage.status is not StageStatus.IN_PROGRESS:
+        raise TransitionRefused("Start the injection stage before the time-out.")
+    if not team.strip():
+        raise TransitionRefused("List every team member present.", field="timeout_team")
+    blockers = gating.checklist_blockers(stage)
+    if blockers:
+        raise TransitionRefused("Tick the time-out items first. " + blockers[0])
+    specimen = gating.specimen_of(stage.cycle)
+    entered = normalise(entered_code)
+    if specimen is None or entered != specimen.code:
+        audit.record(
+            "timeout.specimen_mismatch",
+            actor=by,
+            obj=stage,
+            patient_id=stage.journey.patient_id,
+            detail=f"entered {entered[:20] or '(blank)'}; expected "
+            f"{specimen.code if specimen else '(none)'}",
+        )
+        db.session.flush()
+        raise SpecimenMismatch(entered)
+    record = record_of(stage)
+    record.timeout_specimen_code = entered
+    record.timeout_team = team.strip()[:300]
+    record.timeout_confirmed_at = utcnow()
+    record.timeout_confirmed_by_id = by.id
+    stage.updated_at = utcnow()
+    db.session.flush()
+    audit.record("timeout.confirmed", actor=by, obj=stage, patient_id=stage.journey.patient_id)
+
+
+def add_injection_site(stage: m.Stage, values: dict, by: User) -> m.InjectionSite:
+    refusal = stage_work_refusal(by, stage)
+    if refusal:
+        raise TransitionRefused(refusal)
+    if stage.status is not StageStatus.IN_PROGRESS:
+        raise TransitionRefused("Sites are recorded while the injection is in progress.")
+    site = m.InjectionSite(stage_id=stage.id, **values)
+    db.session.add(site)
+    stage.updated_at = utcnow()
+    db.session.flush()
+    audit.record("injection.site_added", actor=by, obj=stage, patient_id=stage.journey.patient_id)
+    return site

@@ -1,0 +1,224 @@
+"""Stage work: start, save a draft, complete, sign, reopen, cancel and void."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from clinic.auth.models import User
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.models.catalog import ContraindicationKind
+from clinic.journeys.models.custody import CustodyStep
+from clinic.journeys.models.records import Decision
+from clinic.journeys.services import checklists, followups, gating, specimens
+from clinic.journeys.services.derived import compute_processing
+from clinic.journeys.services.journeys import not_a_candidate, open_cycle, record_of
+from clinic.journeys.states import (
+    JourneyStatus,
+    StageKind,
+    StageStatus,
+    TransitionRefused,
+    move_journey,
+    move_stage,
+)
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.policy import can_sign_stage, stage_work_refusal
+
+
+class StaleStage(Exception):
+    """The stage changed since the form was loaded."""
+
+
+def _audit(action: str, stage: m.Stage, by: User, detail: str | None = None) -> None:
+    audit.record(
+        action,
+        actor=by,
+        obj=stage,
+        patient_id=stage.journey.patient_id,
+        detail=detail or stage.kind.value,
+    )
+    db.session.flush()
+
+
+def _require_worker(stage: m.Stage, by: User) -> None:
+    refusal = stage_work_refusal(by, stage)
+    if refusal:
+        raise TransitionRefused(refusal)
+
+
+def _refuse(reasons: list[str]) -> None:
+    if reasons:
+        raise TransitionRefused(" ".join(reasons))
+
+
+def check_version(stage: m.Stage, version: int | None) -> None:
+    if version is not None and int(version) != stage.version:
+        raise StaleStage()
+
+
+def start_stage(stage: m.Stage, by: User) -> None:
+    """Pending → in progress, once gating allows; fixes the checklist version it will use."""
+    _require_worker(stage, by)
+    _refuse(gating.start_blockers(stage))
+    move_stage(stage, StageStatus.IN_PROGRESS, by)
+    stage.checklist_template = checklists.current_template(stage.kind, stage.journey.therapy)
+    if stage.kind is StageKind.PROCESSING:
+        specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.RECEIVED, by)
+    elif stage.kind is StageKind.INJECTION:
+        specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.RELEASED, by)
+    _audit("stage.started", stage, by)
+
+
+def save_stage(
+    stage: m.Stage, values: dict[str, Any], by: User, version: int | None = None
+) -> None:
+    """Save the stage's typed fields as a draft (starting a pending stage first)."""
+    _require_worker(stage, by)
+    check_version(stage, version)
+    if stage.is_locked:
+        raise TransitionRefused("This stage is signed or closed; add an addendum instead.")
+    if stage.status is StageStatus.COMPLETED:
+        raise TransitionRefused("Reopen the completed stage before changing it.")
+    if stage.status is StageStatus.PENDING:
+        start_stage(stage, by)
+    record = record_of(stage)
+    contraindication_ids = values.pop("contraindication_ids", None)
+    chosen = None
+    if contraindication_ids is not None:
+        chosen = list(
+            db.session.scalars(
+                sa.select(m.Contraindication).where(m.Contraindication.id.in_(contraindication_ids))
+            )
+        )
+    with db.session.no_autoflush:  # check the rules between fields before anything is written
+        for name, value in values.items():
+            if not hasattr(record, name) or name == "stage_id":
+                raise ValueError(f"{name} is not a field of the {stage.kind.value} record")
+            setattr(record, name, value)
+        if chosen is not None:
+            record.contraindications = chosen
+        _check_record(record)
+    if stage.kind is StageKind.PROCESSING:
+        compute_processing(stage, record)
+    stage.updated_at = utcnow()  # bumps the version even when only the record changed
+    db.session.flush()
+    _audit("stage.saved", stage, by)
+
+
+def _check_record(record) -> None:
+    """The rules between fields (mirrored by CHECK constraints), as messages beside the field."""
+    if isinstance(record, m.EvaluationRecord):
+        if record.decision is Decision.NOT_CANDIDATE and not record.decision_reason:
+            raise TransitionRefused(
+                "Give the reason the patient is not a candidate.", field="decision_reason"
+            )
+        if (record.consent_signed_at is None) != (not record.consent_form_version):
+            raise TransitionRefused(
+                "Record both the consent form version and when it was signed.",
+                field="consent_form_version"
+                if not record.consent_form_version
+                else "consent_signed_at",
+            )
+    processing = isinstance(record, m.ProcessingRecord) and record.processed_by_id is not None
+    if processing and record.processed_by_id == record.verified_by_id:
+        raise TransitionRefused("A second person verifies the product.", field="verified_by_id")
+    if isinstance(record, m.InjectionRecord):
+        if record.product_disposition == "discarded" and not record.discard_reason:
+            raise TransitionRefused(
+                "Give the reason the product was discarded.", field="discard_reason"
+            )
+        ended, started = record.procedure_ended_at, record.procedure_started_at
+        if ended and started and ended < started:
+            raise TransitionRefused("The end is before the start.", field="procedure_ended_at")
+
+
+def reopen_refusal(stage: m.Stage) -> str | None:
+    """Why this completed stage cannot be reopened for correction, or None."""
+    if stage.status is not StageStatus.COMPLETED:
+        return "Only a completed, unsigned stage can be reopened."
+    if stage.kind is StageKind.EVALUATION and stage.journey.status is not JourneyStatus.EVALUATING:
+        return "The candidacy decision has been acted on; add a note, or an addendum once signed."
+    if stage.kind in (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.INJECTION):
+        return "Custody has moved on from this stage; add a note, or an addendum once signed."
+    return None
+
+
+def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
+    """In progress → completed, once its fields and required checklist items are complete."""
+    _require_worker(stage, by)
+    check_version(stage, version)
+    _refuse(gating.complete_blockers(stage))
+    move_stage(stage, StageStatus.COMPLETED, by)
+    record = record_of(stage)
+    if stage.kind is StageKind.EVALUATION:
+        _settle_candidacy(stage, record, by)
+    elif stage.kind is StageKind.COLLECTION:
+        specimens.create_specimen(stage, record, by)
+    elif stage.kind is StageKind.PROCESSING:
+        specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.PROCESSED, by)
+    elif stage.kind is StageKind.INJECTION:
+        step = (
+            CustodyStep.DISCARDED
+            if record.product_disposition == "discarded"
+            else CustodyStep.ADMINISTERED
+        )
+        specimens.hand_off(gating.specimen_of(stage.cycle), step, by, record.discard_reason)
+    _audit("stage.completed", stage, by)
+
+
+def _settle_candidacy(stage: m.Stage, record: m.EvaluationRecord, by: User) -> None:
+    absolute = [
+        c.label for c in record.contraindications if c.kind is ContraindicationKind.ABSOLUTE
+    ]
+    journey = stage.journey
+    if absolute:
+        reason = "Absolute contraindication: " + "; ".join(absolute)
+        record.decision = Decision.NOT_CANDIDATE
+        record.decision_reason = (record.decision_reason or reason)[:500]
+        not_a_candidate(journey, reason[:500], by)
+    elif record.decision is Decision.NOT_CANDIDATE:
+        not_a_candidate(journey, record.decision_reason or "Not a candidate", by)
+    elif record.decision is Decision.CANDIDATE and journey.status is JourneyStatus.EVALUATING:
+        move_journey(journey, JourneyStatus.IN_TREATMENT)
+        open_cycle(journey, by)
+
+
+def sign_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
+    """Completed → signed: the record locks; signing the injection starts the follow-ups."""
+    if not can_sign_stage(by, stage):
+        raise TransitionRefused("Only a provider signs a stage.")
+    check_version(stage, version)
+    _refuse(gating.sign_blockers(stage))
+    move_stage(stage, StageStatus.SIGNED, by)
+    _audit("stage.signed", stage, by)
+    if stage.kind is StageKind.INJECTION:
+        followups.generate_follow_ups(stage, by)
+        if stage.journey.status is JourneyStatus.IN_TREATMENT:
+            move_journey(stage.journey, JourneyStatus.FOLLOW_UP)
+
+
+def reopen_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
+    """Completed (not yet signed) → in progress, to correct it before sign-off."""
+    _require_worker(stage, by)
+    check_version(stage, version)
+    refusal = reopen_refusal(stage)
+    if refusal:
+        raise TransitionRefused(refusal)
+    move_stage(stage, StageStatus.IN_PROGRESS, by)
+    _audit("stage.reopened", stage, by)
+
+
+def end_stage(stage: m.Stage, target: StageStatus, reason: str, by: User) -> None:
+    """Cancel an open stage, or void a completed or signed one; both keep the reason."""
+    if target is StageStatus.VOIDED and not can_sign_stage(by, stage):
+        raise TransitionRefused("Only a provider voids a stage.")
+    if target is StageStatus.CANCELLED:
+        _require_worker(stage, by)
+    if not (reason or "").strip():
+        raise TransitionRefused("Give the reason.", field="reason")
+    move_stage(stage, target, by)
+    stage.end_reason = reason.strip()[:300]
+    _audit(f"stage.{target.value}", stage, by)

@@ -1,0 +1,48 @@
+"""Journey fixtures: a provider, clinical staff and a fresh journey in evaluation."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.journeys import models as m
+from clinic.journeys.services import journeys
+from clinic.journeys.states import Therapy
+from tests import factories
+
+
+@pytest.fixture
+def provider(db):
+    return factories.make_user(Role.PROVIDER, full_name="Dr. Test Provider")
+
+
+@pytest.fixture
+def staff(db):
+    return factories.make_user(Role.CLINICAL_STAFF, full_name="Nurse Test")
+
+
+@pytest.fixture
+def staff2(db):
+    return factories.make_user(Role.CLINICAL_STAFF, full_name="Lab Tech Test")
+
+
+@pytest.fixture
+def make_journey(db, provider):
+    def _make(therapy: Therapy = Therapy.PRP, patient=None, by=None):
+        condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.36"))
+        return journeys.open_journey(
+            patient or factories.PatientFactory(),
+            therapy=therapy,
+            provider=provider,
+            condition_ids=[condition.id],
+            targets=[("L4-L5", "midline", "disc")],
+            by=by or provider,
+        )
+
+    return _make
+
+
+@pytest.fixture
+def journey(make_journey):
+    return make_journey()

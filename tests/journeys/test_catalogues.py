@@ -1,0 +1,72 @@
+"""Admins edit checklists (versioned), conditions and follow-up protocols as data."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.journeys import models as m
+from clinic.journeys import walkthrough as walk
+from clinic.journeys.services import checklists
+from clinic.journeys.states import StageKind, Therapy
+
+
+def test_new_checklist_version_applies_to_new_stages_only(client, login, journey, provider, db):
+    stage = journey.evaluation
+    walk.stages.start_stage(stage, provider)
+    old = stage.checklist_template
+    login(Role.ADMIN)
+    response = client.post_form(
+        "/admin/clinical/checklists/new?kind=evaluation&therapy=",
+        {"title": "Evaluation checklist", "items": "Identity checked\n(optional) Coffee offered"},
+    )
+    assert response.status_code == 302
+    current = checklists.current_template(StageKind.EVALUATION, Therapy.PRP)
+    assert current.version == old.version + 1
+    assert [(i.text, i.required) for i in current.items] == [
+        ("Identity checked", True),
+        ("Coffee offered", False),
+    ]
+    db.session.refresh(stage)
+    assert stage.checklist_template_id == old.id  # the stage keeps the version it used
+    db.session.refresh(old)
+    assert old.active is False and len(old.items) == 5
+
+
+def test_protocol_edit_drives_generated_follow_ups(client, login, db):
+    login(Role.ADMIN)
+    url = "/admin/clinical/follow-up-protocols/bmac"
+    bad = client.post_form(url, {"steps": "3 months | ninety | 10 | 10"})
+    assert bad.status_code == 400 and "whole numbers" in bad.get_data(as_text=True)
+    ok = client.post_form(url, {"steps": "3 months | 91 | 21 | 23\n12 months | 365 | 60 | 60"})
+    assert ok.status_code == 302
+    labels = db.session.scalars(
+        sa.select(m.FollowUpProtocolStep.label).where(
+            m.FollowUpProtocolStep.therapy == Therapy.BMAC, m.FollowUpProtocolStep.active
+        )
+    ).all()
+    assert labels == ["3 months", "12 months"]
+
+
+def test_condition_catalogue(client, login, db):
+    login(Role.ADMIN)
+    response = client.post_form(
+        "/admin/clinical/conditions", {"code": "m54.16", "name": "Lumbar radiculopathy"}
+    )
+    assert response.status_code == 302
+    condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M54.16"))
+    assert condition.active
+    duplicate = client.post_form("/admin/clinical/conditions", {"code": "M54.16", "name": "again"})
+    assert duplicate.status_code == 400 and "already" in duplicate.get_data(as_text=True)
+    client.post_form(
+        f"/admin/clinical/conditions/{condition.id}/toggle",
+        {},
+        token_from="/admin/clinical/conditions",
+    )
+    db.session.refresh(condition)
+    assert condition.active is False
+
+
+def test_provider_cannot_edit_catalogues(client, login, db):
+    login(Role.PROVIDER)
+    assert client.get("/admin/clinical/checklists").status_code == 403

@@ -1,0 +1,102 @@
+"""The worklist and the chart run the same number of SQL queries for 5 or 500 journeys."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from clinic.auth.models import Role
+from clinic.journeys import models as m
+from clinic.journeys.states import JourneyStatus, StageKind, StageStatus, Therapy
+from clinic.models.base import utcnow
+from tests.factories import PatientFactory
+
+
+@contextmanager
+def counted():
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def build(db, provider, author, n: int, patient=None):
+    """n journeys, each with an evaluation in progress (ticked item, a note) and a cycle whose
+    collection is completed, awaiting signature."""
+    condition = db.session.scalar(sa.select(m.Condition).limit(1))
+    template = db.session.scalar(
+        sa.select(m.ChecklistTemplate).where(m.ChecklistTemplate.stage_kind == StageKind.EVALUATION)
+    )
+    item = template.items[0]
+    now = utcnow()
+    for i in range(n):
+        journey = m.Journey(
+            patient=patient or PatientFactory(),
+            therapy=list(Therapy)[i % 4],
+            provider_id=provider.id,
+            status=JourneyStatus.IN_TREATMENT,
+        )
+        journey.conditions = [condition]
+        journey.targets = [m.TargetSite(level="L4-L5", side="left", structure="disc")]
+        cycle = m.Cycle(journey=journey, number=1)
+        evaluation = m.Stage(
+            journey=journey,
+            kind=StageKind.EVALUATION,
+            status=StageStatus.IN_PROGRESS,
+            checklist_template=template,
+            started_at=now,
+        )
+        collection = m.Stage(
+            journey=journey,
+            cycle=cycle,
+            kind=StageKind.COLLECTION,
+            status=StageStatus.COMPLETED,
+            completed_at=now,
+            completed_by_id=author.id,
+        )
+        pending = m.Stage(journey=journey, cycle=cycle, kind=StageKind.PROCESSING)
+        db.session.add_all([journey, cycle, evaluation, collection, pending])
+        db.session.flush()
+        db.session.add(
+            m.ChecklistTick(stage_id=evaluation.id, item_id=item.id, ticked_by_id=author.id)
+        )
+        db.session.add(m.StageNote(stage_id=evaluation.id, author_id=author.id, body=f"n{i}"))
+    db.session.flush()
+
+
+def _count(client, path):
+    client.get(path)  # warm caches (templates, first-request set-up)
+    with counted() as statements:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(statements), response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path_for",
+    [
+        pytest.param(lambda p: "/clinical/worklist", id="worklist"),
+        pytest.param(lambda p: f"/clinical/patients/{p.id}/chart", id="chart"),
+    ],
+)
+def test_same_query_count_for_5_and_500_journeys(client, db, login, make_user, path_for):
+    provider = make_user(Role.PROVIDER)
+    author = make_user(Role.CLINICAL_STAFF)
+    patient = PatientFactory()
+    login(Role.PROVIDER, provider)
+    build(db, provider, author, 5, patient=patient)
+    few, few_html = _count(client, path_for(patient))
+    build(db, provider, author, 495, patient=patient)
+    many, many_html = _count(client, path_for(patient))
+    assert few == many, (few, many)
+    assert len(many_html) > len(few_html) * 5  # the larger set really was rendered

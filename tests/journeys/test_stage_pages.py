@@ -1,0 +1,328 @@
+"""Stage pages through HTTP: drafts, refused transitions, 409 conflicts, time-out hard stop,
+checklist required items, notes and addenda, access by role and by record."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.journeys import models as m
+from clinic.journeys import walkthrough as walk
+from clinic.journeys.services import gating, journeys, stages
+from clinic.journeys.states import StageKind, StageStatus
+from clinic.models.audit import AuditEvent
+
+
+def url(stage, tail=""):
+    return f"/clinical/journeys/{stage.journey_id}/stages/{stage.id}{tail}"
+
+
+def test_provider_saves_an_evaluation_draft(client, login, journey, provider, db):
+    login(Role.PROVIDER, provider)
+    stage = journey.evaluation
+    response = client.post_form(
+        url(stage),
+        {
+            "version": "1",
+            "pain_location": "Low back",
+            "pain_duration_months": "14",
+            "decision": "more_workup",
+        },
+    )
+    assert response.status_code == 302
+    record = journeys.record_of(stage)
+    db.session.refresh(record)
+    assert record.pain_location == "Low back" and record.pain_duration_months == 14
+    db.session.refresh(stage)
+    assert stage.status is StageStatus.IN_PROGRESS
+    page = client.get(url(stage)).get_data(as_text=True)
+    assert "Complete stage is not available yet" in page
+    assert "more work-up" in page
+
+
+def test_bad_input_is_shown_beside_the_field_and_nothing_saved(
+    client, login, journey, provider, db
+):
+    login(Role.PROVIDER, provider)
+    stage = journey.evaluation
+    response = client.post_form(
+        url(stage), {"version": "1", "pain_location": "Neck", "pain_duration_months": "-3"}
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="pain_duration_months-error"' in html
+    assert 'value="Neck"' in html  # the rest of the input is kept
+    db.session.refresh(stage)
+    assert stage.status is StageStatus.PENDING
+
+
+def test_stale_save_gets_409_with_newer_values_and_keeps_input(
+    client, login, journey, provider, db
+):
+    stage = journey.evaluation
+    stages.save_stage(stage, {"pain_location": "Saved by a colleague"}, provider)
+    db.session.flush()
+    login(Role.PROVIDER, provider)
+    response = client.post_form(url(stage), {"version": "1", "pain_location": "My entry"})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Someone else saved this stage" in html
+    assert "Saved by a colleague" in html
+    assert 'value="My entry"' in html
+    record = journeys.record_of(stage)
+    db.session.refresh(record)
+    assert record.pain_location == "Saved by a colleague"
+
+
+def test_refused_transition_is_explained(client, login, journey, provider, staff, db):
+    walk.evaluate(journey, provider)
+    processing = walk.stage_of(journey, StageKind.PROCESSING)
+    login(Role.CLINICAL_STAFF, staff)
+    response = client.post_form(
+        url(processing, "/start"), {}, token_from=url(processing), follow_redirects=True
+    )
+    html = response.get_data(as_text=True)
+    assert "Not done: Processing needs a collected specimen" in html
+    db.session.refresh(processing)
+    assert processing.status is StageStatus.PENDING
+
+
+def test_front_desk_cannot_open_chart_or_stage(client, login, journey, db):
+    login(Role.FRONT_DESK)
+    assert client.get(f"/clinical/patients/{journey.patient_id}/chart").status_code == 403
+    assert client.get(url(journey.evaluation)).status_code == 403
+
+
+def test_stage_is_reached_only_through_its_own_journey(client, login, make_journey, provider, db):
+    one, two = make_journey(), make_journey()
+    login(Role.PROVIDER, provider)
+    response = client.get(f"/clinical/journeys/{one.id}/stages/{two.evaluation.id}")
+    assert response.status_code == 404
+
+
+def test_time_out_mismatch_is_a_hard_stop_and_audited(
+    client, login, journey, provider, staff, staff2, db
+):
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    walk.process(journey, staff, staff2)
+    injection = walk.stage_of(journey, StageKind.INJECTION)
+    stages.start_stage(injection, provider)
+    walk.tick_all(injection, provider)
+    db.session.flush()
+    login(Role.PROVIDER, provider)
+    response = client.post_form(
+        url(injection, "/time-out"),
+        {"timeout_team": "Dr A; RN B", "specimen_code": "SP-WRONG1"},
+        token_from=url(injection),
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "STOP: the syringe does not match this patient" in html
+    record = journeys.record_of(injection)
+    db.session.refresh(record)
+    assert record.timeout_confirmed_at is None
+    stops = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "timeout.specimen_mismatch")
+    ).all()
+    assert len(stops) == 1 and "SP-WRONG1" in stops[0].detail
+    code = gating.specimen_of(injection.cycle).code
+    response = client.post_form(
+        url(injection, "/time-out"),
+        {"timeout_team": "Dr A; RN B", "specimen_code": code.lower()},
+        token_from=url(injection),
+    )
+    assert response.status_code == 302
+    db.session.refresh(record)
+    assert record.timeout_confirmed_at is not None
+
+
+def test_required_checklist_items_block_completion(client, login, journey, provider, db):
+    walk.evaluate(journey, provider)
+    collection = walk.stage_of(journey, StageKind.COLLECTION)
+    walk.collect(journey, provider, complete=False)
+    required = [i for i in collection.checklist_template.items if i.required]
+    optional = [i for i in collection.checklist_template.items if not i.required]
+    login(Role.PROVIDER, provider)
+    client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(i.id) for i in required[:-1] + optional]},
+        token_from=url(collection),
+    )
+    response = client.post_form(
+        url(collection, "/complete"), {}, token_from=url(collection), follow_redirects=True
+    )
+    assert "required checklist item(s) are not ticked" in response.get_data(as_text=True)
+    db.session.refresh(collection)
+    assert collection.status is StageStatus.IN_PROGRESS
+    client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(i.id) for i in required]},
+        token_from=url(collection),
+    )
+    tick = db.session.scalar(
+        sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == collection.id).limit(1)
+    )
+    assert tick.ticked_by_id == provider.id and tick.ticked_at is not None
+    client.post_form(url(collection, "/complete"), {}, token_from=url(collection))
+    db.session.refresh(collection)
+    assert collection.status is StageStatus.COMPLETED
+    assert collection.checklist_template.version == 1
+
+
+def test_notes_become_addenda_after_signing_and_originals_stay(
+    client, login, journey, provider, db
+):
+    stage = journey.evaluation
+    login(Role.PROVIDER, provider)
+    client.post_form(url(stage, "/notes"), {"body": "Original finding."}, token_from=url(stage))
+    walk.evaluate(journey, provider)  # completes and signs
+    response = client.post_form(
+        url(stage), {"version": str(stage.version), "pain_location": "changed"}
+    )
+    assert response.status_code == 400  # a signed stage's fields are locked
+    assert "add an addendum instead" in response.get_data(as_text=True)
+    client.post_form(
+        url(stage, "/notes"), {"body": "Correction: left side."}, token_from=url(stage)
+    )
+    notes = db.session.scalars(
+        sa.select(m.StageNote).where(m.StageNote.stage_id == stage.id).order_by(m.StageNote.id)
+    ).all()
+    assert [(n.body, n.is_addendum) for n in notes] == [
+        ("Original finding.", False),
+        ("Correction: left side.", True),
+    ]
+    html = client.get(f"/clinical/patients/{journey.patient_id}/chart").get_data(as_text=True)
+    assert "Original finding." in html and "Addendum" in html
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "stage.addendum"))
+
+
+def test_provider_opens_a_journey_from_the_chart(client, login, provider, db):
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory()
+    condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M54.50"))
+    login(Role.PROVIDER, provider)
+    new = f"/clinical/patients/{patient.id}/journeys/new"
+    response = client.post_form(
+        new,
+        {
+            "therapy": "bmac",
+            "provider_id": str(provider.id),
+            "level": "L5-S1",
+            "side": "left",
+            "structure": "facet",
+        },
+    )
+    assert response.status_code == 400 and "Choose at least one." in response.get_data(True)
+    response = client.post_form(
+        new,
+        {
+            "therapy": "bmac",
+            "provider_id": str(provider.id),
+            "condition_ids": [str(condition.id)],
+            "level": "L5-S1",
+            "side": "left",
+            "structure": "facet",
+        },
+    )
+    assert response.status_code == 302
+    journey = db.session.scalar(sa.select(m.Journey).where(m.Journey.patient_id == patient.id))
+    assert journey.therapy.value == "bmac" and journey.targets[0].display == "L5-S1 left facet"
+    html = client.get(f"/clinical/patients/{patient.id}/chart").get_data(as_text=True)
+    assert "Bone marrow aspirate concentrate" in html and "Evaluation" in html
+
+
+def test_label_shows_identifiers(client, login, journey, provider, staff, db):
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    specimen = gating.specimen_of(journey.cycles[0])
+    login(Role.CLINICAL_STAFF, staff)
+    html = client.get(f"/clinical/journeys/{journey.id}/specimens/{specimen.id}/label").get_data(
+        as_text=True
+    )
+    patient = journey.patient
+    for text in (
+        specimen.code,
+        patient.display_name,
+        patient.mrn,
+        patient.date_of_birth.isoformat(),
+        "Platelet-rich plasma",
+        "data:image/svg+xml",
+    ):
+        assert text in html
+
+
+def test_rules_between_fields_are_shown_beside_the_field(client, login, journey, provider, db):
+    login(Role.PROVIDER, provider)
+    stage = journey.evaluation
+    response = client.post_form(
+        url(stage), {"version": "1", "decision": "not_candidate", "pain_location": "Neck"}
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="decision_reason-error"' in html and "Give the reason" in html
+    assert 'value="Neck"' in html
+    response = client.post_form(url(stage), {"version": "1", "consent_form_version": "C-1"})
+    assert 'id="consent_signed_at-error"' in response.get_data(as_text=True)
+    db.session.refresh(stage)
+    assert stage.status is StageStatus.PENDING  # nothing half-written
+
+
+def test_reopen_is_offered_only_where_it_is_allowed(client, login, journey, provider, staff, db):
+    walk.evaluate(journey, provider)
+    collection = walk.collect(journey, staff)
+    login(Role.PROVIDER, provider)
+    html = client.get(url(collection)).get_data(as_text=True)
+    assert "Reopen to correct" not in html and "Custody has moved on" in html
+
+
+def test_provider_adds_targets_and_sets_diagnoses(client, login, journey, provider, staff, db):
+    condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M47.816"))
+    login(Role.PROVIDER, provider)
+    stage_url = url(journey.evaluation)
+    client.post_form(
+        f"/clinical/journeys/{journey.id}/targets",
+        {"level": "L5-S1", "side": "bilateral", "structure": "facet"},
+        token_from=stage_url,
+    )
+    client.post_form(
+        f"/clinical/journeys/{journey.id}/conditions",
+        {"condition_ids": [str(condition.id)]},
+        token_from=stage_url,
+    )
+    db.session.refresh(journey)
+    assert [t.display for t in journey.targets] == ["L4-L5 midline disc", "L5-S1 bilateral facet"]
+    assert [c.code for c in journey.conditions] == ["M47.816"]
+    client.post_form("/logout", token_from=stage_url)
+    login(Role.CLINICAL_STAFF, staff)
+    response = client.post_form(
+        f"/clinical/journeys/{journey.id}/targets",
+        {"level": "C5-C6", "side": "left", "structure": "facet"},
+        token_from=stage_url,
+        follow_redirects=True,
+    )
+    assert "Only a provider" in response.get_data(as_text=True)
+
+
+def test_contraindications_are_ticked_as_checkboxes(client, login, journey, provider, db):
+    smoking = db.session.scalar(
+        sa.select(m.Contraindication).where(m.Contraindication.code == "smoking")
+    )
+    login(Role.PROVIDER, provider)
+    stage = journey.evaluation
+    response = client.post_form(
+        url(stage),
+        {
+            "version": "1",
+            "contraindication_ids": [str(smoking.id)],
+            "relative_acknowledgement": "Counselled; accepts slower healing.",
+        },
+    )
+    assert response.status_code == 302
+    record = journeys.record_of(stage)
+    db.session.refresh(record)
+    assert [c.code for c in record.contraindications] == ["smoking"]
+    html = client.get(url(stage)).get_data(as_text=True)
+    assert f'value="{smoking.id}" id="contraindication_ids-{smoking.id}" checked' in html
+    assert "Contraindication screen</legend>" in html
