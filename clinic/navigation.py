@@ -47,6 +47,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     ),
     Role.PATIENT: (
         NavItem("My care", "main.patient_home"),
+        NavItem("My journey", "portal.my_journey"),
         NavItem("Instructions", "instructions.mine"),
         NavItem("Questionnaires", "outcomes.my_questionnaires"),
         NavItem("My progress", "outcomes.my_progress"),

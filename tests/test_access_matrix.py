@@ -95,6 +95,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("instructions.mine_print", "GET", "/my/instructions/print", {PT}),
     ("outcomes.answer", "GET", "/my/questionnaires/{own_response}", {PT}),
     ("outcomes.my_progress", "GET", "/my/progress", {PT}),
+    ("portal.my_journey", "GET", "/my/journey", {PT}),
     ("outcomes.patient_outcomes", "GET", "/patients/{patient}/outcomes", {PR, CS}),
     ("outcomes.assign", "POST", "/patients/{patient}/outcomes/assign", {PR, CS}),
     ("outcomes.enter_for_patient", "GET", "/questionnaires/{response}/enter", {PR, CS}),

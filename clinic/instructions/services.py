@@ -164,6 +164,16 @@ def record_given(
     return receipt
 
 
+def record_discharge(
+    patient: Patient, therapy: str, *, by: User | None
+) -> InstructionVersion | None:
+    """At discharge from the recovery room: the first-days text the patient goes home with."""
+    version = newest(therapy, Phase.DAYS_0_3)
+    if version is not None:
+        record_given(patient, version, by=by, occasion="discharge")
+    return version
+
+
 def receipts_for(patient: Patient) -> list[InstructionReceipt]:
     return db.session.scalars(
         sa.select(InstructionReceipt)

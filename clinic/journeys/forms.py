@@ -164,7 +164,11 @@ class RecoveryForm(VersionedForm):
     neuro_check_normal = BooleanField("Neurological check normal")
     puncture_site_ok = BooleanField("Puncture site clean and dry")
     discharge_criteria_met = BooleanField("Discharge criteria met")
-    instructions_version = _text("Instructions given (version)", 40)
+    instructions_version = _text(
+        "Instructions given (version)",
+        40,
+        description="Filled in at discharge with the written version the patient takes home.",
+    )
     escort = _text("Escort", 120)
 
 

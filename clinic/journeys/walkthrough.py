@@ -175,7 +175,6 @@ def recover(journey: m.Journey, by: User) -> m.Stage:
             neuro_check_normal=True,
             puncture_site_ok=True,
             discharge_criteria_met=True,
-            instructions_version="PRP-REC-1",
             escort="Spouse",
         ),
         by,

@@ -36,6 +36,10 @@ class QuestionnaireResponse(VersionedMixin, db.Model):
     instrument_code: Mapped[str] = mapped_column(sa.String(40), nullable=False)
     instrument_version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     timepoint: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    # The treatment journey the answers belong to (None for ones assigned outside a journey).
+    journey_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("journey.id", ondelete="RESTRICT"), index=True
+    )
     available_from: Mapped[date] = mapped_column(sa.Date, nullable=False)
     due_by: Mapped[date | None] = mapped_column(sa.Date)
     status: Mapped[ResponseStatus] = enum_column(

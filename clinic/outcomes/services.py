@@ -43,6 +43,7 @@ def assign(
     available_from: date,
     due_by: date | None,
     by: User | None,
+    journey_id: int | None = None,
 ) -> list[QuestionnaireResponse]:
     """Ask the patient to fill these instruments for a timepoint (open ones are not doubled)."""
     if due_by is not None and due_by < available_from:
@@ -52,6 +53,9 @@ def assign(
             sa.select(QuestionnaireResponse.instrument_code).where(
                 QuestionnaireResponse.patient_id == patient.id,
                 QuestionnaireResponse.timepoint == timepoint,
+                QuestionnaireResponse.journey_id.is_(None)
+                if journey_id is None
+                else QuestionnaireResponse.journey_id == journey_id,
                 QuestionnaireResponse.status != ResponseStatus.VOIDED,
             )
         )
@@ -66,6 +70,7 @@ def assign(
             instrument_code=code,
             instrument_version=instrument.version,
             timepoint=timepoint,
+            journey_id=journey_id,
             available_from=available_from,
             due_by=due_by,
             status=ResponseStatus.ASSIGNED,
@@ -192,8 +197,8 @@ def progress(responses: list[QuestionnaireResponse]) -> list[InstrumentProgress]
         point = ProgressPoint(response.timepoint, response.completed_at.date(), response.score)
         if instrument.scoring == "pgic":
             point.responder = scoring.pgic_responder(response.score)
-        elif entry.baseline is None and response.timepoint == BASELINE:
-            entry.baseline = point
+        elif response.timepoint == BASELINE:
+            entry.baseline = point  # a new treatment journey starts from its own baseline
         elif entry.baseline is not None:
             point.change = scoring.change(instrument, entry.baseline.score, response.score)
         entry.points.append(point)

@@ -1,13 +1,16 @@
-"""Pages reached from an e-mailed link, or before signing in: set a password, forgot password."""
+"""Pages reached from an e-mailed link or before signing in (set a password, forgot password),
+and the patient's own journey in plain words."""
 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
 
+from clinic.auth.models import Role
 from clinic.auth.services import normalise_email
 from clinic.extensions import db, limiter
 from clinic.mail import send
+from clinic.policy import require_roles
 from clinic.portal import bp, services
 from clinic.portal.forms import ForgotPasswordForm, SetPasswordForm
 
@@ -42,6 +45,19 @@ def redeem(token: str):
             flash("Your password is set. Sign in with your e-mail and the new password.", "success")
             return redirect(url_for("auth.login"))
     return render_template("portal/set_password.html", form=form, link=link)
+
+
+@bp.route("/my/journey")
+@require_roles(Role.PATIENT)
+def my_journey():
+    from clinic.models import audit
+    from clinic.portal.journey_view import journeys_for
+    from clinic.timeutil import clinic_today
+
+    patient = current_user.patient
+    audit.record("portal.journey_viewed", actor=current_user, patient_id=patient.id)
+    db.session.commit()
+    return render_template("portal/my_journey.html", journeys=journeys_for(patient, clinic_today()))
 
 
 @bp.route("/portal/forgot", methods=["GET", "POST"])

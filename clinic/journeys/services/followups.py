@@ -50,6 +50,9 @@ def generate_follow_ups(stage: m.Stage, by: User) -> list[m.FollowUp]:
         db.session.add(follow_up)
         created.append(follow_up)
     db.session.flush()
+    from clinic.outcomes.journey_hooks import assign_for_follow_ups
+
+    assign_for_follow_ups(journey, stage.cycle.number, created, day, by)
     audit.record(
         "follow_ups.generated",
         actor=by,

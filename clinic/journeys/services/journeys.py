@@ -62,6 +62,9 @@ def open_journey(
     audit.record(
         "journey.opened", actor=by, obj=journey, patient_id=patient.id, detail=therapy.value
     )
+    from clinic.outcomes.journey_hooks import assign_baseline
+
+    assign_baseline(journey, by)
     return journey
 
 

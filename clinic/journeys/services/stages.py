@@ -166,7 +166,19 @@ def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None
             else CustodyStep.ADMINISTERED
         )
         specimens.hand_off(gating.specimen_of(stage.cycle), step, by, record.discard_reason)
+    elif stage.kind is StageKind.RECOVERY:
+        _give_discharge_instructions(stage, record, by)
     _audit("stage.completed", stage, by)
+
+
+def _give_discharge_instructions(stage: m.Stage, record: m.RecoveryRecord, by: User) -> None:
+    """Record which version of the written instructions went home with the patient."""
+    from clinic.instructions.services import record_discharge
+
+    journey = stage.journey
+    version = record_discharge(journey.patient, journey.therapy.value, by=by)
+    if version is not None and not record.instructions_version:
+        record.instructions_version = f"{journey.therapy.value} days 0-3 v{version.version}"
 
 
 def _settle_candidacy(stage: m.Stage, record: m.EvaluationRecord, by: User) -> None:

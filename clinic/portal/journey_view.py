@@ -1,0 +1,108 @@
+"""A patient's own treatment journey in plain words: steps done and ahead, no clinical notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.models.custody import FollowUpStatus
+from clinic.journeys.states import JourneyStatus, StageKind, StageStatus
+from clinic.patients.models import Patient
+from clinic.timeutil import to_clinic
+
+THERAPY_WORDS = {
+    "prp": "platelet-rich plasma (PRP) injection, prepared from your own blood",
+    "bmac": "bone marrow concentrate injection, prepared from your own bone marrow",
+    "adipose": "injection of cells prepared from a small amount of your own fat",
+    "growth_factor": "growth factor injection",
+}
+STEP_WORDS = {
+    StageKind.EVALUATION: "Assessment and planning with your doctor",
+    StageKind.COLLECTION: {
+        "prp": "A blood sample is taken from your arm",
+        "bmac": "Bone marrow is collected from the back of your hip",
+        "adipose": "A small amount of fat is collected",
+        "growth_factor": "Your treatment is prepared",
+    },
+    StageKind.PROCESSING: "Your treatment is prepared in the lab",
+    StageKind.INJECTION: "The injection, guided by imaging",
+    StageKind.RECOVERY: "Rest and checks in the recovery area before you go home",
+}
+JOURNEY_WORDS = {
+    JourneyStatus.EVALUATING: "We are assessing whether this treatment suits you.",
+    JourneyStatus.IN_TREATMENT: "Your treatment is under way.",
+    JourneyStatus.FOLLOW_UP: "Your treatment is done; we are following your recovery.",
+    JourneyStatus.NOT_CANDIDATE: "After assessment, this treatment was not the right choice "
+    "for you. Your doctor has talked through other options with you.",
+    JourneyStatus.COMPLETED: "This treatment and its follow-up are complete.",
+    JourneyStatus.CANCELLED: "This treatment plan was stopped.",
+}
+
+
+@dataclass
+class Step:
+    words: str
+    state: str  # done, now, ahead, stopped
+    when: date | None = None
+
+
+@dataclass
+class JourneyView:
+    therapy_words: str
+    summary: str
+    steps: list[Step] = field(default_factory=list)
+    follow_ups: list[Step] = field(default_factory=list)
+
+
+def _stage_step(stage: m.Stage, therapy: str) -> Step:
+    words = STEP_WORDS[stage.kind]
+    if isinstance(words, dict):
+        words = words[therapy]
+    if stage.status in (StageStatus.COMPLETED, StageStatus.SIGNED):
+        moment = stage.completed_at
+        return Step(words, "done", to_clinic(moment).date() if moment else None)
+    if stage.status is StageStatus.IN_PROGRESS:
+        return Step(words, "now")
+    if stage.status is StageStatus.PENDING:
+        return Step(words, "ahead")
+    return Step(words, "stopped")
+
+
+def _follow_up_step(follow_up: m.FollowUp, today: date) -> Step:
+    words = f"Check-in: {follow_up.label}"
+    if follow_up.status is FollowUpStatus.DONE:
+        return Step(words, "done", follow_up.due_on)
+    if follow_up.status in (FollowUpStatus.MISSED, FollowUpStatus.CANCELLED):
+        return Step(words, "stopped", follow_up.due_on)
+    state = "now" if follow_up.window_opens_on <= today <= follow_up.window_closes_on else "ahead"
+    return Step(words, state, follow_up.due_on)
+
+
+def journeys_for(patient: Patient, today: date) -> list[JourneyView]:
+    """Every journey of the patient, newest first, in a fixed number of queries."""
+    journeys = db.session.scalars(
+        sa.select(m.Journey)
+        .where(m.Journey.patient_id == patient.id)
+        .options(selectinload(m.Journey.stages).selectinload(m.Stage.cycle))
+        .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
+    ).all()
+    follow_ups = db.session.scalars(
+        sa.select(m.FollowUp)
+        .where(m.FollowUp.patient_id == patient.id)
+        .order_by(m.FollowUp.due_on, m.FollowUp.id)
+    ).all()
+    views = []
+    for journey in journeys:
+        therapy = journey.therapy.value
+        view = JourneyView(THERAPY_WORDS[therapy], JOURNEY_WORDS[journey.status])
+        view.steps = [_stage_step(stage, therapy) for stage in journey.stages]
+        view.follow_ups = [
+            _follow_up_step(f, today) for f in follow_ups if f.journey_id == journey.id
+        ]
+        views.append(view)
+    return views
