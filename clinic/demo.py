@@ -112,9 +112,9 @@ def load_demo_data() -> None:
     from clinic.scheduling.demo import load_scheduling_demo
 
     load_samples()
-    load_outcomes_demo(patients, portal_users)
     load_scheduling_demo()
     load_journeys_demo()
+    load_outcomes_demo(portal_users)
 
 
 def demo_logins_table() -> str:

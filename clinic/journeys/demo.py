@@ -101,7 +101,9 @@ def _open(patient: Patient, therapy: Therapy, provider: User) -> m.Journey:
     )
 
 
-def _advance(journey: m.Journey, phase: str, provider: User, nurse: User, **evaluation) -> None:
+def _advance(
+    journey: m.Journey, phase: str, provider: User, nurse: User, days_ago: int = 20, **evaluation
+) -> None:
     """Walk the journey until `phase` is the stage being worked on."""
     harvester = nurse if journey.therapy in (Therapy.PRP, Therapy.GROWTH_FACTOR) else provider
     if phase == "evaluation":
@@ -118,7 +120,7 @@ def _advance(journey: m.Journey, phase: str, provider: User, nurse: User, **eval
     walk.process(journey, nurse, provider)
     if phase == "injection":
         return
-    walk.inject(journey, provider, days_ago=20)
+    walk.inject(journey, provider, days_ago=days_ago)
     walk.recover(journey, nurse)
 
 
@@ -136,7 +138,8 @@ def load_journeys_demo() -> None:
             patient = okafor if first_of_grace else _patient(n)
             n += 1
             journey = _open(patient, therapy, provider)
-            _advance(journey, phase, provider, nurse)
+            # Grace is two weeks after her injection: her 2-week questionnaires are due now.
+            _advance(journey, phase, provider, nurse, days_ago=15 if first_of_grace else 20)
     # Not a candidate: an absolute contraindication found at evaluation.
     journey = _open(_patient(n), Therapy.PRP, patel)
     walk.evaluate(

@@ -1,75 +1,64 @@
-"""Demo questionnaires: patients part-way through recovery, with answered and due ones."""
+"""Demo answers for the portal patients: the journeys' own questionnaires (baseline and the
+protocol's follow-ups) answered as a real patient would have, some still due."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
 
 from clinic.auth.models import User
+from clinic.extensions import db
 from clinic.outcomes import services
 from clinic.outcomes.instruments import get_instrument
-from clinic.patients.models import Patient
+from clinic.outcomes.models import BASELINE, QuestionnaireResponse
 from clinic.timeutil import clinic_today
 
-
-def _answers_for_sum(code: str, total: int) -> dict[str, int]:
-    """Spread a raw total over an instrument's items (0–5 each)."""
-    items = get_instrument(code).items
-    values = {}
-    for index, item in enumerate(items):
-        left = len(items) - index
-        value = min(5, -(-total // left)) if total > 0 else 0
-        values[item.code] = value
-        total -= value
-    return values
+# Raw answers by timepoint: pain 0–10, spreading pain 0–10, disability raw sum, PGIC 1–7.
+SCORES = {
+    BASELINE: {"nrs_pain": 8, "nrs_radiating": 6, "odi": 23, "ndi": 21},
+    "later": {"nrs_pain": 5, "nrs_radiating": 4, "odi": 16, "ndi": 15, "pgic": 2},
+}
 
 
-def _complete(patient: Patient, timepoint: str, days_ago: int, scores: dict, by: User) -> None:
-    opened = clinic_today() - timedelta(days=days_ago)
-    responses = services.assign(
-        patient,
-        list(scores),
-        timepoint=timepoint,
-        available_from=opened,
-        due_by=opened + timedelta(days=7),
-        by=None,
-    )
-    for response in responses:
-        value = scores[response.instrument_code]
-        if response.instrument_code in ("odi", "ndi"):
-            answers = _answers_for_sum(response.instrument_code, value)
-        else:
-            answers = {get_instrument(response.instrument_code).items[0].code: value}
-        services.save_answers(response, answers, by=by, submit=True)
-        # demo history: answered the day after the questionnaire opened
-        response.completed_at = datetime.combine(opened + timedelta(days=1), time(15), UTC)
+def _answers(code: str, value: int) -> dict[str, int]:
+    instrument = get_instrument(code)
+    if code not in ("odi", "ndi"):
+        return {instrument.items[0].code: value}
+    answers, left = {}, value
+    for index, item in enumerate(instrument.items):
+        share = min(5, -(-left // (len(instrument.items) - index))) if left > 0 else 0
+        answers[item.code] = share
+        left -= share
+    return answers
 
 
-def load_outcomes_demo(patients: dict[str, Patient], accounts: dict[str, User]) -> None:
-    """Grace: three months after a lumbar injection, clearly better, 3-month set due now.
-    Erik: two weeks after a cervical injection, the 2-week set started but not finished."""
-    grace, grace_user = patients["okafor"], accounts["okafor"]
-    _complete(grace, "baseline", 100, {"nrs_pain": 8, "nrs_radiating": 6, "odi": 23}, grace_user)
-    _complete(
-        grace, "6 weeks", 48, {"nrs_pain": 6, "nrs_radiating": 4, "odi": 17, "pgic": 3}, grace_user
-    )
+def _answer(response: QuestionnaireResponse, user: User, on: date) -> None:
+    scores = SCORES[BASELINE if response.timepoint == BASELINE else "later"]
+    value = scores[response.instrument_code]
+    services.save_answers(response, _answers(response.instrument_code, value), by=user, submit=True)
+    response.completed_at = datetime.combine(on, time(19), UTC)
+    response.available_from = min(response.available_from, on)  # demo history, backdated
+
+
+def load_outcomes_demo(accounts: dict[str, User]) -> None:
+    """Answer each portal patient's baseline (before treatment) and every follow-up set whose
+    window has passed; leave the open ones due, one of them half-done."""
     today = clinic_today()
-    services.assign(
-        grace,
-        ["nrs_pain", "nrs_radiating", "odi", "pgic"],
-        timepoint="3 months",
-        available_from=today - timedelta(days=2),
-        due_by=today + timedelta(days=12),
-        by=None,
-    )
-    erik, erik_user = patients["lindqvist"], accounts["lindqvist"]
-    _complete(erik, "baseline", 20, {"nrs_pain": 7, "nrs_radiating": 5, "ndi": 22}, erik_user)
-    due = services.assign(
-        erik,
-        ["nrs_pain", "nrs_radiating", "ndi", "pgic"],
-        timepoint="2 weeks",
-        available_from=today - timedelta(days=1),
-        due_by=today + timedelta(days=4),
-        by=None,
-    )
-    services.save_answers(due[0], {"axial": 5}, by=erik_user, submit=True)
-    services.save_answers(due[2], {"pain": 3, "personal_care": 1}, by=erik_user, submit=False)
+    for key, user in accounts.items():
+        responses = db.session.scalars(
+            sa.select(QuestionnaireResponse)
+            .where(QuestionnaireResponse.patient_id == user.patient_id)
+            .order_by(QuestionnaireResponse.available_from, QuestionnaireResponse.id)
+        ).all()
+        first_follow_up = min(
+            (r.available_from for r in responses if r.timepoint != BASELINE), default=today
+        )
+        for response in responses:
+            if response.timepoint == BASELINE:
+                _answer(response, user, first_follow_up - timedelta(days=20))
+            elif response.due_by and response.due_by < today:
+                _answer(response, user, response.due_by - timedelta(days=2))
+        open_now = [r for r in responses if r.is_open and r.available_from <= today]
+        if key == "lindqvist" and open_now:
+            services.save_answers(open_now[0], {}, by=user, submit=False)
