@@ -141,3 +141,13 @@ def test_my_journey_query_count_is_constant(
         return counter.count
 
     assert measure(1) == measure(3)
+
+
+def test_home_shows_the_current_instructions(
+    client, db, journey, provider, staff, staff2, sign_in_as
+):
+    instructions.load_samples()
+    _treated(journey, provider, staff, staff2, days_ago=1)
+    sign_in_as(Role.PATIENT, factories.make_user(Role.PATIENT, patient=journey.patient))
+    html = client.get("/my").get_data(as_text=True)
+    assert "Days 0–3 after:</strong> The first three days" in html
