@@ -13,7 +13,7 @@ from clinic.auth.models import Role
 from clinic.extensions import db as _db
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
-from clinic.journeys.services import followups, journeys
+from clinic.journeys.services import followups, journeys, stages
 from clinic.journeys.states import Therapy
 from clinic.models.audit import AuditEvent
 from clinic.models.base import utcnow
@@ -404,3 +404,87 @@ def test_unknown_filter_is_a_400(client, login, db):
     login(Role.FRONT_DESK)
     assert client.get("/schedule/recalls?show=everything").status_code == 400
     assert client.get("/schedule/recalls?page=0").status_code == 400
+
+
+def _add_follow_ups(journeys_, start: int, stop: int) -> None:
+    today = clinic_today()
+    rows = []
+    for index in range(start, stop):
+        journey = journeys_[index % len(journeys_)]
+        rows.append(
+            dict(
+                patient_id=journey.patient_id,
+                journey_id=journey.id,
+                cycle_id=journey.cycles[0].id,
+                label=f"visit {index}",
+                window_opens_on=today - timedelta(days=index % 9),
+                due_on=today - timedelta(days=index % 9) + timedelta(days=index % 5),
+                window_closes_on=today + timedelta(days=index % 5) + timedelta(days=3),
+            )
+        )
+    _db.session.execute(sa.insert(m.FollowUp), rows)
+    _db.session.flush()
+
+
+@pytest.mark.parametrize("page", ["/schedule/recalls", "/front-desk"])
+def test_recall_pages_run_the_same_queries_for_10_or_1000_follow_ups(
+    client, login, db, count_queries, page
+):
+    login(Role.FRONT_DESK)
+    make_room("Exam Q", RoomKind.EXAM)
+    journeys_ = [_journey()[0] for _ in range(4)]
+    counts = []
+    for start, stop in ((0, 10), (10, 1000)):
+        _add_follow_ups(journeys_, start, stop)
+        client.get(page)  # warm-up
+        with count_queries() as counter:
+            response = client.get(page)
+        assert response.status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+    if page == "/schedule/recalls":
+        html = response.get_data(as_text=True)
+        assert "1000 follow-ups to book (page 1 of 20)" in html
+        assert html.count("Book this slot") == recalls.PAGE_SIZE
+
+
+def test_board_with_journey_locations_runs_the_same_queries_for_10_or_1000(
+    client, login, db, count_queries
+):
+    """Arrived patients whose stages are in progress: one query for all their locations."""
+    from clinic.journeys.states import StageKind
+
+    login(Role.FRONT_DESK)
+    lanes = [_journey() for _ in range(3)]
+    first, first_provider = lanes[0]
+    stages.start_stage(walk.stage_of(first, StageKind.PROCESSING), first_provider)
+    day = clinic_today()
+    base = datetime.combine(day, time(0, 5), clinic_tz()).astimezone(UTC)
+    counts = []
+    made = 0
+    for total in (10, 1000):
+        rows = []
+        for index in range(made, total):
+            journey, provider = lanes[index % 3]
+            start = base + timedelta(minutes=(index // 3) * 4)
+            rows.append(
+                dict(
+                    patient_id=journey.patient_id,
+                    provider_id=provider.id,
+                    kind=VisitKind.PHONE_CHECK,
+                    starts_at=start,
+                    ends_at=start + timedelta(minutes=4),
+                    status=Status.CHECKED_IN,
+                    checked_in_at=start,
+                )
+            )
+        made = total
+        db.session.execute(sa.insert(Appointment), rows)
+        db.session.flush()
+        client.get("/schedule/board/rows")
+        with count_queries() as counter:
+            html = client.get("/schedule/board/rows").get_data(as_text=True)
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+    assert html.count("Processing (product being prepared)") == 334  # the first lane's rows
+    assert html.count("Arrived, waiting") == 666
