@@ -115,6 +115,9 @@ def load_demo_data() -> None:
     load_outcomes_demo(patients, portal_users)
     load_scheduling_demo()
     load_journeys_demo()
+    from clinic.scheduling.recall_demo import load_recalls_demo
+
+    load_recalls_demo()
 
 
 def demo_logins_table() -> str:
