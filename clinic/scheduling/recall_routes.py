@@ -72,11 +72,12 @@ def book_recall(follow_up_id: int):
     provider = get_clinician(int(form.provider.data)) if form.provider.data.isdigit() else None
     room = get_room(int(form.room.data)) if (form.room.data or "").isdigit() else None
     try:
-        starts_at = datetime.fromisoformat(form.starts_at.data).astimezone(UTC)
+        starts_at = datetime.fromisoformat(form.starts_at.data)
     except ValueError:
         abort(400)
-    if provider is None:
+    if provider is None or starts_at.tzinfo is None:
         abort(400)
+    starts_at = starts_at.astimezone(UTC)
     kind = VisitKind(form.kind.data)
     try:
         appointment = services.book(

@@ -488,3 +488,25 @@ def test_board_with_journey_locations_runs_the_same_queries_for_10_or_1000(
     assert counts[0] == counts[1], counts
     assert html.count("Processing (product being prepared)") == 334  # the first lane's rows
     assert html.count("Arrived, waiting") == 666
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "procedure"},
+        {"starts_at": "2030-03-04T09:00:00"},  # no time zone
+        {"starts_at": "tomorrow"},
+        {"provider": "abc"},
+    ],
+)
+def test_one_click_with_tampered_fields_is_a_400_and_books_nothing(client, login, db, change):
+    login(Role.FRONT_DESK)
+    journey, provider = _journey()
+    follow_up = _follow_up(journey, "six weeks", 2, 20)
+    start = datetime.combine(clinic_today() + timedelta(days=3), time(9), clinic_tz())
+    data = {"kind": "follow_up", "provider": str(provider.id), "starts_at": start.isoformat()}
+    response = client.post_form(
+        f"/schedule/recalls/{follow_up.id}/book", {**data, **change}, token_from="/schedule/recalls"
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
