@@ -110,10 +110,12 @@ def load_demo_data() -> None:
     from clinic.journeys.demo import load_journeys_demo
     from clinic.outcomes.demo import load_outcomes_demo
     from clinic.scheduling.demo import load_scheduling_demo
+    from clinic.scheduling.recall_demo import load_recalls_demo
 
     load_samples()
     load_scheduling_demo()
     load_journeys_demo()
+    load_recalls_demo()
     load_outcomes_demo(portal_users)
 
 

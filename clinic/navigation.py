@@ -30,6 +30,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Day board", "scheduling.board"),
         NavItem("Calendar", "scheduling.day"),
         NavItem("Find a slot", "scheduling.find_slots"),
+        NavItem("Recalls", "scheduling.recalls_list"),
         NavItem("Patients", "patients.search"),
         NavItem("Outbox", "portal.outbox", outbox_only=True),
     ),

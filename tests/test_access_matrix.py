@@ -128,6 +128,9 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("scheduling.calendar_feed", "POST", "/schedule/clinicians/{provider}/feed", {FD, A}),
     ("scheduling.revoke_feed", "POST", "/schedule/clinicians/{provider}/feed/revoke", {FD, A}),
     ("scheduling.feed", "GET", "/schedule/feed/{feed}.ics", PUBLIC),
+    ("scheduling.recalls_list", "GET", "/schedule/recalls", {FD, A}),
+    ("scheduling.recalls_list", "GET", "/schedule/recalls?show=overdue", {FD, A}),
+    ("scheduling.book_recall", "POST", "/schedule/recalls/{follow_up}/book", {FD, A}),
     ("scheduling.rooms", "GET", "/schedule/rooms", {A}),
     ("scheduling.edit_room", "GET", "/schedule/rooms/new", {A}),
     ("scheduling.edit_room", "POST", "/schedule/rooms/new", {A}),
@@ -206,7 +209,7 @@ def test_route_role_matrix(client, db, sign_in_as, make_user, role, endpoint, me
     room = make_room()
     appt = make_appointment(room=room)
     feed = new_token(appt.provider, by=other)
-    ids = journey_placeholders() if "{journey" in url else {}
+    ids = journey_placeholders() if ("{journey" in url or "{follow_up" in url) else {}
     target = url.format(
         instruction=instruction.id,
         other=other.id,

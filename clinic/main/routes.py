@@ -26,9 +26,13 @@ def index():
 @require_roles(Role.FRONT_DESK, Role.ADMIN)
 def front_desk():
     from clinic.scheduling.queries import day_summary
+    from clinic.scheduling.recalls import count_due
 
     return render_template(
-        "main/front_desk.html", today=clinic_today(), summary=day_summary(clinic_today())
+        "main/front_desk.html",
+        today=clinic_today(),
+        summary=day_summary(clinic_today()),
+        recalls=count_due(clinic_today()),
     )
 
 

@@ -25,11 +25,14 @@ def local_hm(value) -> str:
     return to_clinic(value).strftime("%H:%M")
 
 
-@bp.app_template_filter("board_location")
-def board_location(appointment) -> str:
-    from clinic.scheduling.board import where_is
+from clinic.scheduling import (  # noqa: E402, F401
+    admin_routes,
+    board_routes,
+    feed_routes,
+    recall_routes,
+    routes,
+)
+from clinic.scheduling.board import LOCATION_SOURCES  # noqa: E402
+from clinic.scheduling.journey_links import stage_locations  # noqa: E402
 
-    return where_is(appointment)
-
-
-from clinic.scheduling import admin_routes, board_routes, feed_routes, routes  # noqa: E402, F401
+LOCATION_SOURCES.append(stage_locations)

@@ -13,6 +13,7 @@ from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import can_book, can_export_calendar, ensure
 from clinic.scheduling import bp, export, services
+from clinic.scheduling.board import locations
 from clinic.scheduling.calendar import Column, build_grid
 from clinic.scheduling.forms import StatusForm
 from clinic.scheduling.models import WEEKDAYS, Status
@@ -124,6 +125,7 @@ def _board_context(the_day: date) -> dict:
     counts = {s: sum(1 for a in appointments if a.status is s) for s in Status}
     return dict(
         appointments=appointments,
+        where=locations(appointments, the_day),
         actions=actions,
         labels=ACTION_LABELS,
         day=the_day,

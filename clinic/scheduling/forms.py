@@ -45,6 +45,12 @@ class BookingForm(FlaskForm):
         description="Leave empty for the usual length of this visit.",
     )
     notes = TextAreaField("Notes for the front desk", validators=[Optional(), Length(max=2000)])
+    link = SelectField(
+        "For (clinical journey)",
+        choices=[("", "Not linked")],
+        validate_choice=False,  # checked against the patient's open links by the route
+        description="The stage or follow-up this visit is for, if any.",
+    )
     submit = SubmitField("Book")
 
     def set_choices(self, clinicians, rooms) -> None:
@@ -57,6 +63,7 @@ class BookingForm(FlaskForm):
 
 
 class RescheduleForm(BookingForm):
+    link = None  # a moved visit keeps its journey link
     version = HiddenField()
     submit = SubmitField("Move appointment")
 
@@ -127,3 +134,16 @@ def add_day_fields(form_cls, weekdays):
 
 class FeedForm(FlaskForm):
     """Carries only the CSRF token, for the feed's create and revoke buttons."""
+
+
+class RecallBookingForm(FlaskForm):
+    """One click on a recall's suggested slot: the slot travels in hidden fields."""
+
+    kind = HiddenField(validators=[DataRequired()])
+    provider = HiddenField(validators=[DataRequired()])
+    room = HiddenField()
+    starts_at = HiddenField(validators=[DataRequired()])
+
+    def validate_kind(self, field) -> None:
+        if field.data not in (VisitKind.FOLLOW_UP.value, VisitKind.PHONE_CHECK.value):
+            raise ValidationError("Unknown visit.")

@@ -166,6 +166,13 @@ class Appointment(TimestampMixin, VersionedMixin, db.Model):
     booked_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="RESTRICT")
     )
+    # What the visit is for in the patient's clinical journey (both optional).
+    follow_up_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("follow_up.id", ondelete="RESTRICT")
+    )
+    stage_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stage.id", ondelete="RESTRICT"), index=True
+    )
 
     patient: Mapped[Patient] = relationship(Patient)
     provider: Mapped[User] = relationship(User, foreign_keys=[provider_id])
@@ -176,11 +183,21 @@ class Appointment(TimestampMixin, VersionedMixin, db.Model):
     rescheduled_to: Mapped[Appointment | None] = relationship(
         "Appointment", back_populates="rescheduled_from", uselist=False
     )
+    follow_up = relationship("FollowUp")
+    stage = relationship("Stage")
 
     __table_args__ = (
         sa.Index("ix_appointment_provider_time", "provider_id", "starts_at"),
         sa.Index("ix_appointment_room_time", "room_id", "starts_at"),
         sa.Index("ix_appointment_starts_at", "starts_at"),
+        # A follow-up is booked at most once at a time: a second live booking is refused.
+        sa.Index(
+            "uq_appointment_live_follow_up",
+            "follow_up_id",
+            unique=True,
+            sqlite_where=sa.text(f"follow_up_id IS NOT NULL AND {LIVE_SQL}"),
+            postgresql_where=sa.text(f"follow_up_id IS NOT NULL AND {LIVE_SQL}"),
+        ),
         sa.CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
         sa.CheckConstraint(
             "(status = 'cancelled' AND cancel_reason IS NOT NULL)"

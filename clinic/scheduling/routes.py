@@ -14,7 +14,7 @@ from clinic.extensions import db
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
 from clinic.policy import can_book, can_set_appointment_status, ensure
-from clinic.scheduling import bp, services, slots
+from clinic.scheduling import bp, journey_links, services, slots
 from clinic.scheduling.forms import (
     BookingForm,
     CancelForm,
@@ -55,6 +55,8 @@ def _prefill(form: BookingForm) -> None:
         form.kind.data = args["kind"]
     form.provider.data = args.get("provider", type=int)
     form.room.data = args.get("room", type=int) or 0
+    journey_links.offer_links(form, patient or _patient_by_mrn(form.patient_mrn.data))
+    form.link.data = args.get("link", "")
     try:
         form.day.data = date.fromisoformat(args.get("date", ""))
     except ValueError:
@@ -87,6 +89,11 @@ def _read_booking(form: BookingForm):
         form.start.errors.append("This time does not exist on that day (the clocks go forward).")
     if patient is None or starts_at is None or provider is None:
         return None
+    links = {}
+    if "link" in form:
+        links = journey_links.read_link(form, patient)
+        if links is None:
+            return None
     kind = VisitKind(form.kind.data)
     length = timedelta(minutes=form.minutes.data) if form.minutes.data else kind.default_length
     return dict(
@@ -96,6 +103,7 @@ def _read_booking(form: BookingForm):
         kind=kind,
         starts_at=starts_at,
         ends_at=starts_at + length,
+        **links,
     )
 
 
@@ -115,7 +123,9 @@ def book():
     form.set_choices(services.clinicians(), services.active_rooms())
     if request.method == "GET":
         _prefill(form)
-    elif form.validate_on_submit():
+    else:
+        journey_links.offer_links(form, _patient_by_mrn(form.patient_mrn.data))
+    if request.method == "POST" and form.validate_on_submit():
         booking = _read_booking(form)
         if booking is not None:
             try:
@@ -285,7 +295,8 @@ def reschedule(appointment_id: int):
                 )
             except (services.BookingError, services.StatusError) as err:
                 db.session.rollback()
-                getattr(form, getattr(err, "field", None) or "start").errors.append(str(err))
+                field = getattr(form, getattr(err, "field", None) or "start", None) or form.start
+                field.errors.append(str(err))
             except services.BookingConflict as conflict:
                 return _conflict_page("scheduling/book.html", form, conflict, original=original)
             else:

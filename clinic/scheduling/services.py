@@ -120,6 +120,22 @@ def _is_overlap_error(err: IntegrityError) -> bool:
     return "_overlap" in text or "overlaps a live appointment" in text
 
 
+def _is_follow_up_taken(err: IntegrityError) -> bool:
+    text = str(err.orig)
+    return "uq_appointment_live_follow_up" in text or "appointment.follow_up_id" in text
+
+
+def _check_link(patient, kind, follow_up, stage, replacing) -> None:
+    if follow_up is None and stage is None:
+        return
+    from clinic.scheduling.journey_links import LinkError, check_link
+
+    try:
+        check_link(patient, kind, follow_up=follow_up, stage=stage, replacing=replacing)
+    except LinkError as err:
+        raise BookingError(str(err), "link") from None
+
+
 def _conflict(patient, provider, room, kind, starts_at, ends_at, exclude_id=None):
     clashes = find_clashes(
         provider_id=provider.id,
@@ -152,6 +168,8 @@ def book(
     notes: str | None = None,
     by: User | None,
     rescheduled_from: Appointment | None = None,
+    follow_up=None,
+    stage=None,
 ) -> Appointment:
     """A new live appointment, refused with BookingConflict when anyone involved is busy.
 
@@ -160,6 +178,7 @@ def book(
     """
     ends_at = ends_at or starts_at + kind.default_length
     _check_rules(patient, provider, room, kind, starts_at, ends_at)
+    _check_link(patient, kind, follow_up, stage, rescheduled_from)
     exclude = rescheduled_from.id if rescheduled_from else None
     if find_clashes(
         provider_id=provider.id,
@@ -181,12 +200,16 @@ def book(
         notes=(notes or "").strip() or None,
         booked_by_id=getattr(by, "id", None),
         rescheduled_from_id=exclude,
+        follow_up_id=follow_up.id if follow_up else None,
+        stage_id=stage.id if stage else None,
     )
     try:
         with db.session.begin_nested():
             db.session.add(appointment)
             db.session.flush()
     except IntegrityError as err:
+        if _is_follow_up_taken(err):
+            raise BookingError("That follow-up was booked meanwhile.", "link") from None
         if not _is_overlap_error(err):
             raise
         raise _conflict(patient, provider, room, kind, starts_at, ends_at, exclude) from None
@@ -197,7 +220,9 @@ def book(
         obj=appointment,
         patient_id=patient.id,
         detail=f"{kind.value} {when} provider {provider.id} room {room.id if room else '-'}"
-        + (f" from appointment {rescheduled_from.id}" if rescheduled_from else ""),
+        + (f" from appointment {rescheduled_from.id}" if rescheduled_from else "")
+        + (f" for follow-up {follow_up.id}" if follow_up else "")
+        + (f" for stage {stage.id}" if stage else ""),
     )
     return appointment
 
@@ -265,6 +290,13 @@ def available_actions(appointment: Appointment, user: User, now: datetime | None
     return actions
 
 
+def _links_still_open(original: Appointment) -> dict:
+    """The original's journey links that still hold (an ended stage or follow-up is dropped)."""
+    from clinic.scheduling.journey_links import still_open
+
+    return still_open(original)
+
+
 def reschedule(
     original: Appointment,
     *,
@@ -293,6 +325,7 @@ def reschedule(
             notes=notes,
             by=by,
             rescheduled_from=original,
+            **_links_still_open(original),
         )
     db.session.expire(original, ["rescheduled_to"])
     return moved

@@ -46,13 +46,13 @@ def shift_bounds(day: date, hours: WorkingHours) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _busy(provider_ids, room_ids, patient_id, start, end):
+def _busy(provider_ids, room_ids, patient_ids, start, end):
     """Live appointments touching these people or rooms between start and end, in one query."""
     who = [Appointment.provider_id.in_(provider_ids)]
     if room_ids:
         who.append(Appointment.room_id.in_(room_ids))
-    if patient_id is not None:
-        who.append(Appointment.patient_id == patient_id)
+    if patient_ids:
+        who.append(Appointment.patient_id.in_(patient_ids))
     rows = db.session.execute(
         sa.select(
             Appointment.provider_id,
@@ -67,14 +67,13 @@ def _busy(provider_ids, room_ids, patient_id, start, end):
             sa.or_(*who),
         )
     ).all()
-    by_provider, by_room, by_patient = defaultdict(list), defaultdict(list), []
+    by_provider, by_room, by_patient = defaultdict(list), defaultdict(list), defaultdict(list)
     for row in rows:
         span = (row.starts_at, row.ends_at)
         by_provider[row.provider_id].append(span)
         if row.room_id is not None:
             by_room[row.room_id].append(span)
-        if row.patient_id == patient_id:
-            by_patient.append(span)
+        by_patient[row.patient_id].append(span)
     return by_provider, by_room, by_patient
 
 
@@ -87,6 +86,91 @@ def _round_up(moment: datetime) -> datetime:
     moment = moment.astimezone(UTC).replace(second=0, microsecond=0)
     extra = moment.minute % 15
     return moment + timedelta(minutes=15 - extra) if extra else moment
+
+
+def _horizon(after: datetime, days: int) -> datetime:
+    tz = clinic_tz()
+    first_day = after.astimezone(tz).date()
+    end = datetime.combine(first_day + timedelta(days=days + 1), datetime.min.time(), tz)
+    return end.astimezone(UTC)
+
+
+class Planner:
+    """Free time for many searches at once: working hours and busy times are read in two
+    queries, and every slot handed out with `hold` is not offered again (a recall list
+    never suggests one time twice)."""
+
+    def __init__(
+        self,
+        providers: list[User],
+        rooms: list[Room],
+        patient_ids: list[int],
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        self.hours = hours_by_clinician([p.id for p in providers])
+        self.by_provider, self.by_room, self.by_patient = _busy(
+            [p.id for p in providers], [r.id for r in rooms], patient_ids, start, end
+        )
+
+    def hold(self, slot: Slot, patient_id: int | None) -> None:
+        span = (slot.starts_at, slot.ends_at)
+        self.by_provider[slot.provider.id].append(span)
+        if slot.room is not None:
+            self.by_room[slot.room.id].append(span)
+        if patient_id is not None:
+            self.by_patient[patient_id].append(span)
+
+    def next_free(
+        self,
+        kind: VisitKind,
+        *,
+        providers: list[User],
+        rooms: list[Room],
+        patient_id: int | None,
+        after: datetime,
+        length: timedelta | None = None,
+        limit: int = 10,
+        days: int = SEARCH_DAYS,
+    ) -> list[Slot]:
+        """The earliest free slots (see `find_slots`), from what was loaded."""
+        length = length or kind.default_length
+        after = _round_up(after)
+        if not providers or (kind.needs_room and not rooms):
+            return []
+        first_day = after.astimezone(clinic_tz()).date()
+        by_patient = self.by_patient[patient_id] if patient_id is not None else []
+        found: list[Slot] = []
+        for offset in range(days + 1):
+            day = first_day + timedelta(days=offset)
+            candidates = []
+            for provider in providers:
+                shift = self.hours.get(provider.id, {}).get(day.weekday())
+                if shift is None:
+                    continue
+                start, end = shift_bounds(day, shift)
+                late = max(start, after) - start
+                moment = start + ((late + STEP - timedelta(microseconds=1)) // STEP) * STEP
+                while moment + length <= end:
+                    candidates.append((moment, provider.full_name, provider))
+                    moment += STEP
+            for moment, _name, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
+                finish = moment + length
+                if not _free(self.by_provider[provider.id], moment, finish):
+                    continue
+                if not _free(by_patient, moment, finish):
+                    continue
+                room = None
+                if rooms and (kind.needs_room or kind.room_kinds):
+                    room = next(
+                        (r for r in rooms if _free(self.by_room[r.id], moment, finish)), None
+                    )
+                    if room is None and kind.needs_room:
+                        continue
+                found.append(Slot(moment, finish, provider, room))
+                if len(found) >= limit:
+                    return found
+        return found
 
 
 def find_slots(
@@ -102,50 +186,22 @@ def find_slots(
 ) -> list[Slot]:
     """The earliest free slots for this kind of visit, each with a clinician (from `providers`)
     and, when the visit needs one, a room (from `rooms`), inside the clinician's hours."""
-    length = length or kind.default_length
-    after = _round_up(after)
     if not providers or (kind.needs_room and not rooms):
         return []
-    tz = clinic_tz()
-    first_day = after.astimezone(tz).date()
-    horizon = datetime.combine(first_day + timedelta(days=days + 1), datetime.min.time(), tz)
-    hours = hours_by_clinician([p.id for p in providers])
-    by_provider, by_room, by_patient = _busy(
-        [p.id for p in providers],
-        [r.id for r in rooms],
-        patient.id if patient else None,
-        after,
-        horizon.astimezone(UTC),
+    start = _round_up(after)
+    planner = Planner(
+        providers, rooms, [patient.id] if patient else [], start, _horizon(start, days)
     )
-    found: list[Slot] = []
-    for offset in range(days + 1):
-        day = first_day + timedelta(days=offset)
-        candidates = []
-        for provider in providers:
-            shift = hours.get(provider.id, {}).get(day.weekday())
-            if shift is None:
-                continue
-            start, end = shift_bounds(day, shift)
-            moment = max(start, after)
-            moment = start + ((moment - start + STEP - timedelta(microseconds=1)) // STEP) * STEP
-            while moment + length <= end:
-                candidates.append((moment, provider.full_name, provider))
-                moment += STEP
-        for moment, _name, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
-            finish = moment + length
-            if not _free(by_provider[provider.id], moment, finish):
-                continue
-            if not _free(by_patient, moment, finish):
-                continue
-            room = None
-            if rooms and (kind.needs_room or kind.room_kinds):
-                room = next((r for r in rooms if _free(by_room[r.id], moment, finish)), None)
-                if room is None and kind.needs_room:
-                    continue
-            found.append(Slot(moment, finish, provider, room))
-            if len(found) >= limit:
-                return found
-    return found
+    return planner.next_free(
+        kind,
+        providers=providers,
+        rooms=rooms,
+        patient_id=patient.id if patient else None,
+        after=start,
+        length=length,
+        limit=limit,
+        days=days,
+    )
 
 
 def within_hours(clinician: User, starts_at: datetime, ends_at: datetime) -> bool:

@@ -29,3 +29,36 @@ def test_demo_books_two_weeks_for_several_clinicians_and_rooms(db):
     assert {Status.BOOKED, Status.COMPLETED, Status.CANCELLED} <= statuses
     assert db.session.scalar(sa.select(sa.func.count(Room.id))) == 4
     assert db.session.scalar(sa.select(sa.func.count(WorkingHours.id))) >= 15
+
+
+def test_demo_has_follow_ups_to_recall_and_one_booked_from_the_list(db):
+    from clinic.models.base import utcnow
+    from clinic.scheduling.recalls import recall_page
+
+    load_demo_data()
+    db.session.flush()
+    rows, total = recall_page(clinic_today(), now=utcnow())
+    states = {r.state for r in rows}
+    assert total >= 4 and "overdue" in states and states & {"open", "closing"}
+    assert all(r.slot is not None for r in rows if r.state != "overdue")
+    linked = db.session.scalars(
+        sa.select(Appointment).where(Appointment.follow_up_id.is_not(None))
+    ).all()
+    assert len(linked) == 1 and linked[0].notes == "Booked from the recall list"
+
+
+def test_demo_board_shows_a_patient_in_procedure_from_their_journey(db):
+    from clinic.scheduling.board import locations
+    from clinic.scheduling.queries import appointments_on
+
+    load_demo_data()
+    db.session.flush()
+    linked = db.session.scalars(
+        sa.select(Appointment).where(
+            Appointment.stage_id.is_not(None), Appointment.status == Status.IN_PROGRESS
+        )
+    ).all()
+    if not linked:  # the demo was loaded in the first minutes after midnight
+        return
+    where = locations(appointments_on(clinic_today()), clinic_today())
+    assert where[linked[0].id] == "In procedure"

@@ -1,0 +1,112 @@
+"""Follow-up recalls for the front desk: the list and one-click booking of a suggested slot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.db_setup import begin_write
+from clinic.extensions import db
+from clinic.journeys.models import FollowUp
+from clinic.models.base import utcnow
+from clinic.policy import can_book, ensure
+from clinic.scheduling import bp, journey_links, recalls, services
+from clinic.scheduling.forms import BookingForm, RecallBookingForm
+from clinic.scheduling.models import VisitKind
+from clinic.scheduling.queries import get_clinician, get_room
+from clinic.scheduling.routes import _conflict_page
+from clinic.timeutil import clinic_today, to_clinic
+
+
+@bp.route("/recalls")
+def recalls_list():
+    """Follow-ups due from the journeys' protocols and not yet booked, in due order."""
+    ensure(can_book(current_user))
+    show = request.args.get("show", "all")
+    page = request.args.get("page", 1, type=int)
+    provider_id = request.args.get("provider", type=int)
+    if show not in recalls.SHOW or page < 1:
+        abort(400)
+    today = clinic_today()
+    rows, total = recalls.recall_page(
+        today, now=utcnow(), show=show, provider_id=provider_id, page=page
+    )
+    return render_template(
+        "scheduling/recalls.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // recalls.PAGE_SIZE)),
+        show=show,
+        provider_id=provider_id,
+        providers=[c for c in services.clinicians() if c.role.value == "provider"],
+        today=today,
+        form=RecallBookingForm(),
+    )
+
+
+def _booking_form(follow_up: FollowUp, kind, provider_id, room, starts_at) -> BookingForm:
+    """The normal booking form filled with the recall's slot (shown with a clash)."""
+    form = BookingForm(formdata=None)
+    form.set_choices(services.clinicians(), services.active_rooms())
+    journey_links.offer_links(form, follow_up.patient)
+    local = to_clinic(starts_at)
+    form.patient_mrn.data, form.kind.data = follow_up.patient.mrn, kind.value
+    form.provider.data, form.room.data = provider_id, room.id if room else 0
+    form.day.data, form.start.data = local.date(), local.time()
+    form.link.data = f"follow_up:{follow_up.id}"
+    return form
+
+
+@bp.route("/recalls/<int:follow_up_id>/book", methods=["POST"])
+def book_recall(follow_up_id: int):
+    """Book the suggested slot through the normal booking service, linked to the follow-up."""
+    ensure(can_book(current_user))
+    begin_write(db.session)  # SQLite: hold the write lock from the overlap check to the insert
+    follow_up = db.get_or_404(FollowUp, follow_up_id)
+    form = RecallBookingForm()
+    if not form.validate_on_submit():
+        abort(400)
+    provider = get_clinician(int(form.provider.data)) if form.provider.data.isdigit() else None
+    room = get_room(int(form.room.data)) if (form.room.data or "").isdigit() else None
+    try:
+        starts_at = datetime.fromisoformat(form.starts_at.data)
+    except ValueError:
+        abort(400)
+    if provider is None or starts_at.tzinfo is None:
+        abort(400)
+    starts_at = starts_at.astimezone(UTC)
+    kind = VisitKind(form.kind.data)
+    try:
+        appointment = services.book(
+            patient=follow_up.patient,
+            provider=provider,
+            room=room,
+            kind=kind,
+            starts_at=starts_at,
+            by=current_user,
+            follow_up=follow_up,
+        )
+    except services.BookingError as err:
+        db.session.rollback()
+        flash(f"Nothing was booked: {err}", "warning")
+        return redirect(url_for("scheduling.recalls_list"))
+    except services.BookingConflict as conflict:
+        booking = _booking_form(follow_up, kind, provider.id, room, starts_at)
+        return _conflict_page(
+            "scheduling/book.html",
+            booking,
+            conflict,
+            original=None,
+            form_action=url_for("scheduling.book"),
+        )
+    db.session.commit()
+    flash(
+        f"Booked: {appointment.kind.label} for {appointment.patient.full_name} "
+        f"({follow_up.label}), {to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')} "
+        f"with {appointment.provider.full_name}.",
+        "success",
+    )
+    return redirect(url_for("scheduling.recalls_list"))

@@ -1,0 +1,159 @@
+"""Follow-up recalls: protocol follow-ups that are due and not booked, each with a suggested
+time. A fixed number of queries whatever the number of follow-ups (no query per row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from clinic.auth.models import Role, User
+from clinic.extensions import db
+from clinic.journeys.models import FollowUp, FollowUpProtocolStep, FollowUpStatus, Journey
+from clinic.scheduling import services
+from clinic.scheduling.journey_links import OPEN_JOURNEY, visit_kind_for
+from clinic.scheduling.models import LIVE_STATUSES, Appointment, RoomKind, VisitKind
+from clinic.scheduling.slots import SEARCH_DAYS, Planner, Slot
+from clinic.timeutil import clinic_tz
+
+CLOSING_DAYS = 7  # a window closing within a week is flagged
+LOOKAHEAD_DAYS = 14  # windows opening in the next two weeks can be booked ahead
+PAGE_SIZE = 50
+SHOW = ("all", "overdue")
+
+STATE_LABELS = {
+    "overdue": "Overdue",
+    "closing": "Window closing",
+    "open": "Window open",
+    "upcoming": "Window opens soon",
+}
+
+
+@dataclass
+class Recall:
+    follow_up: FollowUp
+    provider: User
+    kind: VisitKind
+    state: str
+    slot: Slot | None = None
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+def window_state(follow_up: FollowUp, today: date) -> str:
+    """overdue (window closed), closing (within a week), open, or upcoming (opens later)."""
+    if follow_up.window_closes_on < today:
+        return "overdue"
+    if follow_up.window_opens_on > today:
+        return "upcoming"
+    if follow_up.window_closes_on <= today + timedelta(days=CLOSING_DAYS):
+        return "closing"
+    return "open"
+
+
+def _unbooked(today: date, show: str, provider_id: int | None):
+    """The where-clause: scheduled, in an open journey, not booked, window open or soon."""
+    booked = sa.select(Appointment.follow_up_id).where(
+        Appointment.follow_up_id.is_not(None), Appointment.status.in_(LIVE_STATUSES)
+    )
+    conditions = [
+        FollowUp.status == FollowUpStatus.SCHEDULED,
+        Journey.status.in_(OPEN_JOURNEY),
+        FollowUp.id.not_in(booked),
+        FollowUp.window_opens_on <= today + timedelta(days=LOOKAHEAD_DAYS),
+    ]
+    if show == "overdue":
+        conditions.append(FollowUp.window_closes_on < today)
+    if provider_id is not None:
+        conditions.append(Journey.provider_id == provider_id)
+    return conditions
+
+
+def count_due(today: date) -> dict[str, int]:
+    """How many unbooked follow-ups are due now (window open) and overdue, in one query."""
+    overdue = sa.case((FollowUp.window_closes_on < today, 1), else_=0)
+    open_now = sa.case((FollowUp.window_opens_on <= today, 1), else_=0)
+    row = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(open_now), 0), sa.func.coalesce(sa.func.sum(overdue), 0)
+        )
+        .select_from(FollowUp)
+        .join(Journey, Journey.id == FollowUp.journey_id)
+        .where(*_unbooked(today, "all", None))
+    ).one()
+    return {"due": int(row[0]), "overdue": int(row[1])}
+
+
+def recall_page(
+    today: date, *, now: datetime, show: str = "all", provider_id: int | None = None, page: int = 1
+) -> tuple[list[Recall], int]:
+    """One page of recalls in due order, each with a suggested slot, and the total count."""
+    conditions = _unbooked(today, show, provider_id)
+    total = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(FollowUp)
+        .join(Journey, Journey.id == FollowUp.journey_id)
+        .where(*conditions)
+    )
+    rows = db.session.execute(
+        sa.select(FollowUp, User, FollowUpProtocolStep.due_days)
+        .join(Journey, Journey.id == FollowUp.journey_id)
+        .join(User, User.id == Journey.provider_id)
+        .outerjoin(FollowUpProtocolStep, FollowUpProtocolStep.id == FollowUp.protocol_step_id)
+        .options(joinedload(FollowUp.patient))
+        .where(*conditions)
+        .order_by(FollowUp.due_on, FollowUp.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    recalls = [
+        Recall(
+            follow_up=follow_up,
+            provider=provider,
+            kind=visit_kind_for(follow_up, due_days),
+            state=window_state(follow_up, today),
+        )
+        for follow_up, provider, due_days in rows
+    ]
+    suggest(recalls, now)
+    return recalls, total or 0
+
+
+def _search_start(follow_up: FollowUp, now: datetime) -> datetime:
+    opens = datetime.combine(follow_up.window_opens_on, datetime.min.time(), clinic_tz())
+    return max(now, opens.astimezone(UTC))
+
+
+def suggest(recalls: list[Recall], now: datetime) -> None:
+    """Give each recall the earliest free slot from its window's opening (or now): a visit
+    with the responsible provider (an exam room when one is free), a phone check with the
+    clinical staff or the provider. Slots handed out are held, so no two rows share one."""
+    if not recalls:
+        return
+    clinicians = services.clinicians()
+    staff = [c for c in clinicians if c.role is Role.CLINICAL_STAFF]
+    active = {c.id for c in clinicians}
+    rooms = [r for r in services.active_rooms() if r.kind in (RoomKind.EXAM, RoomKind.ULTRASOUND)]
+    starts = [_search_start(r.follow_up, now) for r in recalls]
+    end = max(starts) + timedelta(days=SEARCH_DAYS + 2)
+    planner = Planner(
+        clinicians, rooms, [r.follow_up.patient_id for r in recalls], min(starts), end
+    )
+    for recall, after in zip(recalls, starts, strict=True):
+        own = [recall.provider] if recall.provider.id in active else []
+        people = staff + own if recall.kind is VisitKind.PHONE_CHECK else own
+        found = planner.next_free(
+            recall.kind,
+            providers=people,
+            rooms=[] if recall.kind is VisitKind.PHONE_CHECK else rooms,
+            patient_id=recall.follow_up.patient_id,
+            after=after,
+            limit=1,
+        )
+        if found:
+            recall.slot = found[0]
+            planner.hold(found[0], recall.follow_up.patient_id)
