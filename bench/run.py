@@ -240,9 +240,12 @@ PAGES = [
     ("front_desk", "/schedule/board"),
     ("front_desk", "/schedule/day"),
     ("front_desk", "/schedule/week"),
+    ("front_desk", "/schedule/recalls"),
     ("provider", "/clinical"),
     ("patient", "/my"),
     ("patient", "/my/progress"),
+    ("patient", "/my/journey"),
+    ("patient", "/my/questionnaires"),
     ("admin", "/admin/audit"),
 ]
 
