@@ -90,3 +90,38 @@ def test_admin_edits_instructions(page):
     assert "Saved as a new version" in page.content()
     assert _axe_violations(page) == []
     screenshot(page, "admin-instructions-edit")
+
+
+def test_front_desk_invites_a_patient_who_then_signs_in(page, browser, live_server):
+    desk = FIRST_OF_EACH_ROLE[Role.FRONT_DESK]
+    sign_in(page, desk.email, desk.password)
+    page.goto(page.base_url + "/patients/?q=chen")
+    page.get_by_role("link", name="Chen, Wei").first.click()
+    page.get_by_role("link", name="Portal access").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("Patient's e-mail").input_value() == "wei.chen@example.com"
+    assert _axe_violations(page) == []
+    page.get_by_role("button", name="Send invitation").click()
+    page.wait_for_load_state()
+    assert "Invitation sent to wei.chen@example.com" in page.content()
+    screenshot(page, "portal-access")
+    page.get_by_role("link", name="Outbox").first.click()
+    page.get_by_role("link", name="Your invitation to the").first.click()
+    body = page.locator("pre").inner_text()
+    link = next(word for word in body.split() if "/portal/link/" in word)
+    path = link[link.index("/portal/link/") :]
+    # the patient opens the e-mailed link in their own browser, on a phone
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(live_server.url + path)
+    phone.get_by_label("New password", exact=True).fill("Harbour lantern quiet 8812")
+    phone.get_by_label("Repeat the new password").fill("Harbour lantern quiet 8812")
+    phone.get_by_role("button", name="Save my password").click()
+    phone.wait_for_load_state()
+    assert "Your password is set" in phone.content()
+    phone.get_by_label("E-mail").fill("wei.chen@example.com")
+    phone.get_by_label("Password").fill("Harbour lantern quiet 8812")
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_load_state()
+    assert phone.get_by_role("heading", level=1).inner_text() == "Hello, Wei"
+    context.close()

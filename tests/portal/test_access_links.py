@@ -219,7 +219,7 @@ def test_access_page_lists_links_and_is_audited(client, login, patient, db):
     login(Role.FRONT_DESK)
     _invite(client, patient)
     html = client.get(f"/portal-access/{patient.id}").get_data(as_text=True)
-    assert "Invitation" in html and "Open until" in html
+    assert "Invitation" in html and "waiting for the patient" in html
     viewed = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "portal.access_viewed")
     ).all()
