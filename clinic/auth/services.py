@@ -168,6 +168,10 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     user.active = active
     if not active:
         end_sessions(user)
+        if user.role is Role.PATIENT and user.patient is not None:
+            from clinic.portal.services import revoke_open_links
+
+            revoke_open_links(user.patient)
     audit.record("user.activated" if active else "user.deactivated", actor=by, obj=user)
     db.session.flush()
 

@@ -56,7 +56,10 @@ def edit(therapy: str, phase: str):
         form.title.data, form.body.data = current.title, current.body
         form.based_on.data = str(current.version)
     if form.validate_on_submit():
-        based_on = int(form.based_on.data) if form.based_on.data else None
+        raw = (form.based_on.data or "").strip()
+        if raw and not raw.isdigit():
+            abort(400)
+        based_on = int(raw) if raw else None
         try:
             services.save_new_version(
                 therapy,

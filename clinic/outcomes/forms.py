@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
 from clinic.outcomes.instruments import Instrument
@@ -22,6 +22,7 @@ def answer_form_class(instrument: Instrument) -> type[FlaskForm]:
         fields[f"item_{item.code}"] = RadioField(
             item.text, choices=choices, validators=[Optional()], validate_choice=True
         )
+    fields["version"] = HiddenField()
     fields["save"] = SubmitField("Save and finish later")
     fields["submit"] = SubmitField("Submit answers")
     return type(f"{instrument.code.title()}Form", (FlaskForm,), fields)

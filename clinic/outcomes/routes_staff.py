@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.extensions import db
@@ -93,6 +93,11 @@ def assign(patient_id: int):
 @require_roles(*CLINICAL)
 def enter_for_patient(response_id: int):
     response = _response(response_id)
+    if request.method == "GET":
+        audit.record(
+            "questionnaire.viewed", actor=current_user, obj=response, patient_id=response.patient_id
+        )
+        db.session.commit()
 
     def done(submitted: bool):  # noqa: ANN202
         flash(

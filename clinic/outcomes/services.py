@@ -21,6 +21,7 @@ from clinic.outcomes.models import (
     ResponseStatus,
 )
 from clinic.patients.models import Patient
+from clinic.timeutil import clinic_today, to_clinic
 
 
 class QuestionnaireError(ValueError):
@@ -100,6 +101,10 @@ def save_answers(
     """Store answers (a draft, or the submission that scores and locks the response)."""
     if not response.is_open:
         raise QuestionnaireError("This questionnaire is closed and can no longer change.")
+    if response.available_from > clinic_today():
+        raise QuestionnaireError(
+            f"This questionnaire opens on {response.available_from.strftime('%d %B %Y')}."
+        )
     instrument = instrument_of(response)
     problems = scoring.check(instrument, answers)
     if problems.invalid:
@@ -194,7 +199,8 @@ def progress(responses: list[QuestionnaireResponse]) -> list[InstrumentProgress]
     for response in completed:
         instrument = instrument_of(response)
         entry = by_code.setdefault(response.instrument_code, InstrumentProgress(instrument))
-        point = ProgressPoint(response.timepoint, response.completed_at.date(), response.score)
+        completed_on = to_clinic(response.completed_at).date()
+        point = ProgressPoint(response.timepoint, completed_on, response.score)
         if instrument.scoring == "pgic":
             point.responder = scoring.pgic_responder(response.score)
         elif response.timepoint == BASELINE:

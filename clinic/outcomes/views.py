@@ -15,12 +15,26 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
 
     Returns a response tuple, or the result of `on_done(submitted)` after a successful save.
     """
-    from clinic.extensions import db
+    from flask import request
 
+    from clinic.extensions import db
+    from clinic.timeutil import clinic_today
+
+    if response.available_from > clinic_today():
+        message = f"This questionnaire opens on {response.available_from.strftime('%d %B %Y')}."
+        status = 409 if request.method == "POST" else 200
+        return render_template("outcomes/closed.html", response=response, message=message), status
     instrument = services.instrument_of(response)
     form = answer_form_class(instrument)()
     problems = None
     if form.validate_on_submit():
+        if form.version.data != str(response.version):
+            return render_template(
+                "outcomes/closed.html",
+                response=response,
+                message="These answers were changed by someone else since you opened them, "
+                "so yours were not saved. Open the questionnaire again to see what is saved now.",
+            ), 409
         submit = bool(form.submit.data)
         try:
             services.save_answers(response, answers_from(form, instrument), by=user, submit=submit)
@@ -44,6 +58,7 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
             return on_done(submit)
     elif not form.is_submitted():
         prefill(form, response.answer_map())
+    form.version.data = str(response.version)
     missing = set(problems.missing + problems.invalid) if problems else set()
     return render_template(
         "outcomes/answer.html",

@@ -130,6 +130,8 @@ def edit(patient_id: int):
     ensure(can_register_patients(current_user))
     form = PatientForm(obj=patient if request.method == "GET" else None)
     if request.method == "GET":
+        audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
+        db.session.commit()
         form.sex.data = patient.sex.value
         form.preferred_contact.data = patient.preferred_contact.value
         form.version.data = str(patient.version)

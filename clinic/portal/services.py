@@ -48,6 +48,11 @@ def links_for(patient: Patient) -> list[PortalLink]:
     ).all()
 
 
+def revoke_open_links(patient: Patient) -> int:
+    """Make every unused link of this patient stop working (e.g. when the account is disabled)."""
+    return _revoke_pending(patient, utcnow())
+
+
 def _revoke_pending(patient: Patient, now: datetime) -> int:
     result = db.session.execute(
         sa.update(PortalLink)
@@ -166,6 +171,11 @@ def redeem(token: str, password: str) -> User:
     if link is None:
         raise PortalAccessError("This link has expired or was already used.")
     patient = link.patient
+    if link.purpose is LinkPurpose.RESET:
+        account = portal_account(patient)
+        if account is None or not account.active:
+            # only a new invitation from the clinic turns a disabled account back on
+            raise PortalAccessError("This link has expired or was already used.")
     problems = password_problems(password, (link.email, patient.given_name, patient.family_name))
     if problems:
         raise PortalAccessError(problems[0], field="new_password")

@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from clinic.db_setup import begin_write
 from clinic.extensions import db
+from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
 from clinic.policy import can_book, can_set_appointment_status, ensure
@@ -160,6 +161,8 @@ def book():
 @bp.route("/appointments/<int:appointment_id>")
 def appointment(appointment_id: int):
     appt = get_appointment(appointment_id)
+    audit.record("appointment.viewed", actor=current_user, obj=appt, patient_id=appt.patient_id)
+    db.session.commit()
     actions = services.available_actions(appt, current_user)
     return render_template(
         "scheduling/appointment.html",

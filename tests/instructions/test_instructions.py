@@ -146,3 +146,12 @@ def test_record_given_keeps_the_version(db, make_user):
     services.save_new_version("prp", Phase.DAYS_0_3, title="t", body="b", based_on=1, by=nurse)
     (kept,) = services.receipts_for(patient_user.patient)
     assert kept.id == receipt.id and kept.text_version.version == 1
+
+
+def test_a_tampered_version_field_is_a_400_not_a_500(client, login, db):
+    services.load_samples()
+    login(Role.ADMIN)
+    response = client.post_form(
+        "/admin/instructions/prp/days_0_3", {"title": "x", "body": "y", "based_on": "x"}
+    )
+    assert response.status_code == 400

@@ -38,6 +38,11 @@ def _odi_form(values) -> dict:  # noqa: ANN001
     }
 
 
+def _v(db, response) -> str:  # noqa: ANN001
+    """The version the answer page would carry now (optimistic locking)."""
+    return str(_reload(db, response).version)
+
+
 def _reload(db, response):  # noqa: ANN001, ANN202
     db.session.expire_all()
     return db.session.get(QuestionnaireResponse, response.id)
@@ -47,14 +52,21 @@ def test_save_draft_then_resume_then_submit(client, login, patient_user, db):
     (odi,) = _assign(patient_user.patient, ["odi"])
     login(Role.PATIENT, patient_user)
     url = f"/my/questionnaires/{odi.id}"
-    draft = client.post_form(url, {**_odi_form([3, 2, 2]), "save": "Save and finish later"})
+    draft = client.post_form(
+        url, {**_odi_form([3, 2, 2]), "save": "Save and finish later", "version": _v(db, odi)}
+    )
     assert draft.status_code == 302
     odi = _reload(db, odi)
     assert odi.status is ResponseStatus.IN_PROGRESS and len(odi.answers) == 3
     page = client.get(url).get_data(as_text=True)
     assert re.search(r'<input checked[^>]*name="item_pain" type="radio" value="3"', page)
     done = client.post_form(
-        url, {**_odi_form([3, 2, 2, 3, 1, 2, 2, None, 1, 2]), "submit": "Submit answers"}
+        url,
+        {
+            **_odi_form([3, 2, 2, 3, 1, 2, 2, None, 1, 2]),
+            "submit": "Submit answers",
+            "version": _v(db, odi),
+        },
     )
     assert done.status_code == 302
     odi = _reload(db, odi)
@@ -69,7 +81,8 @@ def test_incomplete_submission_lists_what_is_missing_and_keeps_answers(
     login(Role.PATIENT, patient_user)
     url = f"/my/questionnaires/{odi.id}"
     response = client.post_form(
-        url, {**_odi_form([3, 2, 2, 3, 1, 2, 2, 0]), "submit": "Submit answers"}
+        url,
+        {**_odi_form([3, 2, 2, 3, 1, 2, 2, 0]), "submit": "Submit answers", "version": _v(db, odi)},
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -83,9 +96,11 @@ def test_submitted_questionnaire_is_locked(client, login, patient_user, db):
     (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
     login(Role.PATIENT, patient_user)
     url = f"/my/questionnaires/{nrs.id}"
-    client.post_form(url, {"item_axial": "6", "submit": "Submit answers"})
+    client.post_form(url, {"item_axial": "6", "submit": "Submit answers", "version": _v(db, nrs)})
     again = client.post_form(
-        url, {"item_axial": "2", "submit": "Submit answers"}, token_from="/my/questionnaires"
+        url,
+        {"item_axial": "2", "submit": "Submit answers", "version": _v(db, nrs)},
+        token_from="/my/questionnaires",
     )
     assert again.status_code == 409
     assert str(_reload(db, nrs).score) == "6.0"
@@ -95,7 +110,8 @@ def test_staff_enter_answers_on_the_patients_behalf(client, login, patient_user,
     (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
     nurse = login(Role.CLINICAL_STAFF)
     response = client.post_form(
-        f"/questionnaires/{nrs.id}/enter", {"item_axial": "4", "submit": "Submit answers"}
+        f"/questionnaires/{nrs.id}/enter",
+        {"item_axial": "4", "submit": "Submit answers", "version": _v(db, nrs)},
     )
     assert response.status_code == 302
     nrs = _reload(db, nrs)
@@ -231,3 +247,59 @@ def test_portal_pages_query_count_does_not_grow_with_history(
     counter = measure(make_user(Role.PATIENT), 30)
     large, large_statements = counter.count, counter.statements
     assert small == large, "\n".join(large_statements)
+
+
+def test_a_stale_answer_page_does_not_overwrite_newer_answers(client, login, patient_user, db):
+    (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
+    opened_at = _v(db, nrs)  # the patient opens the page
+    services.save_answers(nrs, {"axial": 8}, by=patient_user, submit=False)  # a nurse saves
+    db.session.commit()
+    login(Role.PATIENT, patient_user)
+    stale = client.post_form(
+        f"/my/questionnaires/{nrs.id}",
+        {"item_axial": "2", "submit": "Submit answers", "version": opened_at},
+    )
+    assert stale.status_code == 409 and "changed by someone else" in stale.get_data(as_text=True)
+    assert _reload(db, nrs).answer_map() == {"axial": 8}
+
+
+def test_a_questionnaire_cannot_be_answered_before_it_opens(client, login, patient_user, db):
+    (later,) = _assign(
+        patient_user.patient,
+        ["nrs_pain"],
+        timepoint="3 months",
+        opens=date.today() + timedelta(days=80),
+    )
+    login(Role.PATIENT, patient_user)
+    page = client.get(f"/my/questionnaires/{later.id}").get_data(as_text=True)
+    assert "opens on" in page
+    posted = client.post_form(
+        f"/my/questionnaires/{later.id}",
+        {"item_axial": "2", "submit": "Submit answers", "version": _v(db, later)},
+        token_from="/my/questionnaires",
+    )
+    assert posted.status_code == 409
+    assert _reload(db, later).status is ResponseStatus.ASSIGNED
+    with pytest.raises(services.QuestionnaireError):
+        services.save_answers(later, {"axial": 2}, by=patient_user, submit=True)
+
+
+def test_progress_dates_are_clinic_dates(client, login, patient_user, db):
+    from datetime import UTC, datetime
+
+    nrs = _complete(patient_user.patient, "nrs_pain", "baseline", 6, patient_user, 3)
+    nrs.completed_at = datetime(2026, 1, 10, 2, 30, tzinfo=UTC)  # 9 January in New York
+    db.session.commit()
+    login(Role.PATIENT, patient_user)
+    html = client.get("/my/progress").get_data(as_text=True)
+    assert "09 Jan 2026" in html and "10 Jan 2026" not in html
+
+
+def test_staff_opening_answers_is_audited(client, login, patient_user, db):
+    (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
+    login(Role.PROVIDER)
+    assert client.get(f"/questionnaires/{nrs.id}/enter").status_code == 200
+    row = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "questionnaire.viewed")
+    ).one()
+    assert row.patient_id == patient_user.patient_id

@@ -224,3 +224,37 @@ def test_access_page_lists_links_and_is_audited(client, login, patient, db):
         sa.select(AuditEvent).where(AuditEvent.action == "portal.access_viewed")
     ).all()
     assert viewed and viewed[-1].patient_id == patient.id
+
+
+def test_disabling_a_patient_account_kills_its_open_links(app, client, login, patient, db):
+    login(Role.FRONT_DESK)
+    _invite(client, patient)
+    _redeem(app, _last_link(db))
+    page = f"/portal-access/{patient.id}"
+    client.post_form(f"{page}/reset", token_from=page)
+    reset_path = _last_link(db)
+    account = db.session.scalar(sa.select(User).where(User.patient_id == patient.id))
+    client.post_form("/logout", token_from="/front-desk")
+    login(Role.ADMIN)
+    admin_page = f"/admin/users/{account.id}"
+    client.post_form(f"{admin_page}/deactivate", token_from=admin_page)
+    assert _redeem(app, reset_path, "Another strong phrase 77").status_code == 410
+    db.session.expire_all()
+    assert not db.session.get(User, account.id).active
+    assert not _can_sign_in(app, "ada.q@x.example.com", "Another strong phrase 77")
+
+
+def test_a_reset_link_never_reactivates_a_disabled_account(app, client, login, patient, db):
+    from clinic.portal import services as portal
+
+    login(Role.FRONT_DESK)
+    _invite(client, patient)
+    _redeem(app, _last_link(db))
+    with app.test_request_context():
+        message = portal.send_reset(patient, by=None)
+    token = LINK.search(message.body).group(1).rsplit("/", 1)[1]
+    account = db.session.scalar(sa.select(User).where(User.patient_id == patient.id))
+    account.active = False  # disabled without the service (e.g. directly in the database)
+    db.session.flush()
+    with pytest.raises(portal.PortalAccessError):
+        portal.redeem(token, "Another strong phrase 77")

@@ -14,6 +14,7 @@ from clinic.journeys.loaders import load_journey
 from clinic.journeys.services import followups
 from clinic.journeys.services.followups import ASSESSMENT_FIELDS, PLANS
 from clinic.journeys.states import TransitionRefused
+from clinic.models import audit
 
 
 def _load(journey_id: int, follow_up_id: int) -> m.FollowUp:
@@ -33,6 +34,9 @@ def _back(follow_up: m.FollowUp) -> str:
 @bp.route("/journeys/<int:journey_id>/follow-ups/<int:follow_up_id>", methods=["GET", "POST"])
 def follow_up(journey_id: int, follow_up_id: int):
     item = _load(journey_id, follow_up_id)
+    if request.method == "GET":
+        audit.record("follow_up.viewed", actor=current_user, obj=item, patient_id=item.patient_id)
+        db.session.commit()
     form = f.FollowUpForm() if request.method == "POST" else f.FollowUpForm(obj=item)
     if request.method == "GET":
         form.version.data = str(item.version)
