@@ -86,11 +86,23 @@ def edit_hours(clinician_id: int):
     clinician = get_clinician(clinician_id) or abort(404)
     current = hours_by_clinician([clinician.id]).get(clinician.id, {})
     form = WeekHoursForm()
+    saved_version = resources.week_fingerprint(current)
     if request.method == "GET":
+        form.version.data = saved_version
         for weekday, row in current.items():
             getattr(form, f"start_{weekday}").data = row.starts
             getattr(form, f"end_{weekday}").data = row.ends
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and form.version.data != saved_version:
+        # someone saved this week since the form was opened: show theirs, keep ours
+        form.version.data = saved_version
+        return render_template(
+            "scheduling/hours_form.html",
+            form=form,
+            clinician=clinician,
+            weekdays=WEEKDAYS,
+            conflict=current,
+        ), 409
+    elif form.is_submitted() and not form.errors:
         week = {}
         for weekday in range(7):
             start, end = (

@@ -44,6 +44,17 @@ def save_room(room: Room | None, *, name: str, kind: RoomKind, active: bool, by:
     return room
 
 
+def week_fingerprint(rows) -> str:  # noqa: ANN001 - {weekday: WorkingHours}
+    """A short digest of a clinician's saved week, used as the edit form's version."""
+    import hashlib
+
+    text = ";".join(
+        f"{d}:{r.starts.strftime('%H:%M')}-{r.ends.strftime('%H:%M')}"
+        for d, r in sorted(rows.items())
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def set_week_hours(clinician: User, week: dict[int, tuple[time, time] | None], *, by: User) -> None:
     """Replace a clinician's weekly hours: {weekday: (start, end) or None for a day off}."""
     for weekday, span in week.items():

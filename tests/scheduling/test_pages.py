@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time as clock
 from datetime import UTC, datetime, timedelta
 
@@ -165,11 +166,36 @@ def test_admin_adds_and_retires_rooms(client, login, clinic, db):
     assert stale.status_code == 409 and 'value="Renamed"' in stale.get_data(as_text=True)
 
 
+def _hours_version(client, page: str) -> str:  # noqa: ANN001
+    html = client.get(page).get_data(as_text=True)
+    return re.search(r'name="version" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def test_a_stale_hours_form_is_refused_and_keeps_the_input(client, login, clinic, db):
+    login(Role.ADMIN)
+    page = f"/schedule/hours/{clinic.nurse.id}"
+    opened = _hours_version(client, page)
+    first = {"start_4": "07:00", "end_4": "11:00", "version": opened}
+    assert client.post_form(page, first).status_code == 302
+    stale = client.post_form(page, {"start_4": "12:00", "end_4": "16:00", "version": opened})
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "Someone else saved these hours" in html
+    assert "Friday: 07:00–11:00" in html and 'value="12:00"' in html
+    row = db.session.scalar(
+        sa.select(WorkingHours).where(
+            WorkingHours.clinician_id == clinic.nurse.id, WorkingHours.weekday == 4
+        )
+    )
+    db.session.refresh(row)
+    assert row.starts.strftime("%H:%M") == "07:00"
+
+
 def test_admin_sets_working_hours_per_weekday(client, login, clinic, db):
     login(Role.ADMIN)
     page = f"/schedule/hours/{clinic.nurse.id}"
     form = {"start_0": "08:00", "end_0": "12:30", "start_2": "13:00", "end_2": "17:00"}
-    assert client.post_form(page, form).status_code == 302
+    opened = _hours_version(client, page)
+    assert client.post_form(page, {**form, "version": opened}).status_code == 302
     rows = db.session.scalars(
         sa.select(WorkingHours)
         .where(WorkingHours.clinician_id == clinic.nurse.id)
@@ -179,7 +205,15 @@ def test_admin_sets_working_hours_per_weekday(client, login, clinic, db):
         (0, "08:00", "12:30"),
         (2, "13:00", "17:00"),
     ]
-    bad = client.post_form(page, {"start_1": "17:00", "end_1": "09:00", "start_3": "09:00"})
+    bad = client.post_form(
+        page,
+        {
+            "start_1": "17:00",
+            "end_1": "09:00",
+            "start_3": "09:00",
+            "version": _hours_version(client, page),
+        },
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert 'id="end_3-error"' in html and "Give both times" in html
