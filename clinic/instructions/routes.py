@@ -9,10 +9,9 @@ from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
 from clinic.extensions import db
 from clinic.instructions import bp, services
-from clinic.instructions.context import treatment_of
 from clinic.instructions.forms import InstructionForm
 from clinic.instructions.models import THERAPIES, InstructionVersion
-from clinic.instructions.phases import PHASES, Phase, phase_on
+from clinic.instructions.phases import PHASES, Phase
 from clinic.models import audit
 from clinic.policy import require_roles
 from clinic.timeutil import clinic_today
@@ -110,12 +109,11 @@ def approve(version_id: int):
 
 def _patient_view(template: str):
     patient = current_user.patient
-    treatment = treatment_of(patient)
-    current_phase = phase_on(treatment.injected_on, clinic_today())
     requested = request.args.get("phase")
-    phase = _phase_or_404(requested) if requested else current_phase
-    texts = services.newest_for_therapy(treatment.therapy) if treatment.therapy else {}
-    shown = texts.get(phase)
+    view = services.instructions_for(
+        patient, clinic_today(), _phase_or_404(requested) if requested else None
+    )
+    treatment, phase, shown = view.treatment, view.phase, view.shown
     audit.record(
         "portal.instructions_viewed",
         actor=current_user,
@@ -129,7 +127,7 @@ def _patient_view(template: str):
         treatment=treatment,
         therapy_name=THERAPIES.get(treatment.therapy or ""),
         phase=phase,
-        current_phase=current_phase,
+        current_phase=view.current_phase,
         phases=PHASES,
         shown=shown,
         patient=patient,

@@ -3,17 +3,21 @@ choosing what a patient sees, and recording what was handed to them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 import sqlalchemy as sa
 
 from clinic.auth.models import User
 from clinic.extensions import db
+from clinic.instructions import context
 from clinic.instructions.models import (
     THERAPIES,
     InstructionReceipt,
     InstructionVersion,
     ReviewStatus,
 )
-from clinic.instructions.phases import PHASES, Phase
+from clinic.instructions.phases import PHASES, Phase, phase_on
 from clinic.instructions.samples import sample_text
 from clinic.models import audit
 from clinic.models.base import utcnow
@@ -172,6 +176,28 @@ def record_discharge(
     if version is not None:
         record_given(patient, version, by=by, occasion="discharge")
     return version
+
+
+@dataclass(frozen=True)
+class PatientInstructions:
+    """What a patient reads: their treatment, the phase it is in today, the phase asked for,
+    and the newest text of that phase (None when there is none)."""
+
+    treatment: context.Treatment
+    current_phase: Phase
+    phase: Phase
+    shown: InstructionVersion | None
+
+
+def instructions_for(
+    patient: Patient, today: date, phase: Phase | None = None
+) -> PatientInstructions:
+    """The instructions for the phase asked for, or for today's phase of the latest treatment."""
+    treatment = context.treatment_of(patient)
+    current = phase_on(treatment.injected_on, today)
+    phase = phase or current
+    shown = newest(treatment.therapy, phase) if treatment.therapy else None
+    return PatientInstructions(treatment, current, phase, shown)
 
 
 def receipts_for(patient: Patient) -> list[InstructionReceipt]:

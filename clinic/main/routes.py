@@ -54,13 +54,9 @@ def patient_home():
     patient = current_user.patient
     audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
     db.session.commit()
-    from clinic.instructions.context import treatment_of
-    from clinic.instructions.phases import phase_on
-    from clinic.instructions.services import newest
+    from clinic.instructions.services import instructions_for
 
-    treatment = treatment_of(patient)
-    phase = phase_on(treatment.injected_on, clinic_today())
-    current_text = newest(treatment.therapy, phase) if treatment.therapy else None
+    instructions = instructions_for(patient, clinic_today())
     due = outcomes.due_now(outcomes.responses_for(patient), clinic_today())
     return render_template(
         "main/patient_home.html",
@@ -69,8 +65,8 @@ def patient_home():
         instrument_of=outcomes.instrument_of,
         visits=upcoming_visits(patient),
         prepare=PREPARE,
-        phase=phase,
-        current_text=current_text,
+        phase=instructions.phase,
+        current_text=instructions.shown,
     )
 
 

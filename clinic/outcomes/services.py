@@ -95,16 +95,22 @@ def instrument_of(response: QuestionnaireResponse) -> Instrument:
     return get_instrument(response.instrument_code, response.instrument_version)
 
 
+def not_open_yet(response: QuestionnaireResponse, today: date) -> str | None:
+    """Why the questionnaire cannot be answered yet (its window opens later), or None."""
+    if response.available_from <= today:
+        return None
+    return f"This questionnaire opens on {response.available_from.strftime('%d %B %Y')}."
+
+
 def save_answers(
     response: QuestionnaireResponse, answers: scoring.Answers, *, by: User, submit: bool
 ) -> None:
     """Store answers (a draft, or the submission that scores and locks the response)."""
     if not response.is_open:
         raise QuestionnaireError("This questionnaire is closed and can no longer change.")
-    if response.available_from > clinic_today():
-        raise QuestionnaireError(
-            f"This questionnaire opens on {response.available_from.strftime('%d %B %Y')}."
-        )
+    not_yet = not_open_yet(response, clinic_today())
+    if not_yet:
+        raise QuestionnaireError(not_yet)
     instrument = instrument_of(response)
     problems = scoring.check(instrument, answers)
     if problems.invalid:

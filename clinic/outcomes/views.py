@@ -20,8 +20,8 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
     from clinic.extensions import db
     from clinic.timeutil import clinic_today
 
-    if response.available_from > clinic_today():
-        message = f"This questionnaire opens on {response.available_from.strftime('%d %B %Y')}."
+    message = services.not_open_yet(response, clinic_today())
+    if message:
         status = 409 if request.method == "POST" else 200
         return render_template("outcomes/closed.html", response=response, message=message), status
     instrument = services.instrument_of(response)

@@ -104,7 +104,7 @@ def treated(monkeypatch):  # noqa: ANN001, ANN201
     def _set(days: int | None, therapy: str | None = "prp") -> None:
         injected = None if days is None else date.today() - timedelta(days=days)
         monkeypatch.setattr(
-            "clinic.instructions.routes.treatment_of", lambda patient: Treatment(therapy, injected)
+            "clinic.instructions.context.treatment_of", lambda patient: Treatment(therapy, injected)
         )
 
     return _set
