@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from clinic.transaction import ClinicFlask
 from config import BASE_DIR, Config, ProductionConfig, config_from_env
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
@@ -15,7 +16,7 @@ MIGRATIONS_DIR = BASE_DIR / "migrations"
 def create_app(config: type[Config] | None = None) -> Flask:
     """Build the app for a settings class (from CLINIC_ENV when not given)."""
     config = config or config_from_env()
-    app = Flask(
+    app = ClinicFlask(
         __name__,
         template_folder="../templates",
         static_folder="static",

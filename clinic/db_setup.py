@@ -41,8 +41,20 @@ def begin_write(session: Session | scoped_session) -> None:
     """
     if isinstance(session, scoped_session):
         session = session()
-    if session.get_bind().dialect.name != "sqlite":
+    if session.get_bind().dialect.name != "sqlite" or session.info.get(_LOCKED):
         return
     if session.in_transaction():
         session.rollback()
     session.connection(execution_options={WRITE_LOCK: True})
+    session.info[_LOCKED] = True
+
+
+_LOCKED = "clinic_write_locked"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_write_lock(session: Session, transaction) -> None:
+    # The lock is held until the outermost transaction ends; a second begin_write in the
+    # same transaction (a submission key, then the booking) must not roll the first back.
+    if transaction.parent is None:
+        session.info.pop(_LOCKED, None)

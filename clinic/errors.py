@@ -43,9 +43,11 @@ class StaleWrite(Conflict):
         message: str = "Someone else saved this record after you opened it.",
         field: str | None = None,
         changes: Iterable[tuple[str, object, object]] = (),
+        current: object = None,
     ) -> None:
         super().__init__(message, field)
         self.changes = list(changes)
+        self.current = current  # the newer record, when the page shows it
 
 
 def show_beside(form, err: Refused, default_field: str | None = None) -> None:

@@ -1,8 +1,9 @@
 """Outgoing e-mail: an outbox table in development and tests, SMTP in production.
 
-Services build an `Email`; routes hand it to `send()` only after their commit, so that no
-message goes out for a change that was rolled back. The outbox transport writes the message
-to `outbox_message` (shown to staff at /outbox) instead of sending it.
+Services build an `Email` and hand it to `send()` inside the request's transaction. The outbox
+transport writes the message to `outbox_message` (shown to staff at /outbox) in that same
+transaction; SMTP delivery is held until the transaction has committed
+(`transaction.after_commit`), so no message goes out for a change that was rolled back.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.extensions import db
 from clinic.models.base import UTCDateTime, utcnow
+from clinic.transaction import after_commit
 
 
 @dataclass(frozen=True)
@@ -44,21 +46,20 @@ def outbox_enabled() -> bool:
 
 
 def send(message: Email) -> None:
-    """Deliver a message after the caller's commit (the outbox commits its own row)."""
+    """Deliver a message once the request's change is committed (never if it rolls back)."""
     transport = current_app.config["MAIL_TRANSPORT"]
     if transport == "outbox":
         db.session.add(
             OutboxMessage(recipient=message.to, subject=message.subject, body=message.body)
         )
-        db.session.commit()
     elif transport == "smtp":
-        _send_smtp(message)
+        config = current_app.config
+        after_commit(lambda: _send_smtp(message, config))
     else:
         raise RuntimeError(f"unknown MAIL_TRANSPORT {transport!r}")
 
 
-def _send_smtp(message: Email) -> None:
-    config = current_app.config
+def _send_smtp(message: Email, config) -> None:
     mime = EmailMessage()
     mime["From"] = config["MAIL_FROM"]
     mime["To"] = message.to

@@ -6,9 +6,10 @@ from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from clinic.extensions import db
-from clinic.models import audit
+from clinic import transaction
+from clinic.submissions import once_field
 from clinic.timeutil import format_clinic_time
+from clinic.transaction import keep_after_rollback
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -42,20 +43,19 @@ def _error_page(code: int, title: str, message: str):
 
 
 def _forbidden(_error):
-    db.session.rollback()
-    audit.record(
-        "access.denied",
+    keep_after_rollback(
+        action="access.denied",
         actor=current_user if current_user.is_authenticated else None,
         detail=f"{request.method} {request.path}",
     )
-    db.session.commit()
+    transaction.rollback()
     return _error_page(
         403, "Not available to you", "Your account does not give access to this page."
     )
 
 
 def _server_error(_error):
-    db.session.rollback()
+    transaction.rollback()
     return _error_page(
         500,
         "Something went wrong",
@@ -64,10 +64,19 @@ def _server_error(_error):
     )
 
 
+def _conflict(_error):
+    transaction.rollback()
+    return _error_page(
+        409,
+        "Saved by someone else first",
+        "Someone else changed the same record at the same moment, so your change was not "
+        "saved. Go back, reload the page to see the current version, and try again.",
+    )
+
+
 def _too_many(_error):
-    db.session.rollback()
-    audit.record("auth.throttled", detail=f"{request.method} {request.path}")
-    db.session.commit()
+    keep_after_rollback(action="auth.throttled", detail=f"{request.method} {request.path}")
+    transaction.rollback()
     return _error_page(
         429,
         "Too many attempts",
@@ -76,7 +85,7 @@ def _too_many(_error):
 
 
 def _csrf_error(_error: CSRFError):
-    db.session.rollback()
+    transaction.rollback()
     if request.endpoint == "auth.login":
         flash("The sign-in form had expired. Please try again.", "warning")
         return redirect(url_for("auth.login"))
@@ -92,6 +101,7 @@ def register_web_hooks(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(403, _forbidden)
     app.register_error_handler(500, _server_error)
+    app.register_error_handler(409, _conflict)
     app.register_error_handler(429, _too_many)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(
@@ -104,6 +114,7 @@ def register_web_hooks(app: Flask) -> None:
         405, lambda e: _error_page(405, "Not allowed", "This page cannot be used that way.")
     )
     app.add_template_filter(format_clinic_time, "clinictime")
+    app.jinja_env.globals["once_field"] = once_field
 
     @app.context_processor
     def _template_globals() -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from clinic.admin import bp
 from clinic.admin.forms import (
@@ -17,9 +16,12 @@ from clinic.admin.forms import (
 )
 from clinic.auth import services
 from clinic.auth.models import Role, User
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.models.audit import AuditEvent
+from clinic.submissions import once
 from clinic.timeutil import clinic_day_bounds
+from clinic.transaction import attempt
 
 USER_SORTS = {
     "name": User.full_name,
@@ -49,26 +51,26 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
+@once
 def new_user():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(
-                email=form.email.data,
-                full_name=form.full_name.data,
-                role=Role(form.role.data),
-                password=form.password.data,
-                patient_mrn=form.patient_mrn.data,
-                by=current_user,
-            )
-        except services.AccountError as err:
-            db.session.rollback()
-            getattr(form, err.field or "email").errors.append(str(err))
+            with attempt():
+                user = services.create_user(
+                    email=form.email.data,
+                    full_name=form.full_name.data,
+                    role=Role(form.role.data),
+                    password=form.password.data,
+                    patient_mrn=form.patient_mrn.data,
+                    by=current_user,
+                )
+        except Refused as err:
+            show_beside(form, err, "email")
         else:
-            db.session.commit()
             flash(f"Account created for {user.full_name}.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template("admin/user_new.html", form=form)
+    return render_template("admin/user_new.html", form=form), (422 if form.is_submitted() else 200)
 
 
 @bp.route("/users/<int:user_id>")
@@ -97,7 +99,6 @@ def user_detail(user_id: int):
 
 
 def _conflict(form: EditUserForm, user: User):
-    db.session.rollback()
     db.session.refresh(user)
     form.version.data = str(user.version)
     return render_template("admin/user_edit.html", form=form, user=user, conflict=True), 409
@@ -116,23 +117,23 @@ def edit_user(user_id: int):
         if form.version.data != str(user.version):
             return _conflict(form, user)
         try:
-            services.update_user(
-                user,
-                email=form.email.data,
-                full_name=form.full_name.data,
-                role=Role(form.role.data),
-                by=current_user,
-            )
-            db.session.commit()
-        except services.AccountError as err:
-            db.session.rollback()
-            getattr(form, err.field or "email").errors.append(str(err))
-        except StaleDataError:
+            with attempt():
+                services.update_user(
+                    user,
+                    email=form.email.data,
+                    full_name=form.full_name.data,
+                    role=Role(form.role.data),
+                    by=current_user,
+                )
+        except StaleWrite:
             return _conflict(form, user)
+        except Refused as err:
+            show_beside(form, err, "email")
         else:
             flash("Changes saved.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template("admin/user_edit.html", form=form, user=user, conflict=False)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/user_edit.html", form=form, user=user, conflict=False), status
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
@@ -150,12 +151,11 @@ def _set_active(user_id: int, active: bool):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.set_active(user, active, by=current_user)
-    except services.AccountError as err:
-        db.session.rollback()
+        with attempt():
+            services.set_active(user, active, by=current_user)
+    except Refused as err:
         flash(str(err), "danger")
     else:
-        db.session.commit()
         flash(
             f"{user.full_name} can sign in again."
             if active
@@ -171,12 +171,11 @@ def reset_password(user_id: int):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(user, form.new_password.data, by=current_user)
-        except services.AccountError as err:
-            db.session.rollback()
-            form.new_password.errors.append(str(err))
+            with attempt():
+                services.reset_password(user, form.new_password.data, by=current_user)
+        except Refused as err:
+            show_beside(form, err, "new_password")
         else:
-            db.session.commit()
             flash(f"New password set; {user.full_name} is signed out everywhere.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template(
@@ -185,7 +184,7 @@ def reset_password(user_id: int):
         recent=[],
         action_form=ConfirmForm(),
         reset_form=form,
-    )
+    ), 422
 
 
 @bp.route("/audit")

@@ -10,7 +10,9 @@ from flask_login import current_user, login_required, logout_user
 from clinic.auth import bp, services
 from clinic.auth.forms import ChangePasswordForm, LoginForm
 from clinic.auth.sessions import home_endpoint, start_session
-from clinic.extensions import db, limiter
+from clinic.errors import Refused, show_beside
+from clinic.extensions import limiter
+from clinic.transaction import attempt
 
 
 def safe_next(target: str | None) -> str | None:
@@ -51,7 +53,6 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
-        db.session.commit()  # the audit row of a failed attempt is kept too
         if user is not None:
             start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
@@ -63,7 +64,6 @@ def login():
 @login_required
 def logout():
     services.sign_out(current_user)
-    db.session.commit()
     logout_user()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
@@ -75,15 +75,15 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(
-                current_user, form.current_password.data, form.new_password.data
-            )
-        except services.AccountError as err:
-            db.session.commit()  # keep the audit row of a refused attempt
-            getattr(form, err.field).errors.append(str(err))
+            with attempt():
+                services.change_password(
+                    current_user, form.current_password.data, form.new_password.data
+                )
+        except Refused as err:
+            show_beside(form, err)  # the refused attempt's audit row is kept
         else:
-            db.session.commit()
             logout_user()
             flash("Your password was changed. Please sign in with the new one.", "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/change_password.html", form=form)
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/change_password.html", form=form), status

@@ -9,17 +9,11 @@ import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
 from clinic.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.patients.models import Patient
-
-
-class AccountError(ValueError):
-    """A refused account change; `field` names the form field the message belongs beside."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+from clinic.transaction import keep_after_rollback
 
 
 def normalise_email(email: str) -> str:
@@ -64,14 +58,14 @@ def sign_out(user: User) -> None:
 def _check_new_password(user_inputs: tuple[str, ...], password: str, field: str) -> None:
     problems = password_problems(password, user_inputs)
     if problems:
-        raise AccountError(problems[0], field=field)
+        raise Refused(problems[0], field=field)
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """The user's own change: needs the current password; ends all their sessions."""
     if not verify_password(user.password_hash, current_password):
-        audit.record("auth.password_change_refused", actor=user, obj=user)
-        raise AccountError("The current password is not correct.", field="current_password")
+        keep_after_rollback(action="auth.password_change_refused", actor=user, obj=user)
+        raise Refused("The current password is not correct.", field="current_password")
     _check_new_password((user.email, user.full_name), new_password, "new_password")
     user.password_hash = hash_password(new_password)
     end_sessions(user)
@@ -82,16 +76,16 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 def _patient_for_role(role: Role, patient_mrn: str | None) -> Patient | None:
     if role is not Role.PATIENT:
         if patient_mrn:
-            raise AccountError("Only patient accounts link to a patient record.", "patient_mrn")
+            raise Refused("Only patient accounts link to a patient record.", "patient_mrn")
         return None
     if not patient_mrn:
-        raise AccountError("A patient account needs the patient's MRN.", field="patient_mrn")
+        raise Refused("A patient account needs the patient's MRN.", field="patient_mrn")
     patient = db.session.scalar(sa.select(Patient).where(Patient.mrn == patient_mrn.strip()))
     if patient is None:
-        raise AccountError("No patient has this MRN.", field="patient_mrn")
+        raise Refused("No patient has this MRN.", field="patient_mrn")
     taken = db.session.scalar(sa.select(User.id).where(User.patient_id == patient.id))
     if taken:
-        raise AccountError("This patient already has a portal account.", field="patient_mrn")
+        raise Refused("This patient already has a portal account.", field="patient_mrn")
     return patient
 
 
@@ -107,7 +101,7 @@ def create_user(
     """A new account; `by` is the admin (None from the command line)."""
     email = normalise_email(email)
     if find_user_by_email(email):
-        raise AccountError("An account with this e-mail already exists.", field="email")
+        raise Refused("An account with this e-mail already exists.", field="email")
     patient = _patient_for_role(role, patient_mrn)
     _check_new_password((email, full_name), password, "password")
     user = User(
@@ -136,13 +130,11 @@ def update_user(user: User, *, email: str, full_name: str, role: Role, by: User)
     email = normalise_email(email)
     other = find_user_by_email(email)
     if other is not None and other.id != user.id:
-        raise AccountError("An account with this e-mail already exists.", field="email")
+        raise Refused("An account with this e-mail already exists.", field="email")
     if (role is Role.PATIENT) != (user.role is Role.PATIENT):
-        raise AccountError(
-            "Staff and patient accounts cannot be turned into each other.", field="role"
-        )
+        raise Refused("Staff and patient accounts cannot be turned into each other.", field="role")
     if user.id == by.id and role is not Role.ADMIN:
-        raise AccountError("You cannot remove your own administrator role.", field="role")
+        raise Refused("You cannot remove your own administrator role.", field="role")
     changes = [
         name
         for name, old, new in (
@@ -162,7 +154,7 @@ def update_user(user: User, *, email: str, full_name: str, role: Role, by: User)
 def set_active(user: User, active: bool, *, by: User) -> None:
     """Deactivate (ending every session) or reactivate an account."""
     if user.id == by.id and not active:
-        raise AccountError("You cannot deactivate your own account.")
+        raise Refused("You cannot deactivate your own account.")
     if user.active == active:
         return
     user.active = active

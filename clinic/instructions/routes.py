@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.instructions import bp, services
 from clinic.instructions.forms import InstructionForm
@@ -15,6 +16,7 @@ from clinic.instructions.phases import PHASES, Phase
 from clinic.models import audit
 from clinic.policy import require_roles
 from clinic.timeutil import clinic_today
+from clinic.transaction import attempt
 
 
 def _therapy_or_404(therapy: str) -> str:
@@ -60,20 +62,21 @@ def edit(therapy: str, phase: str):
             abort(400)
         based_on = int(raw) if raw else None
         try:
-            services.save_new_version(
-                therapy,
-                phase,
-                title=form.title.data,
-                body=form.body.data,
-                based_on=based_on,
-                by=current_user,
-            )
-        except services.InstructionError as err:
-            db.session.rollback()
+            with attempt():
+                services.save_new_version(
+                    therapy,
+                    phase,
+                    title=form.title.data,
+                    body=form.body.data,
+                    based_on=based_on,
+                    by=current_user,
+                )
+        except StaleWrite as err:
             conflict = err.current
             form.based_on.data = str(conflict.version) if conflict else ""
+        except Refused as err:
+            show_beside(form, err)
         else:
-            db.session.commit()
             flash("Saved as a new version. It shows as a sample until approved.", "success")
             return redirect(url_for("instructions.edit", therapy=therapy, phase=phase.value))
     return render_template(
@@ -85,7 +88,7 @@ def edit(therapy: str, phase: str):
         versions=versions,
         conflict=conflict,
         confirm=ConfirmForm(),
-    ), (409 if conflict else 200)
+    ), (409 if conflict else 422 if form.is_submitted() else 200)
 
 
 @bp.route("/admin/instructions/version/<int:version_id>/approve", methods=["POST"])
@@ -95,12 +98,11 @@ def approve(version_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.approve(version, by=current_user)
-    except services.InstructionError as err:
-        db.session.rollback()
+        with attempt():
+            services.approve(version, by=current_user)
+    except Refused as err:
         flash(str(err), "warning")
     else:
-        db.session.commit()
         flash(f"Version {version.version} approved.", "success")
     return redirect(
         url_for("instructions.edit", therapy=version.therapy, phase=version.phase.value)
@@ -121,7 +123,6 @@ def _patient_view(template: str):
         patient_id=patient.id,
         detail=None if shown else f"no text for {phase.value}",
     )
-    db.session.commit()
     return render_template(
         template,
         treatment=treatment,

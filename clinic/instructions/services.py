@@ -9,6 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from clinic.auth.models import User
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.instructions import context
 from clinic.instructions.models import (
@@ -22,14 +23,6 @@ from clinic.instructions.samples import sample_text
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
-
-
-class InstructionError(ValueError):
-    """A refused change; `current` is the newer version when an edit was stale."""
-
-    def __init__(self, message: str, current: InstructionVersion | None = None):
-        super().__init__(message)
-        self.current = current
 
 
 def newest(therapy: str, phase: Phase) -> InstructionVersion | None:
@@ -102,11 +95,11 @@ def save_new_version(
 ) -> InstructionVersion:
     """Store an edit as the next version; refused if someone saved a newer one meanwhile."""
     if therapy not in THERAPIES:
-        raise InstructionError("Unknown therapy.")
+        raise Refused("Unknown therapy.")
     current = newest(therapy, phase)
     current_number = current.version if current else None
     if based_on != current_number:
-        raise InstructionError("Someone saved a newer version while you were editing.", current)
+        raise StaleWrite("Someone saved a newer version while you were editing.", current=current)
     created = InstructionVersion(
         therapy=therapy,
         phase=phase,
@@ -133,7 +126,7 @@ def approve(version: InstructionVersion, *, by: User) -> None:
         return
     latest = newest(version.therapy, version.phase)
     if latest is not None and latest.id != version.id:
-        raise InstructionError("Only the newest version can be approved.", latest)
+        raise StaleWrite("Only the newest version can be approved.", current=latest)
     version.review_status = ReviewStatus.APPROVED
     version.approved_at = utcnow()
     version.approved_by_id = by.id

@@ -10,11 +10,13 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.services import catalogues, checklists
-from clinic.journeys.states import StageKind, Therapy, TransitionRefused
+from clinic.journeys.states import StageKind, Therapy
 from clinic.policy import ADMIN_ONLY, restrict_blueprint
+from clinic.transaction import attempt
 
 admin_bp = Blueprint("journeys_admin", __name__, url_prefix="/admin/clinical")
 restrict_blueprint(admin_bp, ADMIN_ONLY)
@@ -86,15 +88,16 @@ def checklist_new():
                 optional = text.lower().startswith(OPTIONAL)
                 items.append((text[len(OPTIONAL) :].strip() if optional else text, not optional))
         try:
-            template = checklists.new_version(kind, therapy, form.title.data, items, current_user)
-            db.session.commit()
-        except TransitionRefused as err:
-            db.session.rollback()
-            form.items.errors.append(str(err))
+            with attempt():
+                template = checklists.new_version(
+                    kind, therapy, form.title.data, items, current_user
+                )
+        except Refused as err:
+            show_beside(form, err, "items")
         else:
             flash(f"{template.title} version {template.version} published.", "success")
             return redirect(url_for("journeys_admin.checklist_list"))
-    status = 400 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" else 200
     return render_template(
         "journeys/admin_checklist_new.html", form=form, kind=kind, therapy=therapy
     ), status
@@ -105,16 +108,15 @@ def conditions():
     form = ConditionForm()
     if form.validate_on_submit():
         try:
-            catalogues.add_condition(form.code.data, form.name.data, current_user)
-            db.session.commit()
-        except TransitionRefused as err:
-            db.session.rollback()
-            form.code.errors.append(str(err))
+            with attempt():
+                catalogues.add_condition(form.code.data, form.name.data, current_user)
+        except Refused as err:
+            show_beside(form, err, "code")
         else:
             flash("Condition added.", "success")
             return redirect(url_for("journeys_admin.conditions"))
     rows = db.session.scalars(sa.select(m.Condition).order_by(m.Condition.code)).all()
-    status = 400 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" else 200
     return render_template(
         "journeys/admin_conditions.html", form=form, conditions=rows, toggle=ToggleForm()
     ), status
@@ -126,7 +128,6 @@ def condition_toggle(condition_id: int):
     if not ToggleForm().validate_on_submit():
         abort(400)
     catalogues.set_condition_active(condition, not condition.active, current_user)
-    db.session.commit()
     flash(f"{condition.display} is {'offered' if condition.active else 'retired'}.", "success")
     return redirect(url_for("journeys_admin.conditions"))
 
@@ -145,16 +146,15 @@ def protocol(therapy: str):
         )
     if form.validate_on_submit():
         try:
-            steps = catalogues.parse_protocol(form.steps.data)
-            catalogues.replace_protocol(chosen, steps, current_user)
-            db.session.commit()
+            with attempt():
+                steps = catalogues.parse_protocol(form.steps.data)
+                catalogues.replace_protocol(chosen, steps, current_user)
         except ValueError as err:
-            db.session.rollback()
             form.steps.errors.append(str(err))
         else:
             flash(f"Follow-up protocol for {chosen.label} saved.", "success")
             return redirect(url_for("journeys_admin.protocol", therapy=chosen.value))
-    status = 400 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" else 200
     return render_template(
         "journeys/admin_protocol.html", form=form, therapy=chosen, therapies=list(Therapy)
     ), status

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from clinic.errors import Refused
 from clinic.models.base import utcnow
 
 
@@ -102,17 +103,10 @@ JOURNEY_TRANSITIONS: dict[JourneyStatus, frozenset[JourneyStatus]] = {
     J.CANCELLED: frozenset(),
 }
 
+OPEN_JOURNEY = (J.EVALUATING, J.IN_TREATMENT, J.FOLLOW_UP)  # still going on (a tuple for SQL IN)
 OPEN_STAGE = frozenset({S.PENDING, S.IN_PROGRESS})
 DONE_STAGE = frozenset({S.COMPLETED, S.SIGNED})
-LOCKED_STAGE = frozenset({S.SIGNED, S.CANCELLED, S.VOIDED})
-
-
-class TransitionRefused(Exception):
-    """A state change the transition table does not allow; the message says why."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+LOCKED_STAGE = frozenset({S.SIGNED, S.CANCELLED, S.VOIDED})  # fields frozen, notes are addenda
 
 
 def can_move(table: dict, current: enum.Enum, target: enum.Enum) -> bool:
@@ -122,9 +116,7 @@ def can_move(table: dict, current: enum.Enum, target: enum.Enum) -> bool:
 def move_stage(stage, target: StageStatus, by, at: datetime | None = None) -> StageStatus:
     """The one place a stage's status is written; stamps who and when for the new state."""
     if not can_move(STAGE_TRANSITIONS, stage.status, target):
-        raise TransitionRefused(
-            f"A {stage.status.label.lower()} stage cannot become {target.label.lower()}."
-        )
+        raise Refused(f"A {stage.status.label.lower()} stage cannot become {target.label.lower()}.")
     at = at or utcnow()
     previous = stage.status
     stage.status = target
@@ -143,7 +135,7 @@ def move_stage(stage, target: StageStatus, by, at: datetime | None = None) -> St
 def move_journey(journey, target: JourneyStatus) -> JourneyStatus:
     """The one place a journey's status is written."""
     if not can_move(JOURNEY_TRANSITIONS, journey.status, target):
-        raise TransitionRefused(
+        raise Refused(
             f"A journey that is {journey.status.label.lower()} cannot become "
             f"{target.label.lower()}."
         )

@@ -53,7 +53,6 @@ def patient_home():
 
     patient = current_user.patient
     audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    db.session.commit()
     from clinic.instructions.services import instructions_for
 
     instructions = instructions_for(patient, clinic_today())

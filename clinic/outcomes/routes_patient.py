@@ -27,7 +27,6 @@ def _own_response(response_id: int) -> QuestionnaireResponse:
 def my_questionnaires():
     patient = current_user.patient
     audit.record("portal.questionnaires_viewed", actor=current_user, patient_id=patient.id)
-    db.session.commit()  # before loading, so the commit does not expire what the page shows
     responses = services.responses_for(patient)
     today = clinic_today()
     return render_template(
@@ -49,7 +48,6 @@ def answer(response_id: int):
         obj=response,
         patient_id=response.patient_id,
     )
-    db.session.commit()
 
     def done(submitted: bool):  # noqa: ANN202
         flash(
@@ -68,7 +66,6 @@ def answer(response_id: int):
 def my_progress():
     patient = current_user.patient
     audit.record("portal.progress_viewed", actor=current_user, patient_id=patient.id)
-    db.session.commit()
     rows = services.progress(services.responses_for(patient))
     return render_template(
         "outcomes/progress.html",

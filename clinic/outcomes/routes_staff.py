@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.outcomes import bp, services
@@ -16,6 +17,7 @@ from clinic.outcomes.views import handle_answer_form
 from clinic.patients.models import Patient
 from clinic.policy import CLINICAL, can_view_clinical, ensure, require_roles
 from clinic.timeutil import clinic_today
+from clinic.transaction import attempt
 
 
 def _patient(patient_id: int) -> Patient:
@@ -53,7 +55,6 @@ def _render(patient: Patient, form: AssignForm | None = None, status: int = 200)
 def patient_outcomes(patient_id: int):
     patient = _patient(patient_id)
     audit.record("outcomes.viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    db.session.commit()
     return _render(patient)
 
 
@@ -63,23 +64,22 @@ def assign(patient_id: int):
     patient = _patient(patient_id)
     form = AssignForm()
     if not form.validate_on_submit():
-        return _render(patient, form)
+        return _render(patient, form, 422)
     timepoint = form.timepoint.data.strip().lower()
     codes = standard_set(form.region.data, baseline=timepoint == BASELINE)
     try:
-        created = services.assign(
-            patient,
-            codes,
-            timepoint=timepoint,
-            available_from=form.available_from.data,
-            due_by=form.due_by.data,
-            by=current_user,
-        )
-    except services.QuestionnaireError as err:
-        db.session.rollback()
-        form.due_by.errors.append(str(err))
-        return _render(patient, form)
-    db.session.commit()
+        with attempt():
+            created = services.assign(
+                patient,
+                codes,
+                timepoint=timepoint,
+                available_from=form.available_from.data,
+                due_by=form.due_by.data,
+                by=current_user,
+            )
+    except Refused as err:
+        show_beside(form, err, "due_by")
+        return _render(patient, form, 422)
     flash(
         f"{len(created)} questionnaire(s) added for {timepoint}."
         if created
@@ -97,7 +97,6 @@ def enter_for_patient(response_id: int):
         audit.record(
             "questionnaire.viewed", actor=current_user, obj=response, patient_id=response.patient_id
         )
-        db.session.commit()
 
     def done(submitted: bool):  # noqa: ANN202
         flash(
@@ -116,11 +115,10 @@ def void(response_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.void(response, by=current_user, reason=form.reason.data)
-    except services.QuestionnaireError as err:
-        db.session.rollback()
+        with attempt():
+            services.void(response, by=current_user, reason=form.reason.data)
+    except Refused as err:
         flash(str(err), "warning")
     else:
-        db.session.commit()
         flash("Questionnaire withdrawn.", "success")
     return redirect(url_for("outcomes.patient_outcomes", patient_id=response.patient_id))

@@ -9,6 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.models.base import utcnow
@@ -24,11 +25,7 @@ from clinic.patients.models import Patient
 from clinic.timeutil import clinic_today, to_clinic
 
 
-class QuestionnaireError(ValueError):
-    """A refused questionnaire action."""
-
-
-class Incomplete(QuestionnaireError):
+class Incomplete(Refused):
     """Submitted answers that cannot be scored yet; `problems` says which items."""
 
     def __init__(self, problems: scoring.Problems):
@@ -48,7 +45,7 @@ def assign(
 ) -> list[QuestionnaireResponse]:
     """Ask the patient to fill these instruments for a timepoint (open ones are not doubled)."""
     if due_by is not None and due_by < available_from:
-        raise QuestionnaireError("The due date cannot be before the opening date.")
+        raise Refused("The due date cannot be before the opening date.")
     open_codes = set(
         db.session.scalars(
             sa.select(QuestionnaireResponse.instrument_code).where(
@@ -107,10 +104,10 @@ def save_answers(
 ) -> None:
     """Store answers (a draft, or the submission that scores and locks the response)."""
     if not response.is_open:
-        raise QuestionnaireError("This questionnaire is closed and can no longer change.")
+        raise Refused("This questionnaire is closed and can no longer change.")
     not_yet = not_open_yet(response, clinic_today())
     if not_yet:
-        raise QuestionnaireError(not_yet)
+        raise Refused(not_yet)
     instrument = instrument_of(response)
     problems = scoring.check(instrument, answers)
     if problems.invalid:
@@ -144,9 +141,9 @@ def save_answers(
 def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:
     """Withdraw an open questionnaire (e.g. assigned by mistake); it is kept, marked void."""
     if not response.is_open:
-        raise QuestionnaireError("Only questionnaires not yet submitted can be withdrawn.")
+        raise Refused("Only questionnaires not yet submitted can be withdrawn.")
     if not reason.strip():
-        raise QuestionnaireError("Give a reason for withdrawing it.")
+        raise Refused("Give a reason for withdrawing it.")
     response.status = ResponseStatus.VOIDED
     db.session.flush()
     audit.record(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import render_template
-from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.errors import Refused, StaleWrite
 from clinic.outcomes import services
 from clinic.outcomes.forms import answer_form_class, answers_from, prefill
 from clinic.outcomes.models import QuestionnaireResponse
+from clinic.transaction import attempt
 
 
 def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa: ANN001, ANN201
@@ -17,7 +18,6 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
     """
     from flask import request
 
-    from clinic.extensions import db
     from clinic.timeutil import clinic_today
 
     message = services.not_open_yet(response, clinic_today())
@@ -36,25 +36,22 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
                 "so yours were not saved. Open the questionnaire again to see what is saved now.",
             ), 409
         submit = bool(form.submit.data)
+        answers = answers_from(form, instrument)
         try:
-            services.save_answers(response, answers_from(form, instrument), by=user, submit=submit)
+            with attempt():
+                services.save_answers(response, answers, by=user, submit=submit)
         except services.Incomplete as err:
-            db.session.rollback()
             problems = err.problems
-        except services.QuestionnaireError as err:
-            db.session.rollback()
+        except StaleWrite:
+            return render_template(
+                "outcomes/closed.html",
+                response=response,
+                message="These answers were changed somewhere else at the same moment. "
+                "Open the questionnaire again to see what was saved.",
+            ), 409
+        except Refused as err:
             return render_template("outcomes/closed.html", response=response, message=str(err)), 409
         else:
-            try:
-                db.session.commit()
-            except StaleDataError:
-                db.session.rollback()
-                return render_template(
-                    "outcomes/closed.html",
-                    response=response,
-                    message="These answers were changed somewhere else at the same moment. "
-                    "Open the questionnaire again to see what was saved.",
-                ), 409
             return on_done(submit)
     elif not form.is_submitted():
         prefill(form, response.answer_map())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.patients import services
@@ -19,6 +19,8 @@ from clinic.policy import (
     ensure,
     restrict_blueprint,
 )
+from clinic.submissions import once
+from clinic.transaction import attempt
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 restrict_blueprint(bp, ALL_STAFF)
@@ -48,7 +50,6 @@ def search():
     )
     if page is not None:
         audit.record("patient.searched", actor=current_user, detail=f"by {terms.kind}")
-        db.session.commit()
     return html
 
 
@@ -75,6 +76,7 @@ def _identity_changed(form: PatientForm, patient: Patient) -> bool:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@once
 def register():
     ensure(can_register_patients(current_user))
     form = PatientForm()
@@ -83,12 +85,11 @@ def register():
         duplicates = _duplicate_check(form)
         if not duplicates:
             try:
-                patient = services.register_patient(by=current_user, **form.values())
-            except services.PatientError as err:
-                db.session.rollback()
-                getattr(form, err.field or "given_name").errors.append(str(err))
+                with attempt():
+                    patient = services.register_patient(by=current_user, **form.values())
+            except Refused as err:
+                show_beside(form, err, "given_name")
             else:
-                db.session.commit()
                 flash(f"{patient.full_name} is registered as {patient.mrn}.", "success")
                 return redirect(url_for("patients.detail", patient_id=patient.id))
     status = 200 if request.method == "GET" or not (form.errors or duplicates) else 422
@@ -111,12 +112,10 @@ def detail(patient_id: int):
         can_book=can_book(current_user),
     )
     audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    db.session.commit()
     return html
 
 
 def _conflict(form: PatientForm, patient: Patient):
-    db.session.rollback()
     db.session.refresh(patient)
     form.version.data = str(patient.version)
     return render_template(
@@ -131,7 +130,6 @@ def edit(patient_id: int):
     form = PatientForm(obj=patient if request.method == "GET" else None)
     if request.method == "GET":
         audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
-        db.session.commit()
         form.sex.data = patient.sex.value
         form.preferred_contact.data = patient.preferred_contact.value
         form.version.data = str(patient.version)
@@ -143,13 +141,12 @@ def edit(patient_id: int):
             duplicates = _duplicate_check(form, exclude_id=patient.id)
         if not duplicates:
             try:
-                services.update_patient(patient, by=current_user, **form.values())
-                db.session.commit()
-            except services.PatientError as err:
-                db.session.rollback()
-                getattr(form, err.field or "given_name").errors.append(str(err))
-            except StaleDataError:
+                with attempt():
+                    services.update_patient(patient, by=current_user, **form.values())
+            except StaleWrite:
                 return _conflict(form, patient)
+            except Refused as err:
+                show_beside(form, err, "given_name")
             else:
                 flash("Changes saved.", "success")
                 return redirect(url_for("patients.detail", patient_id=patient.id))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.patients.models import ContactMethod, Patient, Sex, fold_name, phone_digits
@@ -31,14 +32,6 @@ DETAIL_FIELDS = (
 )
 
 
-class PatientError(ValueError):
-    """A rule broken by the entered details; `field` names the form field it belongs beside."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def next_mrn() -> str:
     """The next medical record number: prefix plus a zero-padded running number."""
     last = db.session.scalar(
@@ -59,13 +52,11 @@ def _clean(value: str | None) -> str | None:
 def _check_contact(patient: Patient) -> None:
     method = patient.preferred_contact
     if method is ContactMethod.EMAIL and not patient.email:
-        raise PatientError("Add an e-mail address or choose another way to reach them.", "email")
+        raise Refused("Add an e-mail address or choose another way to reach them.", "email")
     if method in (ContactMethod.PHONE, ContactMethod.TEXT) and not patient.phone:
-        raise PatientError("Add a phone number or choose another way to reach them.", "phone")
+        raise Refused("Add a phone number or choose another way to reach them.", "phone")
     if method is ContactMethod.MAIL and not (patient.address_line1 and patient.city):
-        raise PatientError(
-            "Add a postal address or choose another way to reach them.", "address_line1"
-        )
+        raise Refused("Add a postal address or choose another way to reach them.", "address_line1")
 
 
 def register_patient(

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
+from clinic.errors import Refused, show_beside
 from clinic.extensions import db, limiter
 from clinic.mail import OutboxMessage, outbox_enabled, send
 from clinic.models import audit
@@ -16,6 +17,7 @@ from clinic.patients.models import Patient
 from clinic.policy import can_view_patient_demographics, ensure, require_roles
 from clinic.portal import bp, services
 from clinic.portal.forms import InviteForm
+from clinic.transaction import attempt
 
 ACCESS_ROLES = (Role.FRONT_DESK, Role.ADMIN)
 
@@ -57,7 +59,6 @@ def _patient_key() -> str:
 def access(patient_id: int):
     patient = _patient(patient_id)
     audit.record("portal.access_viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    db.session.commit()
     return _render(patient)
 
 
@@ -68,17 +69,13 @@ def invite(patient_id: int):
     patient = _patient(patient_id)
     form = InviteForm()
     if not form.validate_on_submit():
-        return _render(patient, form)
+        return _render(patient, form, 422)
     try:
-        message = services.send_invite(patient, form.email.data, by=current_user)
-    except services.PortalAccessError as err:
-        db.session.rollback()
-        if err.field:
-            form.email.errors.append(str(err))
-        else:
-            flash(str(err), "warning")
-        return _render(patient, form, 409)
-    db.session.commit()
+        with attempt():
+            message = services.send_invite(patient, form.email.data, by=current_user)
+    except Refused as err:
+        show_beside(form, err)
+        return _render(patient, form, err.status)
     send(message)
     flash(f"Invitation sent to {message.to}.", "success")
     return redirect(url_for("portal.access", patient_id=patient.id))
@@ -92,12 +89,11 @@ def send_reset(patient_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        message = services.send_reset(patient, by=current_user)
-    except services.PortalAccessError as err:
-        db.session.rollback()
+        with attempt():
+            message = services.send_reset(patient, by=current_user)
+    except Refused as err:
         flash(str(err), "warning")
         return redirect(url_for("portal.access", patient_id=patient.id))
-    db.session.commit()
     send(message)
     flash(f"Password-reset link sent to {message.to}.", "success")
     return redirect(url_for("portal.access", patient_id=patient.id))
@@ -110,12 +106,11 @@ def revoke(patient_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.revoke_access(patient, by=current_user)
-    except services.PortalAccessError as err:
-        db.session.rollback()
+        with attempt():
+            services.revoke_access(patient, by=current_user)
+    except Refused as err:
         flash(str(err), "warning")
     else:
-        db.session.commit()
         flash(
             "Portal access revoked: open links stop working and the patient is signed out.",
             "success",

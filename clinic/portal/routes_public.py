@@ -8,11 +8,13 @@ from flask_login import current_user, logout_user
 
 from clinic.auth.models import Role
 from clinic.auth.services import normalise_email
-from clinic.extensions import db, limiter
+from clinic.errors import Refused
+from clinic.extensions import limiter
 from clinic.mail import send
 from clinic.policy import require_roles
 from clinic.portal import bp, services
 from clinic.portal.forms import ForgotPasswordForm, SetPasswordForm
+from clinic.transaction import attempt
 
 
 def _public_limit() -> str:
@@ -32,19 +34,19 @@ def redeem(token: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.redeem(token, form.new_password.data)
-        except services.PortalAccessError as err:
-            db.session.rollback()
+            with attempt():
+                services.redeem(token, form.new_password.data)
+        except Refused as err:
             if err.field is None:
                 return render_template("portal/link_unusable.html"), 410
             form.new_password.errors.append(str(err))
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
             flash("Your password is set. Sign in with your e-mail and the new password.", "success")
             return redirect(url_for("auth.login"))
-    return render_template("portal/set_password.html", form=form, link=link)
+    status = 422 if form.is_submitted() else 200
+    return render_template("portal/set_password.html", form=form, link=link), status
 
 
 @bp.route("/my/journey")
@@ -56,7 +58,6 @@ def my_journey():
 
     patient = current_user.patient
     audit.record("portal.journey_viewed", actor=current_user, patient_id=patient.id)
-    db.session.commit()
     return render_template("portal/my_journey.html", journeys=journeys_for(patient, clinic_today()))
 
 
@@ -72,7 +73,6 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         message = services.request_reset(form.email.data)
-        db.session.commit()
         if message is not None:
             send(message)
         flash(
@@ -81,4 +81,4 @@ def forgot_password():
             "info",
         )
         return redirect(url_for("auth.login"))
-    return render_template("portal/forgot.html", form=form)
+    return render_template("portal/forgot.html", form=form), (422 if form.is_submitted() else 200)

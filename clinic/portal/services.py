@@ -16,20 +16,13 @@ from flask import current_app, url_for
 from clinic.auth import services as accounts
 from clinic.auth.models import Role, User
 from clinic.auth.passwords import hash_password, password_problems
+from clinic.errors import Conflict, Refused
 from clinic.extensions import db
 from clinic.mail import Email
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
 from clinic.portal.models import LinkPurpose, PortalLink
-
-
-class PortalAccessError(ValueError):
-    """A refused portal-access action; `field` names the form field it belongs beside."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _digest(token: str) -> str:
@@ -118,11 +111,9 @@ def send_invite(patient: Patient, email: str, by: User) -> Email:
     account = portal_account(patient)
     other = accounts.find_user_by_email(email)
     if other is not None and (account is None or other.id != account.id):
-        raise PortalAccessError("This e-mail belongs to another account.", field="email")
+        raise Conflict("This e-mail belongs to another account.", field="email")
     if account is not None and account.active:
-        raise PortalAccessError(
-            "This patient already uses the portal. Send a password-reset link instead."
-        )
+        raise Conflict("This patient already uses the portal. Send a password-reset link instead.")
     return _issue(patient, LinkPurpose.INVITE, email, by)
 
 
@@ -130,7 +121,7 @@ def send_reset(patient: Patient, by: User | None) -> Email:
     """A password-reset link for the patient's active portal account."""
     account = portal_account(patient)
     if account is None or not account.active:
-        raise PortalAccessError("This patient has no active portal account.")
+        raise Refused("This patient has no active portal account.")
     return _issue(patient, LinkPurpose.RESET, account.email, by)
 
 
@@ -149,7 +140,7 @@ def revoke_access(patient: Patient, by: User) -> None:
     revoked = _revoke_pending(patient, now)
     account = portal_account(patient)
     if account is None and not revoked:
-        raise PortalAccessError("This patient has no portal access to revoke.")
+        raise Refused("This patient has no portal access to revoke.")
     if account is not None and account.active:
         account.active = False
         accounts.end_sessions(account)
@@ -169,16 +160,16 @@ def redeem(token: str, password: str) -> User:
     """Use a link once: set the password, creating or reactivating the portal account."""
     link = find_usable_link(token)
     if link is None:
-        raise PortalAccessError("This link has expired or was already used.")
+        raise Refused("This link has expired or was already used.")
     patient = link.patient
     if link.purpose is LinkPurpose.RESET:
         account = portal_account(patient)
         if account is None or not account.active:
             # only a new invitation from the clinic turns a disabled account back on
-            raise PortalAccessError("This link has expired or was already used.")
+            raise Refused("This link has expired or was already used.")
     problems = password_problems(password, (link.email, patient.given_name, patient.family_name))
     if problems:
-        raise PortalAccessError(problems[0], field="new_password")
+        raise Refused(problems[0], field="new_password")
     now = utcnow()
     claimed = db.session.execute(
         sa.update(PortalLink)
@@ -192,7 +183,7 @@ def redeem(token: str, password: str) -> User:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        raise PortalAccessError("This link has expired or was already used.")
+        raise Refused("This link has expired or was already used.")
     account = portal_account(patient)
     if account is None:
         account = User(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.policy import can_manage_resources, ensure
 from clinic.scheduling import bp, resources, services
@@ -14,6 +14,8 @@ from clinic.scheduling.forms import HoursForm, RoomForm, add_day_fields
 from clinic.scheduling.models import WEEKDAYS, Room, RoomKind
 from clinic.scheduling.queries import get_clinician
 from clinic.scheduling.slots import hours_by_clinician
+from clinic.submissions import once
+from clinic.transaction import attempt
 
 WeekHoursForm = add_day_fields(HoursForm, WEEKDAYS)
 
@@ -27,6 +29,7 @@ def rooms():
 
 @bp.route("/rooms/new", methods=["GET", "POST"])
 @bp.route("/rooms/<int:room_id>/edit", methods=["GET", "POST"])
+@once
 def edit_room(room_id: int | None = None):
     ensure(can_manage_resources(current_user))
     room = db.get_or_404(Room, room_id) if room_id else None
@@ -39,24 +42,22 @@ def edit_room(room_id: int | None = None):
             conflict = True
         else:
             try:
-                resources.save_room(
-                    room,
-                    name=form.name.data,
-                    kind=RoomKind(form.kind.data),
-                    active=form.active.data,
-                    by=current_user,
-                )
-                db.session.commit()
-            except resources.ResourceError as err:
-                db.session.rollback()
-                getattr(form, err.field or "name").errors.append(str(err))
-            except StaleDataError:
+                with attempt():
+                    resources.save_room(
+                        room,
+                        name=form.name.data,
+                        kind=RoomKind(form.kind.data),
+                        active=form.active.data,
+                        by=current_user,
+                    )
+            except StaleWrite:
                 conflict = True
+            except Refused as err:
+                show_beside(form, err, "name")
             else:
                 flash("Room saved.", "success")
                 return redirect(url_for("scheduling.rooms"))
     if conflict:
-        db.session.rollback()
         db.session.refresh(room)
         form.version.data = str(room.version)
         return render_template(
@@ -116,10 +117,9 @@ def edit_hours(clinician_id: int):
             week[weekday] = (start, end) if start and end else None
         if not form.errors:
             try:
-                resources.set_week_hours(clinician, week, by=current_user)
-                db.session.commit()
-            except resources.ResourceError as err:
-                db.session.rollback()
+                with attempt():
+                    resources.set_week_hours(clinician, week, by=current_user)
+            except Refused as err:
                 getattr(form, err.field).errors.append(str(err))
             else:
                 flash(f"Working hours saved for {clinician.full_name}.", "success")

@@ -8,7 +8,6 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from clinic.auth.sessions import passive
-from clinic.extensions import db
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import can_book, can_export_calendar, ensure
@@ -168,7 +167,6 @@ def print_day():
     audit.record(
         "schedule.printed", actor=current_user, detail=f"{the_day} provider {provider_id or 'all'}"
     )
-    db.session.commit()
     return html
 
 
@@ -187,7 +185,6 @@ def calendar_file(clinician_id: int):
         obj=clinician,
         detail=f"{len(appointments)} appointments",
     )
-    db.session.commit()
     filename = f"appointments-{clinician.full_name.lower().replace(' ', '-').replace('.', '')}.ics"
     return Response(
         body,

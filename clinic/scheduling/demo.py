@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.patients.models import ContactMethod, Patient, Sex
 from clinic.patients.services import register_patient
@@ -136,7 +137,7 @@ def _book_day(day, rng, patients, providers, nurses, rooms, now):
                 starts_at=local.astimezone(UTC),
                 by=None,
             )
-        except (services.BookingConflict, services.BookingError):
+        except (services.BookingConflict, Refused):
             continue
         _advance(appt, rng, now)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.extensions import db, limiter
+from clinic.extensions import limiter
 from clinic.models import audit
 from clinic.policy import can_export_calendar, ensure
 from clinic.scheduling import bp, export, feeds
@@ -30,7 +30,6 @@ def calendar_feed(clinician_id: int):
     link = None
     if form.validate_on_submit():
         token = feeds.new_token(clinician, by=current_user)
-        db.session.commit()
         link = url_for("scheduling.feed", token=token, _external=True)
     feed = feeds.feed_of(clinician)
     return render_template(
@@ -49,7 +48,6 @@ def revoke_feed(clinician_id: int):
     if not form.validate_on_submit():
         abort(400)
     feeds.switch_off(clinician, by=current_user)
-    db.session.commit()
     return render_template(
         "scheduling/feed.html",
         clinician=clinician,
@@ -70,5 +68,4 @@ def feed(token: str):
     appointments = appointments_between(start, end, provider_id=clinician.id)
     body = export.to_ical(clinician, appointments, host=request.host, names=False)
     audit.record("calendar_feed.read", obj=clinician, detail=f"{len(appointments)} appointments")
-    db.session.commit()
     return Response(body, mimetype="text/calendar")

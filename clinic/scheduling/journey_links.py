@@ -11,23 +11,17 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys.models import FollowUp, FollowUpStatus, Journey, Stage
-from clinic.journeys.states import DONE_STAGE, JourneyStatus, StageKind, StageStatus
+from clinic.journeys.states import DONE_STAGE, OPEN_JOURNEY, StageKind, StageStatus
 from clinic.patients.models import Patient
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, Status, VisitKind
 from clinic.timeutil import clinic_day_bounds
 
-OPEN_JOURNEY = (JourneyStatus.EVALUATING, JourneyStatus.IN_TREATMENT, JourneyStatus.FOLLOW_UP)
 OPEN_STAGE = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
 # A phone call a day or two after the injection; later follow-ups are visits.
 PHONE_CHECK_MAX_DAYS = 3
-
-
-class LinkError(ValueError):
-    """The chosen link does not fit this patient or visit; shown beside the link field."""
-
-    field = "link"
 
 
 def visit_kind_for(follow_up: FollowUp, due_days: int | None) -> VisitKind:
@@ -65,21 +59,23 @@ def check_link(
     """Refuse a link to another patient's journey, to a closed one, or to the wrong visit."""
     if follow_up is not None:
         if follow_up.patient_id != patient.id:
-            raise LinkError("That follow-up belongs to another patient.")
+            raise Refused("That follow-up belongs to another patient.", "link")
         if follow_up.status is not FollowUpStatus.SCHEDULED:
-            raise LinkError(f"That follow-up is already {follow_up.status.value}.")
+            raise Refused(f"That follow-up is already {follow_up.status.value}.", "link")
         if kind not in (VisitKind.FOLLOW_UP, VisitKind.PHONE_CHECK):
-            raise LinkError("A follow-up is booked as a follow-up visit or a phone check.")
+            raise Refused("A follow-up is booked as a follow-up visit or a phone check.", "link")
         if live_booking_of(follow_up.id, replacing.id if replacing else None) is not None:
-            raise LinkError("That follow-up is already booked.")
+            raise Refused("That follow-up is already booked.", "link")
     if stage is not None:
         if stage.journey.patient_id != patient.id:
-            raise LinkError("That stage belongs to another patient's journey.")
+            raise Refused("That stage belongs to another patient's journey.", "link")
         if stage.status not in OPEN_STAGE or stage.journey.status not in OPEN_JOURNEY:
-            raise LinkError("That stage is no longer open.")
+            raise Refused("That stage is no longer open.", "link")
         if not stage_fits(stage, kind):
             wanted = "an evaluation" if stage.kind is StageKind.EVALUATION else "a procedure"
-            raise LinkError(f"The {stage.kind.label.lower()} stage is booked as {wanted} visit.")
+            raise Refused(
+                f"The {stage.kind.label.lower()} stage is booked as {wanted} visit.", "link"
+            )
 
 
 def still_open(appointment: Appointment) -> dict:

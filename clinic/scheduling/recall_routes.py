@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.db_setup import begin_write
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys.models import FollowUp
 from clinic.models.base import utcnow
@@ -18,6 +19,7 @@ from clinic.scheduling.models import VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
 from clinic.scheduling.routes import _conflict_page
 from clinic.timeutil import clinic_today, to_clinic
+from clinic.transaction import attempt
 
 
 @bp.route("/recalls")
@@ -80,19 +82,16 @@ def book_recall(follow_up_id: int):
     starts_at = starts_at.astimezone(UTC)
     kind = VisitKind(form.kind.data)
     try:
-        appointment = services.book(
-            patient=follow_up.patient,
-            provider=provider,
-            room=room,
-            kind=kind,
-            starts_at=starts_at,
-            by=current_user,
-            follow_up=follow_up,
-        )
-    except services.BookingError as err:
-        db.session.rollback()
-        flash(f"Nothing was booked: {err}", "warning")
-        return redirect(url_for("scheduling.recalls_list"))
+        with attempt():
+            appointment = services.book(
+                patient=follow_up.patient,
+                provider=provider,
+                room=room,
+                kind=kind,
+                starts_at=starts_at,
+                by=current_user,
+                follow_up=follow_up,
+            )
     except services.BookingConflict as conflict:
         booking = _booking_form(follow_up, kind, provider.id, room, starts_at)
         return _conflict_page(
@@ -102,7 +101,9 @@ def book_recall(follow_up_id: int):
             original=None,
             form_action=url_for("scheduling.book"),
         )
-    db.session.commit()
+    except Refused as err:
+        flash(f"Nothing was booked: {err}", "warning")
+        return redirect(url_for("scheduling.recalls_list"))
     flash(
         f"Booked: {appointment.kind.label} for {appointment.patient.full_name} "
         f"({follow_up.label}), {to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')} "

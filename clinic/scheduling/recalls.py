@@ -12,8 +12,9 @@ from sqlalchemy.orm import joinedload
 from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.journeys.models import FollowUp, FollowUpProtocolStep, FollowUpStatus, Journey
+from clinic.journeys.states import OPEN_JOURNEY
 from clinic.scheduling import services
-from clinic.scheduling.journey_links import OPEN_JOURNEY, visit_kind_for
+from clinic.scheduling.journey_links import visit_kind_for
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, RoomKind, VisitKind
 from clinic.scheduling.slots import SEARCH_DAYS, Planner, Slot
 from clinic.timeutil import clinic_tz

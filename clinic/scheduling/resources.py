@@ -7,15 +7,10 @@ from datetime import time
 import sqlalchemy as sa
 
 from clinic.auth.models import User
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.scheduling.models import Room, RoomKind, WorkingHours
-
-
-class ResourceError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _name_taken(name: str, exclude_id: int | None) -> bool:
@@ -29,7 +24,7 @@ def save_room(room: Room | None, *, name: str, kind: RoomKind, active: bool, by:
     """Create a room (room=None) or change one; rooms are retired, never deleted."""
     name = name.strip()
     if _name_taken(name, room.id if room else None):
-        raise ResourceError("Another room already has this name.", "name")
+        raise Refused("Another room already has this name.", "name")
     creating = room is None
     room = room or Room()
     room.name, room.kind, room.active = name, kind, active
@@ -59,7 +54,7 @@ def set_week_hours(clinician: User, week: dict[int, tuple[time, time] | None], *
     """Replace a clinician's weekly hours: {weekday: (start, end) or None for a day off}."""
     for weekday, span in week.items():
         if span is not None and span[0] >= span[1]:
-            raise ResourceError("The end must be after the start.", f"end_{weekday}")
+            raise Refused("The end must be after the start.", f"end_{weekday}")
     existing = {
         h.weekday: h
         for h in db.session.scalars(

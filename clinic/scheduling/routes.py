@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from clinic.db_setup import begin_write
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.models.base import utcnow
@@ -26,7 +26,9 @@ from clinic.scheduling.forms import (
 from clinic.scheduling.models import Appointment, Status, VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
 from clinic.scheduling.states import ACTION_LABELS
+from clinic.submissions import once
 from clinic.timeutil import clinic_today, clinic_tz, to_clinic
+from clinic.transaction import attempt
 
 
 def get_appointment(appointment_id: int) -> Appointment:
@@ -109,13 +111,13 @@ def _read_booking(form: BookingForm):
 
 
 def _conflict_page(template: str, form, conflict: services.BookingConflict, **context):
-    db.session.rollback()
     return render_template(
         template, form=form, clashes=conflict.clashes, suggestions=conflict.suggestions, **context
     ), 409
 
 
 @bp.route("/book", methods=["GET", "POST"])
+@once
 def book():
     ensure(can_book(current_user))
     if request.method == "POST":
@@ -130,17 +132,16 @@ def book():
         booking = _read_booking(form)
         if booking is not None:
             try:
-                appointment = services.book(notes=form.notes.data, by=current_user, **booking)
-            except services.BookingError as err:
-                db.session.rollback()
-                getattr(form, err.field or "start").errors.append(str(err))
+                with attempt():
+                    appointment = services.book(notes=form.notes.data, by=current_user, **booking)
             except services.BookingConflict as conflict:
                 return _conflict_page("scheduling/book.html", form, conflict, original=None)
+            except Refused as err:
+                show_beside(form, err, "start")
             else:
                 outside = not slots.within_hours(
                     appointment.provider, appointment.starts_at, appointment.ends_at
                 )
-                db.session.commit()
                 if outside:
                     flash(
                         f"Note: this is outside {appointment.provider.full_name}'s working hours.",
@@ -162,7 +163,6 @@ def book():
 def appointment(appointment_id: int):
     appt = get_appointment(appointment_id)
     audit.record("appointment.viewed", actor=current_user, obj=appt, patient_id=appt.patient_id)
-    db.session.commit()
     actions = services.available_actions(appt, current_user)
     return render_template(
         "scheduling/appointment.html",
@@ -207,17 +207,15 @@ def set_status(appointment_id: int):
         )
         return redirect(back)
     try:
-        services.change_status(appt, target, by=current_user)
-        db.session.commit()
-    except services.StatusError as err:
-        db.session.rollback()
-        flash(str(err), "warning")
-    except StaleDataError:
-        db.session.rollback()
+        with attempt():
+            services.change_status(appt, target, by=current_user)
+    except StaleWrite:
         flash(
             "Someone else changed this appointment at the same moment. Nothing was changed.",
             "warning",
         )
+    except Refused as err:
+        flash(str(err), "warning")
     else:
         flash(f"{appt.patient.full_name}: {target.label.lower()}.", "success")
     return redirect(back)
@@ -236,22 +234,21 @@ def cancel(appointment_id: int):
             )
             return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
         try:
-            services.change_status(appt, Status.CANCELLED, by=current_user, reason=form.reason.data)
-            db.session.commit()
-        except services.StatusError as err:
-            db.session.rollback()
-            form.reason.errors.append(str(err))
-        except StaleDataError:
-            db.session.rollback()
+            with attempt():
+                services.change_status(
+                    appt, Status.CANCELLED, by=current_user, reason=form.reason.data
+                )
+        except StaleWrite:
             flash(
                 "Someone else changed this appointment at the same moment. Nothing was changed.",
                 "warning",
             )
             return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
+        except Refused as err:
+            show_beside(form, err, "reason")
         else:
             flash("Appointment cancelled; the time is free again.", "success")
             return redirect(url_for("scheduling.appointment", appointment_id=appt.id))
-    db.session.rollback()
     return render_template(
         "scheduling/appointment.html",
         appt=appt,
@@ -287,23 +284,22 @@ def reschedule(appointment_id: int):
             form.start.errors.append("This appointment changed meanwhile; reload the page.")
         elif booking is not None:
             try:
-                new = services.reschedule(
-                    original,
-                    provider=booking["provider"],
-                    room=booking["room"],
-                    starts_at=booking["starts_at"],
-                    ends_at=booking["ends_at"],
-                    notes=form.notes.data,
-                    by=current_user,
-                )
-            except (services.BookingError, services.StatusError) as err:
-                db.session.rollback()
-                field = getattr(form, getattr(err, "field", None) or "start", None) or form.start
-                field.errors.append(str(err))
+                with attempt():
+                    new = services.reschedule(
+                        original,
+                        provider=booking["provider"],
+                        room=booking["room"],
+                        starts_at=booking["starts_at"],
+                        ends_at=booking["ends_at"],
+                        notes=form.notes.data,
+                        by=current_user,
+                    )
             except services.BookingConflict as conflict:
                 return _conflict_page("scheduling/book.html", form, conflict, original=original)
+            except Refused as err:
+                field = getattr(form, getattr(err, "field", None) or "start", None) or form.start
+                field.errors.append(str(err))
             else:
-                db.session.commit()
                 flash("Appointment moved; the old time is free again.", "success")
                 return redirect(url_for("scheduling.appointment", appointment_id=new.id))
     status = 422 if form.errors else 200

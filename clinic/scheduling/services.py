@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from clinic.auth.models import Role, User
+from clinic.errors import Conflict, Refused
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.models.base import utcnow
@@ -21,27 +22,13 @@ from clinic.timeutil import to_clinic
 CLINICIAN_ROLES = frozenset({Role.PROVIDER, Role.CLINICAL_STAFF})
 
 
-class BookingError(ValueError):
-    """A booking that breaks a rule; `field` names the form field it belongs beside."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class BookingConflict(Exception):
+class BookingConflict(Conflict):
     """The time is taken: what it clashes with and the next free slots."""
 
     def __init__(self, clashes: list[Appointment], suggestions: list[slots.Slot]) -> None:
-        super().__init__("the time clashes with another appointment")
+        super().__init__("The time clashes with another appointment.", "start")
         self.clashes = clashes
         self.suggestions = suggestions
-
-
-class StatusError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def clinicians() -> list[User]:
@@ -96,23 +83,23 @@ def _check_rules(
     patient: Patient, provider: User, room: Room | None, kind: VisitKind, starts_at, ends_at
 ) -> None:
     if provider.role not in CLINICIAN_ROLES or not provider.active:
-        raise BookingError("Choose an active provider or clinical staff member.", "provider")
+        raise Refused("Choose an active provider or clinical staff member.", "provider")
     if kind is not VisitKind.PHONE_CHECK and provider.role is not Role.PROVIDER:
-        raise BookingError(f"A {kind.label.lower()} is held by a provider.", "provider")
+        raise Refused(f"A {kind.label.lower()} is held by a provider.", "provider")
     if room is None and kind.needs_room:
-        raise BookingError(f"A {kind.label.lower()} needs a room.", "room")
+        raise Refused(f"A {kind.label.lower()} needs a room.", "room")
     if room is not None:
         if not kind.room_kinds:
-            raise BookingError(f"A {kind.label.lower()} does not take a room.", "room")
+            raise Refused(f"A {kind.label.lower()} does not take a room.", "room")
         if room.kind not in kind.room_kinds:
             wanted = " or ".join(sorted(k.label.lower() for k in kind.room_kinds))
-            raise BookingError(f"A {kind.label.lower()} needs an {wanted}.", "room")
+            raise Refused(f"A {kind.label.lower()} needs an {wanted}.", "room")
         if not room.active:
-            raise BookingError("That room is no longer in use.", "room")
+            raise Refused("That room is no longer in use.", "room")
     if ends_at <= starts_at:
-        raise BookingError("The visit must end after it starts.", "minutes")
+        raise Refused("The visit must end after it starts.", "minutes")
     if ends_at - starts_at > timedelta(hours=8):
-        raise BookingError("A visit cannot be longer than 8 hours.", "minutes")
+        raise Refused("A visit cannot be longer than 8 hours.", "minutes")
 
 
 def _is_overlap_error(err: IntegrityError) -> bool:
@@ -128,12 +115,9 @@ def _is_follow_up_taken(err: IntegrityError) -> bool:
 def _check_link(patient, kind, follow_up, stage, replacing) -> None:
     if follow_up is None and stage is None:
         return
-    from clinic.scheduling.journey_links import LinkError, check_link
+    from clinic.scheduling.journey_links import check_link
 
-    try:
-        check_link(patient, kind, follow_up=follow_up, stage=stage, replacing=replacing)
-    except LinkError as err:
-        raise BookingError(str(err), "link") from None
+    check_link(patient, kind, follow_up=follow_up, stage=stage, replacing=replacing)
 
 
 def _conflict(patient, provider, room, kind, starts_at, ends_at, exclude_id=None):
@@ -209,7 +193,7 @@ def book(
             db.session.flush()
     except IntegrityError as err:
         if _is_follow_up_taken(err):
-            raise BookingError("That follow-up was booked meanwhile.", "link") from None
+            raise Refused("That follow-up was booked meanwhile.", "link") from None
         if not _is_overlap_error(err):
             raise
         raise _conflict(patient, provider, room, kind, starts_at, ends_at, exclude) from None
@@ -239,20 +223,20 @@ def change_status(
     no-show or cancelled (which needs a reason). One method writes the status."""
     now = now or utcnow()
     if not can_move(appointment.status, target):
-        raise StatusError(
+        raise Refused(
             f"This appointment is {appointment.status.label.lower()}; "
             f"it cannot become {target.label.lower()}."
         )
     reason = (reason or "").strip()
     if target is Status.CANCELLED and not reason:
-        raise StatusError("Give the reason for cancelling.", "reason")
+        raise Refused("Give the reason for cancelling.", "reason")
     if (
         target is Status.CHECKED_IN
         and to_clinic(now).date() != to_clinic(appointment.starts_at).date()
     ):
-        raise StatusError("Patients are checked in on the day of their appointment.")
+        raise Refused("Patients are checked in on the day of their appointment.")
     if target is Status.NO_SHOW and now < appointment.starts_at:
-        raise StatusError("A no-show can be recorded once the appointment time has come.")
+        raise Refused("A no-show can be recorded once the appointment time has come.")
     appointment.status = target
     if target is Status.CHECKED_IN:
         appointment.checked_in_at = now
@@ -309,9 +293,9 @@ def reschedule(
 ) -> Appointment:
     """Cancel the original and book its replacement, linked to it, all or nothing."""
     if original.status is not Status.BOOKED:
-        raise StatusError("Only a booked appointment can be moved.")
+        raise Refused("Only a booked appointment can be moved.")
     if original.rescheduled_to is not None:
-        raise StatusError("This appointment was already moved.")
+        raise Refused("This appointment was already moved.")
     with db.session.begin_nested():
         when = to_clinic(starts_at).strftime("%Y-%m-%d %H:%M")
         change_status(original, Status.CANCELLED, by=by, reason=f"Rescheduled to {when}")

@@ -143,8 +143,8 @@ def test_stale_edit_gets_409_with_newer_values_and_keeps_input(client, login, ma
     )
     html = second.get_data(as_text=True)
     assert second.status_code == 409
-    assert "Someone else changed this account" in html
-    assert "Name: First Editor" in html
+    assert "Someone else saved this account" in html
+    assert "<td>First Editor</td>" in html
     assert 'value="Second Editor"' in html
     assert _user(db, user.email).full_name == "First Editor"
 

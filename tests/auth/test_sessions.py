@@ -51,7 +51,7 @@ def test_password_change_ends_sessions_and_needs_current_password(app, client, l
             "confirm": NEW_PASSWORD,
         },
     )
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     assert "The current password is not correct." in refused.get_data(as_text=True)
     done = client.post_form(
         "/account/password",

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
+from clinic.errors import StaleWrite
 from clinic.instructions import services
 from clinic.instructions.context import Treatment
 from clinic.instructions.models import InstructionVersion, ReviewStatus
@@ -62,7 +63,7 @@ def test_admin_edits_make_new_versions_and_stale_edits_conflict(client, login, d
     stale = client.post_form(url, {"title": "Mine", "body": "My edit", "based_on": "1"})
     html = stale.get_data(as_text=True)
     assert stale.status_code == 409
-    assert "Someone saved version 2" in html and "Walk a little." in html
+    assert "Someone else saved version 2" in html and "Walk a little." in html
     assert "My edit" in html  # the user's text is kept
     versions = services.history("prp", Phase.DAYS_0_3)
     assert [v.version for v in versions] == [2, 1]
@@ -87,7 +88,7 @@ def test_only_the_newest_version_can_be_approved(db, make_user):
     admin = make_user(Role.ADMIN)
     old = services.newest("prp", Phase.DAYS_0_3)
     services.save_new_version("prp", Phase.DAYS_0_3, title="t", body="b", based_on=1, by=admin)
-    with pytest.raises(services.InstructionError, match="newest"):
+    with pytest.raises(StaleWrite, match="newest"):
         services.approve(old, by=admin)
 
 

@@ -37,7 +37,7 @@ def test_protocol_edit_drives_generated_follow_ups(client, login, db):
     login(Role.ADMIN)
     url = "/admin/clinical/follow-up-protocols/bmac"
     bad = client.post_form(url, {"steps": "3 months | ninety | 10 | 10"})
-    assert bad.status_code == 400 and "whole numbers" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "whole numbers" in bad.get_data(as_text=True)
     ok = client.post_form(url, {"steps": "3 months | 91 | 21 | 23\n12 months | 365 | 60 | 60"})
     assert ok.status_code == 302
     labels = db.session.scalars(
@@ -57,7 +57,7 @@ def test_condition_catalogue(client, login, db):
     condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M54.16"))
     assert condition.active
     duplicate = client.post_form("/admin/clinical/conditions", {"code": "M54.16", "name": "again"})
-    assert duplicate.status_code == 400 and "already" in duplicate.get_data(as_text=True)
+    assert duplicate.status_code == 422 and "already" in duplicate.get_data(as_text=True)
     client.post_form(
         f"/admin/clinical/conditions/{condition.id}/toggle",
         {},

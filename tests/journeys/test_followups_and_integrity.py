@@ -8,13 +8,13 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
+from clinic.errors import Refused
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.models.custody import FollowUpStatus
 from clinic.journeys.services import followups, stages
 from clinic.journeys.services.queries import worklist_for
 from clinic.journeys.states import StageKind, StageStatus
-from clinic.journeys.states import TransitionRefused as Refused
 from clinic.models.audit import AuditEvent
 
 
@@ -48,7 +48,7 @@ def test_follow_up_is_recorded_with_plan_and_who(client, login, db, treated, pro
     login(Role.PROVIDER, provider)
     path = f"/clinical/journeys/{treated.id}/follow-ups/{item.id}"
     response = client.post_form(path, {"version": "1", "adverse_swelling": "y"})
-    assert response.status_code == 400 and "Choose the plan." in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose the plan." in response.get_data(as_text=True)
     response = client.post_form(
         path,
         {

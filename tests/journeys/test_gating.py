@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from clinic.errors import Refused
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.models.custody import CustodyStep, FollowUpStatus
 from clinic.journeys.models.records import Decision
 from clinic.journeys.services import gating, journeys, stages
 from clinic.journeys.states import JourneyStatus, StageKind, StageStatus, Therapy
-from clinic.journeys.states import TransitionRefused as Refused
 from clinic.models.audit import AuditEvent
 from tests.factories import PatientFactory
 

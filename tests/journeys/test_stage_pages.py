@@ -48,7 +48,7 @@ def test_bad_input_is_shown_beside_the_field_and_nothing_saved(
     response = client.post_form(
         url(stage), {"version": "1", "pain_location": "Neck", "pain_duration_months": "-3"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="pain_duration_months-error"' in html
     assert 'value="Neck"' in html  # the rest of the input is kept
@@ -180,7 +180,7 @@ def test_notes_become_addenda_after_signing_and_originals_stay(
     response = client.post_form(
         url(stage), {"version": str(stage.version), "pain_location": "changed"}
     )
-    assert response.status_code == 400  # a signed stage's fields are locked
+    assert response.status_code == 422  # a signed stage's fields are locked
     assert "add an addendum instead" in response.get_data(as_text=True)
     client.post_form(
         url(stage, "/notes"), {"body": "Correction: left side."}, token_from=url(stage)
@@ -214,7 +214,7 @@ def test_provider_opens_a_journey_from_the_chart(client, login, provider, db):
             "structure": "facet",
         },
     )
-    assert response.status_code == 400 and "Choose at least one." in response.get_data(True)
+    assert response.status_code == 422 and "Choose at least one." in response.get_data(True)
     response = client.post_form(
         new,
         {
@@ -259,7 +259,7 @@ def test_rules_between_fields_are_shown_beside_the_field(client, login, journey,
     response = client.post_form(
         url(stage), {"version": "1", "decision": "not_candidate", "pain_location": "Neck"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="decision_reason-error"' in html and "Give the reason" in html
     assert 'value="Neck"' in html

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from clinic.errors import Refused
 from clinic.journeys.states import (
     JOURNEY_TRANSITIONS,
     STAGE_TRANSITIONS,
     JourneyStatus,
     StageStatus,
-    TransitionRefused,
     move_journey,
     move_stage,
 )
@@ -67,7 +67,7 @@ def test_stage_transition(current, target):
         if target is StageStatus.COMPLETED:
             assert stage.completed_by_id == 7 and stage.completed_at is not None
     else:
-        with pytest.raises(TransitionRefused):
+        with pytest.raises(Refused):
             move_stage(stage, target, by)
         assert stage.status is current
 
@@ -80,6 +80,6 @@ def test_journey_transition(current, target):
         move_journey(journey, target)
         assert journey.status is target
     else:
-        with pytest.raises(TransitionRefused):
+        with pytest.raises(Refused):
             move_journey(journey, target)
         assert journey.status is current

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
+from clinic.errors import Refused
 from clinic.models.audit import AuditEvent
 from clinic.outcomes import services
 from clinic.outcomes.models import QuestionnaireResponse, ResponseStatus
@@ -280,7 +281,7 @@ def test_a_questionnaire_cannot_be_answered_before_it_opens(client, login, patie
     )
     assert posted.status_code == 409
     assert _reload(db, later).status is ResponseStatus.ASSIGNED
-    with pytest.raises(services.QuestionnaireError):
+    with pytest.raises(Refused):
         services.save_answers(later, {"axial": 2}, by=patient_user, submit=True)
 
 

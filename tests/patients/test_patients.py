@@ -128,7 +128,7 @@ def test_a_stale_edit_is_a_409_with_saved_values_and_input_kept(client, login, d
     )
     html = second.get_data(as_text=True)
     assert second.status_code == 409
-    assert "Someone else changed" in html and "Name: First Lindgren-Åberg" in html
+    assert "Someone else saved" in html and "First Lindgren-Åberg" in html
     assert 'value="Second"' in html
     assert _patient(db, id=patient.id).given_name == "First"
 

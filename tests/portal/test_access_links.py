@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
+from clinic.errors import Refused
 from clinic.mail import OutboxMessage
 from clinic.models.audit import AuditEvent
 from clinic.models.base import utcnow
@@ -256,5 +257,5 @@ def test_a_reset_link_never_reactivates_a_disabled_account(app, client, login, p
     account = db.session.scalar(sa.select(User).where(User.patient_id == patient.id))
     account.active = False  # disabled without the service (e.g. directly in the database)
     db.session.flush()
-    with pytest.raises(portal.PortalAccessError):
+    with pytest.raises(Refused):
         portal.redeem(token, "Another strong phrase 77")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from clinic.auth.models import Role
+from clinic.errors import Refused
 from clinic.models.audit import AuditEvent
 from clinic.scheduling import services
 from clinic.scheduling.models import Appointment, Status, VisitKind
@@ -101,11 +102,11 @@ def test_the_database_refuses_reviving_a_cancelled_appointment_into_a_taken_slot
 
 
 def test_visit_rules_room_kind_and_who_holds_it(clinic):
-    with pytest.raises(services.BookingError, match="procedure room"):
+    with pytest.raises(Refused, match="procedure room"):
         _book(clinic, kind=VisitKind.PROCEDURE, room=clinic.exam)
-    with pytest.raises(services.BookingError, match="held by a provider"):
+    with pytest.raises(Refused, match="held by a provider"):
         _book(clinic, kind=VisitKind.EVALUATION, provider=clinic.nurse)
-    with pytest.raises(services.BookingError, match="needs a room"):
+    with pytest.raises(Refused, match="needs a room"):
         services.book(
             patient=clinic.patient,
             provider=clinic.provider,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from clinic.auth.models import Role
+from clinic.errors import Refused
 from clinic.extensions import db as _db
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
@@ -323,7 +324,7 @@ def test_a_stage_link_must_fit_the_visit(db):
     journey, provider = _journey()
     injection = walk.stage_of(journey, StageKind.INJECTION)
     start = datetime.combine(clinic_today() + timedelta(days=3), time(9), clinic_tz())
-    with pytest.raises(services.BookingError, match="procedure"):
+    with pytest.raises(Refused, match="procedure"):
         services.book(
             patient=journey.patient,
             provider=provider,

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
+from clinic.errors import Refused
 from clinic.models.audit import AuditEvent
 from clinic.scheduling import services
 from clinic.scheduling.models import Appointment, Status
@@ -36,7 +37,7 @@ def test_transition_table(db, current, target):
         services.change_status(appt, target, by=None, reason="Clinic closed", now=DURING_VISIT)
         assert appt.status is target
     else:
-        with pytest.raises(services.StatusError):
+        with pytest.raises(Refused):
             services.change_status(appt, target, by=None, reason="x", now=DURING_VISIT)
         assert appt.status is current
 
@@ -54,17 +55,17 @@ def test_check_in_stamps_the_time_and_every_change_is_audited(db):
 
 def test_cancelling_needs_a_reason(db):
     appt = make_appointment()
-    with pytest.raises(services.StatusError, match="reason"):
+    with pytest.raises(Refused, match="reason"):
         services.change_status(appt, Status.CANCELLED, by=None, reason="  ")
 
 
 def test_check_in_is_on_the_day_and_no_show_after_the_start(db):
     appt = make_appointment(starts_at=MONDAY_10AM)
-    with pytest.raises(services.StatusError, match="day of their appointment"):
+    with pytest.raises(Refused, match="day of their appointment"):
         services.change_status(
             appt, Status.CHECKED_IN, by=None, now=MONDAY_10AM - timedelta(days=1)
         )
-    with pytest.raises(services.StatusError, match="once the appointment time"):
+    with pytest.raises(Refused, match="once the appointment time"):
         services.change_status(
             appt, Status.NO_SHOW, by=None, now=MONDAY_10AM - timedelta(minutes=1)
         )

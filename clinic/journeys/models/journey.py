@@ -12,6 +12,7 @@ from clinic.extensions import db
 from clinic.journeys.models.catalog import ChecklistTemplate, Condition
 from clinic.journeys.states import (
     DONE_STAGE,
+    LOCKED_STAGE,
     JourneyStatus,
     StageKind,
     StageStatus,
@@ -195,7 +196,7 @@ class Stage(TimestampMixin, VersionedMixin, db.Model):
     @property
     def is_locked(self) -> bool:
         """Signed, cancelled or voided: fields are frozen, notes become addenda."""
-        return self.status in (StageStatus.SIGNED, StageStatus.CANCELLED, StageStatus.VOIDED)
+        return self.status in LOCKED_STAGE
 
     @property
     def title(self) -> str:

@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import User
+from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
@@ -17,9 +18,11 @@ from clinic.journeys import models as m
 from clinic.journeys.loaders import load_journey, load_patient, load_specimen
 from clinic.journeys.services import journeys as journey_services
 from clinic.journeys.services.queries import active_providers, chart_for
-from clinic.journeys.states import JourneyStatus, Therapy, TransitionRefused
+from clinic.journeys.states import JourneyStatus, Therapy
 from clinic.models import audit
 from clinic.policy import can_open_journey
+from clinic.submissions import once
+from clinic.transaction import attempt
 
 
 def _chart_url(patient_id: int, anchor: str | None = None) -> str:
@@ -30,7 +33,6 @@ def _chart_url(patient_id: int, anchor: str | None = None) -> str:
 def chart(patient_id: int):
     patient = load_patient(patient_id)
     audit.record("chart.viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    db.session.commit()
     return render_template(
         "journeys/chart.html",
         chart=chart_for(patient),
@@ -57,6 +59,7 @@ def _journey_form() -> f.NewJourneyForm:
 
 
 @bp.route("/patients/<int:patient_id>/journeys/new", methods=["GET", "POST"])
+@once
 def new_journey(patient_id: int):
     patient = load_patient(patient_id)
     if not can_open_journey(current_user):
@@ -64,22 +67,21 @@ def new_journey(patient_id: int):
     form = _journey_form()
     if form.validate_on_submit():
         try:
-            journey = journey_services.open_journey(
-                patient,
-                therapy=Therapy(form.therapy.data),
-                provider=db.session.get(User, form.provider_id.data),
-                condition_ids=form.condition_ids.data,
-                targets=[(form.level.data, form.side.data, form.structure.data)],
-                by=current_user,
-            )
-            db.session.commit()
-        except TransitionRefused as err:
-            db.session.rollback()
-            getattr(form, err.field or "therapy", form.therapy).errors.append(str(err))
+            with attempt():
+                journey = journey_services.open_journey(
+                    patient,
+                    therapy=Therapy(form.therapy.data),
+                    provider=db.session.get(User, form.provider_id.data),
+                    condition_ids=form.condition_ids.data,
+                    targets=[(form.level.data, form.side.data, form.structure.data)],
+                    by=current_user,
+                )
+        except Refused as err:
+            show_beside(form, err, "therapy")
         else:
             flash("Journey opened; the evaluation is ready to start.", "success")
             return redirect(_chart_url(patient.id, f"journey-{journey.id}"))
-    status = 400 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" else 200
     return render_template("journeys/new_journey.html", form=form, patient=patient), status
 
 
@@ -89,10 +91,9 @@ def repeat_cycle(journey_id: int):
     if not f.ActionForm().validate_on_submit():
         abort(400)
     try:
-        cycle = journey_services.open_repeat_cycle(journey, current_user)
-        db.session.commit()
-    except TransitionRefused as err:
-        db.session.rollback()
+        with attempt():
+            cycle = journey_services.open_repeat_cycle(journey, current_user)
+    except Refused as err:
         flash(f"Not done: {err}", "danger")
     else:
         flash(f"Cycle {cycle.number} opened for the repeat treatment.", "success")
@@ -110,10 +111,9 @@ def end_journey(journey_id: int, outcome: str):
         flash("Give the reason for ending the journey.", "danger")
         return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
     try:
-        journey_services.end_journey(journey, targets[outcome], form.reason.data, current_user)
-        db.session.commit()
-    except TransitionRefused as err:
-        db.session.rollback()
+        with attempt():
+            journey_services.end_journey(journey, targets[outcome], form.reason.data, current_user)
+    except Refused as err:
         flash(f"Not done: {err}", "danger")
     else:
         flash(f"Journey {targets[outcome].label.lower()}.", "success")
@@ -132,7 +132,6 @@ def specimen_label(journey_id: int, specimen_id: int):
         patient_id=specimen.patient_id,
         detail=specimen.code,
     )
-    db.session.commit()
     return render_template("journeys/label.html", specimen=specimen, qr=qr)
 
 
@@ -162,12 +161,11 @@ def add_target(journey_id: int):
         flash("Choose a level, side and structure.", "danger")
         return _back_to_evaluation(journey)
     try:
-        journey_services.add_target(
-            journey, form.level.data, form.side.data, form.structure.data, current_user
-        )
-        db.session.commit()
-    except TransitionRefused as err:
-        db.session.rollback()
+        with attempt():
+            journey_services.add_target(
+                journey, form.level.data, form.side.data, form.structure.data, current_user
+            )
+    except Refused as err:
         flash(f"Not done: {err}", "danger")
     else:
         flash("Target site added.", "success")
@@ -183,10 +181,9 @@ def set_conditions(journey_id: int):
         flash("Choose at least one diagnosis.", "danger")
         return _back_to_evaluation(journey)
     try:
-        journey_services.set_conditions(journey, form.condition_ids.data, current_user)
-        db.session.commit()
-    except TransitionRefused as err:
-        db.session.rollback()
+        with attempt():
+            journey_services.set_conditions(journey, form.condition_ids.data, current_user)
+    except Refused as err:
         flash(f"Not done: {err}", "danger")
     else:
         flash("Diagnoses saved.", "success")

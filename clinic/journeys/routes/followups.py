@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
@@ -13,8 +14,9 @@ from clinic.journeys import models as m
 from clinic.journeys.loaders import load_journey
 from clinic.journeys.services import followups
 from clinic.journeys.services.followups import ASSESSMENT_FIELDS, PLANS
-from clinic.journeys.states import TransitionRefused
 from clinic.models import audit
+from clinic.submissions import once
+from clinic.transaction import attempt
 
 
 def _load(journey_id: int, follow_up_id: int) -> m.FollowUp:
@@ -32,46 +34,46 @@ def _back(follow_up: m.FollowUp) -> str:
 
 
 @bp.route("/journeys/<int:journey_id>/follow-ups/<int:follow_up_id>", methods=["GET", "POST"])
+@once
 def follow_up(journey_id: int, follow_up_id: int):
     item = _load(journey_id, follow_up_id)
     if request.method == "GET":
         audit.record("follow_up.viewed", actor=current_user, obj=item, patient_id=item.patient_id)
-        db.session.commit()
     form = f.FollowUpForm() if request.method == "POST" else f.FollowUpForm(obj=item)
     if request.method == "GET":
         form.version.data = str(item.version)
         form.plan.data = item.plan or ""
     status = 200
+    conflict = None
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in ASSESSMENT_FIELDS}
         for name in ("medication_use", "function_work", "provider_note"):
             values[name] = (values[name] or "").strip() or None
         try:
-            followups.record_follow_up(item, values, current_user, form.version.data)
-            db.session.commit()
-        except (followups.StaleFollowUp, StaleDataError):
-            db.session.rollback()
+            with attempt():
+                followups.record_follow_up(item, values, current_user, form.version.data)
+        except StaleWrite:
             db.session.refresh(item)
             form.version.data = str(item.version)
-            flash(
-                f"Someone else updated this follow-up (now {item.status.value}); nothing of "
-                "yours was saved. Your entries are kept below.",
-                "warning",
-            )
+            conflict = [("Status", item.status.value, "")] + [
+                (getattr(form, name).label.text, getattr(item, name), values[name])
+                for name in ASSESSMENT_FIELDS
+                if getattr(item, name) != values[name]
+            ]
             status = 409
-        except TransitionRefused as err:
-            db.session.rollback()
-            getattr(form, err.field or "plan").errors.append(str(err))
-            status = 400
+        except Refused as err:
+            show_beside(form, err, "plan")
+            status = 422
         else:
             flash(f"{item.label} follow-up recorded.", "success")
             return redirect(_back(item))
     elif request.method == "POST":
-        status = 400
+        status = 422
     return render_template(
         "journeys/follow_up.html",
         item=item,
         form=form,
+        conflict=conflict,
         plans=PLANS,
         missed_form=f.ActionForm(formdata=None, version=str(item.version)),
     ), status
@@ -84,10 +86,9 @@ def follow_up_missed(journey_id: int, follow_up_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        followups.mark_missed(item, current_user, form.version.data)
-        db.session.commit()
-    except (followups.StaleFollowUp, StaleDataError, TransitionRefused) as err:
-        db.session.rollback()
+        with attempt():
+            followups.mark_missed(item, current_user, form.version.data)
+    except (StaleWrite, StaleDataError, Refused) as err:
         flash(f"Not done: {err or 'the follow-up changed meanwhile; reload it.'}", "danger")
     else:
         flash(f"{item.label} follow-up marked missed.", "success")

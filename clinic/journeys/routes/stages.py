@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
@@ -14,8 +14,10 @@ from clinic.journeys.loaders import load_stage
 from clinic.journeys.services import checklists, notes, specimens, stages
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.stageform import build_form, differences, values_from_form
-from clinic.journeys.states import StageStatus, TransitionRefused
+from clinic.journeys.states import StageStatus
 from clinic.models import audit
+from clinic.submissions import once
+from clinic.transaction import attempt
 
 TEMPLATE = "journeys/stage.html"
 
@@ -26,7 +28,6 @@ def _url(stage, anchor: str | None = None) -> str:
 
 def _conflict(stage, form):
     """409: the stage changed since the form was loaded; show the newer values, keep input."""
-    db.session.rollback()
     db.session.refresh(stage)
     changed = differences(form, record_of(stage)) if form is not None else []
     if form is not None:
@@ -48,24 +49,19 @@ def stage(journey_id: int, stage_id: int):
         audit.record(
             "stage.viewed", actor=current_user, obj=stage, patient_id=stage.journey.patient_id
         )
-        db.session.commit()
     elif form.validate_on_submit():
         try:
-            stages.save_stage(stage, values_from_form(form, stage), current_user, form.version.data)
-            db.session.commit()
-        except (stages.StaleStage, StaleDataError):
+            with attempt():
+                values = values_from_form(form, stage)
+                stages.save_stage(stage, values, current_user, form.version.data)
+        except StaleWrite:
             return _conflict(stage, form)
-        except TransitionRefused as err:
-            db.session.rollback()
-            target = getattr(form, err.field, None) if err.field else None
-            if target is not None:
-                target.errors.append(str(err))
-            else:
-                flash(str(err), "danger")
+        except Refused as err:
+            show_beside(form, err)
         else:
             flash("Draft saved.", "success")
             return redirect(_url(stage))
-    status = 400 if submitted else 200
+    status = 422 if submitted else 200
     return render_template(TEMPLATE, **stage_context(stage, form=form)), status
 
 
@@ -93,25 +89,28 @@ def stage_action(journey_id: int, stage_id: int, action: str):
     form = f.ReasonForm() if action in ("cancel", "void") else f.ActionForm()
     if not form.validate_on_submit():
         if action in ("cancel", "void") and form.reason.errors:
-            flash("Give the reason for cancelling or voiding the stage.", "danger")
-            return redirect(_url(stage, "actions"))
+            return _refused_page(stage, "Give the reason for cancelling or voiding the stage.")
         abort(400)
     try:
-        if action in ACTIONS:
-            ACTIONS[action](stage, current_user, form.version.data)
-        else:
-            stages.check_version(stage, form.version.data)
-            target = StageStatus.CANCELLED if action == "cancel" else StageStatus.VOIDED
-            stages.end_stage(stage, target, form.reason.data, current_user)
-        db.session.commit()
-    except (stages.StaleStage, StaleDataError):
+        with attempt():
+            if action in ACTIONS:
+                ACTIONS[action](stage, current_user, form.version.data)
+            else:
+                stages.check_version(stage, form.version.data)
+                target = StageStatus.CANCELLED if action == "cancel" else StageStatus.VOIDED
+                stages.end_stage(stage, target, form.reason.data, current_user)
+    except StaleWrite:
         return _conflict(stage, None)
-    except TransitionRefused as err:
-        db.session.rollback()
-        flash(f"Not done: {err}", "danger")
-    else:
-        flash(MESSAGES[action], "success")
+    except Refused as err:
+        return _refused_page(stage, f"Not done: {err}")
+    flash(MESSAGES[action], "success")
     return redirect(_url(stage, "actions"))
+
+
+def _refused_page(stage, message: str):
+    """422: the stage page again, the refusal at the top, nothing changed."""
+    flash(message, "danger")
+    return render_template(TEMPLATE, **stage_context(stage, form=build_form(stage, False))), 422
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/checklist", methods=["POST"])
@@ -123,32 +122,30 @@ def checklist(journey_id: int, stage_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        checklists.set_ticks(stage, set(form.item_ids.data or []), current_user)
-        db.session.commit()
-    except TransitionRefused as err:
-        db.session.rollback()
-        flash(f"Checklist not saved: {err}", "danger")
-    else:
-        flash("Checklist saved.", "success")
+        with attempt():
+            checklists.set_ticks(stage, set(form.item_ids.data or []), current_user)
+    except Refused as err:
+        return _refused_page(stage, f"Checklist not saved: {err}")
+    flash("Checklist saved.", "success")
     return redirect(_url(stage, "checklist"))
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/notes", methods=["POST"])
+@once
 def add_note(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = f.NoteForm()
     if form.validate_on_submit():
         try:
-            note = notes.add_note(stage, form.body.data, current_user)
-            db.session.commit()
-        except TransitionRefused as err:
-            db.session.rollback()
-            form.body.errors.append(str(err))
+            with attempt():
+                note = notes.add_note(stage, form.body.data, current_user)
+        except Refused as err:
+            show_beside(form, err, "body")
         else:
             flash("Addendum added." if note.is_addendum else "Note added.", "success")
             return redirect(_url(stage, "notes"))
     context = stage_context(stage, form=build_form(stage, False), note_form=form)
-    return render_template(TEMPLATE, **context), 400
+    return render_template(TEMPLATE, **context), 422
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/time-out", methods=["POST"])
@@ -157,25 +154,23 @@ def time_out(journey_id: int, stage_id: int):
     form = f.TimeOutForm()
     if form.validate_on_submit():
         try:
-            specimens.confirm_time_out(
-                stage, form.specimen_code.data, form.timeout_team.data, current_user
-            )
-            db.session.commit()
+            with attempt():
+                specimens.confirm_time_out(
+                    stage, form.specimen_code.data, form.timeout_team.data, current_user
+                )
         except specimens.SpecimenMismatch as err:
-            db.session.commit()  # the hard stop's audit row, and nothing else
+            # The hard stop's audit row outlives the rollback (keep_after_rollback).
             context = stage_context(
-                stage, form=build_form(stage, False), timeout_form=form, mismatch=str(err)
+                stage, form=build_form(stage, False), timeout_form=form, mismatch=err.entered
             )
             return render_template(TEMPLATE, **context), 422
-        except TransitionRefused as err:
-            db.session.rollback()
-            target = getattr(form, err.field or "specimen_code", form.specimen_code)
-            target.errors.append(str(err))
+        except Refused as err:
+            show_beside(form, err, "specimen_code")
         else:
             flash("Time-out complete: the syringe matches this patient's product.", "success")
             return redirect(_url(stage, "time-out"))
     context = stage_context(stage, form=build_form(stage, False), timeout_form=form)
-    return render_template(TEMPLATE, **context), 400
+    return render_template(TEMPLATE, **context), 422
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/sites", methods=["POST"])
@@ -186,13 +181,12 @@ def add_site(journey_id: int, stage_id: int):
         values = {k: v for k, v in form.data.items() if k != "csrf_token"}
         values["needle"] = (values.get("needle") or "").strip() or None
         try:
-            specimens.add_injection_site(stage, values, current_user)
-            db.session.commit()
-        except TransitionRefused as err:
-            db.session.rollback()
-            form.level.errors.append(str(err))
+            with attempt():
+                specimens.add_injection_site(stage, values, current_user)
+        except Refused as err:
+            show_beside(form, err, "level")
         else:
             flash("Injected site recorded.", "success")
             return redirect(_url(stage, "sites"))
     context = stage_context(stage, form=build_form(stage, False), site_form=form)
-    return render_template(TEMPLATE, **context), 400
+    return render_template(TEMPLATE, **context), 422

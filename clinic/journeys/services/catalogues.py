@@ -6,23 +6,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
-from clinic.journeys.states import Therapy, TransitionRefused
+from clinic.journeys.states import Therapy
 from clinic.models import audit
 from clinic.policy import can_manage_catalogues
 
 
 def _require_admin(by: User) -> None:
     if not can_manage_catalogues(by):
-        raise TransitionRefused("Only an administrator edits the clinical catalogues.")
+        raise Refused("Only an administrator edits the clinical catalogues.")
 
 
 def add_condition(code: str, name: str, by: User) -> m.Condition:
     _require_admin(by)
     code = code.strip().upper()
     if db.session.scalar(sa.select(m.Condition.id).where(m.Condition.code == code)):
-        raise TransitionRefused("That code is already in the catalogue.", field="code")
+        raise Refused("That code is already in the catalogue.", field="code")
     condition = m.Condition(code=code, name=name.strip(), active=True)
     db.session.add(condition)
     db.session.flush()

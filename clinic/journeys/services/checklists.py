@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
-from clinic.journeys.states import StageKind, StageStatus, Therapy, TransitionRefused
+from clinic.journeys.states import StageKind, StageStatus, Therapy
 from clinic.models import audit
 from clinic.policy import can_manage_catalogues, stage_work_refusal
 
@@ -35,13 +36,13 @@ def set_ticks(stage: m.Stage, item_ids: set[int], by: User) -> None:
     """Tick the given items and untick the rest; a kept tick keeps its who and when."""
     refusal = stage_work_refusal(by, stage)
     if refusal:
-        raise TransitionRefused(refusal)
+        raise Refused(refusal)
     if stage.status is not StageStatus.IN_PROGRESS:
-        raise TransitionRefused("The checklist can be changed only while the stage is in progress.")
+        raise Refused("The checklist can be changed only while the stage is in progress.")
     template = stage.checklist_template
     valid = {item.id for item in template.items} if template else set()
     if not item_ids <= valid:
-        raise TransitionRefused("That item is not on this stage's checklist.")
+        raise Refused("That item is not on this stage's checklist.")
     existing = {
         t.item_id: t
         for t in db.session.scalars(
@@ -71,9 +72,9 @@ def new_version(
 ) -> m.ChecklistTemplate:
     """Publish a new version; earlier versions stay for the stages that used them."""
     if not can_manage_catalogues(by):
-        raise TransitionRefused("Only an administrator edits checklists.")
+        raise Refused("Only an administrator edits checklists.")
     if not items:
-        raise TransitionRefused("A checklist needs at least one item.", field="items")
+        raise Refused("A checklist needs at least one item.", field="items")
     condition = (
         m.ChecklistTemplate.therapy.is_(None)
         if therapy is None

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from clinic.auth.models import User
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.custody import FollowUpStatus
 from clinic.journeys.services.journeys import record_of
-from clinic.journeys.states import TransitionRefused
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import CLINICAL
@@ -102,15 +102,11 @@ ASSESSMENT_FIELDS = (
 
 def _require_open(follow_up: m.FollowUp, by: User, version: int | None) -> None:
     if by.role not in CLINICAL:
-        raise TransitionRefused("Only the clinical team records follow-ups.")
+        raise Refused("Only the clinical team records follow-ups.")
     if version is not None and int(version) != follow_up.version:
-        raise StaleFollowUp()
+        raise StaleWrite()
     if follow_up.status is not FollowUpStatus.SCHEDULED:
-        raise TransitionRefused(f"This follow-up is already {follow_up.status.value}.")
-
-
-class StaleFollowUp(Exception):
-    """The follow-up changed since the form was loaded."""
+        raise Refused(f"This follow-up is already {follow_up.status.value}.")
 
 
 def record_follow_up(
@@ -119,7 +115,7 @@ def record_follow_up(
     """The assessment: adverse events, medication, function, note and plan; then it is done."""
     _require_open(follow_up, by, version)
     if values.get("plan") not in PLANS:
-        raise TransitionRefused("Choose the plan.", field="plan")
+        raise Refused("Choose the plan.", field="plan")
     for name in ASSESSMENT_FIELDS:
         setattr(follow_up, name, values.get(name))
     follow_up.status = FollowUpStatus.DONE

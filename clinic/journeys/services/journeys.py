@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
@@ -16,7 +17,6 @@ from clinic.journeys.states import (
     StageKind,
     StageStatus,
     Therapy,
-    TransitionRefused,
     move_journey,
 )
 from clinic.models import audit
@@ -43,14 +43,14 @@ def open_journey(
 ) -> m.Journey:
     """A new journey in evaluation, with its conditions, target sites and evaluation stage."""
     if not can_open_journey(by):
-        raise TransitionRefused("Only a provider opens a treatment journey.")
+        raise Refused("Only a provider opens a treatment journey.")
     if provider.role is not Role.PROVIDER or not provider.active:
-        raise TransitionRefused("Choose an active provider.", field="provider_id")
+        raise Refused("Choose an active provider.", field="provider_id")
     conditions = db.session.scalars(
         sa.select(m.Condition).where(m.Condition.id.in_(list(condition_ids)), m.Condition.active)
     ).all()
     if not conditions:
-        raise TransitionRefused("Choose at least one condition.", field="condition_ids")
+        raise Refused("Choose at least one condition.", field="condition_ids")
     journey = m.Journey(patient=patient, therapy=therapy, provider=provider, opened_by_id=by.id)
     journey.conditions = list(conditions)
     for level, side, structure in targets:
@@ -70,7 +70,7 @@ def open_journey(
 
 def _check_target(level: str, side: str, structure: str) -> None:
     if level not in LEVELS or side not in SIDES or structure not in STRUCTURES:
-        raise TransitionRefused("Choose a level, side and structure for each target.", "targets")
+        raise Refused("Choose a level, side and structure for each target.", "targets")
 
 
 def add_stage(journey: m.Journey, kind: StageKind, cycle: m.Cycle | None) -> m.Stage:
@@ -109,10 +109,10 @@ def repeat_cycle_refusal(journey: m.Journey) -> str | None:
 def open_repeat_cycle(journey: m.Journey, by: User) -> m.Cycle:
     """A repeat treatment: back to treatment with a new cycle."""
     if not can_open_journey(by):
-        raise TransitionRefused("Only a provider starts a repeat treatment.")
+        raise Refused("Only a provider starts a repeat treatment.")
     refusal = repeat_cycle_refusal(journey)
     if refusal:
-        raise TransitionRefused(refusal)
+        raise Refused(refusal)
     move_journey(journey, JourneyStatus.IN_TREATMENT)
     return open_cycle(journey, by)
 
@@ -120,11 +120,11 @@ def open_repeat_cycle(journey: m.Journey, by: User) -> m.Cycle:
 def end_journey(journey: m.Journey, target: JourneyStatus, reason: str, by: User) -> None:
     """Discharge from the programme (completed) or cancel; a reason is always kept."""
     if target not in (JourneyStatus.COMPLETED, JourneyStatus.CANCELLED):
-        raise TransitionRefused("A journey ends as completed or cancelled.")
+        raise Refused("A journey ends as completed or cancelled.")
     if not can_open_journey(by):
-        raise TransitionRefused("Only a provider ends a journey.")
+        raise Refused("Only a provider ends a journey.")
     if not reason.strip():
-        raise TransitionRefused("Give the reason.", field="reason")
+        raise Refused("Give the reason.", field="reason")
     move_journey(journey, target)
     journey.status_reason = reason.strip()
     audit.record(f"journey.{target.value}", actor=by, obj=journey, patient_id=journey.patient_id)
@@ -144,13 +144,13 @@ def record_of(stage: m.Stage):
 
 def _require_open_journey(journey: m.Journey, by: User) -> None:
     if not can_open_journey(by):
-        raise TransitionRefused("Only a provider changes diagnoses and targets.")
+        raise Refused("Only a provider changes diagnoses and targets.")
     if journey.status in (
         JourneyStatus.NOT_CANDIDATE,
         JourneyStatus.COMPLETED,
         JourneyStatus.CANCELLED,
     ):
-        raise TransitionRefused("The journey has ended.")
+        raise Refused("The journey has ended.")
 
 
 def add_target(journey: m.Journey, level: str, side: str, structure: str, by: User) -> None:
@@ -173,7 +173,7 @@ def set_conditions(journey: m.Journey, condition_ids: Iterable[int], by: User) -
         sa.select(m.Condition).where(m.Condition.id.in_(list(condition_ids)))
     ).all()
     if not conditions:
-        raise TransitionRefused("Choose at least one condition.", field="condition_ids")
+        raise Refused("Choose at least one condition.", field="condition_ids")
     journey.conditions = list(conditions)
     db.session.flush()
     audit.record(

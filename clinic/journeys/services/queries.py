@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.journeys import models as m
-from clinic.journeys.states import JourneyStatus, StageKind, StageStatus
+from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
 from clinic.patients.models import Patient
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
@@ -91,7 +91,6 @@ def chart_for(patient: Patient) -> Chart:
 STAFF_KINDS = (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.RECOVERY)
 PROCEDURE_KINDS = (StageKind.COLLECTION, StageKind.INJECTION)
 FIRST_KINDS = (StageKind.EVALUATION, StageKind.COLLECTION)
-OPEN_JOURNEYS = (JourneyStatus.EVALUATING, JourneyStatus.IN_TREATMENT, JourneyStatus.FOLLOW_UP)
 
 
 @dataclass
@@ -112,7 +111,7 @@ def _stage_query():
             contains_eager(m.Stage.journey).contains_eager(m.Journey.patient),
             contains_eager(m.Stage.cycle),
         )
-        .where(m.Journey.status.in_(OPEN_JOURNEYS))
+        .where(m.Journey.status.in_(OPEN_JOURNEY))
         .order_by(m.Stage.updated_at, m.Stage.id)
     )
 
@@ -168,24 +167,12 @@ def worklist_for(user: User, limit: int = 200) -> Worklist:
 
 
 def find_patients(text: str, limit: int = 25) -> list[Patient]:
-    text = (text or "").strip()
-    if len(text) < 2:
+    """The clinical "find a patient" box: the front desk's indexed search, first `limit` rows."""
+    from clinic.patients.services import search_query
+
+    if len((text or "").strip()) < 2:
         return []
-    like = f"%{text.lower()}%"
-    return list(
-        db.session.scalars(
-            sa.select(Patient)
-            .where(
-                sa.or_(
-                    sa.func.lower(Patient.family_name).like(like),
-                    sa.func.lower(Patient.given_name).like(like),
-                    sa.func.lower(Patient.mrn).like(like),
-                )
-            )
-            .order_by(Patient.family_name, Patient.given_name)
-            .limit(limit)
-        )
-    )
+    return list(db.session.scalars(search_query(text).query.limit(limit)))
 
 
 def active_providers() -> list[User]:

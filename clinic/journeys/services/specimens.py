@@ -7,22 +7,32 @@ import secrets
 import sqlalchemy as sa
 
 from clinic.auth.models import User
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.services import gating
 from clinic.journeys.services.journeys import record_of
-from clinic.journeys.states import StageStatus, TransitionRefused
+from clinic.journeys.states import StageStatus
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import stage_work_refusal
+from clinic.transaction import keep_after_rollback
 
 # No 0/O or 1/I: the ID is read aloud and typed at the time-out.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
-class SpecimenMismatch(Exception):
-    """The syringe's specimen ID is not this journey's product: stop."""
+class SpecimenMismatch(Refused):
+    """The syringe's specimen ID is not this journey's product: a hard stop, kept on record."""
+
+    def __init__(self, entered: str) -> None:
+        super().__init__(
+            f"Stop: the syringe's specimen ID {entered or '(blank)'} is not this patient's "
+            "product.",
+            "specimen_code",
+        )
+        self.entered = entered
 
 
 def new_code() -> str:
@@ -76,31 +86,30 @@ def hand_off(
 def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> None:
     """Record the time-out. A syringe ID that is not this cycle's specimen is a hard stop.
 
-    On a mismatch only the audit row is written (nothing else changes) and SpecimenMismatch
-    is raised; the caller commits that row so the stop is on record.
+    On a mismatch SpecimenMismatch is raised: nothing changes, but the stop's audit row is
+    kept even though the request rolls back (`keep_after_rollback`), so it is on record.
     """
     refusal = stage_work_refusal(by, stage)
     if refusal:
-        raise TransitionRefused(refusal)
+        raise Refused(refusal)
     if stage.status is not StageStatus.IN_PROGRESS:
-        raise TransitionRefused("Start the injection stage before the time-out.")
+        raise Refused("Start the injection stage before the time-out.")
     if not team.strip():
-        raise TransitionRefused("List every team member present.", field="timeout_team")
+        raise Refused("List every team member present.", field="timeout_team")
     blockers = gating.checklist_blockers(stage)
     if blockers:
-        raise TransitionRefused("Tick the time-out items first. " + blockers[0])
+        raise Refused("Tick the time-out items first. " + blockers[0])
     specimen = gating.specimen_of(stage.cycle)
     entered = normalise(entered_code)
     if specimen is None or entered != specimen.code:
-        audit.record(
-            "timeout.specimen_mismatch",
+        keep_after_rollback(
+            action="timeout.specimen_mismatch",
             actor=by,
             obj=stage,
             patient_id=stage.journey.patient_id,
             detail=f"entered {entered[:20] or '(blank)'}; expected "
             f"{specimen.code if specimen else '(none)'}",
         )
-        db.session.flush()
         raise SpecimenMismatch(entered)
     record = record_of(stage)
     record.timeout_specimen_code = entered
@@ -115,9 +124,9 @@ def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> 
 def add_injection_site(stage: m.Stage, values: dict, by: User) -> m.InjectionSite:
     refusal = stage_work_refusal(by, stage)
     if refusal:
-        raise TransitionRefused(refusal)
+        raise Refused(refusal)
     if stage.status is not StageStatus.IN_PROGRESS:
-        raise TransitionRefused("Sites are recorded while the injection is in progress.")
+        raise Refused("Sites are recorded while the injection is in progress.")
     site = m.InjectionSite(stage_id=stage.id, **values)
     db.session.add(site)
     stage.updated_at = utcnow()

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from clinic.auth.models import User
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.catalog import ContraindicationKind
@@ -19,17 +20,12 @@ from clinic.journeys.states import (
     JourneyStatus,
     StageKind,
     StageStatus,
-    TransitionRefused,
     move_journey,
     move_stage,
 )
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import can_sign_stage, stage_work_refusal
-
-
-class StaleStage(Exception):
-    """The stage changed since the form was loaded."""
 
 
 def _audit(action: str, stage: m.Stage, by: User, detail: str | None = None) -> None:
@@ -46,17 +42,17 @@ def _audit(action: str, stage: m.Stage, by: User, detail: str | None = None) -> 
 def _require_worker(stage: m.Stage, by: User) -> None:
     refusal = stage_work_refusal(by, stage)
     if refusal:
-        raise TransitionRefused(refusal)
+        raise Refused(refusal)
 
 
 def _refuse(reasons: list[str]) -> None:
     if reasons:
-        raise TransitionRefused(" ".join(reasons))
+        raise Refused(" ".join(reasons))
 
 
 def check_version(stage: m.Stage, version: int | None) -> None:
     if version is not None and int(version) != stage.version:
-        raise StaleStage()
+        raise StaleWrite()
 
 
 def start_stage(stage: m.Stage, by: User) -> None:
@@ -79,9 +75,9 @@ def save_stage(
     _require_worker(stage, by)
     check_version(stage, version)
     if stage.is_locked:
-        raise TransitionRefused("This stage is signed or closed; add an addendum instead.")
+        raise Refused("This stage is signed or closed; add an addendum instead.")
     if stage.status is StageStatus.COMPLETED:
-        raise TransitionRefused("Reopen the completed stage before changing it.")
+        raise Refused("Reopen the completed stage before changing it.")
     if stage.status is StageStatus.PENDING:
         start_stage(stage, by)
     record = record_of(stage)
@@ -112,11 +108,11 @@ def _check_record(record) -> None:
     """The rules between fields (mirrored by CHECK constraints), as messages beside the field."""
     if isinstance(record, m.EvaluationRecord):
         if record.decision is Decision.NOT_CANDIDATE and not record.decision_reason:
-            raise TransitionRefused(
+            raise Refused(
                 "Give the reason the patient is not a candidate.", field="decision_reason"
             )
         if (record.consent_signed_at is None) != (not record.consent_form_version):
-            raise TransitionRefused(
+            raise Refused(
                 "Record both the consent form version and when it was signed.",
                 field="consent_form_version"
                 if not record.consent_form_version
@@ -124,15 +120,13 @@ def _check_record(record) -> None:
             )
     processing = isinstance(record, m.ProcessingRecord) and record.processed_by_id is not None
     if processing and record.processed_by_id == record.verified_by_id:
-        raise TransitionRefused("A second person verifies the product.", field="verified_by_id")
+        raise Refused("A second person verifies the product.", field="verified_by_id")
     if isinstance(record, m.InjectionRecord):
         if record.product_disposition == "discarded" and not record.discard_reason:
-            raise TransitionRefused(
-                "Give the reason the product was discarded.", field="discard_reason"
-            )
+            raise Refused("Give the reason the product was discarded.", field="discard_reason")
         ended, started = record.procedure_ended_at, record.procedure_started_at
         if ended and started and ended < started:
-            raise TransitionRefused("The end is before the start.", field="procedure_ended_at")
+            raise Refused("The end is before the start.", field="procedure_ended_at")
 
 
 def reopen_refusal(stage: m.Stage) -> str | None:
@@ -201,7 +195,7 @@ def _settle_candidacy(stage: m.Stage, record: m.EvaluationRecord, by: User) -> N
 def sign_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
     """Completed → signed: the record locks; signing the injection starts the follow-ups."""
     if not can_sign_stage(by, stage):
-        raise TransitionRefused("Only a provider signs a stage.")
+        raise Refused("Only a provider signs a stage.")
     check_version(stage, version)
     _refuse(gating.sign_blockers(stage))
     move_stage(stage, StageStatus.SIGNED, by)
@@ -218,7 +212,7 @@ def reopen_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
     check_version(stage, version)
     refusal = reopen_refusal(stage)
     if refusal:
-        raise TransitionRefused(refusal)
+        raise Refused(refusal)
     move_stage(stage, StageStatus.IN_PROGRESS, by)
     _audit("stage.reopened", stage, by)
 
@@ -226,11 +220,11 @@ def reopen_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
 def end_stage(stage: m.Stage, target: StageStatus, reason: str, by: User) -> None:
     """Cancel an open stage, or void a completed or signed one; both keep the reason."""
     if target is StageStatus.VOIDED and not can_sign_stage(by, stage):
-        raise TransitionRefused("Only a provider voids a stage.")
+        raise Refused("Only a provider voids a stage.")
     if target is StageStatus.CANCELLED:
         _require_worker(stage, by)
     if not (reason or "").strip():
-        raise TransitionRefused("Give the reason.", field="reason")
+        raise Refused("Give the reason.", field="reason")
     move_stage(stage, target, by)
     stage.end_reason = reason.strip()[:300]
     _audit(f"stage.{target.value}", stage, by)

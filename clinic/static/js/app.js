@@ -16,15 +16,10 @@
       });
     }
   });
-  // Buttons marked data-print open the browser's print dialog.
+  // Buttons marked data-print open the browser's print dialog (labels, day lists).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) {
       window.print();
     }
   });
 })();
-// Buttons marked data-print open the browser's print dialog (specimen labels).
-document.addEventListener("click", function (event) {
-  var button = event.target.closest && event.target.closest("[data-print]");
-  if (button) { window.print(); }
-});

@@ -1,0 +1,123 @@
+"""One transaction per request.
+
+Routes and services never commit. `ClinicFlask.dispatch_request` runs the view and then
+`finish`: a response below 400 commits the request's transaction, anything else (an error
+page, a re-rendered invalid form, a 409) rolls it back, and an exception rolls it back before
+the error handlers see it. So a refused or failed request leaves nothing half-written.
+
+Three things outlive that rule on purpose:
+- `after_commit(callback)`: side effects (e-mail) that must happen only once the change is
+  stored; they run after a successful commit and are dropped on rollback.
+- `keep_after_rollback(audit kwargs)`: an audit row for a refusal (a time-out hard stop, a
+  refused access) is written even though the request's own changes are rolled back.
+- A unique or stale-version clash found at commit time becomes a 409 page, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from flask import Flask, Response, abort, g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from clinic.errors import Conflict, StaleWrite
+from clinic.extensions import db
+
+_PENDING = "clinic_after_commit"
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current transaction has committed (never if it rolls back)."""
+    db.session().info.setdefault(_PENDING, []).append(callback)
+
+
+def keep_after_rollback(**audit_fields) -> None:
+    """Write this audit row whatever becomes of the request's transaction."""
+    if has_app_context():
+        g.setdefault("kept_audit", []).append(audit_fields)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_PENDING, [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None and not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+
+
+def _write_kept_audit() -> None:
+    from clinic.models import audit
+
+    for fields in g.pop("kept_audit", []):
+        audit.record(**fields)
+
+
+@contextmanager
+def attempt() -> Iterator[None]:
+    """Run a service's change inside a SAVEPOINT: if it is refused, or the database finds a
+    clash when it is flushed, the change is undone at once (the page can then be rendered
+    from what is stored) and the refusal is raised in the one vocabulary."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except StaleDataError:
+        raise StaleWrite() from None
+    except IntegrityError:
+        raise Conflict(
+            "This could not be saved: it clashes with something saved at the same moment. "
+            "Reload the page and check before trying again."
+        ) from None
+
+
+def commit() -> None:
+    """Commit the request's transaction; a clash found only now is a 409, not a 500."""
+    try:
+        _write_kept_audit()
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+        _write_kept_audit()
+        db.session.commit()
+        abort(409)
+
+
+def rollback() -> None:
+    """Undo the request's changes, keeping only the audit rows that must survive."""
+    db.session.rollback()
+    db.session().info.pop(_PENDING, None)
+    if g.get("kept_audit"):
+        _write_kept_audit()
+        db.session.commit()
+
+
+def finish(response: Response) -> Response:
+    """Commit after a successful view, roll back after a refusal or an error page."""
+    if response.status_code < 400:
+        from clinic import submissions
+
+        submissions.remember_result(response)
+        commit()
+    else:
+        rollback()
+    return response
+
+
+class ClinicFlask(Flask):
+    """Flask with the request's transaction settled once, after the view."""
+
+    def dispatch_request(self):  # noqa: ANN201 - Flask's own signature
+        try:
+            response = self.make_response(super().dispatch_request())
+        except BaseException:
+            rollback()
+            raise
+        return finish(response)

@@ -1,0 +1,175 @@
+"""One transaction per request: success commits, refusals and errors leave nothing, side
+effects wait for the commit, refusal audit rows outlive the rollback, and no route commits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from flask import redirect
+
+from clinic import transaction
+from clinic.errors import Refused
+from clinic.extensions import db
+from clinic.models.audit import AuditEvent
+from clinic.models.submission import FormSubmission
+from clinic.transaction import after_commit, attempt, keep_after_rollback
+from tests.conftest import make_test_app
+from tests.databases import fresh_url
+
+CLINIC = Path(__file__).resolve().parents[2] / "clinic"
+# The only modules that may end a transaction: the request hook itself, the command line
+# (no request there) and the engine settings.
+MAY_COMMIT = {"transaction.py", "cli.py", "db_setup.py", "demo.py", "backup.py"}
+
+
+def test_no_route_or_service_commits_or_rolls_back():
+    offenders = []
+    for path in CLINIC.rglob("*.py"):
+        if path.name in MAY_COMMIT or "demo" in path.name:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"session\.(commit|rollback)\(", line):
+                offenders.append(f"{path.relative_to(CLINIC)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+SENT: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def tx_app(db_kind):
+    """An app of its own with a few views that write a row and then answer in different ways."""
+    app = make_test_app(
+        fresh_url(db_kind, "transaction"), WTF_CSRF_ENABLED=False, PROPAGATE_EXCEPTIONS=False
+    )
+
+    def write(key: str) -> None:
+        db.session.add(FormSubmission(key=key))
+
+    @app.route("/t/ok/<key>", methods=["POST"])
+    def ok(key):
+        write(key)
+        after_commit(lambda: SENT.append(key))
+        return redirect("/done")
+
+    @app.route("/t/refused/<key>", methods=["POST"])
+    def refused(key):
+        write(key)
+        after_commit(lambda: SENT.append(key))
+        keep_after_rollback(action="test.refused", detail=key)
+        return "no", 422
+
+    @app.route("/t/boom/<key>", methods=["POST"])
+    def boom(key):
+        write(key)
+        raise RuntimeError("a bug after writing")
+
+    @app.route("/t/clash/<key>", methods=["POST"])
+    def clash(key):
+        write(key)
+        return "saved?", 200
+
+    @app.route("/t/attempt/<key>", methods=["POST"])
+    def attempted(key):
+        write(key)  # kept: outside the refused attempt
+        try:
+            with attempt():
+                write(key + "-inner")
+                raise Refused("not this part")
+        except Refused:
+            pass
+        return redirect("/done")
+
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _exists(app, key: str) -> bool:
+    with app.app_context():
+        found = db.session.get(FormSubmission, key) is not None
+        db.session.remove()
+        return found
+
+
+def _key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def test_a_successful_view_commits_then_runs_its_side_effects(tx_app):
+    key = _key()
+    response = tx_app.test_client().post(f"/t/ok/{key}")
+    assert response.status_code == 302
+    assert _exists(tx_app, key)
+    assert key in SENT
+
+
+def test_a_refused_view_leaves_nothing_but_its_audit_row(tx_app):
+    key = _key()
+    response = tx_app.test_client().post(f"/t/refused/{key}")
+    assert response.status_code == 422
+    assert not _exists(tx_app, key)
+    assert key not in SENT  # no side effect for a change that was rolled back
+    with tx_app.app_context():
+        kept = db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.detail == key)
+        )
+        db.session.remove()
+    assert kept == 1
+
+
+def test_an_error_after_writing_leaves_nothing(tx_app):
+    key = _key()
+    response = tx_app.test_client().post(f"/t/boom/{key}")
+    assert response.status_code == 500
+    assert "nothing was saved" in response.get_data(as_text=True)
+    assert not _exists(tx_app, key)
+
+
+def test_a_clash_found_at_commit_is_a_409_not_a_500(tx_app):
+    key = _key()
+    client = tx_app.test_client()
+    assert client.post(f"/t/clash/{key}").status_code == 200
+    again = client.post(f"/t/clash/{key}")  # the same primary key: the commit fails
+    assert again.status_code == 409
+    assert "not saved" in again.get_data(as_text=True)
+
+
+def test_a_refused_attempt_undoes_only_its_own_part(tx_app):
+    key = _key()
+    assert tx_app.test_client().post(f"/t/attempt/{key}").status_code == 302
+    assert _exists(tx_app, key)
+    assert not _exists(tx_app, key + "-inner")
+
+
+def test_after_commit_callbacks_are_dropped_on_rollback(app, db):
+    ran: list[str] = []
+    db.session.execute(sa.text("SELECT 1"))
+    after_commit(lambda: ran.append("first"))
+    db.session.rollback()
+    db.session.commit()
+    assert ran == []
+    after_commit(lambda: ran.append("second"))
+    db.session.commit()
+    assert ran == ["second"]
+
+
+def test_commit_turns_a_unique_clash_into_a_409(app, db):
+    from werkzeug.exceptions import Conflict as HttpConflict
+
+    key = _key()
+    with app.test_request_context():
+        db.session.add(FormSubmission(key=key))
+        db.session.flush()
+        db.session.add(FormSubmission(key=key + "x"))
+        db.session.expunge_all()
+        db.session.add(FormSubmission(key=key))
+        with pytest.raises(HttpConflict):
+            transaction.commit()
