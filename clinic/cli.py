@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from clinic.auth import services as accounts
 from clinic.auth.models import Role
+from clinic.errors import Refused
 from clinic.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -39,7 +40,7 @@ def create_user_command(
             patient_mrn=patient_mrn,
             by=None,
         )
-    except accounts.AccountError as err:
+    except (accounts.AccountError, Refused) as err:
         db.session.rollback()
         raise click.ClickException(str(err)) from None
     db.session.commit()

@@ -17,6 +17,8 @@ from clinic.admin.forms import (
 )
 from clinic.auth import services
 from clinic.auth.models import Role, User
+from clinic.db_setup import begin_write
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.models.audit import AuditEvent
 from clinic.timeutil import clinic_day_bounds
@@ -51,7 +53,9 @@ def users():
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
     form = NewUserForm()
+    status = 200
     if form.validate_on_submit():
+        begin_write(db.session)  # SQLite: hold the write lock from the e-mail check to the insert
         try:
             user = services.create_user(
                 email=form.email.data,
@@ -61,14 +65,15 @@ def new_user():
                 patient_mrn=form.patient_mrn.data,
                 by=current_user,
             )
-        except services.AccountError as err:
+        except (services.AccountError, Refused) as err:
             db.session.rollback()
             getattr(form, err.field or "email").errors.append(str(err))
+            status = getattr(err, "status", 422)
         else:
             db.session.commit()
             flash(f"Account created for {user.full_name}.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template("admin/user_new.html", form=form)
+    return render_template("admin/user_new.html", form=form), status
 
 
 @bp.route("/users/<int:user_id>")
@@ -112,7 +117,9 @@ def edit_user(user_id: int):
         form.patient_mrn.data = user.patient.mrn if user.patient else ""
         form.version.data = str(user.version)
     form.patient_mrn.render_kw = {"readonly": True}
+    status = 200
     if form.validate_on_submit():
+        begin_write(db.session)  # SQLite: hold the write lock from the e-mail check to the save
         if form.version.data != str(user.version):
             return _conflict(form, user)
         try:
@@ -124,15 +131,16 @@ def edit_user(user_id: int):
                 by=current_user,
             )
             db.session.commit()
-        except services.AccountError as err:
+        except (services.AccountError, Refused) as err:
             db.session.rollback()
             getattr(form, err.field or "email").errors.append(str(err))
+            status = getattr(err, "status", 422)
         except StaleDataError:
             return _conflict(form, user)
         else:
             flash("Changes saved.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template("admin/user_edit.html", form=form, user=user, conflict=False)
+    return render_template("admin/user_edit.html", form=form, user=user, conflict=False), status
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])

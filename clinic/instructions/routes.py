@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
+from clinic.db_setup import begin_write
 from clinic.extensions import db
 from clinic.instructions import bp, services
 from clinic.instructions.forms import InstructionForm
@@ -47,6 +48,8 @@ def overview():
 @require_roles(Role.ADMIN)
 def edit(therapy: str, phase: str):
     therapy, phase = _therapy_or_404(therapy), _phase_or_404(phase)
+    if request.method == "POST":
+        begin_write(db.session)  # SQLite: hold the write lock from the base check to the insert
     versions = services.history(therapy, phase)
     current = versions[0] if versions else None
     form = InstructionForm()

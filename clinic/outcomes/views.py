@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.db_setup import begin_write
+from clinic.errors import StaleWrite
+from clinic.extensions import db
 from clinic.outcomes import services
 from clinic.outcomes.forms import answer_form_class, answers_from, prefill
 from clinic.outcomes.models import QuestionnaireResponse
@@ -17,9 +20,10 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
     """
     from flask import request
 
-    from clinic.extensions import db
     from clinic.timeutil import clinic_today
 
+    if request.method == "POST":
+        begin_write(db.session)  # SQLite: hold the write lock from the version check to the save
     message = services.not_open_yet(response, clinic_today())
     if message:
         status = 409 if request.method == "POST" else 200
@@ -30,14 +34,19 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
     if form.validate_on_submit():
         if form.version.data != str(response.version):
             return render_template(
-                "outcomes/closed.html",
-                response=response,
-                message="These answers were changed by someone else since you opened them, "
-                "so yours were not saved. Open the questionnaire again to see what is saved now.",
+                "outcomes/closed.html", response=response, message=services.STALE_ANSWERS
             ), 409
         submit = bool(form.submit.data)
         try:
-            services.save_answers(response, answers_from(form, instrument), by=user, submit=submit)
+            services.save_answers(
+                response,
+                answers_from(form, instrument),
+                by=user,
+                submit=submit,
+                version=response.version,
+            )
+        except StaleWrite as err:
+            return render_template("outcomes/closed.html", response=response, message=str(err)), 409
         except services.Incomplete as err:
             db.session.rollback()
             problems = err.problems

@@ -6,6 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.db_setup import begin_write
+from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.patients import services
@@ -80,11 +82,12 @@ def register():
     form = PatientForm()
     duplicates: list[Patient] = []
     if form.validate_on_submit():
+        begin_write(db.session)  # SQLite: the MRN counter and the insert under one write lock
         duplicates = _duplicate_check(form)
         if not duplicates:
             try:
                 patient = services.register_patient(by=current_user, **form.values())
-            except services.PatientError as err:
+            except (services.PatientError, Refused) as err:
                 db.session.rollback()
                 getattr(form, err.field or "given_name").errors.append(str(err))
             else:

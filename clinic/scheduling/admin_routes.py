@@ -7,6 +7,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.db_setup import begin_write
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.policy import can_manage_resources, ensure
 from clinic.scheduling import bp, resources, services
@@ -29,6 +31,8 @@ def rooms():
 @bp.route("/rooms/<int:room_id>/edit", methods=["GET", "POST"])
 def edit_room(room_id: int | None = None):
     ensure(can_manage_resources(current_user))
+    if request.method == "POST":
+        begin_write(db.session)  # SQLite: hold the write lock from the name check to the save
     room = db.get_or_404(Room, room_id) if room_id else None
     form = RoomForm(obj=room if request.method == "GET" else None)
     if request.method == "GET" and room is not None:
@@ -47,7 +51,7 @@ def edit_room(room_id: int | None = None):
                     by=current_user,
                 )
                 db.session.commit()
-            except resources.ResourceError as err:
+            except (resources.ResourceError, Refused) as err:
                 db.session.rollback()
                 getattr(form, err.field or "name").errors.append(str(err))
             except StaleDataError:
@@ -80,28 +84,34 @@ def hours():
     )
 
 
+def _stale_hours(form, clinician):  # noqa: ANN001, ANN202
+    """Someone saved this week since the form was opened: show theirs, keep ours (409)."""
+    form.version.data = str(resources.week_version(clinician.id))
+    return render_template(
+        "scheduling/hours_form.html",
+        form=form,
+        clinician=clinician,
+        weekdays=WEEKDAYS,
+        conflict=hours_by_clinician([clinician.id]).get(clinician.id, {}),
+    ), 409
+
+
 @bp.route("/hours/<int:clinician_id>", methods=["GET", "POST"])
 def edit_hours(clinician_id: int):
     ensure(can_manage_resources(current_user))
+    if request.method == "POST":
+        begin_write(db.session)  # SQLite: hold the write lock from the version check to the save
     clinician = get_clinician(clinician_id) or abort(404)
     current = hours_by_clinician([clinician.id]).get(clinician.id, {})
     form = WeekHoursForm()
-    saved_version = resources.week_fingerprint(current)
+    saved_version = str(resources.week_version(clinician.id))
     if request.method == "GET":
         form.version.data = saved_version
         for weekday, row in current.items():
             getattr(form, f"start_{weekday}").data = row.starts
             getattr(form, f"end_{weekday}").data = row.ends
     elif form.validate_on_submit() and form.version.data != saved_version:
-        # someone saved this week since the form was opened: show theirs, keep ours
-        form.version.data = saved_version
-        return render_template(
-            "scheduling/hours_form.html",
-            form=form,
-            clinician=clinician,
-            weekdays=WEEKDAYS,
-            conflict=current,
-        ), 409
+        return _stale_hours(form, clinician)
     elif form.is_submitted() and not form.errors:
         week = {}
         for weekday in range(7):
@@ -116,8 +126,12 @@ def edit_hours(clinician_id: int):
             week[weekday] = (start, end) if start and end else None
         if not form.errors:
             try:
-                resources.set_week_hours(clinician, week, by=current_user)
+                resources.set_week_hours(
+                    clinician, week, version=int(saved_version), by=current_user
+                )
                 db.session.commit()
+            except StaleWrite:
+                return _stale_hours(form, clinician)
             except resources.ResourceError as err:
                 db.session.rollback()
                 getattr(form, err.field).errors.append(str(err))
