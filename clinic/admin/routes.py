@@ -68,7 +68,7 @@ def new_user():
         except (services.AccountError, Refused) as err:
             db.session.rollback()
             getattr(form, err.field or "email").errors.append(str(err))
-            status = getattr(err, "status", 422)
+            status = err.status if isinstance(err, Refused) else status
         else:
             db.session.commit()
             flash(f"Account created for {user.full_name}.", "success")
@@ -134,7 +134,7 @@ def edit_user(user_id: int):
         except (services.AccountError, Refused) as err:
             db.session.rollback()
             getattr(form, err.field or "email").errors.append(str(err))
-            status = getattr(err, "status", 422)
+            status = err.status if isinstance(err, Refused) else status
         except StaleDataError:
             return _conflict(form, user)
         else:
