@@ -43,7 +43,7 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
                 answers_from(form, instrument),
                 by=user,
                 submit=submit,
-                version=response.version,
+                version=int(form.version.data),
             )
         except StaleWrite as err:
             return render_template("outcomes/closed.html", response=response, message=str(err)), 409
