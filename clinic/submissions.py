@@ -21,7 +21,6 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from clinic.db_setup import begin_write
 from clinic.extensions import db
 from clinic.models.submission import RESULT_MAX, FormSubmission
 
@@ -55,7 +54,6 @@ def claim(key: str | None):
         return None
     if not _SHAPE.match(key):
         abort(400)
-    begin_write(db.session)
     existing = db.session.get(FormSubmission, key)
     if existing is not None:
         return _replay(existing)

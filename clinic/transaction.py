@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask, Response, abort, g, has_app_context
+from flask import Flask, Response, abort, g, has_app_context, request
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from clinic.db_setup import begin_write
 from clinic.errors import Conflict, StaleWrite
 from clinic.extensions import db
 
@@ -112,7 +113,19 @@ def finish(response: Response) -> Response:
 
 
 class ClinicFlask(Flask):
-    """Flask with the request's transaction settled once, after the view."""
+    """Flask with the request's transaction settled once, after the view.
+
+    On SQLite every POST takes the database's write lock before anything is read
+    (BEGIN IMMEDIATE, `begin_write`), so a check-then-write (a taken e-mail, the next MRN, a
+    week's version, a submission key) cannot race another writer and nothing written earlier
+    in the request is lost to a late upgrade of the lock. PostgreSQL needs nothing here: its
+    constraints and row locks settle concurrent writers.
+    """
+
+    def preprocess_request(self):  # noqa: ANN201 - Flask's own signature
+        if request.method == "POST":
+            begin_write(db.session)
+        return super().preprocess_request()
 
     def dispatch_request(self):  # noqa: ANN201 - Flask's own signature
         try:

@@ -54,6 +54,7 @@ def users():
 @once
 def new_user():
     form = NewUserForm()
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             with attempt():
@@ -67,10 +68,11 @@ def new_user():
                 )
         except Refused as err:
             show_beside(form, err, "email")
+            status = err.status
         else:
             flash(f"Account created for {user.full_name}.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template("admin/user_new.html", form=form), (422 if form.is_submitted() else 200)
+    return render_template("admin/user_new.html", form=form), status
 
 
 @bp.route("/users/<int:user_id>")
@@ -113,6 +115,7 @@ def edit_user(user_id: int):
         form.patient_mrn.data = user.patient.mrn if user.patient else ""
         form.version.data = str(user.version)
     form.patient_mrn.render_kw = {"readonly": True}
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         if form.version.data != str(user.version):
             return _conflict(form, user)
@@ -129,10 +132,10 @@ def edit_user(user_id: int):
             return _conflict(form, user)
         except Refused as err:
             show_beside(form, err, "email")
+            status = err.status
         else:
             flash("Changes saved.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
-    status = 422 if form.is_submitted() else 200
     return render_template("admin/user_edit.html", form=form, user=user, conflict=False), status
 
 

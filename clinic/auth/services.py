@@ -5,15 +5,23 @@ Services change state, write the audit row and flush; the route commits.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from clinic.auth.models import Role, User
 from clinic.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
-from clinic.errors import Refused
+from clinic.errors import Conflict, Refused
 from clinic.extensions import db
 from clinic.models import audit
+from clinic.models.savepoint import is_unique_violation
 from clinic.patients.models import Patient
 from clinic.transaction import keep_after_rollback
+
+EMAIL_TAKEN = "An account with this e-mail already exists."
+PATIENT_TAKEN = "This patient already has a portal account."
 
 
 def normalise_email(email: str) -> str:
@@ -73,6 +81,22 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     db.session.flush()
 
 
+@contextmanager
+def _account_savepoint() -> Iterator[None]:
+    """Change and flush an account in a SAVEPOINT; an e-mail or patient taken by a simultaneous
+    save becomes a Conflict beside its field, and the request's transaction carries on."""
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except IntegrityError as err:
+        if not is_unique_violation(err):
+            raise
+        if "patient_id" in str(err.orig):
+            raise Conflict(PATIENT_TAKEN, field="patient_mrn") from err
+        raise Conflict(EMAIL_TAKEN, field="email") from err
+
+
 def _patient_for_role(role: Role, patient_mrn: str | None) -> Patient | None:
     if role is not Role.PATIENT:
         if patient_mrn:
@@ -85,7 +109,7 @@ def _patient_for_role(role: Role, patient_mrn: str | None) -> Patient | None:
         raise Refused("No patient has this MRN.", field="patient_mrn")
     taken = db.session.scalar(sa.select(User.id).where(User.patient_id == patient.id))
     if taken:
-        raise Refused("This patient already has a portal account.", field="patient_mrn")
+        raise Conflict(PATIENT_TAKEN, field="patient_mrn")
     return patient
 
 
@@ -101,7 +125,7 @@ def create_user(
     """A new account; `by` is the admin (None from the command line)."""
     email = normalise_email(email)
     if find_user_by_email(email):
-        raise Refused("An account with this e-mail already exists.", field="email")
+        raise Conflict(EMAIL_TAKEN, field="email")
     patient = _patient_for_role(role, patient_mrn)
     _check_new_password((email, full_name), password, "password")
     user = User(
@@ -113,8 +137,8 @@ def create_user(
         active=True,
         session_version=1,
     )
-    db.session.add(user)
-    db.session.flush()
+    with _account_savepoint():
+        db.session.add(user)
     audit.record(
         "user.created",
         actor=by,
@@ -130,7 +154,7 @@ def update_user(user: User, *, email: str, full_name: str, role: Role, by: User)
     email = normalise_email(email)
     other = find_user_by_email(email)
     if other is not None and other.id != user.id:
-        raise Refused("An account with this e-mail already exists.", field="email")
+        raise Conflict(EMAIL_TAKEN, field="email")
     if (role is Role.PATIENT) != (user.role is Role.PATIENT):
         raise Refused("Staff and patient accounts cannot be turned into each other.", field="role")
     if user.id == by.id and role is not Role.ADMIN:
@@ -146,9 +170,9 @@ def update_user(user: User, *, email: str, full_name: str, role: Role, by: User)
     ]
     if user.role != role:
         end_sessions(user)  # a role change takes effect at the next sign-in
-    user.email, user.full_name, user.role = email, full_name.strip(), role
+    with _account_savepoint():
+        user.email, user.full_name, user.role = email, full_name.strip(), role
     audit.record("user.updated", actor=by, obj=user, detail="changed: " + ", ".join(changes))
-    db.session.flush()
 
 
 def set_active(user: User, active: bool, *, by: User) -> None:

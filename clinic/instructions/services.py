@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite
@@ -22,7 +23,10 @@ from clinic.instructions.phases import PHASES, Phase, phase_on
 from clinic.instructions.samples import sample_text
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.models.savepoint import is_unique_violation
 from clinic.patients.models import Patient
+
+STALE = "Someone saved a newer version while you were editing."
 
 
 def newest(therapy: str, phase: Phase) -> InstructionVersion | None:
@@ -99,7 +103,7 @@ def save_new_version(
     current = newest(therapy, phase)
     current_number = current.version if current else None
     if based_on != current_number:
-        raise StaleWrite("Someone saved a newer version while you were editing.", current=current)
+        raise StaleWrite(STALE, current=current)
     created = InstructionVersion(
         therapy=therapy,
         phase=phase,
@@ -109,8 +113,15 @@ def save_new_version(
         review_status=ReviewStatus.SAMPLE,
         created_by_id=by.id,
     )
-    db.session.add(created)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(created)
+            db.session.flush()
+    except IntegrityError as err:
+        # a simultaneous save took this number first (PostgreSQL; SQLite holds the write lock)
+        if not is_unique_violation(err):
+            raise
+        raise StaleWrite(STALE, current=newest(therapy, phase)) from err
     audit.record(
         "instructions.version_saved",
         actor=by,

@@ -7,12 +7,15 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from clinic.auth.models import Role, User
-from clinic.errors import Refused
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.models.savepoint import is_unique_violation
 from clinic.outcomes import scoring
 from clinic.outcomes.instruments import Instrument, get_instrument
 from clinic.outcomes.models import (
@@ -23,6 +26,11 @@ from clinic.outcomes.models import (
 )
 from clinic.patients.models import Patient
 from clinic.timeutil import clinic_today, to_clinic
+
+STALE_ANSWERS = (
+    "These answers were changed by someone else since you opened them, so yours were not "
+    "saved. Open the questionnaire again to see what is saved now."
+)
 
 
 class Incomplete(Refused):
@@ -100,9 +108,20 @@ def not_open_yet(response: QuestionnaireResponse, today: date) -> str | None:
 
 
 def save_answers(
-    response: QuestionnaireResponse, answers: scoring.Answers, *, by: User, submit: bool
+    response: QuestionnaireResponse,
+    answers: scoring.Answers,
+    *,
+    by: User,
+    submit: bool,
+    version: int | None = None,
 ) -> None:
-    """Store answers (a draft, or the submission that scores and locks the response)."""
+    """Store answers (a draft, or the submission that scores and locks the response).
+
+    Every save moves the response's version on, even when only answers change, so a save from
+    an older `version` (a second tab, a simultaneous save) is a StaleWrite, never an overwrite.
+    """
+    if version is not None and version != response.version:
+        raise StaleWrite(STALE_ANSWERS)
     if not response.is_open:
         raise Refused("This questionnaire is closed and can no longer change.")
     not_yet = not_open_yet(response, clinic_today())
@@ -114,6 +133,28 @@ def save_answers(
         raise Incomplete(problems)
     if submit and problems:
         raise Incomplete(problems)
+    try:
+        with db.session.begin_nested():
+            _store(response, instrument, answers, by=by, submit=submit)
+            db.session.flush()
+    except (StaleDataError, IntegrityError) as err:
+        # PostgreSQL: a simultaneous save of the same version committed first
+        if isinstance(err, IntegrityError) and not is_unique_violation(err):
+            raise
+        raise StaleWrite(STALE_ANSWERS) from err
+    action = "questionnaire.submitted" if submit else "questionnaire.draft_saved"
+    detail = "entered by staff for the patient" if response.on_behalf else None
+    audit.record(action, actor=by, obj=response, patient_id=response.patient_id, detail=detail)
+
+
+def _store(
+    response: QuestionnaireResponse,
+    instrument: Instrument,
+    answers: scoring.Answers,
+    *,
+    by: User,
+    submit: bool,
+) -> None:
     existing = {a.item_code: a for a in response.answers}
     for item in instrument.items:
         if item.code not in answers:
@@ -126,16 +167,13 @@ def save_answers(
             )
     response.entered_by_id = by.id
     response.on_behalf = by.role is not Role.PATIENT
+    response.updated_at = utcnow()  # always an UPDATE of the response, so its version moves
     if submit:
         response.score = scoring.score(instrument, answers)
         response.status = ResponseStatus.COMPLETED
         response.completed_at = utcnow()
     else:
         response.status = ResponseStatus.IN_PROGRESS
-    db.session.flush()
-    action = "questionnaire.submitted" if submit else "questionnaire.draft_saved"
-    detail = "entered by staff for the patient" if response.on_behalf else None
-    audit.record(action, actor=by, obj=response, patient_id=response.patient_id, detail=detail)
 
 
 def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:

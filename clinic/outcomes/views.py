@@ -30,25 +30,20 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa:
     if form.validate_on_submit():
         if form.version.data != str(response.version):
             return render_template(
-                "outcomes/closed.html",
-                response=response,
-                message="These answers were changed by someone else since you opened them, "
-                "so yours were not saved. Open the questionnaire again to see what is saved now.",
+                "outcomes/closed.html", response=response, message=services.STALE_ANSWERS
             ), 409
         submit = bool(form.submit.data)
         answers = answers_from(form, instrument)
         try:
             with attempt():
-                services.save_answers(response, answers, by=user, submit=submit)
+                services.save_answers(
+                    response, answers, by=user, submit=submit, version=int(form.version.data)
+                )
         except services.Incomplete as err:
             problems = err.problems
         except StaleWrite:
-            return render_template(
-                "outcomes/closed.html",
-                response=response,
-                message="These answers were changed somewhere else at the same moment. "
-                "Open the questionnaire again to see what was saved.",
-            ), 409
+            message = services.STALE_ANSWERS
+            return render_template("outcomes/closed.html", response=response, message=message), 409
         except Refused as err:
             return render_template("outcomes/closed.html", response=response, message=str(err)), 409
         else:

@@ -56,6 +56,23 @@ def phone_digits(value: str | None) -> str | None:
     return digits or None
 
 
+# Where medical record numbers come from. PostgreSQL draws them from this sequence; SQLite,
+# which has none, from the one row of MrnCounter. Either way no two registrations share one,
+# and nothing scans the patient table for the highest number.
+MRN_SEQUENCE = sa.Sequence("patient_mrn_seq", start=100001, metadata=db.metadata)
+
+
+class MrnCounter(db.Model):
+    """The last medical record number handed out (one row; used on SQLite only)."""
+
+    __tablename__ = "mrn_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+
 class Patient(TimestampMixin, VersionedMixin, db.Model):
     """A person the clinic treats, identified by MRN and by name plus date of birth."""
 

@@ -12,7 +12,16 @@ import sqlalchemy as sa
 from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.models import audit
-from clinic.patients.models import ContactMethod, Patient, Sex, fold_name, phone_digits
+from clinic.models.savepoint import unique_or_conflict
+from clinic.patients.models import (
+    MRN_SEQUENCE,
+    ContactMethod,
+    MrnCounter,
+    Patient,
+    Sex,
+    fold_name,
+    phone_digits,
+)
 
 if TYPE_CHECKING:
     from clinic.auth.models import User
@@ -33,14 +42,23 @@ DETAIL_FIELDS = (
 
 
 def next_mrn() -> str:
-    """The next medical record number: prefix plus a zero-padded running number."""
-    last = db.session.scalar(
-        sa.select(Patient.mrn)
-        .where(Patient.mrn.startswith(MRN_PREFIX))
-        .order_by(sa.func.length(Patient.mrn).desc(), Patient.mrn.desc())
-        .limit(1)
-    )
-    number = int(last[len(MRN_PREFIX) :]) + 1 if last else 100001
+    """The next medical record number: prefix plus a zero-padded running number.
+
+    The number comes from the PostgreSQL sequence, or on SQLite from the counter row, whose
+    UPDATE takes the write lock so that simultaneous registrations never get the same one.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        number = db.session.scalar(sa.select(MRN_SEQUENCE.next_value()))
+    else:
+        number = db.session.scalar(
+            sa.update(MrnCounter)
+            .where(MrnCounter.id == 1)
+            .values(last_number=MrnCounter.last_number + 1)
+            .returning(MrnCounter.last_number)
+            .execution_options(synchronize_session=False)
+        )
+    if number is None:
+        raise RuntimeError("The MRN counter is missing: run `flask db upgrade`.")
     return f"{MRN_PREFIX}{number:06d}"
 
 
@@ -98,8 +116,8 @@ def register_patient(
     )
     if preferred_contact is not None:
         _check_contact(patient)
-    db.session.add(patient)
-    db.session.flush()
+    with unique_or_conflict("This record number was taken at the same moment. Save again."):
+        db.session.add(patient)
     audit.record("patient.registered", actor=by, obj=patient, patient_id=patient.id)
     return patient
 

@@ -81,28 +81,40 @@ def hours():
     )
 
 
+def _stale_hours(form, clinician):  # noqa: ANN001, ANN202
+    """Someone saved this week since the form was opened: show theirs, keep ours (409)."""
+    form.version.data = str(resources.week_version(clinician.id))
+    saved = hours_by_clinician([clinician.id]).get(clinician.id, {})
+    rows = [
+        (
+            name,
+            f"{saved[day].starts:%H:%M}–{saved[day].ends:%H:%M}" if day in saved else "day off",
+        )
+        for day, name in enumerate(WEEKDAYS)
+    ]
+    return render_template(
+        "scheduling/hours_form.html",
+        form=form,
+        clinician=clinician,
+        weekdays=WEEKDAYS,
+        conflict=rows,
+    ), 409
+
+
 @bp.route("/hours/<int:clinician_id>", methods=["GET", "POST"])
 def edit_hours(clinician_id: int):
     ensure(can_manage_resources(current_user))
     clinician = get_clinician(clinician_id) or abort(404)
     current = hours_by_clinician([clinician.id]).get(clinician.id, {})
     form = WeekHoursForm()
-    saved_version = resources.week_fingerprint(current)
+    saved_version = str(resources.week_version(clinician.id))
     if request.method == "GET":
         form.version.data = saved_version
         for weekday, row in current.items():
             getattr(form, f"start_{weekday}").data = row.starts
             getattr(form, f"end_{weekday}").data = row.ends
     elif form.validate_on_submit() and form.version.data != saved_version:
-        # someone saved this week since the form was opened: show theirs, keep ours
-        form.version.data = saved_version
-        return render_template(
-            "scheduling/hours_form.html",
-            form=form,
-            clinician=clinician,
-            weekdays=WEEKDAYS,
-            conflict=current,
-        ), 409
+        return _stale_hours(form, clinician)
     elif form.is_submitted() and not form.errors:
         week = {}
         for weekday in range(7):
@@ -118,9 +130,13 @@ def edit_hours(clinician_id: int):
         if not form.errors:
             try:
                 with attempt():
-                    resources.set_week_hours(clinician, week, by=current_user)
+                    resources.set_week_hours(
+                        clinician, week, version=int(saved_version), by=current_user
+                    )
+            except StaleWrite:
+                return _stale_hours(form, clinician)
             except Refused as err:
-                getattr(form, err.field).errors.append(str(err))
+                show_beside(form, err)
             else:
                 flash(f"Working hours saved for {clinician.full_name}.", "success")
                 return redirect(url_for("scheduling.hours"))

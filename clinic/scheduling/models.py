@@ -68,6 +68,20 @@ class WorkingHours(db.Model):
     )
 
 
+class WorkingWeek(db.Model):
+    """The version of a clinician's saved week. Every save of the hours editor moves it on, so
+    two saves from the same version cannot both win; no row yet means version 0."""
+
+    __tablename__ = "working_week"
+
+    clinician_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="RESTRICT"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+    __table_args__ = (sa.CheckConstraint("version > 0", name="version_positive"),)
+
+
 class VisitKind(enum.Enum):
     EVALUATION = "evaluation"
     PROCEDURE = "procedure"

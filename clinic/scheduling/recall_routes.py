@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.db_setup import begin_write
 from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys.models import FollowUp
@@ -66,7 +65,6 @@ def _booking_form(follow_up: FollowUp, kind, provider_id, room, starts_at) -> Bo
 def book_recall(follow_up_id: int):
     """Book the suggested slot through the normal booking service, linked to the follow-up."""
     ensure(can_book(current_user))
-    begin_write(db.session)  # SQLite: hold the write lock from the overlap check to the insert
     follow_up = db.get_or_404(FollowUp, follow_up_id)
     form = RecallBookingForm()
     if not form.validate_on_submit():

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import time
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from clinic.auth.models import User
-from clinic.errors import Refused
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.models import audit
-from clinic.scheduling.models import Room, RoomKind, WorkingHours
+from clinic.models.savepoint import unique_or_conflict
+from clinic.scheduling.models import Room, RoomKind, WorkingHours, WorkingWeek
 
 
 def _name_taken(name: str, exclude_id: int | None) -> bool:
@@ -27,9 +29,9 @@ def save_room(room: Room | None, *, name: str, kind: RoomKind, active: bool, by:
         raise Refused("Another room already has this name.", "name")
     creating = room is None
     room = room or Room()
-    room.name, room.kind, room.active = name, kind, active
-    db.session.add(room)
-    db.session.flush()
+    with unique_or_conflict("Another room already has this name.", "name"):
+        room.name, room.kind, room.active = name, kind, active
+        db.session.add(room)
     audit.record(
         "room.created" if creating else "room.updated",
         actor=by,
@@ -39,22 +41,54 @@ def save_room(room: Room | None, *, name: str, kind: RoomKind, active: bool, by:
     return room
 
 
-def week_fingerprint(rows) -> str:  # noqa: ANN001 - {weekday: WorkingHours}
-    """A short digest of a clinician's saved week, used as the edit form's version."""
-    import hashlib
-
-    text = ";".join(
-        f"{d}:{r.starts.strftime('%H:%M')}-{r.ends.strftime('%H:%M')}"
-        for d, r in sorted(rows.items())
+def week_version(clinician_id: int) -> int:
+    """The version of a clinician's saved week (0 before the editor first saves it)."""
+    version = db.session.scalar(
+        sa.select(WorkingWeek.version).where(WorkingWeek.clinician_id == clinician_id)
     )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return version or 0
 
 
-def set_week_hours(clinician: User, week: dict[int, tuple[time, time] | None], *, by: User) -> None:
-    """Replace a clinician's weekly hours: {weekday: (start, end) or None for a day off}."""
+def _claim_week(clinician_id: int, version: int) -> None:
+    """Move the week from `version` to the next one, or refuse if someone saved it first.
+
+    The compare-and-set UPDATE (or the first INSERT) settles simultaneous saves: on PostgreSQL
+    the loser waits for the winner's row and then matches nothing (or hits the primary key).
+    """
+    stale = StaleWrite("Someone else saved these hours after you opened them.")
+    if version == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(WorkingWeek(clinician_id=clinician_id, version=1))
+                db.session.flush()
+        except IntegrityError as err:
+            raise stale from err
+        return
+    moved = db.session.execute(
+        sa.update(WorkingWeek)
+        .where(WorkingWeek.clinician_id == clinician_id, WorkingWeek.version == version)
+        .values(version=version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise stale
+
+
+def set_week_hours(
+    clinician: User,
+    week: dict[int, tuple[time, time] | None],
+    *,
+    version: int,
+    by: User,
+) -> None:
+    """Replace a clinician's weekly hours: {weekday: (start, end) or None for a day off}.
+
+    `version` is the week's version the form was opened at; a newer one is a StaleWrite.
+    """
     for weekday, span in week.items():
         if span is not None and span[0] >= span[1]:
             raise Refused("The end must be after the start.", f"end_{weekday}")
+    _claim_week(clinician.id, version)
     existing = {
         h.weekday: h
         for h in db.session.scalars(

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.db_setup import begin_write
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.models import audit
@@ -120,8 +119,6 @@ def _conflict_page(template: str, form, conflict: services.BookingConflict, **co
 @once
 def book():
     ensure(can_book(current_user))
-    if request.method == "POST":
-        begin_write(db.session)  # SQLite: hold the write lock from the overlap check to the insert
     form = BookingForm()
     form.set_choices(services.clinicians(), services.active_rooms())
     if request.method == "GET":
@@ -191,7 +188,6 @@ def _safe_next(target: str | None, default: str) -> str:
 
 @bp.route("/appointments/<int:appointment_id>/status", methods=["POST"])
 def set_status(appointment_id: int):
-    begin_write(db.session)
     appt = get_appointment(appointment_id)
     form = StatusForm()
     if not form.validate_on_submit():
@@ -264,8 +260,6 @@ def cancel(appointment_id: int):
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
 def reschedule(appointment_id: int):
     ensure(can_book(current_user))
-    if request.method == "POST":
-        begin_write(db.session)
     original = get_appointment(appointment_id)
     form = RescheduleForm()
     form.set_choices(services.clinicians(), services.active_rooms())

@@ -1,7 +1,7 @@
 """one-time form submission keys (main)
 
 Revision ID: e4272933799f
-Revises: 3b9adb9e42f8
+Revises: c4a7e2d91b05
 Create Date: 2026-11-26 23:29:08.713230
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e4272933799f'
-down_revision = '3b9adb9e42f8'
+down_revision = 'c4a7e2d91b05'
 branch_labels = None
 depends_on = None
 

@@ -144,7 +144,7 @@ def test_staff_assign_the_standard_set_for_the_region(client, login, patient_use
         },
         token_from=page,
     )
-    assert bad.status_code == 200 and "cannot be before" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "cannot be before" in bad.get_data(as_text=True)
 
 
 def test_void_keeps_the_record(client, login, patient_user, db):

@@ -136,7 +136,7 @@ def test_weak_password_is_refused_and_the_link_still_works(app, client, login, p
     _invite(client, patient)
     path = _last_link(db)
     weak = _redeem(app, path, "adaquinn1970")
-    assert weak.status_code == 200
+    assert weak.status_code == 422
     assert 'id="new_password-error"' in weak.get_data(as_text=True)
     assert _redeem(app, path).status_code == 302
 

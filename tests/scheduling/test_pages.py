@@ -179,8 +179,8 @@ def test_a_stale_hours_form_is_refused_and_keeps_the_input(client, login, clinic
     assert client.post_form(page, first).status_code == 302
     stale = client.post_form(page, {"start_4": "12:00", "end_4": "16:00", "version": opened})
     html = stale.get_data(as_text=True)
-    assert stale.status_code == 409 and "Someone else saved these hours" in html
-    assert "Friday: 07:00–11:00" in html and 'value="12:00"' in html
+    assert stale.status_code == 409 and "Someone else saved these working hours" in html
+    assert "<td>Friday</td><td>07:00–11:00</td>" in html and 'value="12:00"' in html
     row = db.session.scalar(
         sa.select(WorkingHours).where(
             WorkingHours.clinician_id == clinic.nurse.id, WorkingHours.weekday == 4
