@@ -81,14 +81,14 @@ lock: | $(BIN)/python
 
 # The suite's databases: SQLite files named <purpose>-<pid>.db (see tests/databases.py), and the
 # PostgreSQL siblings of TEST_DATABASE_URL when it is set. instance/clinic.db and backups stay.
-SUITE_SQLITE := test|(main|live|migrations|concurrency|errors|backup)-[0-9]+
+SUITE_SQLITE := test|(main|live|live_seed|migrations|concurrency|errors|backup)-[0-9]+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
 	find instance -maxdepth 1 -regextype posix-extended \
 		-regex 'instance/($(SUITE_SQLITE))\.db(-wal|-shm|-journal)?' \
 		-delete 2>/dev/null || true
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		for suffix in migrations live concurrency; do \
+		for suffix in migrations live live_seed concurrency; do \
 			psql -q "$$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$${TEST_DATABASE_URL##*/}_$$suffix\" WITH (FORCE)"; \
 		done; \
 	fi
