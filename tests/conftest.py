@@ -4,6 +4,7 @@ a client with CSRF handling, and a login(role) helper."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from typing import ClassVar
 
 import flask_migrate
@@ -106,6 +107,45 @@ def db(app: Flask):
             engines[None] = engine
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture(scope="module")
+def module_connection(app: Flask):
+    """One connection for a whole test module, in a transaction rolled back when it ends.
+
+    For records that are costly to build: a module builds them once on this connection and
+    overrides `db` with `savepoint_db`, so that each test still starts from them untouched.
+    """
+    engines = _db._app_engines[app]
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection
+    with app.app_context():
+        _db.session.remove()
+        _db.session.configure(join_transaction_mode="create_savepoint")
+    try:
+        yield connection
+    finally:
+        with app.app_context():
+            _db.session.remove()
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
+
+
+@contextmanager
+def savepoint_db(app: Flask, connection):  # noqa: ANN001
+    """The database inside a savepoint of the module's transaction, rolled back after a test."""
+    with app.app_context():
+        savepoint = connection.begin_nested()
+        _db.session.remove()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            if savepoint.is_active:
+                savepoint.rollback()
 
 
 class CsrfClient:

@@ -23,6 +23,7 @@ from clinic.instructions.services import load_samples, newest
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from clinic.scheduling.feeds import new_token
+from tests.conftest import savepoint_db
 from tests.factories import PatientFactory, make_user
 from tests.journeys.records import placeholders as journey_placeholders
 from tests.scheduling.factories import make_appointment, make_room
@@ -237,28 +238,8 @@ def _build_records() -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def matrix_connection(app):
-    """One connection per database for the module, in a transaction rolled back at its end."""
-    engines = _db._app_engines[app]
-    engine = engines[None]
-    connection = engine.connect()
-    outer = connection.begin()
-    engines[None] = connection
-    try:
-        yield connection
-    finally:
-        with app.app_context():
-            _db.session.remove()
-        engines[None] = engine
-        outer.rollback()
-        connection.close()
-
-
-@pytest.fixture(scope="module")
-def records(app, matrix_connection) -> dict[str, object]:
+def records(app, module_connection) -> dict[str, object]:
     with app.app_context():
-        _db.session.remove()
-        _db.session.configure(join_transaction_mode="create_savepoint")
         ids = _build_records()
         _db.session.commit()  # releases the session's savepoint; the module transaction stays
         _db.session.remove()
@@ -266,17 +247,10 @@ def records(app, matrix_connection) -> dict[str, object]:
 
 
 @pytest.fixture
-def db(app, matrix_connection, records):
+def db(app, module_connection, records):
     """This module's records, inside a savepoint that is rolled back after each cell."""
-    with app.app_context():
-        cell = matrix_connection.begin_nested()
-        _db.session.remove()
-        try:
-            yield _db
-        finally:
-            _db.session.remove()
-            if cell.is_active:
-                cell.rollback()
+    with savepoint_db(app, module_connection) as database:
+        yield database
 
 
 def test_every_route_is_in_the_matrix(app):
