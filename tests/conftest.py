@@ -167,7 +167,6 @@ class CsrfClient:
 
     def __init__(self, client) -> None:
         self.client = client
-        self.pages_fetched = 0
 
     def __getattr__(self, name: str):
         return getattr(self.client, name)
@@ -192,7 +191,6 @@ class CsrfClient:
         if secret is not None and (app_key, secret) in self._tokens:
             return self._tokens[app_key, secret]
         html = self.client.get(page).get_data(as_text=True)
-        self.pages_fetched += 1
         match = self.TOKEN.search(html)
         assert match, f"no CSRF token on {page}"
         token = match.group(1) or match.group(2)
