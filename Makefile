@@ -6,25 +6,37 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test lint format install install-test bench clean help
+# Folders ruff and `make format` cover (mypy's are in pyproject.toml).
+LINTED := clinic tests bench tools config.py wsgi.py
+# What pip-compile writes into the lock files' headers, and how they are made.
+PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	--no-emit-trusted-host
+
+.PHONY: run serve test lint mypy format install install-test lock bench clean help
 
 help:
 	@echo "make run     - set up, migrate, load demo data if empty, serve on http://$(HOST):$(PORT)"
 	@echo "make test    - install test extras and run the whole suite"
 	@echo "make serve   - gunicorn with the production settings (needs SECRET_KEY, DATABASE_URL)"
-	@echo "make lint    - ruff"
+	@echo "make lint    - ruff, and mypy against mypy-baseline.txt (which may only shrink)"
+	@echo "make format  - ruff format and ruff's fixes"
+	@echo "make lock    - re-pin requirements.lock and requirements-test.lock from pyproject.toml"
+	@echo "make clean   - remove the virtualenv, caches and the databases the tests leave behind"
 	@echo "make bench   - time the busiest pages on 100,000 patients (BENCH_ARGS, BENCH_DATABASE_URL)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Installs come from the lock files; the project itself goes in without resolving anything.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: requirements-test.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -51,15 +63,35 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check clinic tests bench config.py wsgi.py
-	$(BIN)/ruff format --check clinic tests bench config.py wsgi.py
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/python tools/mypy_baseline.py
+
+mypy: install-test
+	$(BIN)/python tools/mypy_baseline.py
 
 format: install-test
-	$(BIN)/ruff format clinic tests config.py wsgi.py
-	$(BIN)/ruff check --fix clinic tests config.py wsgi.py
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet pip-tools
+	$(PIP_COMPILE) --upgrade -o requirements.lock pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra test -c requirements.lock -o requirements-test.lock pyproject.toml
+
+# The suite's databases: SQLite files named <purpose>-<pid>.db (see tests/databases.py), and the
+# PostgreSQL siblings of TEST_DATABASE_URL when it is set. instance/clinic.db and backups stay.
+SUITE_SQLITE := test|(main|live|live_seed|migrations|concurrency|errors|backup)-[0-9]+
 clean:
-	rm -rf $(VENV) instance/test*.db .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
+	find instance -maxdepth 1 -regextype posix-extended \
+		-regex 'instance/($(SUITE_SQLITE))\.db(-wal|-shm|-journal)?' \
+		-delete 2>/dev/null || true
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		for suffix in migrations live live_seed concurrency; do \
+			psql -q "$$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$${TEST_DATABASE_URL##*/}_$$suffix\" WITH (FORCE)"; \
+		done; \
+	fi
 
 bench: install-test
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -68,6 +68,11 @@ class Config:
     PORTAL_LINK_LIMIT = os.environ.get("PORTAL_LINK_LIMIT", "5 per hour")
     PORTAL_LINK_LIMIT_PER_ADDRESS = os.environ.get("PORTAL_LINK_LIMIT_PER_ADDRESS", "20 per hour")
 
+    # Password hashing cost (Argon2id): RFC 9106's low-memory profile.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST_KIB = 65536
+    ARGON2_PARALLELISM = 4
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
@@ -94,6 +99,10 @@ class TestConfig(Config):
     )
     RATELIMIT_STORAGE_URI = "memory://"
     DEMO_DATA_ALLOWED = True
+    # The cheapest Argon2id the library accepts: thousands of hashes in the suite, none real.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 8
+    ARGON2_PARALLELISM = 1
 
 
 class ProductionConfig(Config):

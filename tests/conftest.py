@@ -4,11 +4,14 @@ a client with CSRF handling, and a login(role) helper."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from typing import ClassVar
 
 import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import BadSignature
 
 from clinic import create_app
 from clinic.auth.models import Role, User
@@ -29,6 +32,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     skipped = len(terminalreporter.stats.get("skipped", []))
     if skipped and not postgres_url():
         terminalreporter.write_line(f"{skipped} skipped. {PG_HINT}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked dialect_independent run on SQLite only: deselected on PostgreSQL."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("db_kind") == "postgresql"
+        one_is_enough = item.get_closest_marker("dialect_independent") is not None
+        (drop if on_postgres and one_is_enough else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 class FreshContextClient(FlaskClient):
@@ -93,13 +109,61 @@ def db(app: Flask):
             connection.close()
 
 
+@pytest.fixture(scope="module")
+def module_connection(app: Flask):
+    """One connection for a whole test module, in a transaction rolled back when it ends.
+
+    For records that are costly to build: a module builds them once on this connection and
+    overrides `db` with `savepoint_db`, so that each test still starts from them untouched.
+    """
+    engines = _db._app_engines[app]
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    engines[None] = connection
+    with app.app_context():
+        _db.session.remove()
+        _db.session.configure(join_transaction_mode="create_savepoint")
+    try:
+        yield connection
+    finally:
+        with app.app_context():
+            _db.session.remove()
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
+
+
+@contextmanager
+def savepoint_db(app: Flask, connection):  # noqa: ANN001
+    """The database inside a savepoint of the module's transaction, rolled back after a test."""
+    with app.app_context():
+        savepoint = connection.begin_nested()
+        _db.session.remove()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            if savepoint.is_active:
+                savepoint.rollback()
+
+
 class CsrfClient:
-    """Wraps the test client so that form posts carry the CSRF token the page handed out."""
+    """Wraps the test client so that form posts carry the CSRF token the page handed out.
+
+    Flask-WTF's token is bound to a secret kept in the session, so one token serves every form
+    until the session changes (sign-in clears it). The token is cached against that secret, read
+    from the session cookie, and fetched again from a page only when the secret has changed.
+    """
 
     TOKEN = re.compile(
         r'name="csrf_token" type="hidden" value="([^"]+)"|'
         r'name="csrf_token" value="([^"]+)"'
     )
+
+    # (app secret key, session's CSRF secret) -> a token; shared by clients, as the token
+    # depends on nothing else.
+    _tokens: ClassVar[dict[tuple[str, str], str]] = {}
 
     def __init__(self, client) -> None:
         self.client = client
@@ -107,11 +171,33 @@ class CsrfClient:
     def __getattr__(self, name: str):
         return getattr(self.client, name)
 
+    def _session_secret(self) -> str | None:
+        """The CSRF secret in the client's session cookie (None without one)."""
+        app = self.client.application
+        cookie = self.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        if cookie is None:
+            return None
+        serializer = app.session_interface.get_signing_serializer(app)
+        try:
+            data = serializer.loads(cookie.value)
+        except BadSignature:
+            return None
+        return data.get(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+
     def csrf_token(self, page: str = "/login") -> str:
+        """A token valid for this session: a cached one, or one read from `page`."""
+        app_key = str(self.client.application.secret_key)
+        secret = self._session_secret()
+        if secret is not None and (app_key, secret) in self._tokens:
+            return self._tokens[app_key, secret]
         html = self.client.get(page).get_data(as_text=True)
         match = self.TOKEN.search(html)
         assert match, f"no CSRF token on {page}"
-        return match.group(1) or match.group(2)
+        token = match.group(1) or match.group(2)
+        secret = self._session_secret()
+        if secret is not None:
+            self._tokens[app_key, secret] = token
+        return token
 
     def post_form(
         self, url: str, data: dict | None = None, token_from: str | None = None, **kwargs

@@ -1,21 +1,32 @@
 """The route × role matrix: every route, every role, one parametrised test.
 
 Each new route is added to ROUTES; `test_every_route_is_in_the_matrix` fails until it is.
+
+The records the URLs name are built once per database for the whole module, and every cell runs
+inside a savepoint that is rolled back, so each cell still sees them untouched. A refusal (403)
+and the anonymous redirect to sign-in are decided before any query that differs between
+databases, so those cells run on SQLite only; every cell where a role is let in, and every public
+route, runs on both.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
 
-from clinic.auth.models import Role
+from clinic.auth.models import Role, User
+from clinic.extensions import db as _db
 from clinic.instructions.phases import Phase
 from clinic.instructions.services import load_samples, newest
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
-from tests.factories import PatientFactory
+from clinic.scheduling.feeds import new_token
+from tests.conftest import savepoint_db
+from tests.factories import PatientFactory, make_user
 from tests.journeys.records import placeholders as journey_placeholders
+from tests.scheduling.factories import make_appointment, make_room
 
 A, FD, PR, CS, PT = (Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT)
 STAFF = {A, FD, PR, CS}
@@ -162,6 +173,86 @@ ROUTES: list[tuple[str, str, str, object]] = [
 ROLES = [*Role, None]  # None: not signed in
 
 
+def _answer_is_known_before_any_query(role: Role | None, allowed: object) -> bool:
+    """Anonymous visitors and refused roles get their answer from the role alone."""
+    if allowed == PUBLIC:
+        return False
+    return role is None or role not in allowed  # type: ignore[operator]
+
+
+def _cells() -> list:
+    cells = []
+    for endpoint, method, url, allowed in ROUTES:
+        for role in ROLES:
+            marks = (
+                [pytest.mark.dialect_independent]
+                if _answer_is_known_before_any_query(role, allowed)
+                else []
+            )
+            who = role.value if role else "anonymous"
+            cells.append(
+                pytest.param(
+                    role, endpoint, method, url, allowed, marks=marks, id=f"{who}-{method} {url}"
+                )
+            )
+    return cells
+
+
+def _build_records() -> dict[str, object]:
+    """Every record a matrix URL names, plus one signed-in user per role."""
+    other = make_user(Role.CLINICAL_STAFF)
+    patient = PatientFactory()
+    message = OutboxMessage(recipient="x@x.example.com", subject="s", body="b")
+    _db.session.add(message)
+    _db.session.flush()
+
+    def baseline(for_patient) -> int:
+        return assign(
+            for_patient,
+            ["nrs_pain"],
+            timepoint="baseline",
+            available_from=date.today(),
+            due_by=None,
+            by=None,
+        )[0].id
+
+    users = {role: make_user(role) for role in Role}
+    load_samples()
+    room = make_room()
+    appt = make_appointment(room=room)
+    ids: dict[str, object] = dict(
+        instruction=newest("prp", Phase.DAYS_0_3).id,
+        other=other.id,
+        patient=patient.id,
+        message=message.id,
+        response=baseline(patient),
+        own_response=baseline(users[Role.PATIENT].patient),
+        appt=appt.id,
+        room=room.id,
+        provider=appt.provider_id,
+        feed=new_token(appt.provider, by=other),
+        **journey_placeholders(),
+    )
+    ids["users"] = {role: users[role].id for role in Role}
+    return ids
+
+
+@pytest.fixture(scope="module")
+def records(app, module_connection) -> dict[str, object]:
+    with app.app_context():
+        ids = _build_records()
+        _db.session.commit()  # releases the session's savepoint; the module transaction stays
+        _db.session.remove()
+    return ids
+
+
+@pytest.fixture
+def db(app, module_connection, records):
+    """This module's records, inside a savepoint that is rolled back after each cell."""
+    with savepoint_db(app, module_connection) as database:
+        yield database
+
+
 def test_every_route_is_in_the_matrix(app):
     listed = {endpoint for endpoint, *_ in ROUTES}
     registered = {
@@ -172,57 +263,25 @@ def test_every_route_is_in_the_matrix(app):
     assert registered - listed == set(), "add these routes to ROUTES"
 
 
-@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value if r else "anonymous")
-@pytest.mark.parametrize(
-    ("endpoint", "method", "url", "allowed"), ROUTES, ids=[f"{m} {u}" for _, m, u, _ in ROUTES]
-)
-def test_route_role_matrix(client, db, sign_in_as, make_user, role, endpoint, method, url, allowed):
-    other = make_user(Role.CLINICAL_STAFF)
-    patient = PatientFactory()
-    message = OutboxMessage(recipient="x@x.example.com", subject="s", body="b")
-    db.session.add(message)
-    db.session.flush()
-    user = sign_in_as(role) if role is not None else None
-    response_row = assign(
-        patient,
-        ["nrs_pain"],
-        timepoint="baseline",
-        available_from=date.today(),
-        due_by=None,
-        by=None,
-    )[0]
-    own = response_row
-    if role is Role.PATIENT:
-        own = assign(
-            user.patient,
-            ["nrs_pain"],
-            timepoint="baseline",
-            available_from=date.today(),
-            due_by=None,
-            by=None,
-        )[0]
-    load_samples()
-    instruction = newest("prp", Phase.DAYS_0_3)
-    from clinic.scheduling.feeds import new_token
-    from tests.scheduling.factories import make_appointment, make_room
+# Every cell's session holds the same CSRF secret, so one token (fetched once) serves them all.
+CSRF_SECRET = "route-role-matrix"
 
-    room = make_room()
-    appt = make_appointment(room=room)
-    feed = new_token(appt.provider, by=other)
-    ids = journey_placeholders() if ("{journey" in url or "{follow_up" in url) else {}
-    target = url.format(
-        instruction=instruction.id,
-        other=other.id,
-        patient=patient.id,
-        message=message.id,
-        response=response_row.id,
-        own_response=own.id,
-        appt=appt.id,
-        room=room.id,
-        provider=appt.provider_id,
-        feed=feed,
-        **ids,
-    )
+
+def _start_session(client, user_id: int | None) -> None:
+    """Write the session the login page would (the sign-in itself is tested elsewhere)."""
+    now = int(time.time())
+    with client.session_transaction() as session:
+        session["csrf_token"] = CSRF_SECRET
+        if user_id is not None:
+            user = _db.session.get(User, user_id)
+            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now)
+            session.permanent = True
+
+
+@pytest.mark.parametrize(("role", "endpoint", "method", "url", "allowed"), _cells())
+def test_route_role_matrix(client, db, records, role, endpoint, method, url, allowed):
+    _start_session(client, records["users"][role] if role is not None else None)
+    target = url.format(**{k: v for k, v in records.items() if k != "users"})
     if method == "GET":
         response = client.get(target)
     else:

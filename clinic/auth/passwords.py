@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -15,11 +16,33 @@ MAX_LENGTH = 128
 # zxcvbn's 0-4 guessability score; below 3 means guessable within about 10^8 tries.
 MIN_SCORE = 3
 
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Argon2id cost: RFC 9106's low-memory profile (the library's defaults) unless the settings
+# say otherwise; only the test settings lower it.
+DEFAULT_TIME_COST = 3
+DEFAULT_MEMORY_COST_KIB = 65536
+DEFAULT_PARALLELISM = 4
 
-# A fixed hash to verify against when the account does not exist, so that an unknown
-# e-mail costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+
+@lru_cache(maxsize=4)
+def _hasher_for(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def _hasher() -> PasswordHasher:
+    """The hasher for the current app's ARGON2_* settings (the defaults outside an app)."""
+    config = current_app.config if has_app_context() else {}
+    return _hasher_for(
+        int(config.get("ARGON2_TIME_COST", DEFAULT_TIME_COST)),
+        int(config.get("ARGON2_MEMORY_COST_KIB", DEFAULT_MEMORY_COST_KIB)),
+        int(config.get("ARGON2_PARALLELISM", DEFAULT_PARALLELISM)),
+    )
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A fixed hash to verify when the account does not exist."""
+    # An unknown e-mail then costs as much time as a wrong password.
+    return hasher.hash("not-a-real-password-just-for-timing")
 
 
 @lru_cache(maxsize=1)
@@ -28,19 +51,20 @@ def _common_passwords() -> frozenset[str]:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; always spends one Argon2 verification."""
+    hasher = _hasher()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return hasher.verify(password_hash or _dummy_hash(hasher), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def password_problems(password: str, user_inputs: tuple[str, ...] = ()) -> list[str]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from tests.conftest import make_test_app
-from tests.databases import fresh_url
+from tests.databases import fresh_url, postgres_url, sqlite_url
 from tests.live import LiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,6 +31,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def postgres_database() -> str:
+    url = postgres_url()
+    assert url
+    return str(make_url(url).database)
 
 
 def _browser_missing_reason() -> str | None:
@@ -55,17 +64,46 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def live_app(db_kind: str):
-    """An app on its own database with real commits, loaded with the demo data."""
-    app = make_test_app(fresh_url(db_kind, "live"))
+@pytest.fixture(scope="session")
+def demo_seed(db_kind: str) -> str:
+    """A database at migration head holding the demo data, built once per database kind."""
+    from clinic.demo import load_demo_data
+    from clinic.extensions import db
+
+    url = fresh_url(db_kind, "live_seed")
+    app = make_test_app(url)
     with app.app_context():
         flask_migrate.upgrade()
-        from clinic.demo import load_demo_data
-        from clinic.extensions import db
-
         load_demo_data()
         db.session.commit()
+        db.engine.dispose()  # a PostgreSQL template must have no connections
+    return url
+
+
+def _copy_of(db_kind: str, seed_url: str) -> str:
+    """A fresh copy of the seed database for one module (whose tests may change it)."""
+    if db_kind == "sqlite":
+        target = sqlite_url("live")
+        source = sqlite3.connect(str(make_url(seed_url).database))
+        copy = sqlite3.connect(str(make_url(target).database))
+        source.backup(copy)
+        copy.close()
+        source.close()
+        return target
+    seed = make_url(seed_url)
+    name = f"{postgres_database()}_live"
+    admin = sa.create_engine(seed, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{seed.database}"'))
+    admin.dispose()
+    return seed.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def live_app(db_kind: str, demo_seed: str):
+    """An app on its own copy of the demo database, with real commits."""
+    app = make_test_app(_copy_of(db_kind, demo_seed))
     yield app
     with app.app_context():
         from clinic.extensions import db

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from clinic.demo import load_demo_data
+from clinic.extensions import db as _db
 from clinic.scheduling.models import Appointment, Room, Status, WorkingHours
 from clinic.timeutil import clinic_day_bounds, clinic_today
+from tests.conftest import savepoint_db
+
+
+@pytest.fixture(scope="module")
+def demo(app, module_connection) -> None:
+    """The demo data, loaded once per database for this module's read-only checks."""
+    with app.app_context():
+        load_demo_data()
+        _db.session.commit()  # releases the session's savepoint; the module transaction stays
+        _db.session.remove()
+
+
+@pytest.fixture
+def db(app, module_connection, demo):
+    with savepoint_db(app, module_connection) as database:
+        yield database
 
 
 def test_demo_books_two_weeks_for_several_clinicians_and_rooms(db):
-    load_demo_data()
-    db.session.flush()
     today = clinic_today()
     start = clinic_day_bounds(today - timedelta(days=7))[0]
     end = clinic_day_bounds(today + timedelta(days=7))[1]
@@ -35,8 +51,6 @@ def test_demo_has_follow_ups_to_recall_and_one_booked_from_the_list(db):
     from clinic.models.base import utcnow
     from clinic.scheduling.recalls import recall_page
 
-    load_demo_data()
-    db.session.flush()
     rows, total = recall_page(clinic_today(), now=utcnow())
     states = {r.state for r in rows}
     assert total >= 4 and "overdue" in states and states & {"open", "closing"}
@@ -51,8 +65,6 @@ def test_demo_board_shows_a_patient_in_procedure_from_their_journey(db):
     from clinic.scheduling.board import locations
     from clinic.scheduling.queries import appointments_on
 
-    load_demo_data()
-    db.session.flush()
     linked = db.session.scalars(
         sa.select(Appointment).where(
             Appointment.stage_id.is_not(None), Appointment.status == Status.IN_PROGRESS
