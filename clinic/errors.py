@@ -11,6 +11,7 @@ keeping the user's input.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from flask import flash
 
@@ -43,7 +44,7 @@ class StaleWrite(Conflict):
         message: str = "Someone else saved this record after you opened it.",
         field: str | None = None,
         changes: Iterable[tuple[str, object, object]] = (),
-        current: object = None,
+        current: Any = None,
     ) -> None:
         super().__init__(message, field)
         self.changes = list(changes)

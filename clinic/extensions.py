@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app."""
 
+from typing import TYPE_CHECKING
+
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +13,13 @@ from flask_wtf import CSRFProtect
 from clinic.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. Flask-SQLAlchemy builds `db.Model` at run time from `Base`, which a
+# type checker cannot follow; to it the models derive from `Base` itself.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clinic.extensions import db
+from clinic.extensions import Model, db
 from clinic.models.base import UTCDateTime, utcnow
 from clinic.transaction import after_commit
 
@@ -29,7 +29,7 @@ class Email:
     body: str
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A message kept locally instead of being sent (MAIL_TRANSPORT=outbox)."""
 
     __tablename__ = "outbox_message"

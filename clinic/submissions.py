@@ -63,7 +63,10 @@ def claim(key: str | None):
             db.session.add(submission)
     except IntegrityError:
         # Another post with this key committed while we waited for its lock.
-        return _replay(db.session.get(FormSubmission, key, populate_existing=True))
+        winner = db.session.get(FormSubmission, key, populate_existing=True)
+        if winner is None:  # it was rolled back meanwhile: let the user send the form again
+            abort(409)
+        return _replay(winner)
     g.submission = submission
     return None
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.base import TimestampMixin, VersionedMixin, enum_column
 from clinic.patients.models import Patient
 
@@ -38,7 +38,7 @@ ROLE_LABELS = {
 }
 
 
-class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
+class User(UserMixin, TimestampMixin, VersionedMixin, Model):
     """One person's login. A patient account is bound to exactly one patient record."""
 
     __tablename__ = "user_account"

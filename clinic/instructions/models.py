@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.instructions.phases import Phase
 from clinic.models.base import UTCDateTime, enum_column, utcnow
 from clinic.patients.models import Patient
@@ -27,7 +27,7 @@ THERAPIES = {
 }
 
 
-class InstructionVersion(db.Model):
+class InstructionVersion(Model):
     """One version of the instructions for one therapy and phase. Never edited in place."""
 
     __tablename__ = "instruction_version"
@@ -65,7 +65,7 @@ class InstructionVersion(db.Model):
         return [p.strip() for p in self.body.replace("\r\n", "\n").split("\n\n") if p.strip()]
 
 
-class InstructionReceipt(db.Model):
+class InstructionReceipt(Model):
     """Which version a patient was given, when and by whom (e.g. at discharge)."""
 
     __tablename__ = "instruction_receipt"

@@ -10,13 +10,13 @@ from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from clinic.extensions import db
+from clinic.extensions import Model, db
 from clinic.models.base import UTCDateTime, utcnow
 
 DETAIL_MAX = 255
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which record, when and from where. Never updated, never deleted."""
 
     __tablename__ = "audit_event"

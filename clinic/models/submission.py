@@ -7,14 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.base import UTCDateTime, utcnow
 
 KEY_MAX = 64
 RESULT_MAX = 500
 
 
-class FormSubmission(db.Model):
+class FormSubmission(Model):
     """A create form's key, claimed by its first post, with where that post led."""
 
     __tablename__ = "form_submission"

@@ -9,7 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.base import UTCDateTime, VersionedMixin, enum_column, utcnow
 from clinic.patients.models import Patient
 
@@ -24,7 +24,7 @@ class ResponseStatus(enum.Enum):
 BASELINE = "baseline"
 
 
-class QuestionnaireResponse(VersionedMixin, db.Model):
+class QuestionnaireResponse(VersionedMixin, Model):
     """A patient's answers to one instrument at one timepoint, with its score once submitted."""
 
     __tablename__ = "questionnaire_response"
@@ -79,7 +79,7 @@ class QuestionnaireResponse(VersionedMixin, db.Model):
         return self.status in (ResponseStatus.ASSIGNED, ResponseStatus.IN_PROGRESS)
 
 
-class QuestionnaireAnswer(db.Model):
+class QuestionnaireAnswer(Model):
     """One item's answer; a NULL value means the patient chose to skip a skippable item."""
 
     __tablename__ = "questionnaire_answer"

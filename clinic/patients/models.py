@@ -10,7 +10,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clinic.extensions import db
+from clinic.extensions import Model, db
 from clinic.models.base import TimestampMixin, VersionedMixin, enum_column
 
 
@@ -62,7 +62,7 @@ def phone_digits(value: str | None) -> str | None:
 MRN_SEQUENCE = sa.Sequence("patient_mrn_seq", start=100001, metadata=db.metadata)
 
 
-class MrnCounter(db.Model):
+class MrnCounter(Model):
     """The last medical record number handed out (one row; used on SQLite only)."""
 
     __tablename__ = "mrn_counter"
@@ -73,7 +73,7 @@ class MrnCounter(db.Model):
     __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
 
 
-class Patient(TimestampMixin, VersionedMixin, db.Model):
+class Patient(TimestampMixin, VersionedMixin, Model):
     """A person the clinic treats, identified by MRN and by name plus date of birth."""
 
     __tablename__ = "patient"

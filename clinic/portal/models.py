@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.base import UTCDateTime, enum_column, utcnow
 from clinic.patients.models import Patient
 
@@ -18,7 +18,7 @@ class LinkPurpose(enum.Enum):
     RESET = "reset"
 
 
-class PortalLink(db.Model):
+class PortalLink(Model):
     """One e-mailed link. Only a hash of its token is stored; it works once, until it expires."""
 
     __tablename__ = "portal_link"

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.auth.models import User
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.models.base import TimestampMixin, UTCDateTime, VersionedMixin, enum_column
 from clinic.patients.models import Patient
 
@@ -29,7 +29,7 @@ class RoomKind(enum.Enum):
         }[self.value]
 
 
-class Room(TimestampMixin, VersionedMixin, db.Model):
+class Room(TimestampMixin, VersionedMixin, Model):
     """A bookable room. Rooms are retired (inactive), never deleted."""
 
     __tablename__ = "room"
@@ -46,7 +46,7 @@ class Room(TimestampMixin, VersionedMixin, db.Model):
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class WorkingHours(db.Model):
+class WorkingHours(Model):
     """When a clinician sees patients on one weekday (clinic wall-clock time)."""
 
     __tablename__ = "working_hours"
@@ -68,7 +68,7 @@ class WorkingHours(db.Model):
     )
 
 
-class WorkingWeek(db.Model):
+class WorkingWeek(Model):
     """The version of a clinician's saved week. Every save of the hours editor moves it on, so
     two saves from the same version cannot both win; no row yet means version 0."""
 
@@ -152,7 +152,7 @@ def _no_overlap(column: str) -> postgresql.ExcludeConstraint:
     ).ddl_if(dialect="postgresql")
 
 
-class Appointment(TimestampMixin, VersionedMixin, db.Model):
+class Appointment(TimestampMixin, VersionedMixin, Model):
     """One booked visit: a patient, a clinician, maybe a room, a time and a status."""
 
     __tablename__ = "appointment"
@@ -236,7 +236,7 @@ class Appointment(TimestampMixin, VersionedMixin, db.Model):
         return self.status in LIVE_STATUSES
 
 
-class CalendarFeed(TimestampMixin, db.Model):
+class CalendarFeed(TimestampMixin, Model):
     """A clinician's calendar subscription: only the SHA-256 of its secret token is kept.
     No token (None) means the feed is switched off."""
 

@@ -64,12 +64,13 @@ def _claim_week(clinician_id: int, version: int) -> None:
         except IntegrityError as err:
             raise stale from err
         return
-    moved = db.session.execute(
+    result = db.session.execute(
         sa.update(WorkingWeek)
         .where(WorkingWeek.clinician_id == clinician_id, WorkingWeek.version == version)
         .values(version=version + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    moved = getattr(result, "rowcount", 0)  # an UPDATE's CursorResult
     if moved != 1:
         raise stale
 

@@ -7,12 +7,12 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models.base import TimestampMixin, enum_column
 
 
-class Condition(TimestampMixin, db.Model):
+class Condition(TimestampMixin, Model):
     """A diagnosis a journey treats, with its ICD-10-CM code."""
 
     __tablename__ = "condition"
@@ -32,7 +32,7 @@ class ContraindicationKind(enum.Enum):
     RELATIVE = "relative"
 
 
-class Contraindication(db.Model):
+class Contraindication(Model):
     """One item of the evaluation's contraindication screen."""
 
     __tablename__ = "contraindication"
@@ -47,7 +47,7 @@ class Contraindication(db.Model):
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
 
 
-class ChecklistTemplate(TimestampMixin, db.Model):
+class ChecklistTemplate(TimestampMixin, Model):
     """One version of a stage's checklist; therapy NULL means it serves every therapy."""
 
     __tablename__ = "checklist_template"
@@ -70,7 +70,7 @@ class ChecklistTemplate(TimestampMixin, db.Model):
     )
 
 
-class ChecklistItem(db.Model):
+class ChecklistItem(Model):
     __tablename__ = "checklist_item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,7 +84,7 @@ class ChecklistItem(db.Model):
     template: Mapped[ChecklistTemplate] = relationship(back_populates="items")
 
 
-class FollowUpProtocolStep(TimestampMixin, db.Model):
+class FollowUpProtocolStep(TimestampMixin, Model):
     """One follow-up of a therapy's protocol: due this many days after injection, with a window."""
 
     __tablename__ = "follow_up_protocol_step"

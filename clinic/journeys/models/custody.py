@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.auth.models import User
-from clinic.extensions import db
+from clinic.extensions import Model
 from clinic.journeys.models.catalog import ChecklistItem
 from clinic.journeys.states import Therapy
 from clinic.models.base import TimestampMixin, UTCDateTime, VersionedMixin, enum_column, utcnow
@@ -35,7 +35,7 @@ class CustodyStep(enum.Enum):
         }[self.value]
 
 
-class Specimen(TimestampMixin, db.Model):
+class Specimen(TimestampMixin, Model):
     """A collected specimen and the product made from it, labelled with a unique ID."""
 
     __tablename__ = "specimen"
@@ -59,7 +59,7 @@ class Specimen(TimestampMixin, db.Model):
     )
 
 
-class CustodyEvent(db.Model):
+class CustodyEvent(Model):
     """One hand-off of a specimen: what happened, who did it, when. Never changed."""
 
     __tablename__ = "custody_event"
@@ -77,7 +77,7 @@ class CustodyEvent(db.Model):
     by: Mapped[User] = relationship()
 
 
-class ChecklistTick(db.Model):
+class ChecklistTick(Model):
     """A checklist item ticked on one stage, with who and when."""
 
     __tablename__ = "checklist_tick"
@@ -94,7 +94,7 @@ class ChecklistTick(db.Model):
     __table_args__ = (sa.UniqueConstraint("stage_id", "item_id", name="once_per_stage"),)
 
 
-class StageNote(db.Model):
+class StageNote(Model):
     """An outcome note, or after sign-off an addendum; the original text is never changed."""
 
     __tablename__ = "stage_note"
@@ -118,7 +118,7 @@ class FollowUpStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
-class FollowUp(TimestampMixin, VersionedMixin, db.Model):
+class FollowUp(TimestampMixin, VersionedMixin, Model):
     """A recovery follow-up generated from the therapy's protocol when the injection is signed."""
 
     __tablename__ = "follow_up"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.auth.models import User
-from clinic.extensions import db
+from clinic.extensions import Model, db
 from clinic.journeys.models.catalog import ChecklistTemplate, Condition
 from clinic.journeys.states import (
     DONE_STAGE,
@@ -47,7 +47,7 @@ SIDES = ("left", "right", "bilateral", "midline")
 STRUCTURES = ("disc", "facet", "si_joint", "ligament", "muscle_tendon")
 
 
-class Journey(TimestampMixin, VersionedMixin, db.Model):
+class Journey(TimestampMixin, VersionedMixin, Model):
     """One treatment episode of a patient: conditions, therapy, targets, provider, cycles."""
 
     __tablename__ = "journey"
@@ -90,7 +90,7 @@ class Journey(TimestampMixin, VersionedMixin, db.Model):
         return self.cycles[-1] if self.cycles else None
 
 
-class TargetSite(db.Model):
+class TargetSite(Model):
     __tablename__ = "target_site"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +111,7 @@ class TargetSite(db.Model):
         return f"{self.level} {self.side} {self.structure.replace('_', ' ')}"
 
 
-class Cycle(TimestampMixin, db.Model):
+class Cycle(TimestampMixin, Model):
     """One round of collection → processing → injection → recovery within a journey."""
 
     __tablename__ = "treatment_cycle"
@@ -129,7 +129,7 @@ class Cycle(TimestampMixin, db.Model):
     )
 
 
-class Stage(TimestampMixin, VersionedMixin, db.Model):
+class Stage(TimestampMixin, VersionedMixin, Model):
     """One stage of a journey: its status, who moved it and when, and its checklist version."""
 
     __tablename__ = "stage"

@@ -13,7 +13,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import db
+from clinic.extensions import Model, db
 from clinic.journeys.models.catalog import Contraindication
 from clinic.models.base import UTCDateTime, enum_column
 
@@ -46,7 +46,7 @@ evaluation_contraindication = sa.Table(
 )
 
 
-class EvaluationRecord(db.Model):
+class EvaluationRecord(Model):
     __tablename__ = "evaluation_record"
 
     stage_id: Mapped[int] = _stage_pk()
@@ -86,7 +86,7 @@ class EvaluationRecord(db.Model):
     )
 
 
-class CollectionRecord(db.Model):
+class CollectionRecord(Model):
     __tablename__ = "collection_record"
 
     stage_id: Mapped[int] = _stage_pk()
@@ -116,7 +116,7 @@ class CollectionRecord(db.Model):
     product_lot: Mapped[str | None] = mapped_column(sa.String(60))
 
 
-class ProcessingRecord(db.Model):
+class ProcessingRecord(Model):
     __tablename__ = "processing_record"
 
     stage_id: Mapped[int] = _stage_pk()
@@ -158,7 +158,7 @@ class ProcessingRecord(db.Model):
     )
 
 
-class InjectionRecord(db.Model):
+class InjectionRecord(Model):
     __tablename__ = "injection_record"
 
     stage_id: Mapped[int] = _stage_pk()
@@ -198,7 +198,7 @@ class InjectionRecord(db.Model):
     )
 
 
-class InjectionSite(db.Model):
+class InjectionSite(Model):
     __tablename__ = "injection_site"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,7 +215,7 @@ class InjectionSite(db.Model):
     __table_args__ = (sa.CheckConstraint("volume_ml > 0", name="volume_positive"),)
 
 
-class RecoveryRecord(db.Model):
+class RecoveryRecord(Model):
     __tablename__ = "recovery_record"
 
     stage_id: Mapped[int] = _stage_pk()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from clinic.extensions import db
@@ -162,7 +164,7 @@ def _recovery(stage, record: m.RecoveryRecord) -> list[str]:
     return []
 
 
-KIND_COMPLETION = {
+KIND_COMPLETION: dict[StageKind, Callable[..., list[str]]] = {
     StageKind.EVALUATION: _evaluation,
     StageKind.COLLECTION: _collection,
     StageKind.PROCESSING: _processing,
