@@ -48,7 +48,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
     logs.register(app)
     outage.register(app)
     metrics.register(app)
-    app.register_blueprint(health.bp)
+    health.register(app)
 
     from clinic.cli import register_cli
 
