@@ -166,14 +166,22 @@ class GunicornLogger(GunicornBaseLogger):
     secret path segment (portal links, calendar feeds)."""
 
     def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
         path = redact_path(environ.get("PATH_INFO", ""))
-        atoms.update(
-            {
-                "U": path,
-                "r": f"{environ.get('REQUEST_METHOD')} {path} {environ.get('SERVER_PROTOCOL')}",
-                "q": "",
-                "f": "-",
-            }
+        safe_environ = {k: v for k, v in environ.items() if k not in UNLOGGED_ENVIRON}
+        safe_environ.update(PATH_INFO=path, RAW_URI=path, QUERY_STRING="")
+        safe_request = _HeadersOnly(
+            [(k, v) for k, v in getattr(req, "headers", []) if k.upper() not in UNLOGGED_HEADERS]
         )
+        atoms = super().atoms(resp, safe_request, safe_environ, request_time)
+        method, protocol = environ.get("REQUEST_METHOD"), environ.get("SERVER_PROTOCOL")
+        atoms.update({"U": path, "r": f"{method} {path} {protocol}", "q": "", "f": "-"})
         return atoms
+
+
+class _HeadersOnly:
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+
+
+UNLOGGED_HEADERS = {"REFERER", "COOKIE", "AUTHORIZATION"}
+UNLOGGED_ENVIRON = {"HTTP_REFERER", "HTTP_COOKIE", "HTTP_AUTHORIZATION"}
