@@ -20,6 +20,8 @@ max_requests_jitter = 200
 limit_request_line = 4094
 limit_request_fields = 100
 
+control_socket_disable = True  # gunicorn 24+: no shared control socket between instances
+
 accesslog = "-"
 errorlog = "-"
 logger_class = "clinic.logs.GunicornLogger"

@@ -144,6 +144,9 @@ class Stack:
                 process.kill()
         self.redis.stop()
 
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def logs(self) -> str:
         names = ["gunicorn-0.log", "gunicorn-1.log", "clinic.access.log", "error.log"]
         return "\n".join((self.dir / n).read_text() for n in names if (self.dir / n).exists())

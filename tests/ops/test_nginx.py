@@ -26,6 +26,7 @@ def stack():
         raise
     finally:
         running.stop()
+        running.remove()
 
 
 def audit_addresses(stack: Stack, action: str) -> set[str]:
