@@ -12,6 +12,7 @@ import logging
 
 from flask import Flask, current_app, g
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from clinic.extensions import db
 
@@ -20,7 +21,7 @@ logger = logging.getLogger("clinic.outage")
 
 def is_database_outage(error: BaseException | None) -> bool:
     """Whether an error means the database is unreachable or too slow (not a bad query)."""
-    if isinstance(error, OperationalError):
+    if isinstance(error, OperationalError | PoolTimeout):
         return True
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
@@ -38,7 +39,7 @@ def unavailable_response():
     return html, 503, {"Retry-After": retry_after}
 
 
-def _database_error(error: DBAPIError):
+def _database_error(error: DBAPIError | PoolTimeout):
     if not is_database_outage(error):
         raise error  # a bad query is a bug: the 500 page, not "try again later"
     logger.error("database unavailable", exc_info=error)
@@ -47,3 +48,4 @@ def _database_error(error: DBAPIError):
 
 def register(app: Flask) -> None:
     app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(PoolTimeout, _database_error)  # every pooled connection busy

@@ -116,3 +116,12 @@ def test_database_too_slow_gives_503_after_the_statement_timeout(private_postgre
     assert_unavailable_page(response)
     assert waited < 5
     assert client.get("/account").status_code == 200
+
+
+def test_only_outages_get_the_503_page():
+    from clinic.outage import is_database_outage
+
+    assert is_database_outage(sa.exc.TimeoutError("QueuePool limit reached"))
+    assert is_database_outage(sa.exc.OperationalError("SELECT 1", {}, Exception("gone")))
+    assert not is_database_outage(sa.exc.IntegrityError("INSERT", {}, Exception("duplicate")))
+    assert not is_database_outage(sa.exc.ProgrammingError("SELEC", {}, Exception("syntax")))
