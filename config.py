@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -13,6 +15,10 @@ INSTANCE_DIR = BASE_DIR / "instance"
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
 def _database_url(default: str) -> str:
@@ -28,8 +34,10 @@ class Config:
     """Settings shared by every environment."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Older keys still accepted for signed sessions while a new SECRET_KEY rolls out.
+    SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'clinic.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # extra options; engine_options() adds the rest
     CLINIC_NAME = os.environ.get("CLINIC_NAME", "Clinic Journey Tracker")
     CLINIC_TIMEZONE = os.environ.get("CLINIC_TIMEZONE", "America/New_York")
     CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "+1 617 555 0100")
@@ -49,6 +57,9 @@ class Config:
     # Login throttling (Flask-Limiter); memory:// is per process, use Redis in production.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
+    # Redis unreachable: count per process and log a warning rather than refuse sign-ins.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per minute")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "50 per minute")
 
@@ -62,7 +73,7 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic Journey Tracker <no-reply@localhost>")
     # Public address used in links inside e-mails (invitations, password resets).
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     PORTAL_INVITE_HOURS = _env_int("PORTAL_INVITE_HOURS", 72)
     PORTAL_RESET_HOURS = _env_int("PORTAL_RESET_HOURS", 2)
     PORTAL_LINK_LIMIT = os.environ.get("PORTAL_LINK_LIMIT", "5 per hour")
@@ -72,6 +83,25 @@ class Config:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST_KIB = 65536
     ARGON2_PARALLELISM = 4
+
+    # Database: bounded waits so a hung or unreachable server cannot hold every worker.
+    DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30000)
+    DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 5)
+    DATABASE_MAX_OVERFLOW = _env_int("DATABASE_MAX_OVERFLOW", 5)
+
+    # Reverse proxies in front (nginx): how many X-Forwarded-* hops to trust.
+    PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_PROTO = _env_int("PROXY_FIX_X_PROTO", PROXY_FIX_X_FOR)
+    PROXY_FIX_X_HOST = _env_int("PROXY_FIX_X_HOST", 0)
+
+    # A clinic's own questionnaire wording (JSON files), loaded beside the shipped samples.
+    INSTRUMENTS_DIR = os.environ.get("INSTRUMENTS_DIR") or None
+
+    # Logs: "json" (one object a line, for collectors) or "text"; Retry-After on 503 pages.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    UNAVAILABLE_RETRY_AFTER = _env_int("UNAVAILABLE_RETRY_AFTER", 30)
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True
@@ -109,12 +139,49 @@ class ProductionConfig(Config):
     """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS, SMTP mail."""
 
     MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "smtp")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")  # required: no localhost default
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PREFERRED_URL_SCHEME = "https"
     HSTS_SECONDS = _env_int("HSTS_SECONDS", 31536000)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 5}
+    DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 10)
+
+
+PRODUCTION_MIN_SECRET_BYTES = 32
+
+
+def production_refusals(settings: Mapping[str, Any]) -> list[str]:
+    """Why these production settings are unsafe to start with, one line each (empty: fine)."""
+    reasons = []
+    key = settings.get("SECRET_KEY") or ""
+    if len(key.encode()) < PRODUCTION_MIN_SECRET_BYTES or key.startswith("dev-only"):
+        reasons.append(
+            f"SECRET_KEY must be a random value of at least {PRODUCTION_MIN_SECRET_BYTES} bytes."
+        )
+    if not settings.get("PUBLIC_BASE_URL"):
+        reasons.append("PUBLIC_BASE_URL must be set: e-mailed links would point nowhere.")
+    if settings.get("MAIL_TRANSPORT") == "outbox":
+        reasons.append("MAIL_TRANSPORT=outbox lets staff read patients' links; use smtp.")
+    if str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        reasons.append("RATELIMIT_STORAGE_URI must be shared storage (redis://), not memory://.")
+    return reasons
+
+
+def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options: liveness pings, hidden parameters, and on PostgreSQL a pool
+    size, a connect timeout and a statement timeout."""
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if str(settings.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        options["pool_size"] = settings.get("DATABASE_POOL_SIZE", 5)
+        options["max_overflow"] = settings.get("DATABASE_MAX_OVERFLOW", 5)
+        statement_ms = int(settings.get("DATABASE_STATEMENT_TIMEOUT_MS", 0))
+        options["connect_args"] = {
+            "connect_timeout": settings.get("DATABASE_CONNECT_TIMEOUT", 5),
+            "options": f"-c statement_timeout={statement_ms}",
+        }
+    return options
 
 
 CONFIGS = {

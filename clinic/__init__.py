@@ -8,7 +8,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clinic.transaction import ClinicFlask
-from config import BASE_DIR, Config, ProductionConfig, config_from_env
+from config import (
+    BASE_DIR,
+    Config,
+    ProductionConfig,
+    config_from_env,
+    engine_options,
+    production_refusals,
+)
 
 MIGRATIONS_DIR = BASE_DIR / "migrations"
 
@@ -24,9 +31,11 @@ def create_app(config: type[Config] | None = None) -> Flask:
     )
     app.config.from_object(config)
     _check_config(app, config)
-    proxies = app.config.get("PROXY_FIX_X_FOR", 0)
-    if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config),
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+    _trust_proxies(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -34,6 +43,13 @@ def create_app(config: type[Config] | None = None) -> Flask:
     from clinic.web import register_web_hooks
 
     register_web_hooks(app)
+
+    from clinic import health, logs, metrics, outage
+
+    logs.register(app)
+    outage.register(app)
+    metrics.register(app)
+    health.register(app)
 
     from clinic.cli import register_cli
 
@@ -47,6 +63,19 @@ def _check_config(app: Flask, config: type[Config]) -> None:
         raise RuntimeError("SECRET_KEY must be set (an environment variable in production).")
     if issubclass(config, ProductionConfig) and app.config["SECRET_KEY"].startswith("dev-only"):
         raise RuntimeError("The development SECRET_KEY cannot be used in production.")
+    if issubclass(config, ProductionConfig) and (reasons := production_refusals(app.config)):
+        raise RuntimeError("Refusing to start in production:\n" + "\n".join(reasons))
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Take the client address, scheme and host from the proxies named in the settings."""
+    hops = {
+        "x_for": app.config.get("PROXY_FIX_X_FOR", 0),
+        "x_proto": app.config.get("PROXY_FIX_X_PROTO", 0),
+        "x_host": app.config.get("PROXY_FIX_X_HOST", 0),
+    }
+    if any(hops.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -15,12 +15,13 @@ Three things outlive that rule on purpose:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask, Response, abort, g, has_app_context, request
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,6 +30,7 @@ from clinic.errors import Conflict, StaleWrite
 from clinic.extensions import db
 
 _PENDING = "clinic_after_commit"
+logger = logging.getLogger("clinic.transaction")
 
 
 def after_commit(callback: Callable[[], None]) -> None:
@@ -91,10 +93,28 @@ def commit() -> None:
         abort(409)
 
 
+def discard() -> None:
+    """Drop the session's transaction after the database failed (an outage, a health probe's
+    timeout); nothing is kept, and a connection already lost is left to the pool."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        logger.debug("rollback after a database failure failed", exc_info=True)
+    db.session().info.pop(_PENDING, None)
+    if has_app_context():
+        g.pop("kept_audit", None)
+
+
 def rollback() -> None:
     """Undo the request's changes, keeping only the audit rows that must survive."""
-    db.session.rollback()
-    db.session().info.pop(_PENDING, None)
+    try:
+        db.session.rollback()
+    except DBAPIError:  # the connection is gone (an outage); the pool discards it
+        logger.warning("rollback failed: the database connection was lost")
+        g.pop("kept_audit", None)
+        return
+    finally:
+        db.session().info.pop(_PENDING, None)
     if g.get("kept_audit"):
         _write_kept_audit()
         db.session.commit()

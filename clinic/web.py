@@ -6,7 +6,7 @@ from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from clinic import transaction
+from clinic import outage, transaction
 from clinic.submissions import once_field
 from clinic.timeutil import format_clinic_time
 from clinic.transaction import keep_after_rollback
@@ -54,7 +54,10 @@ def _forbidden(_error):
     )
 
 
-def _server_error(_error):
+def _server_error(error):
+    original = getattr(error, "original_exception", None)
+    if outage.is_database_outage(original):
+        return outage.unavailable_response()
     transaction.rollback()
     return _error_page(
         500,

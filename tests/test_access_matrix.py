@@ -37,6 +37,8 @@ PUBLIC = "public"
 ROUTES: list[tuple[str, str, str, object]] = [
     ("main.index", "GET", "/", PUBLIC),
     ("main.healthz", "GET", "/healthz", PUBLIC),
+    ("health.livez", "GET", "/livez", PUBLIC),
+    ("health.readyz", "GET", "/readyz", PUBLIC),
     ("auth.login", "GET", "/login", PUBLIC),
     ("auth.logout", "POST", "/logout", EVERYONE),
     ("auth.change_password", "GET", "/account/password", EVERYONE),

@@ -105,19 +105,8 @@ def test_demo_logins_work(client, db, app):
 
 
 def test_demo_data_is_refused_in_production(tmp_path):
-    from clinic import create_app
-    from config import ProductionConfig
+    from tests.ops.settings import production_app
 
-    app = create_app(
-        type(
-            "P",
-            (ProductionConfig,),
-            {
-                "SECRET_KEY": "z" * 40,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
-                "SQLALCHEMY_ENGINE_OPTIONS": {},
-            },
-        )
-    )
+    app = production_app(tmp_path)
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code != 0 and "refused" in result.output

@@ -45,18 +45,10 @@ def test_no_inline_scripts_in_pages(client, login):
         assert "<script>" not in html and "onclick=" not in html and "onsubmit=" not in html
 
 
-def test_hsts_over_https_in_production(tmp_path, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    from config import ProductionConfig
+def test_hsts_over_https_in_production(tmp_path):
+    from tests.ops.settings import production_app
 
-    settings = {
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
-        "SECRET_KEY": "x" * 40,
-        "SQLALCHEMY_ENGINE_OPTIONS": {},
-    }
-    from clinic import create_app
-
-    app = create_app(type("P", (ProductionConfig,), settings))
+    app = production_app(tmp_path)
     response = app.test_client().get("/login", base_url="https://clinic.example.com")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert app.config["SESSION_COOKIE_SECURE"] is True

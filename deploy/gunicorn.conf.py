@@ -1,0 +1,54 @@
+"""gunicorn settings for the clinic app: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
+
+Behind nginx (deploy/nginx/clinic.conf), which buffers request bodies, so sync workers are
+never held by a slow client. Access lines name the path without its query string and with
+secret path segments replaced (clinic.logs.GunicornLogger). Metrics are off unless
+METRICS_ADDRESS names a private host:port.
+"""
+
+import os
+import tempfile
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5  # nginx keeps upstream connections open
+max_requests = 2000  # recycle workers now and then; jitter keeps them from restarting together
+max_requests_jitter = 200
+limit_request_line = 4094
+limit_request_fields = 100
+
+control_socket_disable = True  # gunicorn 24+: no shared control socket between instances
+
+accesslog = "-"
+errorlog = "-"
+logger_class = "clinic.logs.GunicornLogger"
+# %(U)s is the path alone (never %(r)s or %(q)s, which carry the query string).
+access_log_format = (
+    '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+)
+
+metrics_address = os.environ.get("METRICS_ADDRESS", "")
+if metrics_address:
+    # Set before prometheus_client is imported anywhere, so every worker writes its numbers
+    # where the master gathers them.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get(
+        "PROMETHEUS_MULTIPROC_DIR"
+    ) or tempfile.mkdtemp(prefix="clinic-metrics-")
+
+
+def when_ready(server):
+    if metrics_address:
+        from clinic.metrics import serve
+
+        serve(metrics_address)
+        server.log.info("metrics served on %s", metrics_address)
+
+
+def child_exit(server, worker):
+    if metrics_address:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,115 @@
+"""Through a real nginx (deploy/nginx/clinic.conf) in front of two gunicorn instances:
+HSTS, real client addresses, per-client sign-in limits shared by both instances, shared
+sessions, body limits, slow clients buffered, clean access logs, private metrics."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import sqlite3
+import ssl
+import time
+import urllib.request
+
+import pytest
+
+from tests.ops.proxy import EMAIL, PASSWORD, Browser, Stack
+
+
+@pytest.fixture(scope="module")
+def stack():
+    running = Stack()
+    try:
+        yield running.start()
+    except Exception:
+        print(running.logs())
+        raise
+    finally:
+        running.stop()
+        running.remove()
+
+
+def audit_addresses(stack: Stack, action: str) -> set[str]:
+    with sqlite3.connect(stack.database) as conn:
+        rows = conn.execute("SELECT remote_addr FROM audit_event WHERE action = ?", (action,))
+        return {row[0] for row in rows}
+
+
+def test_https_answers_with_hsts_and_a_request_id(stack):
+    response = Browser(stack, "127.0.0.2").request("GET", "/login")
+    assert response.status == 200
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert len(response.headers["X-Request-ID"]) == 32  # nginx's $request_id, passed on
+
+
+def test_sign_in_limits_count_per_client_across_instances_with_real_addresses(stack):
+    attacker, colleague = Browser(stack, "127.0.0.2"), Browser(stack, "127.0.0.3")
+    statuses = [
+        attacker.post_form("/login", {"email": f"guess{n}@x.example", "password": "nope"}).status
+        for n in range(4)
+    ]
+    # Three failures allowed per address; the two instances share the count (Redis), so the
+    # fourth is refused whichever instance nginx hands it to.
+    assert statuses == [200, 200, 200, 429]
+    assert colleague.post_form("/login", {"email": EMAIL, "password": PASSWORD}).status == 302
+    assert audit_addresses(stack, "auth.login_failed") == {"127.0.0.2"}
+    assert audit_addresses(stack, "auth.login") == {"127.0.0.3"}
+
+
+def test_two_instances_share_sessions(stack):
+    browser = Browser(stack, "127.0.0.4")
+    assert browser.post_form("/login", {"email": EMAIL, "password": PASSWORD}).status == 302
+    assert [browser.request("GET", "/front-desk").status for _ in range(4)] == [200] * 4
+    for number in (0, 1):  # nginx spread the requests over both instances
+        log = (stack.dir / f"gunicorn-{number}.log").read_text()
+        assert '"GET /front-desk HTTP/1.0" 200' in log or '"GET /front-desk HTTP/1.1" 200' in log
+
+
+def test_an_oversized_body_is_refused_by_nginx(stack):
+    response = Browser(stack, "127.0.0.2").request(
+        "POST", "/login", body=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "text/plain"}
+    )
+    assert response.status == 413
+
+
+def test_slow_clients_do_not_hold_the_workers(stack):
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    slow = []
+    for _ in range(3):  # more slow clients than gunicorn workers (one per instance)
+        sock = context.wrap_socket(socket.create_connection(("127.0.0.1", stack.https_port)))
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\nemail=a"
+        )
+        slow.append(sock)
+    try:
+        started = time.monotonic()
+        response = Browser(stack, "127.0.0.5").request("GET", "/livez")
+        assert response.status == 200 and time.monotonic() - started < 3
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_logs_hold_no_tokens_or_query_strings(stack):
+    token = secrets.token_urlsafe(32)
+    browser = Browser(stack, "127.0.0.6")
+    browser.request("GET", f"/portal/link/{token}?q=Quillfeather")
+    browser.request("GET", f"/feed/{token}.ics")
+    browser.request("GET", "/patients/?q=Quillfeather")
+    time.sleep(0.5)  # let nginx and gunicorn flush their lines
+    logs = stack.logs()
+    assert "/portal/link/[redacted]" in logs
+    assert token not in logs and "Quillfeather" not in logs and PASSWORD not in logs
+    assert '"route": "portal.redeem"' in logs and '"client": "127.0.0.6"' in logs
+
+
+def test_metrics_are_served_on_the_private_address_only(stack):
+    for _ in range(2):  # one for each instance; this one's master serves its own workers'
+        Browser(stack, "127.0.0.2").request("GET", "/livez")
+    url = f"http://127.0.0.1:{stack.metrics_port}/metrics"
+    text = urllib.request.urlopen(url, timeout=5).read().decode()  # noqa: S310 - local
+    assert 'clinic_http_requests_total{method="GET",route="health.livez",status="200"}' in text
+    assert "clinic_db_pool_connections_in_use" in text
+    assert Browser(stack, "127.0.0.2").request("GET", "/metrics").status == 404

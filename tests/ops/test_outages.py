@@ -1,0 +1,127 @@
+"""Outages give clear answers: Redis down still signs people in; the database down or too
+slow gives a 503 page with Retry-After and the security headers, rendered without it."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from clinic.extensions import db as _db
+from tests import factories
+from tests.conftest import CsrfClient, make_test_app
+from tests.ops.settings import limiter_kept
+
+
+def sign_in(client: CsrfClient, email: str, password: str = factories.PASSWORD):
+    return client.post_form("/login", {"email": email, "password": password})
+
+
+def assert_unavailable_page(response) -> None:
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert "Temporarily unavailable" in html
+    assert response.headers["X-Request-ID"] in html  # the reference staff can quote
+
+
+def test_redis_down_sign_in_still_works_and_counts_per_process(
+    sibling_app, db, private_redis, caplog
+):
+    app = sibling_app(
+        RATELIMIT_STORAGE_URI=private_redis.url, LOGIN_LIMIT_PER_ACCOUNT="3 per minute"
+    )
+    client = CsrfClient(app.test_client())
+    user = factories.make_user()
+    assert sign_in(client, user.email, "not the password").status_code == 200
+    assert redis.Redis.from_url(private_redis.url).dbsize() > 0  # counted in Redis
+
+    private_redis.stop()
+    with caplog.at_level(logging.WARNING):
+        assert sign_in(client, user.email, "still not it").status_code == 200
+        assert sign_in(client, user.email).status_code == 302
+    assert "falling back to in-memory storage" in caplog.text
+    client.post_form("/logout", token_from="/account")
+
+    other = factories.make_user()
+    statuses = [sign_in(client, other.email, "wrong").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]  # still throttled, counted in this process
+
+
+def test_database_unreachable_gives_the_503_page():
+    from tests.ops.servers import free_port
+
+    with limiter_kept():
+        app = make_test_app(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        now = int(time.time())
+        session.update(_user_id="1:1", auth_at=now, seen_at=now)  # the user loader must query
+    started = time.monotonic()
+    assert_unavailable_page(client.get("/account"))
+    assert time.monotonic() - started < 10
+    assert client.get("/livez").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json["database"] == "unreachable"
+
+
+@pytest.fixture
+def live_private(private_postgres):
+    """An app on the private PostgreSQL, a signed-in client, and a short statement timeout."""
+    with limiter_kept():
+        app = make_test_app(private_postgres.url, DATABASE_STATEMENT_TIMEOUT_MS=500)
+        client = CsrfClient(app.test_client())
+        assert sign_in(client, private_postgres.user_email).status_code == 302
+        yield app, client
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def test_database_stopped_gives_503_then_recovers(private_postgres, live_private):
+    app, client = live_private
+    assert client.get("/account").status_code == 200
+    private_postgres.stop()
+    try:
+        assert_unavailable_page(client.get("/account"))
+        assert client.get("/readyz").status_code == 503
+    finally:
+        private_postgres.start()
+    assert client.get("/account").status_code == 200  # pre-ping replaces the dead connections
+    ready = client.get("/readyz").json
+    assert ready.pop("seconds") < 3
+    assert ready == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "not configured",
+        "worker": "not configured",
+    }
+
+
+def test_database_too_slow_gives_503_after_the_statement_timeout(private_postgres, live_private):
+    app, client = live_private
+    locker = sa.create_engine(private_postgres.url)
+    with locker.connect() as conn:
+        conn.execute(sa.text("LOCK TABLE user_account IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        response = client.get("/account")
+        waited = time.monotonic() - started
+        conn.rollback()
+    locker.dispose()
+    assert_unavailable_page(response)
+    assert waited < 5
+    assert client.get("/account").status_code == 200
+
+
+def test_only_outages_get_the_503_page():
+    from clinic.outage import is_database_outage
+
+    assert is_database_outage(sa.exc.TimeoutError("QueuePool limit reached"))
+    assert is_database_outage(sa.exc.OperationalError("SELECT 1", {}, Exception("gone")))
+    assert not is_database_outage(sa.exc.IntegrityError("INSERT", {}, Exception("duplicate")))
+    assert not is_database_outage(sa.exc.ProgrammingError("SELEC", {}, Exception("syntax")))
