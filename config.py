@@ -68,6 +68,12 @@ class Config:
     PORTAL_LINK_LIMIT = os.environ.get("PORTAL_LINK_LIMIT", "5 per hour")
     PORTAL_LINK_LIMIT_PER_ADDRESS = os.environ.get("PORTAL_LINK_LIMIT_PER_ADDRESS", "20 per hour")
 
+    # Request size: the largest form (a 20,000-character note) is far below these; a bigger
+    # body gets the 413 page before it is parsed.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    MAX_FORM_MEMORY_SIZE = _env_int("MAX_FORM_MEMORY_SIZE", 512 * 1024)
+    MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 1000)
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None

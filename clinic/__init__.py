@@ -23,6 +23,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
     )
     app.config.from_object(config)
     _check_config(app, config)
+    from clinic.limits import register_request_limits
+
+    register_request_limits(app)  # before the blueprints: their <int:...> rules use its converter
     proxies = app.config.get("PROXY_FIX_X_FOR", 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from clinic.extensions import db
+from clinic.forms import ClinicForm
 from clinic.journeys import models as m
 from clinic.journeys.services import catalogues, checklists
 from clinic.journeys.states import StageKind, Therapy, TransitionRefused
@@ -22,7 +22,7 @@ restrict_blueprint(admin_bp, ADMIN_ONLY)
 OPTIONAL = "(optional)"
 
 
-class ChecklistVersionForm(FlaskForm):
+class ChecklistVersionForm(ClinicForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=160)])
     items = TextAreaField(
         "Items, one per line",
@@ -31,12 +31,12 @@ class ChecklistVersionForm(FlaskForm):
     )
 
 
-class ConditionForm(FlaskForm):
+class ConditionForm(ClinicForm):
     code = StringField("ICD-10-CM code", validators=[DataRequired(), Length(max=12)])
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
 
 
-class ProtocolForm(FlaskForm):
+class ProtocolForm(ClinicForm):
     steps = TextAreaField(
         "Follow-ups, one per line",
         validators=[DataRequired()],
@@ -45,7 +45,7 @@ class ProtocolForm(FlaskForm):
     )
 
 
-class ToggleForm(FlaskForm):
+class ToggleForm(ClinicForm):
     pass
 
 

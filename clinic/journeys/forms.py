@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
     DecimalField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -17,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from clinic.forms import ClinicForm, VersionField
+from clinic.journeys.bounds import BOUNDS
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
 from clinic.journeys.models.records import Decision
 from clinic.journeys.services.followups import PLANS
@@ -35,6 +35,28 @@ def _opt_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
+def bounded(table: str):
+    """Class decorator: each field named like a bounded column of `table` gets its range."""
+
+    def apply(cls):
+        for column, b in BOUNDS[table].items():
+            unbound = getattr(cls, column, None)
+            if unbound is None:
+                continue
+            whole = unbound.field_class is IntegerField
+            low, high = (int(b.low), int(b.high)) if whole else (b.form_min, b.high)
+            message = f"Enter a value from {low} to {high}."
+            if b.above_low:
+                message = f"Enter a value above {b.low} and up to {high}."
+            validators = [
+                v for v in unbound.kwargs.get("validators", []) if not isinstance(v, NumberRange)
+            ]
+            unbound.kwargs["validators"] = [*validators, NumberRange(low, high, message)]
+        return cls
+
+    return apply
+
+
 def _num(label, **kw):
     return DecimalField(label, places=2, validators=[Optional(), NumberRange(min=0)], **kw)
 
@@ -47,10 +69,11 @@ def _text(label, n=200, **kw):
     return StringField(label, validators=[Optional(), Length(max=n)], **kw)
 
 
-class VersionedForm(FlaskForm):
-    version = HiddenField()
+class VersionedForm(ClinicForm):
+    version = VersionField()
 
 
+@bounded("evaluation_record")
 class EvaluationForm(VersionedForm):
     pain_duration_months = _int("Pain duration (months)", 1200)
     pain_location = _text("Pain location")
@@ -88,6 +111,7 @@ class EvaluationForm(VersionedForm):
     consent_witness = _text("Consent witness", 120)
 
 
+@bounded("collection_record")
 class CollectionForm(VersionedForm):
     identifiers_checked = BooleanField(
         "Two identifiers (name and date of birth) checked with the patient present"
@@ -112,6 +136,7 @@ class CollectionForm(VersionedForm):
     product_lot = _text("Product lot", 60)
 
 
+@bounded("processing_record")
 class ProcessingForm(VersionedForm):
     device = _text("Device / kit", 120)
     kit_lot = _text("Kit lot", 60)
@@ -134,6 +159,7 @@ class ProcessingForm(VersionedForm):
     verified_by_id = SelectField("Verified by (a second person)", coerce=_opt_int, validators=OPT)
 
 
+@bounded("injection_record")
 class InjectionForm(VersionedForm):
     guidance = SelectField(
         "Guidance", choices=_choices(("fluoroscopy", "ultrasound", "ct")), validators=OPT
@@ -157,6 +183,7 @@ class InjectionForm(VersionedForm):
     discard_reason = _text("Discard reason", 300)
 
 
+@bounded("recovery_record")
 class RecoveryForm(VersionedForm):
     blood_pressure = _text("Blood pressure", 12)
     heart_rate = _int("Heart rate (bpm)", 250)
@@ -172,7 +199,7 @@ class RecoveryForm(VersionedForm):
     escort = _text("Escort", 120)
 
 
-class TimeOutForm(FlaskForm):
+class TimeOutForm(ClinicForm):
     timeout_team = StringField(
         "Team members present",
         validators=[DataRequired(message="List every team member present."), Length(max=300)],
@@ -184,7 +211,8 @@ class TimeOutForm(FlaskForm):
     )
 
 
-class SiteForm(FlaskForm):
+@bounded("injection_site")
+class SiteForm(ClinicForm):
     level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
     side = SelectField("Side", choices=_choices(SIDES, blank=False))
     structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
@@ -200,11 +228,11 @@ class SiteForm(FlaskForm):
     needle = _text("Needle", 40)
 
 
-class ChecklistForm(FlaskForm):
+class ChecklistForm(ClinicForm):
     item_ids = SelectMultipleField("Checklist", coerce=int, validators=OPT)
 
 
-class NoteForm(FlaskForm):
+class NoteForm(ClinicForm):
     body = TextAreaField(
         "Note", validators=[DataRequired(message="Write the note first."), Length(max=10000)]
     )
@@ -220,7 +248,7 @@ class ActionForm(VersionedForm):
     """Start, complete, sign, reopen: only the CSRF token and the version seen."""
 
 
-class NewJourneyForm(FlaskForm):
+class NewJourneyForm(ClinicForm):
     therapy = SelectField("Therapy", choices=[(t.value, t.label) for t in Therapy])
     provider_id = SelectField("Responsible provider", coerce=int)
     condition_ids = SelectMultipleField(
@@ -255,13 +283,13 @@ class FollowUpForm(VersionedForm):
     )
 
 
-class TargetForm(FlaskForm):
+class TargetForm(ClinicForm):
     level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
     side = SelectField("Side", choices=_choices(SIDES, blank=False))
     structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
 
 
-class ConditionsForm(FlaskForm):
+class ConditionsForm(ClinicForm):
     condition_ids = SelectMultipleField(
         "Diagnoses", coerce=int, validators=[DataRequired(message="Choose at least one.")]
     )
