@@ -154,9 +154,9 @@ class ClinicForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         """Clean text, run the form's own validators, then the edge rules every field obeys."""
         for field in self:
-            if isinstance(field, StringField) and not isinstance(field, PasswordField):
-                if isinstance(field.data, str):
-                    field.data = clean_text(field.data)
+            text = isinstance(field, StringField) and not isinstance(field, PasswordField)
+            if text and isinstance(field.data, str):
+                field.data = clean_text(field.data)
         valid = super().validate(extra_validators)
         for field in self:
             problem = self._edge_problem(field)
@@ -181,13 +181,9 @@ class ClinicForm(FlaskForm):
                 if len(data) > limit:
                     return f"Keep this under {limit} characters."
             return None
-        if (
-            isinstance(field, IntegerField)
-            and isinstance(data, int)
-            and not _has(field, NumberRange)
-        ):
-            if not MIN_INT <= data <= MAX_ID:
-                return "Enter a smaller number."
+        whole = isinstance(field, IntegerField) and isinstance(data, int)
+        if whole and not _has(field, NumberRange) and not MIN_INT <= data <= MAX_ID:
+            return "Enter a smaller number."
         if isinstance(field, DecimalField | FloatField) and data is not None:
             number = decimal.Decimal(str(data))
             if not number.is_finite() or abs(number) > DECIMAL_MAX:
@@ -196,7 +192,7 @@ class ClinicForm(FlaskForm):
             values = data if isinstance(data, list | tuple) else [data]
             if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in values):
                 return "Choose one of the options."
-        if isinstance(field, DateField | DateTimeField) and data is not None:
+        if isinstance(field, DateField | DateTimeField) and isinstance(data, date):
             day = data.date() if isinstance(data, datetime) else data
             if not _has_date_bounds(field) and not EARLIEST <= day <= LATEST:
                 return "Check the year: that date is out of range."

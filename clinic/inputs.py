@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Flask, abort, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from clinic.forms import MAX_ID
+from clinic.forms import MAX_ID, clean_text, text_problem
 
 # Days a calendar, board, print or slot page can show: a few years either side of today.
 QUERY_YEARS_BACK = 5
@@ -22,14 +23,11 @@ QUERY_YEARS_AHEAD = 5
 class BoundedIntConverter(IntegerConverter):
     """`<int:...>` that matches only 0..2^31-1; a larger number does not match (404)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False) -> None:  # noqa: A002
-        super().__init__(
-            map,
-            fixed_digits=fixed_digits,
-            min=min,
-            max=MAX_ID if max is None else max,
-            signed=False,
-        )
+    def __init__(self, url_map, fixed_digits: int = 0, **bounds) -> None:
+        bounds.setdefault("max", MAX_ID)
+        bounds["max"] = min(bounds["max"], MAX_ID)
+        bounds["signed"] = False
+        super().__init__(url_map, fixed_digits=fixed_digits, **bounds)
 
 
 def install_converter(app: Flask) -> None:
@@ -77,9 +75,24 @@ def parse_day(raw: str | None, earliest: date | None = None, latest: date | None
     return day
 
 
-def query_day(name: str, default: date | None = None) -> date | None:
-    """An optional ISO date from the query string (`default` when absent); 400 if bad."""
+def query_day(name: str, default: date | None = None, strict: bool = True) -> date | None:
+    """An optional ISO date from the query string (`default` when absent); 400 if bad, or
+    `default` again when not `strict` (a prefill the user can correct)."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    return parse_day(raw)
+    if strict:
+        return parse_day(raw)
+    try:
+        return parse_day(raw)
+    except HTTPException:
+        return default
+
+
+def query_text(name: str, max_length: int = 200) -> str:
+    """Free text from the query string (a search), cut to `max_length`; 400 with control
+    characters, which no search needs and the database refuses."""
+    raw = request.args.get(name, "")[:max_length]
+    if text_problem(raw, multi_line=False):
+        abort(400)
+    return clean_text(raw)

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from clinic.auth.forms import NewPasswordMixin
 from clinic.auth.models import Role
-from clinic.forms import ClinicForm, VersionField, days_from_today, within
+from clinic.forms import ClinicForm, VersionField, days_from_today, record_id, within
 
 # The audit trail starts with the clinic's first records; nothing is dated after tomorrow.
 AUDIT_DATES = within(date(2000, 1, 1), days_from_today(1))
@@ -68,7 +68,7 @@ class AuditSearchForm(ClinicForm):
 
     action = StringField("Action starts with", validators=[Optional(), Length(max=60)])
     actor = StringField("User e-mail contains", validators=[Optional(), Length(max=254)])
-    patient_id = StringField("Patient id", validators=[Optional(), Length(max=12)])
+    patient_id = StringField("Patient id", validators=[Optional(), Length(max=12), record_id])
     object_type = StringField("Record type", validators=[Optional(), Length(max=40)])
     date_from = DateField("From (clinic date)", validators=[Optional(), AUDIT_DATES])
     date_to = DateField("To (clinic date)", validators=[Optional(), AUDIT_DATES])

@@ -18,6 +18,7 @@ from clinic.admin.forms import (
 from clinic.auth import services
 from clinic.auth.models import Role, User
 from clinic.extensions import db
+from clinic.inputs import query_int
 from clinic.models.audit import AuditEvent
 from clinic.timeutil import clinic_day_bounds
 
@@ -196,7 +197,12 @@ def audit():
         events = None
     else:
         query = _filter_audit(query, form)
-        events = db.paginate(query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
+        events = db.paginate(
+            query,
+            page=query_int("page", 1, high=100000),
+            per_page=current_app.config["AUDIT_PAGE_SIZE"],
+            error_out=False,
+        )
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, page=events, args=args)
 

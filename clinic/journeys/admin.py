@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from clinic.extensions import db
 from clinic.forms import ClinicForm
@@ -20,6 +20,7 @@ admin_bp = Blueprint("journeys_admin", __name__, url_prefix="/admin/clinical")
 restrict_blueprint(admin_bp, ADMIN_ONLY)
 
 OPTIONAL = "(optional)"
+ITEM_MAX = 300  # checklist_item.text
 
 
 class ChecklistVersionForm(ClinicForm):
@@ -30,6 +31,11 @@ class ChecklistVersionForm(ClinicForm):
         description=f"Every item is required unless its line starts with {OPTIONAL}.",
     )
 
+    def validate_items(self, field) -> None:
+        for number, line in enumerate((field.data or "").splitlines(), start=1):
+            if len(line.strip()) > ITEM_MAX:
+                raise ValidationError(f"Line {number}: keep each item under {ITEM_MAX} characters.")
+
 
 class ConditionForm(ClinicForm):
     code = StringField("ICD-10-CM code", validators=[DataRequired(), Length(max=12)])
@@ -39,7 +45,7 @@ class ConditionForm(ClinicForm):
 class ProtocolForm(ClinicForm):
     steps = TextAreaField(
         "Follow-ups, one per line",
-        validators=[DataRequired()],
+        validators=[DataRequired(), Length(max=4000)],
         description="label | due day after the injection | window opens days before | "
         "closes days after",
     )

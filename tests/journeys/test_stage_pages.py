@@ -79,7 +79,10 @@ def test_refused_transition_is_explained(client, login, journey, provider, staff
     processing = walk.stage_of(journey, StageKind.PROCESSING)
     login(Role.CLINICAL_STAFF, staff)
     response = client.post_form(
-        url(processing, "/start"), {}, token_from=url(processing), follow_redirects=True
+        url(processing, "/start"),
+        {"version": str(processing.version)},
+        token_from=url(processing),
+        follow_redirects=True,
     )
     html = response.get_data(as_text=True)
     assert "Not done: Processing needs a collected specimen" in html
