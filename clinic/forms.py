@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from flask import abort
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -158,6 +159,10 @@ class ClinicForm(FlaskForm):
             if text and isinstance(field.data, str):
                 field.data = clean_text(field.data)
         valid = super().validate(extra_validators)
+        if any(isinstance(f, VersionField) and f.errors for f in self):
+            # A hidden version the page never sends this way: a tampered or broken request,
+            # not something the user can correct beside a field.
+            abort(400)
         for field in self:
             problem = self._edge_problem(field)
             if problem:

@@ -153,7 +153,10 @@ def test_required_checklist_items_block_completion(client, login, journey, provi
         token_from=url(collection),
     )
     response = client.post_form(
-        url(collection, "/complete"), {}, token_from=url(collection), follow_redirects=True
+        url(collection, "/complete"),
+        {"version": str(collection.version)},
+        token_from=url(collection),
+        follow_redirects=True,
     )
     assert "required checklist item(s) are not ticked" in response.get_data(as_text=True)
     db.session.refresh(collection)
@@ -167,7 +170,12 @@ def test_required_checklist_items_block_completion(client, login, journey, provi
         sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == collection.id).limit(1)
     )
     assert tick.ticked_by_id == provider.id and tick.ticked_at is not None
-    client.post_form(url(collection, "/complete"), {}, token_from=url(collection))
+    db.session.refresh(collection)
+    client.post_form(
+        url(collection, "/complete"),
+        {"version": str(collection.version)},
+        token_from=url(collection),
+    )
     db.session.refresh(collection)
     assert collection.status is StageStatus.COMPLETED
     assert collection.checklist_template.version == 1
