@@ -94,14 +94,10 @@ def days_from_today(days: int) -> Callable[[], date]:
     return lambda: date.today() + timedelta(days=days)
 
 
-def birth_date_range() -> Callable:
-    """Dates of birth: from 1900 up to today."""
-    return within(EARLIEST, date.today, "Enter a date of birth between 1900 and today.")
-
-
 def clinic_date_range(years_back: int = 5, years_ahead: int = 5) -> Callable:
-    """Days the clinic schedules and records: a few years either side of today."""
-    return within(days_from_today(-365 * years_back), days_from_today(365 * years_ahead))
+    """Days the clinic schedules and records: a few years either side of today (a day ahead
+    at least, so that a time just after midnight in any time zone is accepted)."""
+    return within(days_from_today(-365 * years_back), days_from_today(max(1, 365 * years_ahead)))
 
 
 VERSION_PATTERN = re.compile(r"[0-9]{1,10}")

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from clinic.forms import ClinicForm, VersionField
+from clinic.forms import ClinicForm, VersionField, clinic_date_range
 from clinic.journeys.bounds import BOUNDS
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
 from clinic.journeys.models.records import Decision
@@ -23,6 +23,11 @@ from clinic.journeys.services.followups import PLANS
 from clinic.journeys.states import Therapy
 
 OPT = [Optional()]
+# What each date on a stage record can be: done in the last few years (never tomorrow);
+# imaging up to 30 years old; a kit that expires up to ten years ahead.
+DONE = [Optional(), clinic_date_range(years_back=5, years_ahead=0)]
+IMAGING = [Optional(), clinic_date_range(years_back=30, years_ahead=0)]
+EXPIRY = [Optional(), clinic_date_range(years_back=5, years_ahead=10)]
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
 
@@ -85,7 +90,7 @@ class EvaluationForm(VersionedForm):
     imaging_modality = SelectField(
         "Imaging modality", choices=_choices(("mri", "ct", "x_ray", "ultrasound")), validators=OPT
     )
-    imaging_date = DateField("Imaging date", validators=OPT)
+    imaging_date = DateField("Imaging date", validators=IMAGING)
     imaging_findings = TextAreaField("Imaging findings", validators=OPT)
     exam_findings = TextAreaField("Examination", validators=OPT)
     contraindication_ids = SelectMultipleField(
@@ -107,7 +112,7 @@ class EvaluationForm(VersionedForm):
     )
     planned_treatments = _int("Planned number of treatments", 10)
     consent_form_version = _text("Consent form version", 40)
-    consent_signed_at = DateTimeLocalField("Consent signed at", format=DT_FORMAT, validators=OPT)
+    consent_signed_at = DateTimeLocalField("Consent signed at", format=DT_FORMAT, validators=DONE)
     consent_witness = _text("Consent witness", 120)
 
 
@@ -116,7 +121,7 @@ class CollectionForm(VersionedForm):
     identifiers_checked = BooleanField(
         "Two identifiers (name and date of birth) checked with the patient present"
     )
-    collected_at = DateTimeLocalField("Collected at", format=DT_FORMAT, validators=OPT)
+    collected_at = DateTimeLocalField("Collected at", format=DT_FORMAT, validators=DONE)
     draw_site = _text("Blood draw site", 80)
     blood_volume_ml = _num("Blood volume (mL)")
     anticoagulant_ml = _num("Anticoagulant ACD-A (mL)")
@@ -140,7 +145,7 @@ class CollectionForm(VersionedForm):
 class ProcessingForm(VersionedForm):
     device = _text("Device / kit", 120)
     kit_lot = _text("Kit lot", 60)
-    kit_expiry = DateField("Kit expiry", validators=OPT)
+    kit_expiry = DateField("Kit expiry", validators=EXPIRY)
     spin1_g = _int("Spin 1 (g)", 10000)
     spin1_minutes = _int("Spin 1 (minutes)", 120)
     spin2_g = _int("Spin 2 (g)", 10000)
@@ -174,8 +179,8 @@ class InjectionForm(VersionedForm):
         validators=OPT,
     )
     complication_detail = _text("Complication detail", 300)
-    procedure_started_at = DateTimeLocalField("Started at", format=DT_FORMAT, validators=OPT)
-    procedure_ended_at = DateTimeLocalField("Ended at", format=DT_FORMAT, validators=OPT)
+    procedure_started_at = DateTimeLocalField("Started at", format=DT_FORMAT, validators=DONE)
+    procedure_ended_at = DateTimeLocalField("Ended at", format=DT_FORMAT, validators=DONE)
     images_saved = BooleanField("Images saved")
     product_disposition = SelectField(
         "Product", choices=_choices(("used", "discarded")), validators=OPT
