@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 
 from clinic.auth.models import Role
@@ -118,7 +119,8 @@ def test_a_version_must_be_present_and_a_whole_number(bad):
 
             version = VersionField()
 
-        assert not Edit(MultiDict({"version": bad})).validate()
+        with pytest.raises(BadRequest):  # hidden: nothing the user could correct beside it
+            Edit(MultiDict({"version": bad})).validate()
         assert Edit(MultiDict({"version": "3"})).validate()
 
 
