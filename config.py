@@ -103,6 +103,12 @@ class Config:
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     UNAVAILABLE_RETRY_AFTER = _env_int("UNAVAILABLE_RETRY_AFTER", 30)
 
+    # Request size: the largest form (a 20,000-character note) is far below these; a bigger
+    # body gets the 413 page before it is parsed.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    MAX_FORM_MEMORY_SIZE = _env_int("MAX_FORM_MEMORY_SIZE", 512 * 1024)
+    MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 1000)
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None

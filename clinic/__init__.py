@@ -36,6 +36,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
     }
     _trust_proxies(app)
+    from clinic.limits import register_request_limits
+
+    register_request_limits(app)  # before the blueprints: their <int:...> rules use its converter
 
     register_extensions(app)
     register_blueprints(app)

@@ -1,10 +1,10 @@
 """Forms for managing accounts and searching the audit trail."""
 
-from flask_wtf import FlaskForm
+from datetime import date
+
 from wtforms import (
     DateField,
     EmailField,
-    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -14,12 +14,16 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from clinic.auth.forms import NewPasswordMixin
 from clinic.auth.models import Role
+from clinic.forms import ClinicForm, VersionField, days_from_today, record_id, within
+
+# The audit trail starts with the clinic's first records; nothing is dated after tomorrow.
+AUDIT_DATES = within(date(2000, 1, 1), days_from_today(1))
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r is not Role.PATIENT]
 
 
-class UserForm(FlaskForm):
+class UserForm(ClinicForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
@@ -44,28 +48,28 @@ class NewUserForm(UserForm):
 
 
 class EditUserForm(UserForm):
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("Save changes")
 
 
-class ResetPasswordForm(FlaskForm, NewPasswordMixin):
+class ResetPasswordForm(ClinicForm, NewPasswordMixin):
     submit = SubmitField("Set new password")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(ClinicForm):
     """A bare form that carries only the CSRF token, for one-button actions."""
 
     submit = SubmitField("Confirm")
 
 
-class AuditSearchForm(FlaskForm):
+class AuditSearchForm(ClinicForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
     action = StringField("Action starts with", validators=[Optional(), Length(max=60)])
     actor = StringField("User e-mail contains", validators=[Optional(), Length(max=254)])
-    patient_id = StringField("Patient id", validators=[Optional(), Length(max=12)])
+    patient_id = StringField("Patient id", validators=[Optional(), Length(max=12), record_id])
     object_type = StringField("Record type", validators=[Optional(), Length(max=40)])
-    date_from = DateField("From (clinic date)", validators=[Optional()])
-    date_to = DateField("To (clinic date)", validators=[Optional()])
+    date_from = DateField("From (clinic date)", validators=[Optional(), AUDIT_DATES])
+    date_to = DateField("To (clinic date)", validators=[Optional(), AUDIT_DATES])
     submit = SubmitField("Search")

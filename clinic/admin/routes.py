@@ -18,6 +18,7 @@ from clinic.auth import services
 from clinic.auth.models import Role, User
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.inputs import query_int
 from clinic.models.audit import AuditEvent
 from clinic.submissions import once
 from clinic.timeutil import clinic_day_bounds
@@ -198,7 +199,12 @@ def audit():
         events = None
     else:
         query = _filter_audit(query, form)
-        events = db.paginate(query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
+        events = db.paginate(
+            query,
+            page=query_int("page", 1, high=100000),
+            per_page=current_app.config["AUDIT_PAGE_SIZE"],
+            error_out=False,
+        )
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, page=events, args=args)
 

@@ -1,13 +1,13 @@
 """Sign-in and password forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from clinic.auth.passwords import MAX_LENGTH
+from clinic.forms import ClinicForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ClinicForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     submit = SubmitField("Sign in")
@@ -25,6 +25,6 @@ class NewPasswordMixin:
     )
 
 
-class ChangePasswordForm(FlaskForm, NewPasswordMixin):
+class ChangePasswordForm(ClinicForm, NewPasswordMixin):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     submit = SubmitField("Change password")

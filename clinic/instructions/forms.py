@@ -1,11 +1,12 @@
 """The instruction editing form."""
 
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, SubmitField, TextAreaField
+from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from clinic.forms import ClinicForm, VersionField
 
-class InstructionForm(FlaskForm):
+
+class InstructionForm(ClinicForm):
     title = StringField("Heading", validators=[DataRequired(), Length(max=120)])
     body = TextAreaField(
         "Text",
@@ -13,5 +14,5 @@ class InstructionForm(FlaskForm):
         render_kw={"rows": 14},
         description="Plain text. Leave an empty line between paragraphs.",
     )
-    based_on = HiddenField()
+    based_on = VersionField(required=False)  # the version the text was edited from
     submit = SubmitField("Save as a new version")

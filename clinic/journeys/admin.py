@@ -6,12 +6,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db
+from clinic.forms import ClinicForm
 from clinic.journeys import models as m
 from clinic.journeys.services import catalogues, checklists
 from clinic.journeys.states import StageKind, Therapy
@@ -22,9 +22,10 @@ admin_bp = Blueprint("journeys_admin", __name__, url_prefix="/admin/clinical")
 restrict_blueprint(admin_bp, ADMIN_ONLY)
 
 OPTIONAL = "(optional)"
+ITEM_MAX = 300  # checklist_item.text
 
 
-class ChecklistVersionForm(FlaskForm):
+class ChecklistVersionForm(ClinicForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=160)])
     items = TextAreaField(
         "Items, one per line",
@@ -32,22 +33,27 @@ class ChecklistVersionForm(FlaskForm):
         description=f"Every item is required unless its line starts with {OPTIONAL}.",
     )
 
+    def validate_items(self, field) -> None:
+        for number, line in enumerate((field.data or "").splitlines(), start=1):
+            if len(line.strip()) > ITEM_MAX:
+                raise ValidationError(f"Line {number}: keep each item under {ITEM_MAX} characters.")
 
-class ConditionForm(FlaskForm):
+
+class ConditionForm(ClinicForm):
     code = StringField("ICD-10-CM code", validators=[DataRequired(), Length(max=12)])
     name = StringField("Name", validators=[DataRequired(), Length(max=160)])
 
 
-class ProtocolForm(FlaskForm):
+class ProtocolForm(ClinicForm):
     steps = TextAreaField(
         "Follow-ups, one per line",
-        validators=[DataRequired()],
+        validators=[DataRequired(), Length(max=4000)],
         description="label | due day after the injection | window opens days before | "
         "closes days after",
     )
 
 
-class ToggleForm(FlaskForm):
+class ToggleForm(ClinicForm):
     pass
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
     DecimalField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -17,12 +15,19 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from clinic.forms import ClinicForm, VersionField, clinic_date_range
+from clinic.journeys.bounds import BOUNDS
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
 from clinic.journeys.models.records import Decision
 from clinic.journeys.services.followups import PLANS
 from clinic.journeys.states import Therapy
 
 OPT = [Optional()]
+# What each date on a stage record can be: done in the last few years (never tomorrow);
+# imaging up to 30 years old; a kit that expires up to ten years ahead.
+DONE = [Optional(), clinic_date_range(years_back=5, years_ahead=0)]
+IMAGING = [Optional(), clinic_date_range(years_back=30, years_ahead=0)]
+EXPIRY = [Optional(), clinic_date_range(years_back=5, years_ahead=10)]
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
 
@@ -33,6 +38,28 @@ def _choices(values, blank=True, keep_case=False):
 
 def _opt_int(value):
     return int(value) if value not in (None, "", "None") else None
+
+
+def bounded(table: str):
+    """Class decorator: each field named like a bounded column of `table` gets its range."""
+
+    def apply(cls):
+        for column, b in BOUNDS[table].items():
+            unbound = getattr(cls, column, None)
+            if unbound is None:
+                continue
+            whole = unbound.field_class is IntegerField
+            low, high = (int(b.low), int(b.high)) if whole else (b.form_min, b.high)
+            message = f"Enter a value from {low} to {high}."
+            if b.above_low:
+                message = f"Enter a value above {b.low} and up to {high}."
+            validators = [
+                v for v in unbound.kwargs.get("validators", []) if not isinstance(v, NumberRange)
+            ]
+            unbound.kwargs["validators"] = [*validators, NumberRange(low, high, message)]
+        return cls
+
+    return apply
 
 
 def _num(label, **kw):
@@ -47,10 +74,11 @@ def _text(label, n=200, **kw):
     return StringField(label, validators=[Optional(), Length(max=n)], **kw)
 
 
-class VersionedForm(FlaskForm):
-    version = HiddenField()
+class VersionedForm(ClinicForm):
+    version = VersionField()
 
 
+@bounded("evaluation_record")
 class EvaluationForm(VersionedForm):
     pain_duration_months = _int("Pain duration (months)", 1200)
     pain_location = _text("Pain location")
@@ -62,7 +90,7 @@ class EvaluationForm(VersionedForm):
     imaging_modality = SelectField(
         "Imaging modality", choices=_choices(("mri", "ct", "x_ray", "ultrasound")), validators=OPT
     )
-    imaging_date = DateField("Imaging date", validators=OPT)
+    imaging_date = DateField("Imaging date", validators=IMAGING)
     imaging_findings = TextAreaField("Imaging findings", validators=OPT)
     exam_findings = TextAreaField("Examination", validators=OPT)
     contraindication_ids = SelectMultipleField(
@@ -84,15 +112,16 @@ class EvaluationForm(VersionedForm):
     )
     planned_treatments = _int("Planned number of treatments", 10)
     consent_form_version = _text("Consent form version", 40)
-    consent_signed_at = DateTimeLocalField("Consent signed at", format=DT_FORMAT, validators=OPT)
+    consent_signed_at = DateTimeLocalField("Consent signed at", format=DT_FORMAT, validators=DONE)
     consent_witness = _text("Consent witness", 120)
 
 
+@bounded("collection_record")
 class CollectionForm(VersionedForm):
     identifiers_checked = BooleanField(
         "Two identifiers (name and date of birth) checked with the patient present"
     )
-    collected_at = DateTimeLocalField("Collected at", format=DT_FORMAT, validators=OPT)
+    collected_at = DateTimeLocalField("Collected at", format=DT_FORMAT, validators=DONE)
     draw_site = _text("Blood draw site", 80)
     blood_volume_ml = _num("Blood volume (mL)")
     anticoagulant_ml = _num("Anticoagulant ACD-A (mL)")
@@ -112,10 +141,11 @@ class CollectionForm(VersionedForm):
     product_lot = _text("Product lot", 60)
 
 
+@bounded("processing_record")
 class ProcessingForm(VersionedForm):
     device = _text("Device / kit", 120)
     kit_lot = _text("Kit lot", 60)
-    kit_expiry = DateField("Kit expiry", validators=OPT)
+    kit_expiry = DateField("Kit expiry", validators=EXPIRY)
     spin1_g = _int("Spin 1 (g)", 10000)
     spin1_minutes = _int("Spin 1 (minutes)", 120)
     spin2_g = _int("Spin 2 (g)", 10000)
@@ -134,6 +164,7 @@ class ProcessingForm(VersionedForm):
     verified_by_id = SelectField("Verified by (a second person)", coerce=_opt_int, validators=OPT)
 
 
+@bounded("injection_record")
 class InjectionForm(VersionedForm):
     guidance = SelectField(
         "Guidance", choices=_choices(("fluoroscopy", "ultrasound", "ct")), validators=OPT
@@ -148,8 +179,8 @@ class InjectionForm(VersionedForm):
         validators=OPT,
     )
     complication_detail = _text("Complication detail", 300)
-    procedure_started_at = DateTimeLocalField("Started at", format=DT_FORMAT, validators=OPT)
-    procedure_ended_at = DateTimeLocalField("Ended at", format=DT_FORMAT, validators=OPT)
+    procedure_started_at = DateTimeLocalField("Started at", format=DT_FORMAT, validators=DONE)
+    procedure_ended_at = DateTimeLocalField("Ended at", format=DT_FORMAT, validators=DONE)
     images_saved = BooleanField("Images saved")
     product_disposition = SelectField(
         "Product", choices=_choices(("used", "discarded")), validators=OPT
@@ -157,6 +188,7 @@ class InjectionForm(VersionedForm):
     discard_reason = _text("Discard reason", 300)
 
 
+@bounded("recovery_record")
 class RecoveryForm(VersionedForm):
     blood_pressure = _text("Blood pressure", 12)
     heart_rate = _int("Heart rate (bpm)", 250)
@@ -172,7 +204,7 @@ class RecoveryForm(VersionedForm):
     escort = _text("Escort", 120)
 
 
-class TimeOutForm(FlaskForm):
+class TimeOutForm(ClinicForm):
     timeout_team = StringField(
         "Team members present",
         validators=[DataRequired(message="List every team member present."), Length(max=300)],
@@ -184,7 +216,8 @@ class TimeOutForm(FlaskForm):
     )
 
 
-class SiteForm(FlaskForm):
+@bounded("injection_site")
+class SiteForm(ClinicForm):
     level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
     side = SelectField("Side", choices=_choices(SIDES, blank=False))
     structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
@@ -200,11 +233,11 @@ class SiteForm(FlaskForm):
     needle = _text("Needle", 40)
 
 
-class ChecklistForm(FlaskForm):
+class ChecklistForm(ClinicForm):
     item_ids = SelectMultipleField("Checklist", coerce=int, validators=OPT)
 
 
-class NoteForm(FlaskForm):
+class NoteForm(ClinicForm):
     body = TextAreaField(
         "Note", validators=[DataRequired(message="Write the note first."), Length(max=10000)]
     )
@@ -220,7 +253,7 @@ class ActionForm(VersionedForm):
     """Start, complete, sign, reopen: only the CSRF token and the version seen."""
 
 
-class NewJourneyForm(FlaskForm):
+class NewJourneyForm(ClinicForm):
     therapy = SelectField("Therapy", choices=[(t.value, t.label) for t in Therapy])
     provider_id = SelectField("Responsible provider", coerce=int)
     condition_ids = SelectMultipleField(
@@ -255,13 +288,13 @@ class FollowUpForm(VersionedForm):
     )
 
 
-class TargetForm(FlaskForm):
+class TargetForm(ClinicForm):
     level = SelectField("Level", choices=_choices(LEVELS, blank=False, keep_case=True))
     side = SelectField("Side", choices=_choices(SIDES, blank=False))
     structure = SelectField("Structure", choices=_choices(STRUCTURES, blank=False))
 
 
-class ConditionsForm(FlaskForm):
+class ConditionsForm(ClinicForm):
     condition_ids = SelectMultipleField(
         "Diagnoses", coerce=int, validators=[DataRequired(message="Choose at least one.")]
     )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from clinic.forms import ClinicForm, VersionField, days_from_today, within
 from clinic.outcomes.instruments import Instrument
 from clinic.outcomes.scoring import Answers
 
 SKIP = "skip"
 
 
-def answer_form_class(instrument: Instrument) -> type[FlaskForm]:
+def answer_form_class(instrument: Instrument) -> type[ClinicForm]:
     """A form with one radio group per item (plus 'skip' where the item allows it)."""
     fields: dict = {}
     for item in instrument.items:
@@ -22,13 +22,13 @@ def answer_form_class(instrument: Instrument) -> type[FlaskForm]:
         fields[f"item_{item.code}"] = RadioField(
             item.text, choices=choices, validators=[Optional()], validate_choice=True
         )
-    fields["version"] = HiddenField()
+    fields["version"] = VersionField()
     fields["save"] = SubmitField("Save and finish later")
     fields["submit"] = SubmitField("Submit answers")
-    return type(f"{instrument.code.title()}Form", (FlaskForm,), fields)
+    return type(f"{instrument.code.title()}Form", (ClinicForm,), fields)
 
 
-def answers_from(form: FlaskForm, instrument: Instrument) -> Answers:
+def answers_from(form: ClinicForm, instrument: Instrument) -> Answers:
     """The answers given so far: a number, None for an explicit skip, absent if untouched."""
     answers: Answers = {}
     for item in instrument.items:
@@ -40,14 +40,14 @@ def answers_from(form: FlaskForm, instrument: Instrument) -> Answers:
     return answers
 
 
-def prefill(form: FlaskForm, saved: Answers) -> None:
+def prefill(form: ClinicForm, saved: Answers) -> None:
     for code, value in saved.items():
         field = form._fields.get(f"item_{code}")
         if field is not None and field.data in (None, "", "None"):
             field.data = SKIP if value is None else str(value)
 
 
-class AssignForm(FlaskForm):
+class AssignForm(ClinicForm):
     timepoint = StringField(
         "Timepoint",
         validators=[DataRequired(), Length(max=40)],
@@ -59,11 +59,16 @@ class AssignForm(FlaskForm):
         choices=[("lumbar", "Low back / sacroiliac"), ("cervical", "Neck")],
         description="Chooses the disability questionnaire: low back or neck.",
     )
-    available_from = DateField("Open from", validators=[DataRequired()])
-    due_by = DateField("Due by", validators=[Optional()])
+    available_from = DateField(
+        "Open from",
+        validators=[DataRequired(), within(days_from_today(-365), days_from_today(730))],
+    )
+    due_by = DateField(
+        "Due by", validators=[Optional(), within(days_from_today(-365), days_from_today(1095))]
+    )
     submit = SubmitField("Ask the patient to fill these in")
 
 
-class VoidForm(FlaskForm):
+class VoidForm(ClinicForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])
     submit = SubmitField("Withdraw")

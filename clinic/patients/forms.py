@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    HiddenField,
     SelectField,
     StringField,
     SubmitField,
@@ -18,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from clinic.forms import ClinicForm, VersionField
 from clinic.patients.models import ContactMethod, Sex
 
 PHONE_HELP = "Digits, spaces, dashes or brackets; a leading + for numbers outside the US."
@@ -50,12 +49,18 @@ def real_birth_date(form, field) -> None:
         raise ValidationError("Check the year: that would make the patient over 125.")
 
 
-class PatientForm(FlaskForm):
+real_birth_date.bounds_date = True  # type: ignore[attr-defined]  # the form's own date range
+
+
+class PatientForm(ClinicForm):
     given_name = StringField("Given name", validators=[DataRequired(), Length(max=80)])
     family_name = StringField("Family name", validators=[DataRequired(), Length(max=80)])
     date_of_birth = DateField(
         "Date of birth",
-        validators=[DataRequired(message="Enter a real date, e.g. 1968-04-12."), real_birth_date],
+        validators=[
+            DataRequired(message="Enter a real date, e.g. 1968-04-12."),
+            real_birth_date,
+        ],
     )
     sex = SelectField("Sex", choices=[(s.value, s.label) for s in Sex])
     phone = TelField(
@@ -87,7 +92,7 @@ class PatientForm(FlaskForm):
         "Emergency contact phone", validators=[Optional(), Length(max=32), valid_phone]
     )
     not_duplicate = BooleanField("I checked: this is a different person, save anyway")
-    version = HiddenField()
+    version = VersionField(required=False)  # registration has none; an edit must
     submit = SubmitField("Save")
 
     def validate_postal_code(self, field) -> None:
@@ -128,7 +133,7 @@ class PatientForm(FlaskForm):
         return values
 
 
-class SearchForm(FlaskForm):
+class SearchForm(ClinicForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 

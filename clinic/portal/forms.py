@@ -1,13 +1,13 @@
 """Portal access forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
 from clinic.auth.forms import NewPasswordMixin
+from clinic.forms import ClinicForm
 
 
-class InviteForm(FlaskForm):
+class InviteForm(ClinicForm):
     email = EmailField(
         "Patient's e-mail",
         validators=[
@@ -20,10 +20,10 @@ class InviteForm(FlaskForm):
     submit = SubmitField("Send invitation")
 
 
-class SetPasswordForm(FlaskForm, NewPasswordMixin):
+class SetPasswordForm(ClinicForm, NewPasswordMixin):
     submit = SubmitField("Save my password")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(ClinicForm):
     email = EmailField("Your e-mail", validators=[DataRequired(), Length(max=254)])
     submit = SubmitField("Send me a link")

@@ -8,6 +8,7 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from clinic.auth.sessions import passive
+from clinic.inputs import query_day, query_id
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import can_book, can_export_calendar, ensure
@@ -23,13 +24,7 @@ from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
 def _day_arg() -> date:
-    value = request.args.get("date")
-    if not value:
-        return clinic_today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400)
+    return query_day("date", clinic_today()) or clinic_today()
 
 
 @bp.route("/day")
@@ -73,8 +68,7 @@ def week():
     the_day = _day_arg()
     monday = the_day - timedelta(days=the_day.weekday())
     people, rooms = services.clinicians(), services.active_rooms()
-    provider_id = request.args.get("provider", type=int)
-    room_id = request.args.get("room", type=int)
+    provider_id, room_id = query_id("provider"), query_id("room")
     subject = None
     if room_id:
         subject = get_room(room_id) or abort(404)
@@ -151,7 +145,7 @@ def board_rows():
 def print_day():
     """A printable list of one day's appointments (one clinician or everyone)."""
     the_day = _day_arg()
-    provider_id = request.args.get("provider", type=int)
+    provider_id = query_id("provider")
     clinician = get_clinician(provider_id) if provider_id else None
     if provider_id and clinician is None:
         abort(404)
@@ -185,9 +179,8 @@ def calendar_file(clinician_id: int):
         obj=clinician,
         detail=f"{len(appointments)} appointments",
     )
-    filename = f"appointments-{clinician.full_name.lower().replace(' ', '-').replace('.', '')}.ics"
     return Response(
         body,
         mimetype="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": export.attachment(export.calendar_filename(clinician))},
     )

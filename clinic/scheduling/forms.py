@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from datetime import datetime
+
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from clinic.forms import ClinicForm, VersionField, clinic_date_range, record_id
 from clinic.scheduling.models import RoomKind, Status, VisitKind
 
 KIND_CHOICES = [(k.value, f"{k.label} ({k.default_length.seconds // 60} min)") for k in VisitKind]
@@ -26,7 +28,7 @@ def _five_minutes(form, field) -> None:
         raise ValidationError("Start on a five-minute mark, e.g. 09:05 or 09:10.")
 
 
-class BookingForm(FlaskForm):
+class BookingForm(ClinicForm):
     patient_mrn = StringField(
         "Patient MRN",
         validators=[DataRequired(message="Enter the patient's MRN."), Length(max=20)],
@@ -35,7 +37,9 @@ class BookingForm(FlaskForm):
     kind = SelectField("Visit", choices=KIND_CHOICES)
     provider = SelectField("With", coerce=int, validators=[DataRequired()])
     room = SelectField("Room", coerce=int, description="A phone check takes no room.")
-    day = DateField("Date", validators=[DataRequired(message="Enter a real date.")])
+    day = DateField(
+        "Date", validators=[DataRequired(message="Enter a real date."), clinic_date_range()]
+    )
     start = TimeField(
         "Start time", validators=[DataRequired(message="Enter a time like 09:30."), _five_minutes]
     )
@@ -64,15 +68,15 @@ class BookingForm(FlaskForm):
 
 class RescheduleForm(BookingForm):
     link = None  # a moved visit keeps its journey link
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("Move appointment")
 
 
-class StatusForm(FlaskForm):
+class StatusForm(ClinicForm):
     """A one-button status change; the version guards against acting on a stale page."""
 
     target = HiddenField(validators=[DataRequired()])
-    version = HiddenField()
+    version = VersionField()
     next = HiddenField()
 
     def validate_target(self, field) -> None:
@@ -81,16 +85,16 @@ class StatusForm(FlaskForm):
             raise ValidationError("Unknown status.")
 
 
-class CancelForm(FlaskForm):
+class CancelForm(ClinicForm):
     reason = StringField(
         "Reason for cancelling",
         validators=[DataRequired(message="Give the reason for cancelling."), Length(max=200)],
     )
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("Cancel appointment")
 
 
-class SlotSearchForm(FlaskForm):
+class SlotSearchForm(ClinicForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
@@ -98,7 +102,7 @@ class SlotSearchForm(FlaskForm):
     provider = SelectField("With", coerce=int, validate_choice=False)
     room = SelectField("Room", coerce=int, validate_choice=False)
     patient_mrn = StringField("Patient MRN (optional)", validators=[Optional(), Length(max=20)])
-    day = DateField("From", validators=[Optional()])
+    day = DateField("From", validators=[Optional(), clinic_date_range()])
     submit = SubmitField("Find free slots")
 
     def set_choices(self, clinicians, rooms) -> None:
@@ -108,18 +112,18 @@ class SlotSearchForm(FlaskForm):
         self.room.choices = [(0, "Any suitable room")] + [(r.id, r.name) for r in rooms]
 
 
-class RoomForm(FlaskForm):
+class RoomForm(ClinicForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=60)])
     kind = SelectField("Kind", choices=[(k.value, k.label) for k in RoomKind])
     active = BooleanField("In use (bookable)", default=True)
-    version = HiddenField()
+    version = VersionField(required=False)  # a new room has none; an edit must
     submit = SubmitField("Save room")
 
 
-class HoursForm(FlaskForm):
+class HoursForm(ClinicForm):
     """A clinician's week: an optional start and end per weekday (clinic time)."""
 
-    version = HiddenField()
+    version = VersionField()  # the week's version (working_week), 0 before its first save
     submit = SubmitField("Save hours")
 
 
@@ -132,17 +136,33 @@ def add_day_fields(form_cls, weekdays):
     return type("WeekHoursForm", (form_cls,), attrs)
 
 
-class FeedForm(FlaskForm):
+class FeedForm(ClinicForm):
     """Carries only the CSRF token, for the feed's create and revoke buttons."""
 
 
-class RecallBookingForm(FlaskForm):
+class _Value:
+    """A stand-in field carrying one value, to reuse a field validator on a parsed value."""
+
+    def __init__(self, data) -> None:
+        self.data = data
+
+
+class RecallBookingForm(ClinicForm):
     """One click on a recall's suggested slot: the slot travels in hidden fields."""
 
     kind = HiddenField(validators=[DataRequired()])
-    provider = HiddenField(validators=[DataRequired()])
-    room = HiddenField()
-    starts_at = HiddenField(validators=[DataRequired()])
+    provider = HiddenField(validators=[DataRequired(), record_id])
+    room = HiddenField(validators=[record_id])
+    starts_at = HiddenField(validators=[DataRequired(), Length(max=40)])
+
+    def validate_starts_at(self, field) -> None:
+        try:
+            starts_at = datetime.fromisoformat(field.data)
+        except ValueError:
+            raise ValidationError("Unknown time.") from None
+        if starts_at.tzinfo is None:
+            raise ValidationError("Unknown time.")
+        clinic_date_range()(self, _Value(starts_at.date()))
 
     def validate_kind(self, field) -> None:
         if field.data not in (VisitKind.FOLLOW_UP.value, VisitKind.PHONE_CHECK.value):

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from clinic.errors import Refused
 from clinic.extensions import db
+from clinic.inputs import query_id, query_int
 from clinic.journeys.models import FollowUp
 from clinic.models.base import utcnow
 from clinic.policy import can_book, ensure
@@ -26,8 +27,8 @@ def recalls_list():
     """Follow-ups due from the journeys' protocols and not yet booked, in due order."""
     ensure(can_book(current_user))
     show = request.args.get("show", "all")
-    page = request.args.get("page", 1, type=int)
-    provider_id = request.args.get("provider", type=int)
+    page = query_int("page", 1, low=1, high=100000)
+    provider_id = query_id("provider")
     if show not in recalls.SHOW or page < 1:
         abort(400)
     today = clinic_today()

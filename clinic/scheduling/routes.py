@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.inputs import query_day, query_id
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
@@ -48,21 +49,18 @@ def local_to_utc(day: date, start) -> datetime | None:
 
 def _prefill(form: BookingForm) -> None:
     args = request.args
-    patient = db.session.get(Patient, args.get("patient", type=int) or 0)
+    patient = db.session.get(Patient, query_id("patient") or 0)
     if patient:
         form.patient_mrn.data = patient.mrn
     elif args.get("mrn"):
         form.patient_mrn.data = args["mrn"][:20]
     if args.get("kind") in {k.value for k in VisitKind}:
         form.kind.data = args["kind"]
-    form.provider.data = args.get("provider", type=int)
-    form.room.data = args.get("room", type=int) or 0
+    form.provider.data = query_id("provider")
+    form.room.data = query_id("room") or 0
     journey_links.offer_links(form, patient or _patient_by_mrn(form.patient_mrn.data))
     form.link.data = args.get("link", "")
-    try:
-        form.day.data = date.fromisoformat(args.get("date", ""))
-    except ValueError:
-        form.day.data = clinic_today()
+    form.day.data = query_day("date", clinic_today(), strict=False)
     try:
         form.start.data = datetime.strptime(args.get("time", ""), "%H:%M").time()
     except ValueError:
@@ -72,11 +70,12 @@ def _prefill(form: BookingForm) -> None:
 def _suggested_time(form: BookingForm) -> None:
     """A suggested slot (from a conflict page) in the query string replaces the day and time."""
     try:
-        form.day.data = date.fromisoformat(request.args["date"])
+        day = query_day("date", strict=False)
         form.start.data = datetime.strptime(request.args["time"], "%H:%M").time()
     except (KeyError, ValueError):
         return
-    form.room.data = request.args.get("room", type=int, default=form.room.data)
+    form.day.data = day or form.day.data
+    form.room.data = query_id("room") or form.room.data
 
 
 def _read_booking(form: BookingForm):

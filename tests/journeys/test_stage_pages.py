@@ -79,7 +79,10 @@ def test_refused_transition_is_explained(client, login, journey, provider, staff
     processing = walk.stage_of(journey, StageKind.PROCESSING)
     login(Role.CLINICAL_STAFF, staff)
     response = client.post_form(
-        url(processing, "/start"), {}, token_from=url(processing), follow_redirects=True
+        url(processing, "/start"),
+        {"version": str(processing.version)},
+        token_from=url(processing),
+        follow_redirects=True,
     )
     html = response.get_data(as_text=True)
     assert "Not done: Processing needs a collected specimen" in html
@@ -150,7 +153,10 @@ def test_required_checklist_items_block_completion(client, login, journey, provi
         token_from=url(collection),
     )
     response = client.post_form(
-        url(collection, "/complete"), {}, token_from=url(collection), follow_redirects=True
+        url(collection, "/complete"),
+        {"version": str(collection.version)},
+        token_from=url(collection),
+        follow_redirects=True,
     )
     assert "required checklist item(s) are not ticked" in response.get_data(as_text=True)
     db.session.refresh(collection)
@@ -164,7 +170,12 @@ def test_required_checklist_items_block_completion(client, login, journey, provi
         sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == collection.id).limit(1)
     )
     assert tick.ticked_by_id == provider.id and tick.ticked_at is not None
-    client.post_form(url(collection, "/complete"), {}, token_from=url(collection))
+    db.session.refresh(collection)
+    client.post_form(
+        url(collection, "/complete"),
+        {"version": str(collection.version)},
+        token_from=url(collection),
+    )
     db.session.refresh(collection)
     assert collection.status is StageStatus.COMPLETED
     assert collection.checklist_template.version == 1

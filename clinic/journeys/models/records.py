@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.extensions import Model, db
+from clinic.journeys.bounds import check_constraints
 from clinic.journeys.models.catalog import Contraindication
 from clinic.models.base import UTCDateTime, enum_column
 
@@ -83,6 +84,7 @@ class EvaluationRecord(Model):
             "(consent_signed_at IS NULL) = (consent_form_version IS NULL)",
             name="consent_form_and_time_together",
         ),
+        *check_constraints("evaluation_record"),
     )
 
 
@@ -114,6 +116,8 @@ class CollectionRecord(Model):
     # Growth factor
     product_name: Mapped[str | None] = mapped_column(sa.String(120))
     product_lot: Mapped[str | None] = mapped_column(sa.String(60))
+
+    __table_args__ = tuple(check_constraints("collection_record"))
 
 
 class ProcessingRecord(Model):
@@ -155,6 +159,7 @@ class ProcessingRecord(Model):
             name="second_person_verifies",
         ),
         sa.CheckConstraint("depa_band IS NULL OR depa_band IN ('A','B','C','D')", name="depa"),
+        *check_constraints("processing_record"),
     )
 
 
@@ -195,6 +200,7 @@ class InjectionRecord(Model):
             " OR discard_reason IS NOT NULL",
             name="discard_has_reason",
         ),
+        *check_constraints("injection_record"),
     )
 
 
@@ -212,7 +218,10 @@ class InjectionSite(Model):
     volume_ml: Mapped[Decimal] = mapped_column(Num, nullable=False)
     needle: Mapped[str | None] = mapped_column(sa.String(40))
 
-    __table_args__ = (sa.CheckConstraint("volume_ml > 0", name="volume_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("volume_ml > 0", name="volume_positive"),
+        *check_constraints("injection_site"),
+    )
 
 
 class RecoveryRecord(Model):
@@ -230,4 +239,5 @@ class RecoveryRecord(Model):
 
     __table_args__ = (
         sa.CheckConstraint("pain_score IS NULL OR pain_score BETWEEN 0 AND 10", name="pain_0_10"),
+        *check_constraints("recovery_record", skip=("pain_score",)),  # pain_0_10 holds it
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template
 from flask_login import current_user
 
+from clinic.inputs import query_text
 from clinic.journeys import bp
 from clinic.journeys.services.queries import find_patients, worklist_for
 from clinic.timeutil import clinic_today
@@ -24,5 +25,5 @@ def worklist():
 
 @bp.route("/patients")
 def find_patient():
-    query = request.args.get("q", "")[:80]
+    query = query_text("q", 80)
     return render_template("journeys/find_patient.html", query=query, patients=find_patients(query))

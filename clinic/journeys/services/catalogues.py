@@ -44,6 +44,9 @@ def set_condition_active(condition: m.Condition, active: bool, by: User) -> None
     )
 
 
+MAX_PROTOCOL_DAYS = 3650  # ten years after an injection
+
+
 def parse_protocol(text: str) -> list[tuple[str, int, int, int]]:
     """Lines of "label | due day | days before | days after" into steps; ValueError says why."""
     steps = []
@@ -57,6 +60,8 @@ def parse_protocol(text: str) -> list[tuple[str, int, int, int]]:
             due, before, after = (int(p) for p in parts[1:])
         except ValueError:
             raise ValueError(f"Line {number}: the days must be whole numbers.") from None
+        if max(due, before, after) > MAX_PROTOCOL_DAYS:
+            raise ValueError(f"Line {number}: keep follow-ups within {MAX_PROTOCOL_DAYS} days.")
         if due < 0 or before < 0 or after < 0 or before > due:
             raise ValueError(f"Line {number}: the window must not open before the injection.")
         steps.append((parts[0][:80], due, before, after))
