@@ -7,5 +7,5 @@ from clinic.policy import CLINICAL, restrict_blueprint
 bp = Blueprint("journeys", __name__, url_prefix="/clinical")
 restrict_blueprint(bp, CLINICAL)
 
-from clinic.journeys.admin import admin_bp  # noqa: E402,F401
-from clinic.journeys.routes import chart, followups, stages, worklist  # noqa: E402,F401
+from clinic.journeys import routes  # noqa: E402,F401  - registers the views on bp
+from clinic.journeys.routes.admin import admin_bp  # noqa: E402,F401

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("outcomes", __name__)
 
-from clinic.outcomes import routes_patient, routes_staff  # noqa: E402,F401
+from clinic.outcomes import routes  # noqa: E402,F401  - registers the views on bp

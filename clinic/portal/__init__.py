@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
 
-from clinic.portal import routes_access, routes_public  # noqa: E402,F401
+from clinic.portal import routes  # noqa: E402,F401  - registers the views on bp

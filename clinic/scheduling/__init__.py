@@ -25,13 +25,7 @@ def local_hm(value) -> str:
     return to_clinic(value).strftime("%H:%M")
 
 
-from clinic.scheduling import (  # noqa: E402, F401
-    admin_routes,
-    board_routes,
-    feed_routes,
-    recall_routes,
-    routes,
-)
+from clinic.scheduling import routes  # noqa: E402, F401  - registers the views on bp
 from clinic.scheduling.board import LOCATION_SOURCES  # noqa: E402
 from clinic.scheduling.journey_links import stage_locations  # noqa: E402
 

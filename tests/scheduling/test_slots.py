@@ -177,7 +177,7 @@ def test_the_day_grid_on_the_short_day_has_no_missing_rows(db):
 
 def test_the_slot_finder_page_lists_and_links_free_times(client, login, clinic, monkeypatch):
     login(Role.FRONT_DESK)
-    monkeypatch.setattr("clinic.scheduling.routes.utcnow", lambda: _utc(2030, 3, 4, 13, 0))
+    monkeypatch.setattr("clinic.scheduling.routes.booking.utcnow", lambda: _utc(2030, 3, 4, 13, 0))
     html = client.get(
         f"/schedule/slots?kind=evaluation&provider={clinic.provider.id}&room=0&day=2030-03-04"
     ).get_data(as_text=True)

@@ -1,1 +1,4 @@
-"""Journeys routes: worklist, chart and journeys, stage forms and actions."""
+"""Journeys routes: worklist, chart and journeys, stage forms and actions, follow-ups, and the
+admins' clinical catalogues (`admin.py`, its own `journeys_admin` blueprint)."""
+
+from clinic.journeys.routes import admin, chart, followups, stages, worklist  # noqa: F401

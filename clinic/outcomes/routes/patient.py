@@ -9,9 +9,9 @@ from clinic.auth.models import Role
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.outcomes import bp, services
+from clinic.outcomes.answering import handle_answer_form
 from clinic.outcomes.charts import build_chart
 from clinic.outcomes.models import QuestionnaireResponse
-from clinic.outcomes.views import handle_answer_form
 from clinic.policy import can_answer_questionnaire, ensure, require_roles
 from clinic.timeutil import clinic_today
 

@@ -9,11 +9,11 @@ from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.models import audit
 from clinic.outcomes import bp, services
+from clinic.outcomes.answering import handle_answer_form
 from clinic.outcomes.charts import build_chart
 from clinic.outcomes.forms import AssignForm, VoidForm
 from clinic.outcomes.instruments import standard_set
 from clinic.outcomes.models import BASELINE, QuestionnaireResponse
-from clinic.outcomes.views import handle_answer_form
 from clinic.patients.models import Patient
 from clinic.policy import CLINICAL, can_view_clinical, ensure, require_roles
 from clinic.timeutil import clinic_today

@@ -17,7 +17,7 @@ from clinic.scheduling import bp, journey_links, recalls, services
 from clinic.scheduling.forms import BookingForm, RecallBookingForm
 from clinic.scheduling.models import VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
-from clinic.scheduling.routes import _conflict_page
+from clinic.scheduling.routes.booking import _conflict_page
 from clinic.timeutil import clinic_today, to_clinic
 from clinic.transaction import attempt
 
