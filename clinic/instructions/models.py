@@ -19,14 +19,6 @@ class ReviewStatus(enum.Enum):
     APPROVED = "approved"
 
 
-THERAPIES = {
-    "prp": "Platelet-rich plasma (PRP)",
-    "bmac": "Bone marrow concentrate (BMAC)",
-    "adipose": "Fat-derived (adipose) cells",
-    "growth_factor": "Growth factor",
-}
-
-
 class InstructionVersion(Model):
     """One version of the instructions for one therapy and phase. Never edited in place."""
 

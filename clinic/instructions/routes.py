@@ -11,8 +11,9 @@ from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.instructions import bp, services
 from clinic.instructions.forms import InstructionForm
-from clinic.instructions.models import THERAPIES, InstructionVersion
+from clinic.instructions.models import InstructionVersion
 from clinic.instructions.phases import PHASES, Phase
+from clinic.journeys.states import Therapy
 from clinic.models import audit
 from clinic.policy import require_roles
 from clinic.timeutil import clinic_today
@@ -20,9 +21,13 @@ from clinic.transaction import attempt
 
 
 def _therapy_or_404(therapy: str) -> str:
-    if therapy not in THERAPIES:
+    if therapy not in services.THERAPY_CODES:
         abort(404)
     return therapy
+
+
+def _therapy_name(code: str | None) -> str | None:
+    return Therapy(code).label if code in services.THERAPY_CODES else None
 
 
 def _phase_or_404(value: str) -> Phase:
@@ -35,11 +40,11 @@ def _phase_or_404(value: str) -> Phase:
 @bp.route("/admin/instructions")
 @require_roles(Role.ADMIN)
 def overview():
-    grid = {therapy: services.newest_for_therapy(therapy) for therapy in THERAPIES}
+    grid = {t.value: services.newest_for_therapy(t.value) for t in Therapy}
     return render_template(
         "instructions/overview.html",
         grid=grid,
-        therapies=THERAPIES,
+        therapies={t.value: t.label for t in Therapy},
         phases=PHASES,
         confirm=ConfirmForm(),
     )
@@ -82,7 +87,7 @@ def edit(therapy: str, phase: str):
     return render_template(
         "instructions/edit.html",
         therapy=therapy,
-        therapy_name=THERAPIES[therapy],
+        therapy_name=_therapy_name(therapy),
         phase=phase,
         form=form,
         versions=versions,
@@ -126,7 +131,7 @@ def _patient_view(template: str):
     return render_template(
         template,
         treatment=treatment,
-        therapy_name=THERAPIES.get(treatment.therapy or ""),
+        therapy_name=_therapy_name(treatment.therapy),
         phase=phase,
         current_phase=view.current_phase,
         phases=PHASES,

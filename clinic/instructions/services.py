@@ -14,19 +14,20 @@ from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.instructions import context
 from clinic.instructions.models import (
-    THERAPIES,
     InstructionReceipt,
     InstructionVersion,
     ReviewStatus,
 )
 from clinic.instructions.phases import PHASES, Phase, phase_on
 from clinic.instructions.samples import sample_text
+from clinic.journeys.states import Therapy
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.models.savepoint import is_unique_violation
 from clinic.patients.models import Patient
 
 STALE = "Someone saved a newer version while you were editing."
+THERAPY_CODES = frozenset(t.value for t in Therapy)
 
 
 def newest(therapy: str, phase: Phase) -> InstructionVersion | None:
@@ -70,7 +71,7 @@ def history(therapy: str, phase: Phase) -> list[InstructionVersion]:
 def load_samples(by: User | None = None) -> int:
     """Add the shipped sample text wherever a therapy and phase has none yet."""
     added = 0
-    for therapy in THERAPIES:
+    for therapy in (t.value for t in Therapy):
         have = newest_for_therapy(therapy)
         for phase in PHASES:
             if phase in have:
@@ -98,7 +99,7 @@ def save_new_version(
     therapy: str, phase: Phase, *, title: str, body: str, based_on: int | None, by: User
 ) -> InstructionVersion:
     """Store an edit as the next version; refused if someone saved a newer one meanwhile."""
-    if therapy not in THERAPIES:
+    if therapy not in THERAPY_CODES:
         raise Refused("Unknown therapy.")
     current = newest(therapy, phase)
     current_number = current.version if current else None

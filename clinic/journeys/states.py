@@ -83,6 +83,13 @@ class JourneyStatus(enum.Enum):
         }[self.value]
 
 
+class FollowUpStatus(enum.Enum):
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
 S = StageStatus
 STAGE_TRANSITIONS: dict[StageStatus, frozenset[StageStatus]] = {
     S.PENDING: frozenset({S.IN_PROGRESS, S.CANCELLED}),
@@ -141,4 +148,23 @@ def move_journey(journey, target: JourneyStatus) -> JourneyStatus:
         )
     previous = journey.status
     journey.status = target
+    return previous
+
+
+F = FollowUpStatus
+# A follow-up is recorded or missed once; a cancelled one (its journey ended) stays cancelled.
+FOLLOW_UP_TRANSITIONS: dict[FollowUpStatus, set[FollowUpStatus]] = {
+    F.SCHEDULED: {F.DONE, F.MISSED, F.CANCELLED},
+    F.DONE: set(),
+    F.MISSED: set(),
+    F.CANCELLED: set(),
+}
+
+
+def move_follow_up(follow_up, target: FollowUpStatus) -> FollowUpStatus:
+    """The one place a follow-up's status is written."""
+    if not can_move(FOLLOW_UP_TRANSITIONS, follow_up.status, target):
+        raise Refused(f"This follow-up is already {follow_up.status.value}.")
+    previous = follow_up.status
+    follow_up.status = target
     return previous

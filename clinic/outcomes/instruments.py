@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from flask import current_app
@@ -92,13 +93,18 @@ def _load_dir(folder: Path) -> list[Instrument]:
     ]
 
 
-def all_versions() -> dict[tuple[str, int], Instrument]:
-    """Every known (code, version), shipped and clinic-provided."""
-    found = {(i.code, i.version): i for i in _load_dir(SHIPPED_DIR)}
-    extra = current_app.config.get("INSTRUMENTS_DIR")
+@cache
+def _versions_in(shipped: Path, extra: str | None) -> dict[tuple[str, int], Instrument]:
+    """The definitions of one configuration, read from disk once per process."""
+    found = {(i.code, i.version): i for i in _load_dir(shipped)}
     if extra:
         found.update({(i.code, i.version): i for i in _load_dir(Path(extra))})
     return found
+
+
+def all_versions() -> dict[tuple[str, int], Instrument]:
+    """Every known (code, version), shipped and clinic-provided."""
+    return _versions_in(SHIPPED_DIR, current_app.config.get("INSTRUMENTS_DIR"))
 
 
 def current_instruments() -> dict[str, Instrument]:

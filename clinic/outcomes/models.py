@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,15 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.extensions import Model
 from clinic.models.base import UTCDateTime, VersionedMixin, enum_column, utcnow
+from clinic.outcomes.states import OPEN_RESPONSE, ResponseStatus
 from clinic.patients.models import Patient
-
-
-class ResponseStatus(enum.Enum):
-    ASSIGNED = "assigned"  # due, nothing answered yet
-    IN_PROGRESS = "in_progress"  # saved part-way
-    COMPLETED = "completed"  # submitted and scored
-    VOIDED = "voided"  # withdrawn by staff (never deleted)
-
 
 BASELINE = "baseline"
 
@@ -76,7 +68,7 @@ class QuestionnaireResponse(VersionedMixin, Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (ResponseStatus.ASSIGNED, ResponseStatus.IN_PROGRESS)
+        return self.status in OPEN_RESPONSE
 
 
 class QuestionnaireAnswer(Model):

@@ -24,6 +24,7 @@ from clinic.outcomes.models import (
     QuestionnaireResponse,
     ResponseStatus,
 )
+from clinic.outcomes.states import move_response
 from clinic.patients.models import Patient
 from clinic.timeutil import clinic_today, to_clinic
 
@@ -170,10 +171,10 @@ def _store(
     response.updated_at = utcnow()  # always an UPDATE of the response, so its version moves
     if submit:
         response.score = scoring.score(instrument, answers)
-        response.status = ResponseStatus.COMPLETED
+        move_response(response, ResponseStatus.COMPLETED)
         response.completed_at = utcnow()
     else:
-        response.status = ResponseStatus.IN_PROGRESS
+        move_response(response, ResponseStatus.IN_PROGRESS)
 
 
 def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:
@@ -182,7 +183,7 @@ def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:
         raise Refused("Only questionnaires not yet submitted can be withdrawn.")
     if not reason.strip():
         raise Refused("Give a reason for withdrawing it.")
-    response.status = ResponseStatus.VOIDED
+    move_response(response, ResponseStatus.VOIDED)
     db.session.flush()
     audit.record(
         "questionnaire.voided",

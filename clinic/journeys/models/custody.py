@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from clinic.auth.models import User
 from clinic.extensions import Model
 from clinic.journeys.models.catalog import ChecklistItem
-from clinic.journeys.states import Therapy
+from clinic.journeys.states import FollowUpStatus, Therapy
 from clinic.models.base import TimestampMixin, UTCDateTime, VersionedMixin, enum_column, utcnow
 
 
@@ -109,13 +109,6 @@ class StageNote(Model):
     author: Mapped[User] = relationship()
 
     __table_args__ = (sa.CheckConstraint("length(body) > 0", name="body_not_empty"),)
-
-
-class FollowUpStatus(enum.Enum):
-    SCHEDULED = "scheduled"
-    DONE = "done"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
 
 
 class FollowUp(TimestampMixin, VersionedMixin, Model):

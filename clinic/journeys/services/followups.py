@@ -13,6 +13,7 @@ from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.custody import FollowUpStatus
 from clinic.journeys.services.journeys import record_of
+from clinic.journeys.states import move_follow_up
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import CLINICAL
@@ -118,7 +119,7 @@ def record_follow_up(
         raise Refused("Choose the plan.", field="plan")
     for name in ASSESSMENT_FIELDS:
         setattr(follow_up, name, values.get(name))
-    follow_up.status = FollowUpStatus.DONE
+    move_follow_up(follow_up, FollowUpStatus.DONE)
     follow_up.completed_at = utcnow()
     follow_up.completed_by_id = by.id
     db.session.flush()
@@ -133,6 +134,6 @@ def record_follow_up(
 
 def mark_missed(follow_up: m.FollowUp, by: User, version: int | None = None) -> None:
     _require_open(follow_up, by, version)
-    follow_up.status = FollowUpStatus.MISSED
+    move_follow_up(follow_up, FollowUpStatus.MISSED)
     db.session.flush()
     audit.record("follow_up.missed", actor=by, obj=follow_up, patient_id=follow_up.patient_id)
