@@ -73,6 +73,9 @@ class Config:
     ARGON2_MEMORY_COST_KIB = 65536
     ARGON2_PARALLELISM = 4
 
+    # Care team: how long a break-glass grant to a patient outside one's team lasts.
+    BREAK_GLASS_HOURS = _env_int("BREAK_GLASS_HOURS", 4)
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
