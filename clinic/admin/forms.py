@@ -64,7 +64,11 @@ class AuditSearchForm(FlaskForm):
 
     action = StringField("Action starts with", validators=[Optional(), Length(max=60)])
     actor = StringField("User e-mail contains", validators=[Optional(), Length(max=254)])
-    patient_id = StringField("Patient id", validators=[Optional(), Length(max=12)])
+    patient_id = StringField(
+        "Patient id",
+        validators=[Optional(), Length(max=12)],
+        description="Who looked at this patient's record, lists included.",
+    )
     object_type = StringField("Record type", validators=[Optional(), Length(max=40)])
     date_from = DateField("From (clinic date)", validators=[Optional()])
     date_to = DateField("To (clinic date)", validators=[Optional()])

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.admin import bp
 from clinic.admin.forms import (
-    AuditSearchForm,
     ConfirmForm,
     EditUserForm,
     NewUserForm,
@@ -18,9 +17,9 @@ from clinic.auth import services
 from clinic.auth.models import Role, User
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.models import audit
 from clinic.models.audit import AuditEvent
 from clinic.submissions import once
-from clinic.timeutil import clinic_day_bounds
 from clinic.transaction import attempt
 
 USER_SORTS = {
@@ -47,6 +46,8 @@ def users():
     if show != "all":
         query = query.where(User.active.is_(show == "active"))
     page = db.paginate(query, per_page=50, error_out=False)
+    shown = [u.patient_id for u in page.items if u.patient_id]
+    audit.record("account.list_viewed", actor=current_user, patients=shown)
     return render_template("admin/users.html", page=page, sort=sort, show=show)
 
 
@@ -91,6 +92,7 @@ def user_detail(user_id: int):
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(20)
     ).all()
+    audit.record("account.viewed", actor=current_user, obj=user, patient_id=user.patient_id)
     return render_template(
         "admin/user_detail.html",
         user=user,
@@ -188,37 +190,3 @@ def reset_password(user_id: int):
         action_form=ConfirmForm(),
         reset_form=form,
     ), 422
-
-
-@bp.route("/audit")
-def audit():
-    form = AuditSearchForm(request.args)
-    query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    if request.args and not form.validate():
-        events = None
-    else:
-        query = _filter_audit(query, form)
-        events = db.paginate(query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("admin/audit.html", form=form, page=events, args=args)
-
-
-def _filter_audit(query: sa.Select, form: AuditSearchForm) -> sa.Select:
-    if form.action.data:
-        query = query.where(AuditEvent.action.startswith(form.action.data.strip(), autoescape=True))
-    if form.object_type.data:
-        query = query.where(AuditEvent.object_type == form.object_type.data.strip())
-    if form.patient_id.data:
-        if not form.patient_id.data.strip().isdigit():
-            abort(400)
-        query = query.where(AuditEvent.patient_id == int(form.patient_id.data))
-    if form.actor.data:
-        needle = services.normalise_email(form.actor.data)
-        query = query.join(User, AuditEvent.actor_id == User.id).where(
-            User.email.contains(needle, autoescape=True)
-        )
-    if form.date_from.data:
-        query = query.where(AuditEvent.occurred_at >= clinic_day_bounds(form.date_from.data)[0])
-    if form.date_to.data:
-        query = query.where(AuditEvent.occurred_at < clinic_day_bounds(form.date_to.data)[1])
-    return query

@@ -3,7 +3,6 @@
 from flask import Blueprint
 
 import clinic.journeys  # noqa: F401  - loaded first: its routes read this wing's services
-
 from clinic.auth.models import Role
 from clinic.policy import restrict_blueprint
 

@@ -49,7 +49,12 @@ def search():
         can_register=can_register_patients(current_user),
     )
     if page is not None:
-        audit.record("patient.searched", actor=current_user, detail=f"by {terms.kind}")
+        audit.record(
+            "patient.searched",
+            actor=current_user,
+            detail=f"by {terms.kind}",
+            patients=[p.id for p in page.items],
+        )
     return html
 
 

@@ -10,8 +10,10 @@ from flask_login import current_user
 from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys.models import FollowUp
+from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import can_book, ensure
+from clinic.reads import patients_of
 from clinic.scheduling import bp, journey_links, recalls, services
 from clinic.scheduling.forms import BookingForm, RecallBookingForm
 from clinic.scheduling.models import VisitKind
@@ -34,6 +36,7 @@ def recalls_list():
     rows, total = recalls.recall_page(
         today, now=utcnow(), show=show, provider_id=provider_id, page=page
     )
+    audit.record_read("recalls.viewed", current_user, patients_of(rows, "follow_up.patient_id"))
     return render_template(
         "scheduling/recalls.html",
         rows=rows,
