@@ -23,9 +23,7 @@ def join_care_team(user: User, patient: Patient) -> m.Journey:
     db.session.flush()
     if user.role is not Role.PROVIDER:
         db.session.add(
-            JourneyMember(
-                journey_id=journey.id, user_id=user.id, team_role=TeamRole.CLINICAL_STAFF
-            )
+            JourneyMember(journey_id=journey.id, user_id=user.id, team_role=TeamRole.CLINICAL_STAFF)
         )
         db.session.flush()
     return journey

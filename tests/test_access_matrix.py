@@ -21,8 +21,8 @@ from clinic.careteam import services as careteam
 from clinic.careteam.models import BreakGlassReason
 from clinic.extensions import db as _db
 from clinic.instructions.phases import Phase
-from clinic.journeys import models as m
 from clinic.instructions.services import load_samples, newest
+from clinic.journeys import models as m
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from clinic.patients.models import Patient
@@ -63,7 +63,12 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("journeys.stage", "POST", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
     # signing: the responsible or a covering provider only (the matrix's provider is responsible)
     ("journeys.stage_action", "POST", "/clinical/journeys/{journey}/stages/{stage}/sign", {PR}),
-    ("journeys.stage_action", "POST", "/clinical/journeys/{journey}/stages/{stage}/start", {PR, CS}),
+    (
+        "journeys.stage_action",
+        "POST",
+        "/clinical/journeys/{journey}/stages/{stage}/start",
+        {PR, CS},
+    ),
     (
         "journeys.checklist",
         "POST",
@@ -341,7 +346,12 @@ def test_route_role_matrix(client, db, records, role, endpoint, method, url, all
 # break-glass grant; otherwise a 403 (a GET shows the break-glass offer). Break-glass never lets
 # anyone sign. Every clinical route whose URL names a patient's record is listed here.
 
-IN_TEAM, OUT_OF_TEAM, GLASS_ACTIVE, GLASS_EXPIRED = "in team", "out of team", "break-glass", "expired"
+IN_TEAM, OUT_OF_TEAM, GLASS_ACTIVE, GLASS_EXPIRED = (
+    "in team",
+    "out of team",
+    "break-glass",
+    "expired",
+)
 CARE_TEAM_STATES = (IN_TEAM, OUT_OF_TEAM, GLASS_ACTIVE, GLASS_EXPIRED)
 CARE_TEAM_ENDPOINTS = {
     "journeys.chart",
@@ -375,7 +385,9 @@ def _care_team_cells() -> list:
         for role in sorted(allowed, key=lambda r: r.value):  # type: ignore[arg-type]
             for state in CARE_TEAM_STATES:
                 cells.append(
-                    pytest.param(role, state, method, url, id=f"{role.value}-{state}-{method} {url}")
+                    pytest.param(
+                        role, state, method, url, id=f"{role.value}-{state}-{method} {url}"
+                    )
                 )
     return cells
 

@@ -198,9 +198,8 @@ def test_notes_become_addenda_after_signing_and_originals_stay(
 
 
 def test_provider_opens_a_journey_from_the_chart(client, login, provider, db):
-    from tests.factories import PatientFactory
-
     from tests.careteam_helpers import appointment_today
+    from tests.factories import PatientFactory
 
     patient = PatientFactory()
     appointment_today(provider, patient)  # the evaluation visit puts them on the care team
