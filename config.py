@@ -49,8 +49,17 @@ class Config:
     # Login throttling (Flask-Limiter); memory:// is per process, use Redis in production.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
-    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per minute")
+    # Strict limit per account and address pair; a per-address limit; and a per-account slowdown
+    # (doubling waits after LOGIN_SLOWDOWN_AFTER failures) that spares addresses the account
+    # signed in from within LOGIN_TRUSTED_ADDRESS_DAYS, so it can never lock its owner out.
+    LOGIN_LIMIT_PER_ACCOUNT_ADDRESS = os.environ.get(
+        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "10 per minute"
+    )
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "50 per minute")
+    LOGIN_SLOWDOWN_AFTER = _env_int("LOGIN_SLOWDOWN_AFTER", 5)
+    LOGIN_SLOWDOWN_MAX_SECONDS = _env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 60)
+    LOGIN_SLOWDOWN_WINDOW_MINUTES = _env_int("LOGIN_SLOWDOWN_WINDOW_MINUTES", 15)
+    LOGIN_TRUSTED_ADDRESS_DAYS = _env_int("LOGIN_TRUSTED_ADDRESS_DAYS", 30)
 
     # Outgoing e-mail: "outbox" keeps messages in the database for staff to read (development,
     # tests, demos); "smtp" sends them through MAIL_SERVER.
