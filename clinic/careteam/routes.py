@@ -61,7 +61,7 @@ def _outside_care_team(error: OutsideCareTeam):
         detail=f"{request.method} {request.path}",
     )
     transaction.rollback()
-    patient = db.session.get(Patient, patient_id)
+    patient = db.get_or_404(Patient, patient_id)
     form = BreakGlassForm(formdata=None)
     form.next.data = request.full_path.rstrip("?") if request.method == "GET" else ""
     return _break_glass_page(patient, form, 403)

@@ -13,9 +13,10 @@ from tests.factories import PASSWORD
 WORKSTATION = {"REMOTE_ADDR": "10.0.0.5"}
 ELSEWHERE = {"REMOTE_ADDR": "203.0.113.9"}
 NEW_PLACE = {"REMOTE_ADDR": "198.51.100.7"}
+WRONG = "definitely wrong pw"
 
 
-def _try(client, email: str, password: str = "definitely wrong pw", where=None):  # noqa: ANN001
+def _try(client, email: str, password: str = WRONG, where=None):  # noqa: ANN001
     return client.post_form(
         "/login", {"email": email, "password": password}, environ_base=where or ELSEWHERE
     )

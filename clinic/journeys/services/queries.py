@@ -140,7 +140,9 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
         JourneyMember.user_id == user.id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
     )
     mine = sa.or_(m.Journey.provider_id == user.id, m.Journey.id.in_(covering))
-    scope = sa.true() if user.role is Role.PROVIDER else m.Stage.kind.in_(STAFF_KINDS)
+    scope: sa.ColumnElement[bool] = (
+        sa.true() if user.role is Role.PROVIDER else m.Stage.kind.in_(STAFF_KINDS)
+    )
     if show == "mine":
         scope = sa.and_(scope, m.Journey.patient_id.in_(team_ids))
     own_first = sa.case((m.Journey.patient_id.in_(team_ids), 0), else_=1)
