@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from clinic.auth.forms import NewPasswordMixin
+from clinic.auth.forms import NewPasswordMixin, ReauthMixin
 from clinic.auth.models import Role
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
@@ -43,12 +43,12 @@ class NewUserForm(UserForm):
     submit = SubmitField("Create account")
 
 
-class EditUserForm(UserForm):
+class EditUserForm(UserForm, ReauthMixin):
     version = HiddenField()
     submit = SubmitField("Save changes")
 
 
-class ResetPasswordForm(FlaskForm, NewPasswordMixin):
+class ResetPasswordForm(FlaskForm, NewPasswordMixin, ReauthMixin):
     submit = SubmitField("Set new password")
 
 

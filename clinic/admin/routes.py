@@ -15,6 +15,7 @@ from clinic.admin.forms import (
 )
 from clinic.auth import services
 from clinic.auth.models import Role, User
+from clinic.auth.reauth import confirm_identity
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.models import audit
@@ -102,6 +103,12 @@ def user_detail(user_id: int):
     )
 
 
+def _changes_credentials(user: User, form: EditUserForm) -> bool:
+    """Whether the edit touches the e-mail (a sign-in name) or the role."""
+    email = services.normalise_email(form.email.data or "")
+    return email != user.email or form.role.data != user.role.value
+
+
 def _conflict(form: EditUserForm, user: User):
     db.session.refresh(user)
     form.version.data = str(user.version)
@@ -123,6 +130,8 @@ def edit_user(user_id: int):
             return _conflict(form, user)
         try:
             with attempt():
+                if _changes_credentials(user, form):
+                    confirm_identity(current_user, form.password.data, form.code.data, "user edit")
                 services.update_user(
                     user,
                     email=form.email.data,
@@ -135,6 +144,7 @@ def edit_user(user_id: int):
         except Refused as err:
             show_beside(form, err, "email")
             status = err.status
+            form.password.data = form.code.data = ""
         else:
             flash("Changes saved.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
@@ -177,6 +187,13 @@ def reset_password(user_id: int):
     if form.validate_on_submit():
         try:
             with attempt():
+                if user.id == current_user.id:
+                    raise Refused(
+                        "Change your own password on your account page, with your current "
+                        "password.",
+                        "new_password",
+                    )
+                confirm_identity(current_user, form.password.data, form.code.data, "reset")
                 services.reset_password(user, form.new_password.data, by=current_user)
         except Refused as err:
             show_beside(form, err, "new_password")

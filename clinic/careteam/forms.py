@@ -1,24 +1,11 @@
 """Forms for break-glass access and care-team assignments."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from clinic.auth.forms import ReauthMixin
 from clinic.careteam.models import BreakGlassReason
-
-
-class ReauthMixin:
-    password = PasswordField(
-        "Your password",
-        validators=[DataRequired(), Length(max=128)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    code = StringField(
-        "Code from your authenticator app",
-        validators=[Optional(), Length(max=20)],
-        description="Asked when your account has two-step sign-in.",
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
-    )
 
 
 class BreakGlassForm(ReauthMixin, FlaskForm):
