@@ -60,8 +60,17 @@ class Config:
     # Redis unreachable: count per process and log a warning rather than refuse sign-ins.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
-    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per minute")
+    # Strict limit per account and address pair; a per-address limit; and a per-account slowdown
+    # (doubling waits after LOGIN_SLOWDOWN_AFTER failures) that spares addresses the account
+    # signed in from within LOGIN_TRUSTED_ADDRESS_DAYS, so it can never lock its owner out.
+    LOGIN_LIMIT_PER_ACCOUNT_ADDRESS = os.environ.get(
+        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "10 per minute"
+    )
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "50 per minute")
+    LOGIN_SLOWDOWN_AFTER = _env_int("LOGIN_SLOWDOWN_AFTER", 5)
+    LOGIN_SLOWDOWN_MAX_SECONDS = _env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 60)
+    LOGIN_SLOWDOWN_WINDOW_MINUTES = _env_int("LOGIN_SLOWDOWN_WINDOW_MINUTES", 15)
+    LOGIN_TRUSTED_ADDRESS_DAYS = _env_int("LOGIN_TRUSTED_ADDRESS_DAYS", 30)
 
     # Outgoing e-mail: "outbox" keeps messages in the database for staff to read (development,
     # tests, demos); "smtp" sends them through MAIL_SERVER.
@@ -108,6 +117,9 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = _env_int("MAX_FORM_MEMORY_SIZE", 512 * 1024)
     MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 1000)
+
+    # Care team: how long a break-glass grant to a patient outside one's team lasts.
+    BREAK_GLASS_HOURS = _env_int("BREAK_GLASS_HOURS", 4)
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True

@@ -107,3 +107,6 @@ def register_blueprints(app: Flask) -> None:
     for wing in (auth, main, admin, patients, scheduling, journeys, portal, outcomes, instructions):
         app.register_blueprint(wing.bp)
     app.register_blueprint(journeys.admin_bp)
+    from clinic import careteam
+
+    app.register_blueprint(careteam.bp)

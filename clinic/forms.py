@@ -9,10 +9,12 @@ refusal is a message beside its field; the rest of the input is kept for the re-
 from __future__ import annotations
 
 import decimal
+import enum
 import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import abort
 from flask_wtf import FlaskForm
@@ -25,6 +27,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectField,
     SelectFieldBase,
     StringField,
     TextAreaField,
@@ -131,6 +134,51 @@ class VersionField(HiddenField):
     def __init__(self, label=None, validators=None, required: bool = True, **kwargs) -> None:
         check = whole_version if required else optional_whole_version
         super().__init__(label, [check, *(validators or [])], **kwargs)
+
+
+class EnumSelectField(SelectField):
+    """A select whose data is a member of `enum_cls` (choices from its `label`s), so routes and
+    `populate_obj` get the enum itself and no view converts strings by hand.
+
+    `blank` adds a first "choose" option; `describe` words an option (its `label` by default);
+    a value that is no member is refused beside the field.
+    """
+
+    def __init__(
+        self,
+        label=None,
+        enum_cls: type[enum.Enum] | None = None,
+        *,
+        blank: str | None = None,
+        describe: Callable[[Any], str] | None = None,
+        **kw,
+    ) -> None:
+        assert enum_cls is not None
+        self.enum_cls = enum_cls
+        describe = describe or (lambda m: getattr(m, "label", m.value))
+        choices = [(m.value, describe(m)) for m in enum_cls]
+        if blank is not None:
+            choices.insert(0, ("", blank))
+        super().__init__(label, choices=choices, coerce=self._member, **kw)
+
+    def _member(self, value):  # noqa: ANN001, ANN202
+        if value is None or isinstance(value, self.enum_cls) or value == "":
+            return value or None
+        try:
+            return self.enum_cls(value)
+        except ValueError:
+            return value  # not a member: pre_validate refuses it beside the field
+
+    @property
+    def code(self) -> str:
+        """The chosen member's value as text (for links and hidden inputs), or ""."""
+        return self.data.value if isinstance(self.data, enum.Enum) else (self.data or "")
+
+    def pre_validate(self, form) -> None:  # noqa: ANN001
+        if self.data is None and any(v == "" for v, _ in self.choices):
+            return  # the blank choice: DataRequired/InputRequired decide whether that is allowed
+        if not isinstance(self.data, self.enum_cls):
+            raise ValidationError("Choose one of the options.")
 
 
 def _has(field: Field, kind: type) -> bool:

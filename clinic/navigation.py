@@ -18,6 +18,8 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.ADMIN: (
         NavItem("Users", "admin.users"),
         NavItem("Audit trail", "admin.audit"),
+        NavItem("Break-glass review", "admin.break_glass_uses"),
+        NavItem("Care teams", "careteam.journeys"),
         NavItem("Instructions", "instructions.overview"),
         NavItem("Clinical catalogues", "journeys_admin.checklist_list"),
         NavItem("Front desk", "main.front_desk"),

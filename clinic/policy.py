@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
 
 from clinic.auth.models import Role, User
 from clinic.extensions import login_manager
@@ -70,10 +71,42 @@ def can_view_patient_demographics(user: User, patient: Patient) -> bool:
 
 
 def can_view_clinical(user: User, patient: Patient) -> bool:
-    """Clinical notes and results: providers and clinical staff, or the patient themself."""
+    """Clinical notes and results: the patient's care team (or a break-glass grant), or the
+    patient themself."""
     if user.role in CLINICAL:
-        return True
+        return care_team_access(user, patient.id) is not None
     return user.role is Role.PATIENT and user.patient_id == patient.id
+
+
+class OutsideCareTeam(Forbidden):
+    """A clinician asked for a patient outside their care team: offer break-glass (403)."""
+
+    def __init__(self, patient: Patient) -> None:
+        super().__init__("This patient is not in your care team.")
+        self.patient = patient
+
+
+def care_team_access(user: User, patient_id: int) -> str | None:
+    """How a clinician reaches this patient: "team", "break_glass", or None (not at all)."""
+    from clinic.careteam import services as team
+
+    if user.role not in CLINICAL:
+        return None
+    if team.in_care_team(user, patient_id):
+        return "team"
+    if team.active_break_glass(user, patient_id) is not None:
+        return "break_glass"
+    return None
+
+
+def ensure_clinical_access(user: User, patient: Patient) -> None:
+    """403 for roles without clinical access; the break-glass offer for clinicians outside
+    the patient's care team; nothing for the team, a break-glass grant or the patient."""
+    if user.role in CLINICAL:
+        if care_team_access(user, patient.id) is None:
+            raise OutsideCareTeam(patient)
+        return
+    ensure(user.role is Role.PATIENT and user.patient_id == patient.id)
 
 
 def can_answer_questionnaire(user: User, response) -> bool:  # noqa: ANN001
@@ -114,10 +147,15 @@ def can_manage_users(user: User) -> bool:
     return user.role is Role.ADMIN
 
 
-def ensure(allowed: bool) -> None:
-    """Abort with 403 unless the check passed."""
+def ensure(allowed: bool, reason: str | None = None) -> None:
+    """Abort with 403 unless the check passed; `reason` is shown on the refusal page."""
     if not allowed:
-        abort(403)
+        abort(403, description=reason) if reason else abort(403)
+
+
+def ensure_no_refusal(refusal: str | None) -> None:
+    """Abort with 403 showing the refusal, when there is one."""
+    ensure(refusal is None, refusal)
 
 
 # --- the clinical journey ------------------------------------------------------------------
@@ -130,7 +168,23 @@ def can_open_journey(user: User) -> bool:
 
 
 def can_view_journey(user: User, journey: Any) -> bool:
-    """Stage details are clinical: providers and clinical staff only (front desk gets 403)."""
+    """Stage details are clinical: the patient's care team only (front desk gets 403)."""
+    return user.role in CLINICAL and care_team_access(user, journey.patient_id) is not None
+
+
+def can_manage_journey(user: User, journey: Any) -> bool:
+    """Ending a journey, its targets, diagnoses and repeat cycles: a provider's decisions."""
+    return user.role is Role.PROVIDER
+
+
+def can_change_team(user: User, journey: Any) -> bool:
+    """Assignments: an administrator, or the journey's responsible provider."""
+    if user.role is Role.ADMIN:
+        return True
+    return user.role is Role.PROVIDER and journey.provider_id == user.id
+
+
+def can_break_glass(user: User) -> bool:
     return user.role in CLINICAL
 
 
@@ -159,9 +213,24 @@ def can_work_stage(user: User, stage: Any) -> bool:
     return stage_work_refusal(user, stage) is None
 
 
+def sign_refusal(user: User, stage: Any) -> str | None:
+    """Why this user may not sign (or void) this stage, or None when they may: only the
+    journey's responsible provider or a covering provider assigned to it signs."""
+    from clinic.careteam.services import covering_provider_ids
+
+    if user.role is not Role.PROVIDER:
+        return "Signing a stage is a provider's act."
+    journey = stage.journey
+    if user.id == journey.provider_id or user.id in covering_provider_ids(journey):
+        return None
+    return (
+        f"Only the responsible provider ({journey.provider.full_name}) or a covering provider "
+        "assigned to this journey signs its stages."
+    )
+
+
 def can_sign_stage(user: User, stage: Any) -> bool:
-    """Signing (and voiding) a stage is a provider's act."""
-    return user.role is Role.PROVIDER
+    return sign_refusal(user, stage) is None
 
 
 def can_manage_catalogues(user: User) -> bool:

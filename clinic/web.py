@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Forbidden
 
 from clinic import outage, transaction
 from clinic.submissions import once_field
@@ -49,9 +50,10 @@ def _forbidden(_error):
         detail=f"{request.method} {request.path}",
     )
     transaction.rollback()
-    return _error_page(
-        403, "Not available to you", "Your account does not give access to this page."
-    )
+    reason = getattr(_error, "description", None)
+    if not reason or reason == Forbidden.description:
+        reason = "Your account does not give access to this page."
+    return _error_page(403, "Not available to you", reason)
 
 
 def _server_error(error):

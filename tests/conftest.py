@@ -232,6 +232,19 @@ def login(client: CsrfClient, db):
 
 
 @pytest.fixture
+def login_on_team(login):
+    """login_on_team(role, patient): a clinician on the patient's care team, signed in."""
+    from tests.careteam_helpers import join_care_team
+
+    def _login(role: Role | str, patient, user: User | None = None) -> User:
+        user = user or factories.make_user(Role(role))
+        join_care_team(user, patient)
+        return login(role, user)
+
+    return _login
+
+
+@pytest.fixture
 def sign_in_as(client: CsrfClient, db):  # noqa: ANN001, ANN201
     """A quick sign-in that writes the session the login page would (no password hashing).
 

@@ -17,12 +17,17 @@ from datetime import date
 import pytest
 
 from clinic.auth.models import Role, User
+from clinic.careteam import services as careteam
+from clinic.careteam.models import BreakGlassReason
 from clinic.extensions import db as _db
 from clinic.instructions.phases import Phase
 from clinic.instructions.services import load_samples, newest
+from clinic.journeys import models as m
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
+from clinic.patients.models import Patient
 from clinic.scheduling.feeds import new_token
+from tests.careteam_helpers import join_care_team
 from tests.conftest import savepoint_db
 from tests.factories import PatientFactory, make_user
 from tests.journeys.records import placeholders as journey_placeholders
@@ -51,13 +56,21 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("journeys.chart", "GET", "/clinical/patients/{journey_patient}/chart", {PR, CS}),
     ("journeys.new_journey", "GET", "/clinical/patients/{journey_patient}/journeys/new", {PR}),
     ("journeys.new_journey", "POST", "/clinical/patients/{journey_patient}/journeys/new", {PR}),
-    ("journeys.repeat_cycle", "POST", "/clinical/journeys/{journey}/repeat", {PR, CS}),
-    ("journeys.add_target", "POST", "/clinical/journeys/{journey}/targets", {PR, CS}),
-    ("journeys.set_conditions", "POST", "/clinical/journeys/{journey}/conditions", {PR, CS}),
-    ("journeys.end_journey", "POST", "/clinical/journeys/{journey}/end/cancel", {PR, CS}),
+    # provider-only decisions: clinical staff get a 403 with the reason
+    ("journeys.repeat_cycle", "POST", "/clinical/journeys/{journey}/repeat", {PR}),
+    ("journeys.add_target", "POST", "/clinical/journeys/{journey}/targets", {PR}),
+    ("journeys.set_conditions", "POST", "/clinical/journeys/{journey}/conditions", {PR}),
+    ("journeys.end_journey", "POST", "/clinical/journeys/{journey}/end/cancel", {PR}),
     ("journeys.stage", "GET", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
     ("journeys.stage", "POST", "/clinical/journeys/{journey}/stages/{stage}", {PR, CS}),
-    ("journeys.stage_action", "POST", "/clinical/journeys/{journey}/stages/{stage}/sign", {PR, CS}),
+    # signing: the responsible or a covering provider only (the matrix's provider is responsible)
+    ("journeys.stage_action", "POST", "/clinical/journeys/{journey}/stages/{stage}/sign", {PR}),
+    (
+        "journeys.stage_action",
+        "POST",
+        "/clinical/journeys/{journey}/stages/{stage}/start",
+        {PR, CS},
+    ),
     (
         "journeys.checklist",
         "POST",
@@ -92,6 +105,24 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("admin.reactivate_user", "POST", "/admin/users/{other}/reactivate", {A}),
     ("admin.reset_password", "POST", "/admin/users/{other}/password", {A}),
     ("admin.audit", "GET", "/admin/audit", {A}),
+    ("admin.audit", "GET", "/admin/audit?patient_id={patient}", {A}),
+    ("admin.audit_export", "GET", "/admin/audit/export.csv?action=auth", {A}),
+    ("admin.break_glass_uses", "GET", "/admin/break-glass", {A}),
+    ("admin.break_glass_uses", "GET", "/admin/break-glass?show=all", {A}),
+    ("admin.review_break_glass", "POST", "/admin/break-glass/{break_glass}/review", {A}),
+    # care team: break-glass for clinicians; assignments for admins and the responsible provider
+    ("careteam.break_glass", "GET", "/care-team/patients/{other_patient}/break-glass", {PR, CS}),
+    ("careteam.break_glass", "POST", "/care-team/patients/{other_patient}/break-glass", {PR, CS}),
+    ("careteam.journeys", "GET", "/care-team/journeys", {A}),
+    ("careteam.journey_team", "GET", "/care-team/journeys/{journey}", {A, PR}),
+    ("careteam.add_member", "POST", "/care-team/journeys/{journey}/members", {A, PR}),
+    (
+        "careteam.remove_member",
+        "POST",
+        "/care-team/journeys/{journey}/members/{member}/remove",
+        {A, PR},
+    ),
+    ("careteam.change_provider", "POST", "/care-team/journeys/{journey}/provider", {A}),
     ("portal.access", "GET", "/portal-access/{patient}", {FD, A}),
     ("portal.invite", "POST", "/portal-access/{patient}/invite", {FD, A}),
     ("portal.send_reset", "POST", "/portal-access/{patient}/reset", {FD, A}),
@@ -235,6 +266,18 @@ def _build_records() -> dict[str, object]:
         feed=new_token(appt.provider, by=other),
         **journey_placeholders(),
     )
+    # The matrix's provider is the journey's responsible provider, its clinical staff member is
+    # assigned, and both are on `patient`'s care team: the care-team dimension is tested below.
+    journey = _db.session.get(m.Journey, ids["journey"])
+    journey.provider_id = users[Role.PROVIDER].id
+    member = careteam.add_member(journey, users[Role.CLINICAL_STAFF], users[Role.ADMIN])
+    for role in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        join_care_team(users[role], patient)
+    other_patient = PatientFactory()
+    grant = careteam.grant_break_glass(
+        other, patient, BreakGlassReason.EMERGENCY, "Covering the evening clinic.", 4
+    )
+    ids.update(member=member.id, other_patient=other_patient.id, break_glass=grant.id)
     ids["users"] = {role: users[role].id for role in Role}
     return ids
 
@@ -298,3 +341,105 @@ def test_route_role_matrix(client, db, records, role, endpoint, method, url, all
         assert status not in (401, 403, 404, 405, 500), status
     else:
         assert status == 403, f"{role} reached {method} {target}: {status}"
+
+
+# --- the care-team dimension -----------------------------------------------------------------
+# A clinician reaches a patient's clinical routes when on the care team or holding an unexpired
+# break-glass grant; otherwise a 403 (a GET shows the break-glass offer). Break-glass never lets
+# anyone sign. Every clinical route whose URL names a patient's record is listed here.
+
+IN_TEAM, OUT_OF_TEAM, GLASS_ACTIVE, GLASS_EXPIRED = (
+    "in team",
+    "out of team",
+    "break-glass",
+    "expired",
+)
+CARE_TEAM_STATES = (IN_TEAM, OUT_OF_TEAM, GLASS_ACTIVE, GLASS_EXPIRED)
+CARE_TEAM_ENDPOINTS = {
+    "journeys.chart",
+    "journeys.new_journey",
+    "journeys.repeat_cycle",
+    "journeys.add_target",
+    "journeys.set_conditions",
+    "journeys.end_journey",
+    "journeys.stage",
+    "journeys.stage_action",
+    "journeys.checklist",
+    "journeys.add_note",
+    "journeys.time_out",
+    "journeys.add_site",
+    "journeys.follow_up",
+    "journeys.follow_up_missed",
+    "journeys.specimen_label",
+    "outcomes.patient_outcomes",
+    "outcomes.assign",
+    "outcomes.enter_for_patient",
+    "outcomes.void",
+}
+OFFER = "Emergency access (break-glass)"
+
+
+def _care_team_cells() -> list:
+    cells = []
+    for endpoint, method, url, allowed in ROUTES:
+        if endpoint not in CARE_TEAM_ENDPOINTS:
+            continue
+        for role in sorted(allowed, key=lambda r: r.value):  # type: ignore[arg-type]
+            for state in CARE_TEAM_STATES:
+                cells.append(
+                    pytest.param(
+                        role, state, method, url, id=f"{role.value}-{state}-{method} {url}"
+                    )
+                )
+    return cells
+
+
+def _place(user: User, state: str, records: dict) -> None:
+    """Put `user` in `state` towards both patients the clinical URLs name."""
+    from datetime import timedelta
+
+    from clinic.careteam.models import BreakGlass, JourneyMember, TeamRole
+    from clinic.models.base import utcnow
+
+    journey = _db.session.get(m.Journey, records["journey"])
+    patients = (records["journey_patient"], records["patient"])
+    if state == IN_TEAM:
+        role = TeamRole.COVERING_PROVIDER if user.role is PR else TeamRole.CLINICAL_STAFF
+        _db.session.add(JourneyMember(journey_id=journey.id, user_id=user.id, team_role=role))
+        join_care_team(user, _db.session.get(Patient, records["patient"]))
+    elif state in (GLASS_ACTIVE, GLASS_EXPIRED):
+        now = utcnow()
+        start = now - timedelta(hours=1 if state == GLASS_ACTIVE else 6)
+        for patient_id in patients:
+            _db.session.add(
+                BreakGlass(
+                    user_id=user.id,
+                    patient_id=patient_id,
+                    reason=BreakGlassReason.EMERGENCY,
+                    explanation="Matrix cell.",
+                    granted_at=start,
+                    expires_at=start + timedelta(hours=4),
+                )
+            )
+    _db.session.flush()
+
+
+@pytest.mark.parametrize(("role", "state", "method", "url"), _care_team_cells())
+def test_care_team_matrix(client, db, records, role, state, method, url):
+    user = make_user(role)
+    _place(user, state, records)
+    _db.session.commit()  # releases to the cell's savepoint, visible to the request
+    _start_session(client, user.id)
+    target = url.format(**{k: v for k, v in records.items() if k != "users"})
+    if method == "GET":
+        response = client.get(target)
+    else:
+        response = client.post(target, data={"csrf_token": client.csrf_token("/account")})
+    status = response.status_code
+    signing = target.endswith("/sign")
+    if state in (OUT_OF_TEAM, GLASS_EXPIRED) or (signing and state == GLASS_ACTIVE):
+        assert status == 403, f"{role.value} {state} reached {method} {target}: {status}"
+        if method == "GET":
+            assert OFFER in response.get_data(as_text=True)
+    else:
+        assert status not in (401, 403, 404, 405, 500), status

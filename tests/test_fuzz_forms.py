@@ -231,9 +231,34 @@ def build_world(db, make_user, role_user) -> World:
         feed=feed,
         **placeholders(),
     )
+    _join_care_teams(db, ids, patient, role_user, other)
     stage_pages = _stages_with_open_forms(make_user)
     other_ids = [str(patient.id), str(appt.id), str(other.id), str(ids["stage"])]
     return World(ids, stage_pages, other_ids)
+
+
+def _join_care_teams(db, ids: dict, patient, role_user, other) -> None:
+    """A clinician fuzzes as a care-team member (so the clinical forms open), and the care-team
+    and break-glass records the matrix names exist."""
+    from clinic.careteam import services as careteam
+    from clinic.careteam.models import BreakGlassReason
+    from clinic.journeys import models as m
+    from tests.careteam_helpers import join_care_team
+
+    journey = db.session.get(m.Journey, ids["journey"])
+    if role_user is not None and role_user.role in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        if role_user.role is Role.PROVIDER:
+            journey.provider_id = role_user.id
+        join_care_team(role_user, patient)
+    staff = other if other.role is Role.CLINICAL_STAFF else None
+    member = careteam.add_member(journey, staff, staff) if staff else None
+    other_patient = factories.PatientFactory()
+    grant = careteam.grant_break_glass(
+        other, patient, BreakGlassReason.EMERGENCY, "Covering the evening clinic.", 4
+    )
+    ids.update(
+        member=member.id if member else 0, other_patient=other_patient.id, break_glass=grant.id
+    )
 
 
 def _stages_with_open_forms(make_user) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Admin wing: user accounts and the audit trail."""
+"""Admin wing: user accounts, the audit trail and break-glass review."""
 
 from flask import Blueprint
 
@@ -7,4 +7,4 @@ from clinic.policy import ADMIN_ONLY, restrict_blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 restrict_blueprint(bp, ADMIN_ONLY)
 
-from clinic.admin import routes  # noqa: E402,F401
+from clinic.admin import audit_trail, break_glass, routes  # noqa: E402,F401

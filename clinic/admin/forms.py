@@ -6,27 +6,30 @@ from wtforms import (
     DateField,
     EmailField,
     PasswordField,
-    SelectField,
     StringField,
     SubmitField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from clinic.auth.forms import NewPasswordMixin
+from clinic.auth.forms import NewPasswordMixin, ReauthMixin
 from clinic.auth.models import Role
-from clinic.forms import ClinicForm, VersionField, days_from_today, record_id, within
+from clinic.forms import (
+    ClinicForm,
+    EnumSelectField,
+    VersionField,
+    days_from_today,
+    record_id,
+    within,
+)
 
 # The audit trail starts with the clinic's first records; nothing is dated after tomorrow.
 AUDIT_DATES = within(date(2000, 1, 1), days_from_today(1))
-
-ROLE_CHOICES = [(r.value, r.label) for r in Role]
-STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r is not Role.PATIENT]
 
 
 class UserForm(ClinicForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    role = EnumSelectField("Role", Role, validators=[DataRequired()])
     patient_mrn = StringField(
         "Patient MRN",
         validators=[Optional(), Length(max=20)],
@@ -47,12 +50,12 @@ class NewUserForm(UserForm):
     submit = SubmitField("Create account")
 
 
-class EditUserForm(UserForm):
+class EditUserForm(UserForm, ReauthMixin):
     version = VersionField()
     submit = SubmitField("Save changes")
 
 
-class ResetPasswordForm(ClinicForm, NewPasswordMixin):
+class ResetPasswordForm(ClinicForm, NewPasswordMixin, ReauthMixin):
     submit = SubmitField("Set new password")
 
 
@@ -68,7 +71,11 @@ class AuditSearchForm(ClinicForm):
 
     action = StringField("Action starts with", validators=[Optional(), Length(max=60)])
     actor = StringField("User e-mail contains", validators=[Optional(), Length(max=254)])
-    patient_id = StringField("Patient id", validators=[Optional(), Length(max=12), record_id])
+    patient_id = StringField(
+        "Patient id",
+        validators=[Optional(), Length(max=12), record_id],
+        description="Who looked at this patient's record, lists included.",
+    )
     object_type = StringField("Record type", validators=[Optional(), Length(max=40)])
     date_from = DateField("From (clinic date)", validators=[Optional(), AUDIT_DATES])
     date_to = DateField("To (clinic date)", validators=[Optional(), AUDIT_DATES])

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.admin import bp
 from clinic.admin.forms import (
-    AuditSearchForm,
     ConfirmForm,
     EditUserForm,
     NewUserForm,
     ResetPasswordForm,
 )
 from clinic.auth import services
-from clinic.auth.models import Role, User
+from clinic.auth.models import User
+from clinic.auth.reauth import confirm_identity
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
-from clinic.inputs import query_int
+from clinic.models import audit
 from clinic.models.audit import AuditEvent
 from clinic.submissions import once
-from clinic.timeutil import clinic_day_bounds
 from clinic.transaction import attempt
 
 USER_SORTS = {
@@ -48,6 +47,8 @@ def users():
     if show != "all":
         query = query.where(User.active.is_(show == "active"))
     page = db.paginate(query, per_page=50, error_out=False)
+    shown = [u.patient_id for u in page.items if u.patient_id]
+    audit.record("account.list_viewed", actor=current_user, patients=shown)
     return render_template("admin/users.html", page=page, sort=sort, show=show)
 
 
@@ -62,7 +63,7 @@ def new_user():
                 user = services.create_user(
                     email=form.email.data,
                     full_name=form.full_name.data,
-                    role=Role(form.role.data),
+                    role=form.role.data,
                     password=form.password.data,
                     patient_mrn=form.patient_mrn.data,
                     by=current_user,
@@ -92,6 +93,7 @@ def user_detail(user_id: int):
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(20)
     ).all()
+    audit.record("account.viewed", actor=current_user, obj=user, patient_id=user.patient_id)
     return render_template(
         "admin/user_detail.html",
         user=user,
@@ -99,6 +101,12 @@ def user_detail(user_id: int):
         action_form=ConfirmForm(),
         reset_form=ResetPasswordForm(),
     )
+
+
+def _changes_credentials(user: User, form: EditUserForm) -> bool:
+    """Whether the edit touches the e-mail (a sign-in name) or the role."""
+    email = services.normalise_email(form.email.data or "")
+    return email != user.email or form.role.data is not user.role
 
 
 def _conflict(form: EditUserForm, user: User):
@@ -112,7 +120,6 @@ def edit_user(user_id: int):
     user = _get_user(user_id)
     form = EditUserForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
-        form.role.data = user.role.value
         form.patient_mrn.data = user.patient.mrn if user.patient else ""
         form.version.data = str(user.version)
     form.patient_mrn.render_kw = {"readonly": True}
@@ -122,11 +129,13 @@ def edit_user(user_id: int):
             return _conflict(form, user)
         try:
             with attempt():
+                if _changes_credentials(user, form):
+                    confirm_identity(current_user, form.password.data, form.code.data, "user edit")
                 services.update_user(
                     user,
                     email=form.email.data,
                     full_name=form.full_name.data,
-                    role=Role(form.role.data),
+                    role=form.role.data,
                     by=current_user,
                 )
         except StaleWrite:
@@ -134,6 +143,7 @@ def edit_user(user_id: int):
         except Refused as err:
             show_beside(form, err, "email")
             status = err.status
+            form.password.data = form.code.data = ""
         else:
             flash("Changes saved.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
@@ -176,6 +186,13 @@ def reset_password(user_id: int):
     if form.validate_on_submit():
         try:
             with attempt():
+                if user.id == current_user.id:
+                    raise Refused(
+                        "Change your own password on your account page, with your current "
+                        "password.",
+                        "new_password",
+                    )
+                confirm_identity(current_user, form.password.data, form.code.data, "reset")
                 services.reset_password(user, form.new_password.data, by=current_user)
         except Refused as err:
             show_beside(form, err, "new_password")
@@ -189,42 +206,3 @@ def reset_password(user_id: int):
         action_form=ConfirmForm(),
         reset_form=form,
     ), 422
-
-
-@bp.route("/audit")
-def audit():
-    form = AuditSearchForm(request.args)
-    query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    if request.args and not form.validate():
-        events = None
-    else:
-        query = _filter_audit(query, form)
-        events = db.paginate(
-            query,
-            page=query_int("page", 1, high=100000),
-            per_page=current_app.config["AUDIT_PAGE_SIZE"],
-            error_out=False,
-        )
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("admin/audit.html", form=form, page=events, args=args)
-
-
-def _filter_audit(query: sa.Select, form: AuditSearchForm) -> sa.Select:
-    if form.action.data:
-        query = query.where(AuditEvent.action.startswith(form.action.data.strip(), autoescape=True))
-    if form.object_type.data:
-        query = query.where(AuditEvent.object_type == form.object_type.data.strip())
-    if form.patient_id.data:
-        if not form.patient_id.data.strip().isdigit():
-            abort(400)
-        query = query.where(AuditEvent.patient_id == int(form.patient_id.data))
-    if form.actor.data:
-        needle = services.normalise_email(form.actor.data)
-        query = query.join(User, AuditEvent.actor_id == User.id).where(
-            User.email.contains(needle, autoescape=True)
-        )
-    if form.date_from.data:
-        query = query.where(AuditEvent.occurred_at >= clinic_day_bounds(form.date_from.data)[0])
-    if form.date_to.data:
-        query = query.where(AuditEvent.occurred_at < clinic_day_bounds(form.date_to.data)[1])
-    return query

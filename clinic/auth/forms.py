@@ -1,7 +1,7 @@
 """Sign-in and password forms."""
 
-from wtforms import EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from clinic.auth.passwords import MAX_LENGTH
 from clinic.forms import ClinicForm
@@ -28,3 +28,19 @@ class NewPasswordMixin:
 class ChangePasswordForm(ClinicForm, NewPasswordMixin):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     submit = SubmitField("Change password")
+
+
+class ReauthMixin:
+    """Your own password (and code, once enrolled) again, before a sensitive change."""
+
+    password = PasswordField(
+        "Your password, to confirm",
+        validators=[Optional(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[Optional(), Length(max=20)],
+        description="Asked when your account has two-step sign-in.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )

@@ -7,12 +7,13 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, logout_user
 
-from clinic.auth import bp, services
+from clinic.auth import bp, services, throttle
 from clinic.auth.forms import ChangePasswordForm, LoginForm
 from clinic.auth.sessions import home_endpoint, start_session
 from clinic.errors import Refused, show_beside
 from clinic.extensions import limiter
-from clinic.transaction import attempt
+from clinic.models import audit
+from clinic.transaction import attempt, keep_after_rollback
 
 
 def safe_next(target: str | None) -> str | None:
@@ -25,8 +26,9 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _account_key() -> str:
-    return "login-account:" + services.normalise_email(request.form.get("email", ""))
+def _account_address_key() -> str:
+    email = services.normalise_email(request.form.get("email", ""))
+    return f"login-account-address:{email}|{request.remote_addr}"
 
 
 def _login_failed(response) -> bool:
@@ -41,23 +43,42 @@ def _login_failed(response) -> bool:
     scope="login-address",
 )
 @limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_ADDRESS"],
+    key_func=_account_address_key,
     methods=["POST"],
     deduct_when=_login_failed,
-    scope="login-account",
+    scope="login-account-address",
 )
 def login():
     if current_user.is_authenticated:
         return redirect(url_for(home_endpoint(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
+        email = services.normalise_email(form.email.data)
+        wait = throttle.seconds_to_wait(
+            email, services.find_user_by_email(email), audit.current_address()
+        )
+        if wait:
+            return _slowed(wait)
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
+        throttle.note_failure(email)
         form.password.errors.append("The e-mail or password is not correct.")
     return render_template("auth/login.html", form=form)
+
+
+def _slowed(wait: int):
+    """429: this account had many failed sign-ins; this address must wait before trying."""
+    keep_after_rollback(action="auth.throttled", detail=f"account slowed: {wait} s")
+    page = render_template(
+        "errors/error.html",
+        code=429,
+        title="Too many attempts",
+        message=f"This account had many failed sign-ins. Wait {wait} seconds, then try again.",
+    )
+    return page, 429, {"Retry-After": str(wait)}
 
 
 @bp.route("/logout", methods=["POST"])

@@ -14,7 +14,7 @@ from clinic.journeys.services.journeys import record_of
 from clinic.journeys.services.stages import reopen_refusal
 from clinic.journeys.stageform import display, field_groups, visible_fields
 from clinic.journeys.states import StageKind, StageStatus
-from clinic.policy import can_open_journey, can_sign_stage, stage_work_refusal
+from clinic.policy import can_open_journey, sign_refusal, stage_work_refusal
 
 
 def stage_context(stage: m.Stage, **overrides) -> dict:
@@ -43,7 +43,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         checklist_items=items,
         notes=notes,
         work_refusal=refusal,
-        may_sign=can_sign_stage(current_user, stage),
+        sign_refusal=sign_refusal(current_user, stage),
         reopen_refusal=reopen_refusal(stage),
         start_blockers=gating.start_blockers(stage) if stage.status is StageStatus.PENDING else [],
         complete_blockers=gating.complete_blockers(stage)

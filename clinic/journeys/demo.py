@@ -91,7 +91,7 @@ def _patient(n: int) -> Patient:
 def _open(patient: Patient, therapy: Therapy, provider: User) -> m.Journey:
     level, side, structure, code = TARGETS[therapy]
     condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == code))
-    return journeys.open_journey(
+    journey = journeys.open_journey(
         patient,
         therapy=therapy,
         provider=provider,
@@ -99,6 +99,11 @@ def _open(patient: Patient, therapy: Therapy, provider: User) -> m.Journey:
         targets=[(level, side, structure)],
         by=provider,
     )
+    from clinic.careteam.services import add_member
+
+    # The demo nurse is on every demo journey's care team, so their charts open directly.
+    add_member(journey, _user("nurse@demo.example.com"), provider)
+    return journey
 
 
 def _advance(

@@ -1,4 +1,8 @@
-"""Load helpers for routes: 404 for a missing or mismatched record, 403 through the policy."""
+"""Load helpers for routes: 404 for a missing or mismatched record, 403 through the policy.
+
+A clinician outside the patient's care team gets the break-glass offer (`OutsideCareTeam`);
+every chart, stage, specimen and follow-up route loads through here, so all answer alike.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,29 @@ from flask_login import current_user
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.patients.models import Patient
-from clinic.policy import can_view_clinical, can_view_journey, ensure
+from clinic.policy import can_manage_journey, ensure, ensure_clinical_access
 
 
 def load_patient(patient_id: int) -> Patient:
     patient = db.get_or_404(Patient, patient_id)
-    ensure(can_view_clinical(current_user, patient))
+    ensure_clinical_access(current_user, patient)
     return patient
 
 
 def load_journey(journey_id: int) -> m.Journey:
     journey = db.get_or_404(m.Journey, journey_id)
-    ensure(can_view_journey(current_user, journey))
+    ensure_clinical_access(current_user, journey.patient)
+    return journey
+
+
+def load_journey_to_manage(journey_id: int) -> m.Journey:
+    """A journey for a provider-only decision (end, targets, diagnoses, repeat cycle)."""
+    journey = load_journey(journey_id)
+    ensure(
+        can_manage_journey(current_user, journey),
+        "Ending a journey, its target sites, diagnoses and repeat cycles are a provider's "
+        "decisions.",
+    )
     return journey
 
 
@@ -38,3 +53,12 @@ def load_specimen(journey_id: int, specimen_id: int) -> m.Specimen:
     if specimen.journey_id != journey.id:
         abort(404)
     return specimen
+
+
+def load_follow_up(journey_id: int, follow_up_id: int) -> m.FollowUp:
+    """A follow-up, reached only through its own journey."""
+    journey = load_journey(journey_id)
+    follow_up = db.get_or_404(m.FollowUp, follow_up_id)
+    if follow_up.journey_id != journey.id:
+        abort(404)
+    return follow_up

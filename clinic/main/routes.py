@@ -28,6 +28,7 @@ def front_desk():
     from clinic.scheduling.queries import day_summary
     from clinic.scheduling.recalls import count_due
 
+    audit.record_read("front_desk.viewed", current_user, [])  # counts only, no patient shown
     return render_template(
         "main/front_desk.html",
         today=clinic_today(),
@@ -72,6 +73,7 @@ def patient_home():
 @bp.route("/account")
 @login_required
 def account():
+    audit.record("account.viewed", actor=current_user, obj=current_user)
     return render_template("main/account.html")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,36 @@ class AuditEvent(Model):
     __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
 
 
+audit_event_patient = sa.Table(
+    "audit_event_patient",
+    db.metadata,
+    sa.Column(
+        "audit_event_id", sa.ForeignKey("audit_event.id", ondelete="RESTRICT"), primary_key=True
+    ),
+    sa.Column(
+        "patient_id", sa.ForeignKey("patient.id", ondelete="RESTRICT"), primary_key=True, index=True
+    ),
+)
+"""Every patient a list page showed, one row each, for the event that recorded the view."""
+
+
+def shown_to_or_about(patient_id: int) -> sa.ColumnElement[bool]:
+    """Events about this patient, or list views that showed them ("who looked at my record")."""
+    listed = sa.select(audit_event_patient.c.audit_event_id).where(
+        audit_event_patient.c.patient_id == patient_id
+    )
+    return sa.or_(AuditEvent.patient_id == patient_id, AuditEvent.id.in_(listed))
+
+
+def _printable(detail: str | None) -> str | None:
+    """The detail as one printable line within its column: whatever a request carried (a NUL, a
+    line break, a bidi override in a search filter) is shown as "?" rather than stored."""
+    if not detail:
+        return None
+    cleaned = "".join(c if c.isprintable() else "?" for c in detail)
+    return cleaned[:DETAIL_MAX]
+
+
 class AuditIsAppendOnly(RuntimeError):
     """Raised when code tries to change or delete an audit row."""
 
@@ -70,11 +101,13 @@ def record(
     object_id: object | None = None,
     patient_id: int | None = None,
     detail: str | None = None,
+    patients: Iterable[int] | None = None,
 ) -> AuditEvent:
     """Add one audit row to the current transaction; the caller's commit makes it durable.
 
     `actor` is the acting User (None for the system or an unknown visitor); `obj` is any
-    model with an `id`, recorded as its table name (or `__audit_type__`) and id.
+    model with an `id`, recorded as its table name (or `__audit_type__`) and id. `patients`
+    are the ids a list page showed: one event, one `audit_event_patient` row per patient.
     """
     if obj is not None:
         object_type = object_type or getattr(obj, "__audit_type__", obj.__tablename__)
@@ -88,7 +121,21 @@ def record(
         object_id=None if object_id is None else str(object_id),
         patient_id=patient_id,
         remote_addr=current_address(),
-        detail=(detail or None) and detail[:DETAIL_MAX],
+        detail=_printable(detail),
     )
+    shown = sorted({int(p) for p in patients or () if p is not None})
+    if patients is not None and detail is None:
+        event_row.detail = f"{len(shown)} patient{'' if len(shown) == 1 else 's'} shown"
     db.session.add(event_row)
+    if shown:
+        db.session.flush([event_row])
+        db.session.execute(
+            audit_event_patient.insert(),
+            [{"audit_event_id": event_row.id, "patient_id": p} for p in shown],
+        )
     return event_row
+
+
+def record_read(action: str, actor: Any, patients: Iterable[int], **fields: Any) -> AuditEvent:
+    """One event for a page view that showed these patients (a list counts as a read)."""
+    return record(action, actor=actor, patients=list(patients), **fields)

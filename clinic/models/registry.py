@@ -1,6 +1,7 @@
 """Imports every wing's models so that mappers, Alembic and relationships see them all."""
 
 from clinic.auth.models import User  # noqa: F401
+from clinic.careteam.models import BreakGlass, JourneyMember  # noqa: F401
 from clinic.instructions.models import InstructionReceipt, InstructionVersion  # noqa: F401
 from clinic.journeys import models as journeys_models  # noqa: F401
 from clinic.mail import OutboxMessage  # noqa: F401

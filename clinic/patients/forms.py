@@ -9,14 +9,13 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    SelectField,
     StringField,
     SubmitField,
     TelField,
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from clinic.forms import ClinicForm, VersionField
+from clinic.forms import ClinicForm, EnumSelectField, VersionField
 from clinic.patients.models import ContactMethod, Sex
 
 PHONE_HELP = "Digits, spaces, dashes or brackets; a leading + for numbers outside the US."
@@ -62,7 +61,7 @@ class PatientForm(ClinicForm):
             real_birth_date,
         ],
     )
-    sex = SelectField("Sex", choices=[(s.value, s.label) for s in Sex])
+    sex = EnumSelectField("Sex", Sex)
     phone = TelField(
         "Phone", validators=[Optional(), Length(max=32), valid_phone], description=PHONE_HELP
     )
@@ -74,9 +73,7 @@ class PatientForm(ClinicForm):
             Length(max=254),
         ],
     )
-    preferred_contact = SelectField(
-        "Preferred contact method", choices=[(m.value, m.label) for m in ContactMethod]
-    )
+    preferred_contact = EnumSelectField("Preferred contact method", ContactMethod)
     address_line1 = StringField("Street address", validators=[Optional(), Length(max=120)])
     address_line2 = StringField(
         "Apartment, suite (optional)", validators=[Optional(), Length(max=120)]
@@ -128,8 +125,8 @@ class PatientForm(ClinicForm):
             "emergency_phone",
         )
         values = {name: getattr(self, name).data for name in names}
-        values["sex"] = Sex(self.sex.data)
-        values["preferred_contact"] = ContactMethod(self.preferred_contact.data)
+        values["sex"] = self.sex.data
+        values["preferred_contact"] = self.preferred_contact.data
         return values
 
 

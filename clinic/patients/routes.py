@@ -49,7 +49,12 @@ def search():
         can_register=can_register_patients(current_user),
     )
     if page is not None:
-        audit.record("patient.searched", actor=current_user, detail=f"by {terms.kind}")
+        audit.record(
+            "patient.searched",
+            actor=current_user,
+            detail=f"by {terms.kind}",
+            patients=[p.id for p in page.items],
+        )
     return html
 
 
@@ -130,8 +135,6 @@ def edit(patient_id: int):
     form = PatientForm(obj=patient if request.method == "GET" else None)
     if request.method == "GET":
         audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
-        form.sex.data = patient.sex.value
-        form.preferred_contact.data = patient.preferred_contact.value
         form.version.data = str(patient.version)
     duplicates: list[Patient] = []
     if form.validate_on_submit():

@@ -17,10 +17,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from clinic.forms import ClinicForm, VersionField, clinic_date_range, record_id
+from clinic.forms import ClinicForm, EnumSelectField, VersionField, clinic_date_range, record_id
 from clinic.scheduling.models import RoomKind, Status, VisitKind
 
-KIND_CHOICES = [(k.value, f"{k.label} ({k.default_length.seconds // 60} min)") for k in VisitKind]
+
+def _kind_with_length(kind: VisitKind) -> str:
+    return f"{kind.label} ({kind.default_length.seconds // 60} min)"
 
 
 def _five_minutes(form, field) -> None:
@@ -34,7 +36,7 @@ class BookingForm(ClinicForm):
         validators=[DataRequired(message="Enter the patient's MRN."), Length(max=20)],
         description="Find it on the patient's page or through Patients search.",
     )
-    kind = SelectField("Visit", choices=KIND_CHOICES)
+    kind = EnumSelectField("Visit", VisitKind, describe=_kind_with_length)
     provider = SelectField("With", coerce=int, validators=[DataRequired()])
     room = SelectField("Room", coerce=int, description="A phone check takes no room.")
     day = DateField(
@@ -98,7 +100,7 @@ class SlotSearchForm(ClinicForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
-    kind = SelectField("Visit", choices=KIND_CHOICES)
+    kind = EnumSelectField("Visit", VisitKind, describe=_kind_with_length)
     provider = SelectField("With", coerce=int, validate_choice=False)
     room = SelectField("Room", coerce=int, validate_choice=False)
     patient_mrn = StringField("Patient MRN (optional)", validators=[Optional(), Length(max=20)])
@@ -114,7 +116,7 @@ class SlotSearchForm(ClinicForm):
 
 class RoomForm(ClinicForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=60)])
-    kind = SelectField("Kind", choices=[(k.value, k.label) for k in RoomKind])
+    kind = EnumSelectField("Kind", RoomKind)
     active = BooleanField("In use (bookable)", default=True)
     version = VersionField(required=False)  # a new room has none; an edit must
     submit = SubmitField("Save room")

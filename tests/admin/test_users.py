@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
 from clinic.models.audit import AuditEvent
-from tests.factories import PatientFactory
+from tests.factories import PASSWORD, PatientFactory
 
 GOOD = "Maple kettle horizon 58"
 
@@ -105,6 +105,7 @@ def test_edit_saves_and_is_audited(client, login, make_user, db):
             "email": user.email,
             "role": "clinical_staff",
             "version": str(user.version),
+            "password": PASSWORD,
         },
     )
     assert response.status_code == 302
@@ -161,6 +162,7 @@ def test_admin_cannot_deactivate_or_demote_themself(client, login, db):
             "email": admin.email,
             "role": "front_desk",
             "version": str(admin.version),
+            "password": PASSWORD,
         },
     )
     assert "your own administrator role" in response.get_data(as_text=True)
@@ -186,7 +188,7 @@ def test_reset_password_refuses_weak_password(client, login, make_user, db):
     page = f"/admin/users/{user.id}"
     response = client.post_form(
         f"{page}/password",
-        {"new_password": "password1234", "confirm": "password1234"},
+        {"new_password": "password1234", "confirm": "password1234", "password": PASSWORD},
         token_from=page,
     )
     assert response.status_code == 422
@@ -201,3 +203,53 @@ def test_user_list_filters_and_sorts(client, login, make_user):
     assert "Zed Inactive" not in active_page
     assert "Zed Inactive" in client.get("/admin/users?show=inactive").get_data(as_text=True)
     assert client.get("/admin/users?sort=email&show=all").status_code == 200
+
+
+def test_changing_an_email_or_role_asks_for_the_admins_password(client, login, make_user, db):
+    login(Role.ADMIN)
+    user = make_user(Role.FRONT_DESK)
+    page = f"/admin/users/{user.id}/edit"
+    form = {
+        "full_name": user.full_name,
+        "email": "new.address@x.example.com",
+        "role": "front_desk",
+        "version": str(user.version),
+    }
+    refused = client.post_form(page, form)
+    assert refused.status_code == 422 and 'id="password-error"' in refused.get_data(as_text=True)
+    assert _user(db, user.email) is not None
+    failed = sa.select(sa.func.count()).where(AuditEvent.action == "auth.reauth_failed")
+    assert db.session.scalar(failed) == 1
+    assert client.post_form(page, {**form, "password": PASSWORD}).status_code == 302
+    assert _user(db, "new.address@x.example.com") is not None
+    # a name alone needs no confirmation
+    renamed = {**form, "email": "new.address@x.example.com", "full_name": "Only A Name"}
+    renamed["version"] = str(_user(db, "new.address@x.example.com").version)
+    assert client.post_form(page, renamed).status_code == 302
+
+
+def test_an_admin_changes_their_own_credentials_like_anyone(client, login, db):
+    admin = login(Role.ADMIN)
+    page = f"/admin/users/{admin.id}"
+    response = client.post_form(
+        f"{page}/password",
+        {
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+            "password": PASSWORD,
+        },
+        token_from=page,
+    )
+    assert response.status_code == 422 and "your account page" in response.get_data(as_text=True)
+    assert _user(db, admin.email).session_version == 1
+    edit = client.post_form(
+        f"{page}/edit",
+        {
+            "full_name": admin.full_name,
+            "email": "taken.over@x.example.com",
+            "role": "admin",
+            "version": str(admin.version),
+            "password": "not my password at all",
+        },
+    )
+    assert edit.status_code == 422 and _user(db, "taken.over@x.example.com") is None

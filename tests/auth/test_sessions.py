@@ -90,7 +90,7 @@ def test_admin_action_ends_the_users_sessions(app, client, login, make_user, act
     else:
         response = client.post_form(
             f"{page}/password",
-            {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "password": PASSWORD},
             token_from=page,
         )
     assert response.status_code == 302

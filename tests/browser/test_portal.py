@@ -82,7 +82,9 @@ def test_admin_edits_instructions(page):
     page.get_by_role("link", name="Instructions").click()
     page.wait_for_load_state()
     assert _axe_violations(page) == []
-    page.get_by_role("link", name="Bone marrow concentrate (BMAC), Days 4–14 after").click()
+    page.get_by_role(
+        "link", name="Bone marrow aspirate concentrate (BMAC), Days 4–14 after"
+    ).click()
     page.wait_for_load_state()
     page.get_by_label("Heading").fill("Days four to fourteen after BMAC")
     page.get_by_role("button", name="Save as a new version").click()

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
+from clinic.careteam import services as careteam
 from clinic.journeys import models as m
 from clinic.journeys.services import journeys
 from clinic.journeys.states import Therapy
@@ -28,10 +29,12 @@ def staff2(db):
 
 
 @pytest.fixture
-def make_journey(db, provider):
+def make_journey(db, provider, staff, staff2):
+    """Opens a journey for `provider`, with `staff` and `staff2` on its care team."""
+
     def _make(therapy: Therapy = Therapy.PRP, patient=None, by=None):
         condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.36"))
-        return journeys.open_journey(
+        journey = journeys.open_journey(
             patient or factories.PatientFactory(),
             therapy=therapy,
             provider=provider,
@@ -39,6 +42,9 @@ def make_journey(db, provider):
             targets=[("L4-L5", "midline", "disc")],
             by=by or provider,
         )
+        for member in (staff, staff2):
+            careteam.add_member(journey, member, provider)
+        return journey
 
     return _make
 

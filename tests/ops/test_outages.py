@@ -35,7 +35,7 @@ def test_redis_down_sign_in_still_works_and_counts_per_process(
     sibling_app, db, private_redis, caplog
 ):
     app = sibling_app(
-        RATELIMIT_STORAGE_URI=private_redis.url, LOGIN_LIMIT_PER_ACCOUNT="3 per minute"
+        RATELIMIT_STORAGE_URI=private_redis.url, LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="3 per minute"
     )
     client = CsrfClient(app.test_client())
     user = factories.make_user()

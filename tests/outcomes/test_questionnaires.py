@@ -107,9 +107,9 @@ def test_submitted_questionnaire_is_locked(client, login, patient_user, db):
     assert str(_reload(db, nrs).score) == "6.0"
 
 
-def test_staff_enter_answers_on_the_patients_behalf(client, login, patient_user, db):
+def test_staff_enter_answers_on_the_patients_behalf(client, login_on_team, patient_user, db):
     (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
-    nurse = login(Role.CLINICAL_STAFF)
+    nurse = login_on_team(Role.CLINICAL_STAFF, patient_user.patient)
     response = client.post_form(
         f"/questionnaires/{nrs.id}/enter",
         {"item_axial": "4", "submit": "Submit answers", "version": _v(db, nrs)},
@@ -123,8 +123,8 @@ def test_staff_enter_answers_on_the_patients_behalf(client, login, patient_user,
     assert row.detail == "entered by staff for the patient" and row.patient_id == nrs.patient_id
 
 
-def test_staff_assign_the_standard_set_for_the_region(client, login, patient_user, db):
-    login(Role.PROVIDER)
+def test_staff_assign_the_standard_set_for_the_region(client, login_on_team, patient_user, db):
+    login_on_team(Role.PROVIDER, patient_user.patient)
     patient = patient_user.patient
     page = f"/patients/{patient.id}/outcomes"
     client.post_form(
@@ -147,9 +147,9 @@ def test_staff_assign_the_standard_set_for_the_region(client, login, patient_use
     assert bad.status_code == 422 and "cannot be before" in bad.get_data(as_text=True)
 
 
-def test_void_keeps_the_record(client, login, patient_user, db):
+def test_void_keeps_the_record(client, login_on_team, patient_user, db):
     (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
-    login(Role.PROVIDER)
+    login_on_team(Role.PROVIDER, patient_user.patient)
     page = f"/patients/{patient_user.patient.id}/outcomes"
     client.post_form(
         f"/questionnaires/{nrs.id}/void", {"reason": "assigned twice"}, token_from=page
@@ -296,9 +296,9 @@ def test_progress_dates_are_clinic_dates(client, login, patient_user, db):
     assert "09 Jan 2026" in html and "10 Jan 2026" not in html
 
 
-def test_staff_opening_answers_is_audited(client, login, patient_user, db):
+def test_staff_opening_answers_is_audited(client, login_on_team, patient_user, db):
     (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
-    login(Role.PROVIDER)
+    login_on_team(Role.PROVIDER, patient_user.patient)
     assert client.get(f"/questionnaires/{nrs.id}/enter").status_code == 200
     row = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "questionnaire.viewed")

@@ -22,6 +22,7 @@ from clinic.outcomes import services as outcomes
 from clinic.outcomes.models import QuestionnaireResponse
 from clinic.patients.models import Patient
 from clinic.scheduling.models import WorkingHours, WorkingWeek
+from tests.careteam_helpers import join_care_team
 from tests.conftest import make_test_app
 from tests.databases import fresh_url
 from tests.factories import PatientFactory, make_user
@@ -41,6 +42,7 @@ def server(db_kind):
         people = {role: make_user(role) for role in roles}
         clinicians = [make_user(Role.PROVIDER) for _ in range(2)]
         patient = PatientFactory()
+        join_care_team(people[Role.CLINICAL_STAFF], patient)  # the nurse enters answers
         db.session.commit()
         ids = {
             "emails": {role: user.email for role, user in people.items()},

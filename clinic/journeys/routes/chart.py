@@ -10,17 +10,18 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import User
+from clinic.careteam.services import members_by_journey
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
-from clinic.journeys.loaders import load_journey, load_patient, load_specimen
+from clinic.journeys.loaders import load_journey_to_manage, load_patient, load_specimen
 from clinic.journeys.services import journeys as journey_services
 from clinic.journeys.services.queries import active_providers, chart_for
 from clinic.journeys.states import JourneyStatus, Therapy
 from clinic.models import audit
-from clinic.policy import can_open_journey
+from clinic.policy import can_change_team, can_open_journey, care_team_access, ensure
 from clinic.submissions import once
 from clinic.transaction import attempt
 
@@ -33,14 +34,18 @@ def _chart_url(patient_id: int, anchor: str | None = None) -> str:
 def chart(patient_id: int):
     patient = load_patient(patient_id)
     audit.record("chart.viewed", actor=current_user, obj=patient, patient_id=patient.id)
+    chart = chart_for(patient)
     return render_template(
         "journeys/chart.html",
-        chart=chart_for(patient),
+        chart=chart,
         patient=patient,
+        team=members_by_journey([j.id for j in chart.journeys]),
+        access=care_team_access(current_user, patient.id),
         may_open=can_open_journey(current_user),
         action_form=f.ActionForm(formdata=None),
         reason_form=f.ReasonForm(formdata=None),
         JourneyStatus=JourneyStatus,
+        can_change_team=can_change_team,
     )
 
 
@@ -62,8 +67,7 @@ def _journey_form() -> f.NewJourneyForm:
 @once
 def new_journey(patient_id: int):
     patient = load_patient(patient_id)
-    if not can_open_journey(current_user):
-        abort(403)
+    ensure(can_open_journey(current_user), "Journeys are opened by a provider.")
     form = _journey_form()
     if form.validate_on_submit():
         try:
@@ -87,7 +91,7 @@ def new_journey(patient_id: int):
 
 @bp.route("/journeys/<int:journey_id>/repeat", methods=["POST"])
 def repeat_cycle(journey_id: int):
-    journey = load_journey(journey_id)
+    journey = load_journey_to_manage(journey_id)
     if not f.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -102,7 +106,7 @@ def repeat_cycle(journey_id: int):
 
 @bp.route("/journeys/<int:journey_id>/end/<outcome>", methods=["POST"])
 def end_journey(journey_id: int, outcome: str):
-    journey = load_journey(journey_id)
+    journey = load_journey_to_manage(journey_id)
     targets = {"complete": JourneyStatus.COMPLETED, "cancel": JourneyStatus.CANCELLED}
     if outcome not in targets:
         abort(404)
@@ -155,7 +159,7 @@ def _back_to_evaluation(journey: m.Journey):
 
 @bp.route("/journeys/<int:journey_id>/targets", methods=["POST"])
 def add_target(journey_id: int):
-    journey = load_journey(journey_id)
+    journey = load_journey_to_manage(journey_id)
     form = f.TargetForm()
     if not form.validate_on_submit():
         flash("Choose a level, side and structure.", "danger")
@@ -174,7 +178,7 @@ def add_target(journey_id: int):
 
 @bp.route("/journeys/<int:journey_id>/conditions", methods=["POST"])
 def set_conditions(journey_id: int):
-    journey = load_journey(journey_id)
+    journey = load_journey_to_manage(journey_id)
     form = f.ConditionsForm()
     form.condition_ids.choices = _condition_choices()
     if not form.validate_on_submit():

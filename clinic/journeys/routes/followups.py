@@ -11,7 +11,7 @@ from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
-from clinic.journeys.loaders import load_journey
+from clinic.journeys.loaders import load_follow_up
 from clinic.journeys.services import followups
 from clinic.journeys.services.followups import ASSESSMENT_FIELDS, PLANS
 from clinic.models import audit
@@ -20,11 +20,7 @@ from clinic.transaction import attempt
 
 
 def _load(journey_id: int, follow_up_id: int) -> m.FollowUp:
-    journey = load_journey(journey_id)
-    follow_up = db.get_or_404(m.FollowUp, follow_up_id)
-    if follow_up.journey_id != journey.id:
-        abort(404)
-    return follow_up
+    return load_follow_up(journey_id, follow_up_id)
 
 
 def _back(follow_up: m.FollowUp) -> str:

@@ -16,6 +16,7 @@ from clinic.journeys.services.journeys import record_of
 from clinic.journeys.stageform import build_form, differences, values_from_form
 from clinic.journeys.states import StageStatus
 from clinic.models import audit
+from clinic.policy import ensure_no_refusal, sign_refusal
 from clinic.submissions import once
 from clinic.transaction import attempt
 
@@ -86,6 +87,8 @@ def stage_action(journey_id: int, stage_id: int, action: str):
     stage = load_stage(journey_id, stage_id)
     if action not in ACTIONS and action not in ("cancel", "void"):
         abort(404)
+    if action in ("sign", "void"):
+        ensure_no_refusal(sign_refusal(current_user, stage))
     form = f.ReasonForm() if action in ("cancel", "void") else f.ActionForm()
     if not form.validate_on_submit():
         if action in ("cancel", "void") and form.reason.errors:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from clinic.inputs import query_text
 from clinic.journeys import bp
-from clinic.journeys.services.queries import find_patients, worklist_for
+from clinic.journeys.services.queries import WORKLIST_SHOW, find_patients, worklist_for
+from clinic.models import audit
+from clinic.reads import patients_of
 from clinic.timeutil import clinic_today
 
 
 def render_worklist():
     """The worklist page for the signed-in provider or clinical staff member."""
-    return render_template(
-        "journeys/worklist.html", work=worklist_for(current_user), today=clinic_today()
+    show = request.args.get("show", "all")
+    if show not in WORKLIST_SHOW:
+        abort(400)
+    work = worklist_for(current_user, show=show)
+    audit.record_read(
+        "worklist.viewed", current_user, patients_of(work.all(), "journey.patient_id")
     )
+    return render_template("journeys/worklist.html", work=work, today=clinic_today())
 
 
 @bp.route("/worklist")
@@ -26,4 +33,7 @@ def worklist():
 @bp.route("/patients")
 def find_patient():
     query = query_text("q", 80)
-    return render_template("journeys/find_patient.html", query=query, patients=find_patients(query))
+    patients = find_patients(query)
+    if patients:
+        audit.record_read("patient.searched", current_user, [p.id for p in patients])
+    return render_template("journeys/find_patient.html", query=query, patients=patients)

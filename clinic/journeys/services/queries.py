@@ -93,12 +93,23 @@ PROCEDURE_KINDS = (StageKind.COLLECTION, StageKind.INJECTION)
 FIRST_KINDS = (StageKind.EVALUATION, StageKind.COLLECTION)
 
 
+WORKLIST_SHOW = ("all", "mine")
+
+
 @dataclass
 class Worklist:
     today: list[m.Stage]
     in_progress: list[m.Stage]
     to_sign: list[m.Stage]
     ready: list[m.Stage]
+    mine: frozenset[int] = frozenset()  # patients on the user's care team
+    show: str = "all"
+
+    def all(self) -> list[m.Stage]:
+        return [*self.today, *self.in_progress, *self.to_sign, *self.ready]
+
+    def is_mine(self, stage: m.Stage) -> bool:
+        return stage.journey.patient_id in self.mine
 
 
 def _stage_query():
@@ -116,18 +127,36 @@ def _stage_query():
     )
 
 
-def worklist_for(user: User, limit: int = 200) -> Worklist:
-    """Stages waiting on this user or their team: in progress, awaiting signature, up next."""
-    mine = m.Journey.provider_id == user.id
-    team = m.Stage.kind.in_(STAFF_KINDS)
-    scope = mine if user.role is Role.PROVIDER else team
+def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
+    """Stages waiting on this user or their team: in progress, awaiting signature, up next.
+
+    Patients on the user's care team come first; `show="mine"` lists only them.
+    """
+    from clinic.careteam.models import JourneyMember, TeamRole
+    from clinic.careteam.services import team_patient_ids
+
+    team_ids = frozenset(team_patient_ids(user))
+    covering = sa.select(JourneyMember.journey_id).where(
+        JourneyMember.user_id == user.id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
+    )
+    mine = sa.or_(m.Journey.provider_id == user.id, m.Journey.id.in_(covering))
+    scope: sa.ColumnElement[bool] = (
+        sa.true() if user.role is Role.PROVIDER else m.Stage.kind.in_(STAFF_KINDS)
+    )
+    if show == "mine":
+        scope = sa.and_(scope, m.Journey.patient_id.in_(team_ids))
+    own_first = sa.case((m.Journey.patient_id.in_(team_ids), 0), else_=1)
+
+    def base() -> sa.Select:
+        return _stage_query().order_by(None).order_by(own_first, m.Stage.updated_at, m.Stage.id)
+
     in_progress = db.session.scalars(
-        _stage_query().where(scope, m.Stage.status == StageStatus.IN_PROGRESS).limit(limit)
+        base().where(scope, m.Stage.status == StageStatus.IN_PROGRESS).limit(limit)
     ).all()
     to_sign = []
     if user.role is Role.PROVIDER:
         to_sign = db.session.scalars(
-            _stage_query().where(mine, m.Stage.status == StageStatus.COMPLETED).limit(limit)
+            base().where(mine, m.Stage.status == StageStatus.COMPLETED).limit(limit)
         ).all()
     # "Up next": pending stages whose predecessor in the cycle is done (or the evaluation).
     previous = sa.orm.aliased(m.Stage)
@@ -141,7 +170,7 @@ def worklist_for(user: User, limit: int = 200) -> Worklist:
         previous.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
     )
     ready = db.session.scalars(
-        _stage_query()
+        base()
         .where(
             scope,
             m.Stage.status == StageStatus.PENDING,
@@ -153,7 +182,7 @@ def worklist_for(user: User, limit: int = 200) -> Worklist:
     ).all()
     start, end = clinic_day_bounds(clinic_today())
     today = db.session.scalars(
-        _stage_query()
+        base()
         .where(
             scope,
             m.Stage.kind.in_(PROCEDURE_KINDS),
@@ -163,7 +192,9 @@ def worklist_for(user: User, limit: int = 200) -> Worklist:
         )
         .limit(limit)
     ).all()
-    return Worklist(list(today), list(in_progress), list(to_sign), list(ready))
+    return Worklist(
+        list(today), list(in_progress), list(to_sign), list(ready), mine=team_ids, show=show
+    )
 
 
 def find_patients(text: str, limit: int = 25) -> list[Patient]:

@@ -25,7 +25,7 @@ from clinic.journeys.states import (
 )
 from clinic.models import audit
 from clinic.models.base import utcnow
-from clinic.policy import can_sign_stage, stage_work_refusal
+from clinic.policy import can_sign_stage, sign_refusal, stage_work_refusal
 
 
 def _audit(action: str, stage: m.Stage, by: User, detail: str | None = None) -> None:
@@ -194,8 +194,8 @@ def _settle_candidacy(stage: m.Stage, record: m.EvaluationRecord, by: User) -> N
 
 def sign_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
     """Completed → signed: the record locks; signing the injection starts the follow-ups."""
-    if not can_sign_stage(by, stage):
-        raise Refused("Only a provider signs a stage.")
+    if refusal := sign_refusal(by, stage):
+        raise Refused(refusal)
     check_version(stage, version)
     _refuse(gating.sign_blockers(stage))
     move_stage(stage, StageStatus.SIGNED, by)

@@ -15,20 +15,20 @@ from clinic.outcomes.forms import AssignForm, VoidForm
 from clinic.outcomes.instruments import standard_set
 from clinic.outcomes.models import BASELINE, QuestionnaireResponse
 from clinic.patients.models import Patient
-from clinic.policy import CLINICAL, can_view_clinical, ensure, require_roles
+from clinic.policy import CLINICAL, ensure_clinical_access, require_roles
 from clinic.timeutil import clinic_today
 from clinic.transaction import attempt
 
 
 def _patient(patient_id: int) -> Patient:
     patient = db.get_or_404(Patient, patient_id)
-    ensure(can_view_clinical(current_user, patient))
+    ensure_clinical_access(current_user, patient)
     return patient
 
 
 def _response(response_id: int) -> QuestionnaireResponse:
     response = db.get_or_404(QuestionnaireResponse, response_id)
-    ensure(can_view_clinical(current_user, response.patient))
+    ensure_clinical_access(current_user, response.patient)
     return response
 
 

@@ -17,6 +17,7 @@ from clinic.patients.models import Patient
 from clinic.policy import can_view_patient_demographics, ensure, require_roles
 from clinic.portal import bp, services
 from clinic.portal.forms import InviteForm
+from clinic.reads import patients_addressed
 from clinic.transaction import attempt
 
 ACCESS_ROLES = (Role.FRONT_DESK, Role.ADMIN)
@@ -128,6 +129,8 @@ def outbox():
         per_page=25,
         error_out=False,
     )
+    shown = patients_addressed(m.recipient for m in messages.items)
+    audit.record_read("outbox.viewed", current_user, shown)
     return render_template("portal/outbox.html", page=messages)
 
 
@@ -137,4 +140,6 @@ def outbox_message(message_id: int):
     if not outbox_enabled():
         abort(404)
     message = db.get_or_404(OutboxMessage, message_id)
+    shown = patients_addressed([message.recipient])
+    audit.record_read("outbox.message_viewed", current_user, shown, obj=message)
     return render_template("portal/outbox_message.html", message=message)

@@ -11,7 +11,7 @@ from clinic.extensions import db
 from clinic.policy import can_manage_resources, ensure
 from clinic.scheduling import bp, resources, services
 from clinic.scheduling.forms import HoursForm, RoomForm, add_day_fields
-from clinic.scheduling.models import WEEKDAYS, Room, RoomKind
+from clinic.scheduling.models import WEEKDAYS, Room
 from clinic.scheduling.queries import get_clinician
 from clinic.scheduling.slots import hours_by_clinician
 from clinic.submissions import once
@@ -35,7 +35,7 @@ def edit_room(room_id: int | None = None):
     room = db.get_or_404(Room, room_id) if room_id else None
     form = RoomForm(obj=room if request.method == "GET" else None)
     if request.method == "GET" and room is not None:
-        form.kind.data, form.version.data = room.kind.value, str(room.version)
+        form.kind.data, form.version.data = room.kind, str(room.version)
     conflict = False
     if form.validate_on_submit():
         if room is not None and form.version.data != str(room.version):
@@ -46,7 +46,7 @@ def edit_room(room_id: int | None = None):
                     resources.save_room(
                         room,
                         name=form.name.data,
-                        kind=RoomKind(form.kind.data),
+                        kind=form.kind.data,
                         active=form.active.data,
                         by=current_user,
                     )

@@ -12,6 +12,7 @@ from clinic.inputs import query_day, query_id
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import can_book, can_export_calendar, ensure
+from clinic.reads import patients_of
 from clinic.scheduling import bp, export, services
 from clinic.scheduling.board import locations
 from clinic.scheduling.calendar import Column, build_grid
@@ -50,6 +51,7 @@ def day():
             if the_day.weekday() in hours.get(p.id, {}) or p.id in busy
         ]
         grid = build_grid(the_day, columns, appointments, lambda a: a.provider_id)
+    audit.record_read("schedule.day_viewed", current_user, patients_of(appointments))
     return render_template(
         "scheduling/day.html",
         grid=grid,
@@ -91,6 +93,7 @@ def week():
 
     for appointment in appointments:
         by_day.setdefault(to_clinic(appointment.starts_at).date(), []).append(appointment)
+    audit.record_read("schedule.week_viewed", current_user, patients_of(appointments))
     return render_template(
         "scheduling/week.html",
         days=days,
@@ -131,7 +134,9 @@ def _board_context(the_day: date) -> dict:
 @bp.route("/board")
 def board():
     """Today's patients in time order, where each is, with check-in and no-show."""
-    return render_template("scheduling/board.html", **_board_context(_day_arg()))
+    context = _board_context(_day_arg())  # the first view is audited; the refresh is passive
+    audit.record_read("schedule.board_viewed", current_user, patients_of(context["appointments"]))
+    return render_template("scheduling/board.html", **context)
 
 
 @bp.route("/board/rows")
@@ -159,7 +164,10 @@ def print_day():
         "scheduling/print_day.html", appointments=appointments, day=the_day, clinician=clinician
     )
     audit.record(
-        "schedule.printed", actor=current_user, detail=f"{the_day} provider {provider_id or 'all'}"
+        "schedule.printed",
+        actor=current_user,
+        detail=f"{the_day} provider {provider_id or 'all'}",
+        patients=patients_of(appointments),
     )
     return html
 

@@ -55,7 +55,7 @@ def _prefill(form: BookingForm) -> None:
     elif args.get("mrn"):
         form.patient_mrn.data = args["mrn"][:20]
     if args.get("kind") in {k.value for k in VisitKind}:
-        form.kind.data = args["kind"]
+        form.kind.data = VisitKind(args["kind"])
     form.provider.data = query_id("provider")
     form.room.data = query_id("room") or 0
     journey_links.offer_links(form, patient or _patient_by_mrn(form.patient_mrn.data))
@@ -95,7 +95,7 @@ def _read_booking(form: BookingForm):
         links = journey_links.read_link(form, patient)
         if links is None:
             return None
-    kind = VisitKind(form.kind.data)
+    kind = form.kind.data
     length = timedelta(minutes=form.minutes.data) if form.minutes.data else kind.default_length
     return dict(
         patient=patient,
@@ -264,14 +264,14 @@ def reschedule(appointment_id: int):
     form.set_choices(services.clinicians(), services.active_rooms())
     if request.method == "GET":
         local = to_clinic(original.starts_at)
-        form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind.value
+        form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind
         form.provider.data, form.room.data = original.provider_id, original.room_id or 0
         form.day.data, form.start.data = local.date(), local.time()
         form.minutes.data, form.notes.data = original.length_minutes, original.notes
         form.version.data = str(original.version)
         _suggested_time(form)
     elif form.validate_on_submit():
-        form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind.value
+        form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind
         booking = _read_booking(form)
         if form.version.data != str(original.version):
             form.start.errors.append("This appointment changed meanwhile; reload the page.")
@@ -310,7 +310,7 @@ def find_slots():
     if "kind" in request.args:
         if not form.validate():
             abort(400)
-        kind = VisitKind(form.kind.data)
+        kind = form.kind.data
         providers = [c for c in clinicians if not form.provider.data or c.id == form.provider.data]
         providers = [
             p for p in providers if kind is VisitKind.PHONE_CHECK or p.role.value == "provider"

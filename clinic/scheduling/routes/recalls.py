@@ -11,11 +11,12 @@ from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.inputs import query_id, query_int
 from clinic.journeys.models import FollowUp
+from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.policy import can_book, ensure
+from clinic.reads import patients_of
 from clinic.scheduling import bp, journey_links, recalls, services
 from clinic.scheduling.forms import BookingForm, RecallBookingForm
-from clinic.scheduling.models import VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
 from clinic.scheduling.routes.booking import _conflict_page
 from clinic.timeutil import clinic_today, to_clinic
@@ -35,6 +36,7 @@ def recalls_list():
     rows, total = recalls.recall_page(
         today, now=utcnow(), show=show, provider_id=provider_id, page=page
     )
+    audit.record_read("recalls.viewed", current_user, patients_of(rows, "follow_up.patient_id"))
     return render_template(
         "scheduling/recalls.html",
         rows=rows,
@@ -55,7 +57,7 @@ def _booking_form(follow_up: FollowUp, kind, provider_id, room, starts_at) -> Bo
     form.set_choices(services.clinicians(), services.active_rooms())
     journey_links.offer_links(form, follow_up.patient)
     local = to_clinic(starts_at)
-    form.patient_mrn.data, form.kind.data = follow_up.patient.mrn, kind.value
+    form.patient_mrn.data, form.kind.data = follow_up.patient.mrn, kind
     form.provider.data, form.room.data = provider_id, room.id if room else 0
     form.day.data, form.start.data = local.date(), local.time()
     form.link.data = f"follow_up:{follow_up.id}"
@@ -79,7 +81,7 @@ def book_recall(follow_up_id: int):
     if provider is None or starts_at.tzinfo is None:
         abort(400)
     starts_at = starts_at.astimezone(UTC)
-    kind = VisitKind(form.kind.data)
+    kind = form.kind.data
     try:
         with attempt():
             appointment = services.book(

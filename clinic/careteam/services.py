@@ -1,0 +1,272 @@
+"""The care team: who it holds, changing assignments, and break-glass access with its review.
+
+Services flush and write the audit row; they never commit and never read the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from clinic.auth.models import Role, User
+from clinic.careteam.models import BreakGlass, BreakGlassReason, JourneyMember, TeamRole
+from clinic.errors import Conflict, Refused
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.states import OPEN_JOURNEY
+from clinic.models import audit
+from clinic.models.base import utcnow
+from clinic.patients.models import Patient
+from clinic.scheduling.models import LIVE_STATUSES, Appointment
+from clinic.timeutil import clinic_day_bounds, clinic_today
+
+EXPLANATION_MAX = 500
+
+
+def _team_patient_selects(user: User, now: datetime) -> list[sa.Select]:
+    """SELECTs of patient ids whose care team includes this user, one per way in."""
+    start, end = clinic_day_bounds(clinic_today())
+    open_journey = m.Journey.status.in_(OPEN_JOURNEY)
+    return [
+        sa.select(m.Journey.patient_id).where(open_journey, m.Journey.provider_id == user.id),
+        sa.select(m.Journey.patient_id)
+        .join(JourneyMember, JourneyMember.journey_id == m.Journey.id)
+        .where(open_journey, JourneyMember.user_id == user.id),
+        sa.select(Appointment.patient_id).where(
+            Appointment.provider_id == user.id,
+            Appointment.status.in_(list(LIVE_STATUSES)),
+            Appointment.starts_at < end,
+            Appointment.ends_at > start,
+        ),
+    ]
+
+
+def team_patient_ids(user: User) -> set[int]:
+    """Every patient whose care team includes this user (break-glass grants not counted)."""
+    if user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        return set()
+    union = sa.union(*_team_patient_selects(user, utcnow()))
+    return set(db.session.scalars(sa.select(union.subquery().c[0])))
+
+
+def in_care_team(user: User, patient_id: int) -> bool:
+    """Whether this clinician is on the patient's care team (one query)."""
+    if user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        return False
+    selects = [
+        s.where(s.selected_columns[0] == patient_id) for s in _team_patient_selects(user, utcnow())
+    ]
+    return bool(db.session.scalar(sa.select(sa.exists(sa.union(*selects).subquery().select()))))
+
+
+def active_break_glass(
+    user: User, patient_id: int, now: datetime | None = None
+) -> BreakGlass | None:
+    """The user's unexpired break-glass grant for this patient, if any."""
+    now = now or utcnow()
+    return db.session.scalars(
+        sa.select(BreakGlass)
+        .where(
+            BreakGlass.user_id == user.id,
+            BreakGlass.patient_id == patient_id,
+            BreakGlass.granted_at <= now,
+            BreakGlass.expires_at > now,
+        )
+        .order_by(BreakGlass.expires_at.desc())
+        .limit(1)
+    ).first()
+
+
+def grant_break_glass(
+    user: User, patient: Patient, reason: BreakGlassReason, explanation: str, hours: int
+) -> BreakGlass:
+    """Open time-limited access to a patient outside the care team, flagged for review."""
+    if user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        raise Refused("Only clinicians may open a chart in an emergency.", "reason")
+    explanation = " ".join((explanation or "").split())
+    if len(explanation) < 10:
+        raise Refused("Say in a sentence why you need this chart now.", "explanation")
+    now = utcnow()
+    grant = BreakGlass(
+        user_id=user.id,
+        patient_id=patient.id,
+        reason=reason,
+        explanation=explanation[:EXPLANATION_MAX],
+        granted_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    db.session.add(grant)
+    db.session.flush()
+    audit.record(
+        "break_glass.granted",
+        actor=user,
+        obj=grant,
+        patient_id=patient.id,
+        detail=f"flagged for review; {reason.value}; {hours} h",
+    )
+    return grant
+
+
+def review_break_glass(grant: BreakGlass, note: str, by: User) -> None:
+    """Mark a break-glass use reviewed by an administrator."""
+    if grant.reviewed_at is not None:
+        raise Conflict("This use was already reviewed.")
+    grant.reviewed_at = utcnow()
+    grant.reviewed_by_id = by.id
+    grant.review_note = " ".join((note or "").split())[:EXPLANATION_MAX] or None
+    db.session.flush()
+    audit.record("break_glass.reviewed", actor=by, obj=grant, patient_id=grant.patient_id)
+
+
+def break_glass_uses(show: str = "open", limit: int = 200) -> list[BreakGlass]:
+    """Break-glass grants, newest first: those awaiting review, or all."""
+    query = sa.select(BreakGlass).order_by(BreakGlass.granted_at.desc()).limit(limit)
+    if show == "open":
+        query = query.where(BreakGlass.reviewed_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+# --- assignments -----------------------------------------------------------------------------
+
+
+@dataclass
+class Team:
+    journey: m.Journey
+    members: list[JourneyMember]
+
+
+def team_of(journey: m.Journey) -> Team:
+    members = db.session.scalars(
+        sa.select(JourneyMember)
+        .where(JourneyMember.journey_id == journey.id)
+        .order_by(JourneyMember.team_role, JourneyMember.id)
+    ).all()
+    return Team(journey, list(members))
+
+
+def covering_provider_ids(journey: m.Journey) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(JourneyMember.user_id).where(
+                JourneyMember.journey_id == journey.id,
+                JourneyMember.team_role == TeamRole.COVERING_PROVIDER,
+            )
+        )
+    )
+
+
+def assignable_users(journey: m.Journey) -> list[User]:
+    """Active providers and clinical staff not yet on this journey's team."""
+    taken = sa.select(JourneyMember.user_id).where(JourneyMember.journey_id == journey.id)
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.active,
+                User.role.in_([Role.PROVIDER, Role.CLINICAL_STAFF]),
+                User.id != journey.provider_id,
+                User.id.not_in(taken),
+            )
+            .order_by(User.full_name)
+        )
+    )
+
+
+def add_member(journey: m.Journey, user: User | None, by: User) -> JourneyMember:
+    """Assign a covering provider or clinical staff member (their role decides which)."""
+    if journey.status not in OPEN_JOURNEY:
+        raise Refused("This journey has ended; its team can no longer change.", "user_id")
+    if user is None or not user.active or user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        raise Refused("Choose an active provider or clinical staff member.", "user_id")
+    if user.id == journey.provider_id:
+        raise Refused("The responsible provider is already on the team.", "user_id")
+    exists = db.session.scalar(
+        sa.select(JourneyMember.id).where(
+            JourneyMember.journey_id == journey.id, JourneyMember.user_id == user.id
+        )
+    )
+    if exists:
+        raise Conflict(f"{user.full_name} is already on the team.")
+    role = TeamRole.COVERING_PROVIDER if user.role is Role.PROVIDER else TeamRole.CLINICAL_STAFF
+    member = JourneyMember(
+        journey_id=journey.id, user_id=user.id, team_role=role, added_by_id=by.id
+    )
+    db.session.add(member)
+    db.session.flush()
+    audit.record(
+        "care_team.assigned",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=f"{role.value} user {user.id}",
+    )
+    return member
+
+
+def remove_member(journey: m.Journey, member: JourneyMember, by: User) -> None:
+    """Take a covering provider or staff member off the journey's team."""
+    if member.journey_id != journey.id:
+        raise Refused("That person is not on this journey's team.", "user_id")
+    user_id, role = member.user_id, member.team_role
+    db.session.delete(member)
+    db.session.flush()
+    audit.record(
+        "care_team.unassigned",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=f"{role.value} user {user_id}",
+    )
+
+
+def change_responsible_provider(journey: m.Journey, provider: User | None, by: User) -> None:
+    """Hand the journey to another provider (an administrator's decision)."""
+    if provider is None or not provider.active or provider.role is not Role.PROVIDER:
+        raise Refused("Choose an active provider.", "provider_id")
+    if provider.id == journey.provider_id:
+        return
+    previous = journey.provider_id
+    member = db.session.scalars(
+        sa.select(JourneyMember).where(
+            JourneyMember.journey_id == journey.id, JourneyMember.user_id == provider.id
+        )
+    ).first()
+    if member is not None:
+        db.session.delete(member)
+    journey.provider_id = provider.id
+    db.session.flush()
+    audit.record(
+        "care_team.provider_changed",
+        actor=by,
+        obj=journey,
+        patient_id=journey.patient_id,
+        detail=f"user {previous} -> user {provider.id}",
+    )
+
+
+def open_journeys_with_teams(limit: int = 300) -> list[m.Journey]:
+    """Open journeys for the administrator's assignment list, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(m.Journey)
+            .where(m.Journey.status.in_(OPEN_JOURNEY))
+            .options(sa.orm.joinedload(m.Journey.patient), sa.orm.joinedload(m.Journey.provider))
+            .order_by(m.Journey.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def members_by_journey(journey_ids: list[int]) -> dict[int, list[JourneyMember]]:
+    """Every journey's assigned members, in one query."""
+    found: dict[int, list[JourneyMember]] = {i: [] for i in journey_ids}
+    if journey_ids:
+        for member in db.session.scalars(
+            sa.select(JourneyMember)
+            .where(JourneyMember.journey_id.in_(journey_ids))
+            .order_by(JourneyMember.team_role, JourneyMember.id)
+        ):
+            found[member.journey_id].append(member)
+    return found
