@@ -74,9 +74,13 @@ def close_baseline(cycle_id: int, injected_on) -> None:  # noqa: ANN001
             QuestionnaireResponse.cycle_id == cycle_id,
             QuestionnaireResponse.timepoint == BASELINE,
             QuestionnaireResponse.due_by.is_(None),
-            QuestionnaireResponse.available_from <= injected_on,
         )
-        .values(due_by=injected_on)
+        .values(
+            due_by=sa.case(
+                (QuestionnaireResponse.available_from > injected_on, QuestionnaireResponse.available_from),
+                else_=injected_on,
+            )
+        )
         .execution_options(synchronize_session="fetch")
     )
 
