@@ -114,10 +114,10 @@ def _options() -> dict:
     providers = db.session.scalars(
         sa.select(User).where(User.role == Role.PROVIDER).order_by(User.full_name)
     ).all()
-    conditions = db.session.scalars(sa.select(Condition).order_by(Condition.label)).all()
+    conditions = db.session.scalars(sa.select(Condition).order_by(Condition.name)).all()
     return dict(
         providers=[(p.id, p.full_name) for p in providers],
-        conditions=[(c.id, c.label) for c in conditions],
+        conditions=[(c.id, f"{c.code} {c.name}") for c in conditions],
         therapies=[(t.value, t.label) for t in Therapy],
         levels=[(v, v) for v in LEVELS],
         regions=[("cervical", "Neck"), ("lumbar", "Lower back")],
