@@ -13,7 +13,9 @@ def safety_alerts() -> SimpleNamespace:
     """Serious adverse events awaiting review and open patient concerns (for the worklist)."""
     from clinic.outcomes import adverse
 
-    return SimpleNamespace(serious=adverse.serious_awaiting_review(), concerns=adverse.open_concerns())
+    return SimpleNamespace(
+        serious=adverse.serious_awaiting_review(), concerns=adverse.open_concerns()
+    )
 
 
 from clinic.outcomes import routes  # noqa: E402,F401  - registers the views on bp

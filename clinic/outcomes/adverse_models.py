@@ -191,9 +191,7 @@ class PatientConcern(Model):
 
     __table_args__ = (
         sa.CheckConstraint("length(body) > 0", name="body_not_empty"),
-        sa.CheckConstraint(
-            "(status = 'open') = (triaged_at IS NULL)", name="triaged_has_when"
-        ),
+        sa.CheckConstraint("(status = 'open') = (triaged_at IS NULL)", name="triaged_has_when"),
         sa.CheckConstraint(
             "(status = 'recorded') = (adverse_event_id IS NOT NULL)", name="recorded_has_event"
         ),

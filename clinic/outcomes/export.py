@@ -59,7 +59,9 @@ def shift_days(patient_id: int) -> int:
 
 
 def _key() -> bytes:
-    return (current_app.config.get("REGISTRY_SHIFT_KEY") or current_app.config["SECRET_KEY"]).encode()
+    return (
+        current_app.config.get("REGISTRY_SHIFT_KEY") or current_app.config["SECRET_KEY"]
+    ).encode()
 
 
 def subject_code(patient_id: int) -> str:
@@ -67,7 +69,7 @@ def subject_code(patient_id: int) -> str:
     return "S" + hmac.new(_key(), f"subject:{patient_id}".encode(), hashlib.sha256).hexdigest()[:12]
 
 
-def _pivot(key_column: sa.ColumnElement, where: sa.ColumnElement, name: str) -> sa.Subquery:
+def _pivot(key_column, where, name: str) -> sa.Subquery:  # noqa: ANN001
     r = QuestionnaireResponse
     cols = [key_column.label("key")]
     for code in CODES:
@@ -213,13 +215,14 @@ def patient_rows(patient: Patient) -> Iterator[str]:
 
     responses = services.responses_for(patient)
     progress = {p.instrument.code: p for p in services.progress(responses)}
-    cycle_numbers = dict(
-        db.session.execute(
-            sa.select(m.Cycle.id, m.Cycle.number).join(m.Journey).where(
-                m.Journey.patient_id == patient.id
-            )
-        ).all()
-    )
+    cycle_numbers: dict[int | None, int] = {
+        cycle_id: number
+        for cycle_id, number in db.session.execute(
+            sa.select(m.Cycle.id, m.Cycle.number)
+            .join(m.Journey)
+            .where(m.Journey.patient_id == patient.id)
+        )
+    }
     yield csv_line(PATIENT_COLUMNS)
     for response in sorted(responses, key=lambda r: (r.available_from, r.id)):
         instrument = services.instrument_of(response)

@@ -141,7 +141,9 @@ class AdverseEventForm(ClinicForm):
 
     def fill_choices(self, terms, cycles) -> None:  # noqa: ANN001
         self.term_code.choices = [("", "—")] + [(t.code, t.term) for t in terms.terms]
-        self.grade.choices = [(None, "—")] + [(g, f"{g}: {text}") for g, text in terms.grades.items()]
+        self.grade.choices = [(None, "—")] + [
+            (g, f"{g}: {text}") for g, text in terms.grades.items()
+        ]
         self.cycle_id.choices = [(None, "Not tied to a cycle")] + [
             (c.id, f"Cycle {c.number}") for c in cycles
         ]

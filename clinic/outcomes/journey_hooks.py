@@ -77,7 +77,10 @@ def close_baseline(cycle_id: int, injected_on) -> None:  # noqa: ANN001
         )
         .values(
             due_by=sa.case(
-                (QuestionnaireResponse.available_from > injected_on, QuestionnaireResponse.available_from),
+                (
+                    QuestionnaireResponse.available_from > injected_on,
+                    QuestionnaireResponse.available_from,
+                ),
                 else_=injected_on,
             )
         )

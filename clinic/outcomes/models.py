@@ -81,7 +81,9 @@ class QuestionnaireResponse(VersionedMixin, Model):
         sa.CheckConstraint(
             "status <> 'completed' OR in_window IS NOT NULL", name="completed_has_window"
         ),
-        sa.CheckConstraint("follow_up_id IS NULL OR cycle_id IS NOT NULL", name="follow_up_in_cycle"),
+        sa.CheckConstraint(
+            "follow_up_id IS NULL OR cycle_id IS NOT NULL", name="follow_up_in_cycle"
+        ),
         sa.Index("ix_questionnaire_response_patient_status", "patient_id", "status"),
     )
 

@@ -16,7 +16,6 @@ from flask import current_app
 
 from clinic.extensions import db
 from clinic.journeys import models as m
-from clinic.journeys.models.catalog import Condition
 from clinic.journeys.models.journey import journey_condition
 from clinic.journeys.states import StageKind, StageStatus, Therapy
 from clinic.outcomes import stats
@@ -117,16 +116,16 @@ def cohort(filters: Filters) -> sa.Subquery:
                 journey_condition.c.condition_id == f.condition_id,
             )
         )
-    neck = sa.exists().where(
-        m.TargetSite.journey_id == m.Journey.id, m.TargetSite.level.like("C%")
-    )
+    neck = sa.exists().where(m.TargetSite.journey_id == m.Journey.id, m.TargetSite.level.like("C%"))
     if f.region == "cervical":
         query = query.where(neck)
     elif f.region == "lumbar":
         query = query.where(~neck)
     if f.level:
         query = query.where(
-            sa.exists().where(m.TargetSite.journey_id == m.Journey.id, m.TargetSite.level == f.level)
+            sa.exists().where(
+                m.TargetSite.journey_id == m.Journey.id, m.TargetSite.level == f.level
+            )
         )
     if f.paw:
         query = query.where(m.ProcessingRecord.paw_class.like(f"{f.paw}%"))
@@ -139,7 +138,7 @@ def cohort(filters: Filters) -> sa.Subquery:
     return query.subquery("cohort")
 
 
-def _important(instrument: str, base: sa.ColumnElement, change: sa.ColumnElement):  # noqa: ANN202
+def _important(instrument: str, base, change):  # noqa: ANN001  # noqa: ANN202
     """SQL for 'reached the clinically important improvement' (mirrors scoring.change)."""
     if instrument in ("odi", "ndi"):
         return change >= MCID_POINTS[instrument]

@@ -243,9 +243,7 @@ def responses_for(patient: Patient) -> list[QuestionnaireResponse]:
 
 def due_now(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
     """Open questionnaires whose window is open today, soonest due first (expired ones drop off)."""
-    due = [
-        r for r in responses if r.is_open and r.available_from <= today and not r.expired(today)
-    ]
+    due = [r for r in responses if r.is_open and r.available_from <= today and not r.expired(today)]
     return sorted(due, key=lambda r: (r.due_by or date.max, r.id))
 
 

@@ -39,17 +39,23 @@ def test_serious_event_is_highlighted_on_the_worklist_until_reviewed(
     event = db.session.scalars(sa.select(AdverseEvent)).one()
     assert event.serious and event.cycle_id == journey.cycles[0].id and event.grade == 3
     assert "waiting for review" in client.get("/clinical/worklist").get_data(as_text=True)
-    assert client.post_form(f"/adverse-events/{event.id}/review", {"version": "1"}).status_code == 403
+    assert (
+        client.post_form(f"/adverse-events/{event.id}/review", {"version": "1"}).status_code == 403
+    )
     client.post_form("/logout")
     login(Role.PROVIDER, provider)
-    reviewed = client.post_form(f"/adverse-events/{event.id}/review", {"version": str(event.version)})
+    reviewed = client.post_form(
+        f"/adverse-events/{event.id}/review", {"version": str(event.version)}
+    )
     assert reviewed.status_code == 302, reviewed.get_data(as_text=True)[-3000:]
     db.session.refresh(event)
     assert event.reviewed_by_id == provider.id
     assert "waiting for review" not in client.get("/clinical/worklist").get_data(as_text=True)
 
 
-def test_event_rules_are_refused_beside_their_field(client, login, db, make_journey, provider, staff, staff2):
+def test_event_rules_are_refused_beside_their_field(
+    client, login, db, make_journey, provider, staff, staff2
+):
     journey = treat(make_journey, provider, staff, staff2)
     login(Role.CLINICAL_STAFF, staff)
     grade5 = _report(client, journey, grade="5")

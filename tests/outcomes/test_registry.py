@@ -105,8 +105,14 @@ def test_registry_export_rows_audit_and_de_identification(client, login, db, coh
     assert len(rows) == 7 * 6  # every treated cycle × every follow-up of the protocol
     mrns = {j.patient.mrn for j in cohort}
     assert {r["patient"] for r in rows} == mrns
-    first = next(r for r in rows if r["patient"] == cohort[0].patient.mrn and r["timepoint"] == "6 weeks")
-    assert (first["odi_baseline"], first["odi_score"], first["odi_in_window"]) == ("50", "40", "yes")
+    first = next(
+        r for r in rows if r["patient"] == cohort[0].patient.mrn and r["timepoint"] == "6 weeks"
+    )
+    assert (first["odi_baseline"], first["odi_score"], first["odi_in_window"]) == (
+        "50",
+        "40",
+        "yes",
+    )
     assert first["platelet_dose_billions"] == "3.30" and first["injected_ml"] == "3"
     audit = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "registry.exported")

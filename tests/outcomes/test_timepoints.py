@@ -19,13 +19,18 @@ def _at(day: date, hour: int = 12) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=clinic_tz())
 
 
-def test_follow_up_sets_belong_to_their_cycle_and_follow_up(db, make_journey, provider, staff, staff2):
+def test_follow_up_sets_belong_to_their_cycle_and_follow_up(
+    db, make_journey, provider, staff, staff2
+):
     journey = treat(make_journey, provider, staff, staff2)
     cycle = journey.cycles[0]
     six = response(journey, "odi", "6 weeks")
     follow_up = db.session.get(m.FollowUp, six.follow_up_id)
     assert six.cycle_id == cycle.id and follow_up.label == "6 weeks"
-    assert (six.available_from, six.due_by) == (follow_up.window_opens_on, follow_up.window_closes_on)
+    assert (six.available_from, six.due_by) == (
+        follow_up.window_opens_on,
+        follow_up.window_closes_on,
+    )
     baseline = response(journey, "odi", BASELINE)
     assert baseline.cycle_id == cycle.id and baseline.follow_up_id is None
 
@@ -50,8 +55,11 @@ def test_baseline_answered_after_the_injection_is_kept_flagged_and_unused(
     complete(baseline, 50, in_window=False)
     complete(response(journey, "odi", "6 weeks"), 30)
     assert baseline.late_baseline
-    odi = next(p for p in services.progress(services.responses_for(journey.patient))
-               if p.instrument.code == "odi")
+    odi = next(
+        p
+        for p in services.progress(services.responses_for(journey.patient))
+        if p.instrument.code == "odi"
+    )
     assert odi.baseline is None and odi.points[-1].change is None
 
 

@@ -150,9 +150,9 @@ def _checked_facts(values: dict) -> dict:
         values[name] = kind(values[name]) if values.get(name) else None
     if values["pain_medicine"] is PainMedicine.OPIOID and values.get("opioid_mme_per_day") is None:
         raise Refused("Give the daily opioid dose.", field="opioid_mme_per_day")
-    if values["pain_medicine"] is not PainMedicine.OPIOID:
-        if values.get("opioid_mme_per_day") is not None:
-            raise Refused("A dose is only asked for opioid medicine.", field="opioid_mme_per_day")
+    opioid = values["pain_medicine"] is PainMedicine.OPIOID
+    if not opioid and values.get("opioid_mme_per_day") is not None:
+        raise Refused("A dose is only asked for opioid medicine.", field="opioid_mme_per_day")
     had_one = values["later_procedure"] in (LaterProcedure.INJECTION, LaterProcedure.SURGERY)
     if values.get("later_procedure_on") is not None and not had_one:
         raise Refused("A date is only asked when there was a procedure.", "later_procedure_on")

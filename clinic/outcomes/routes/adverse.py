@@ -91,11 +91,13 @@ def adverse_event(event_id: int):
     event = _event(event_id)
     from clinic.journeys.models import Journey
 
-    journey = db.session.get(Journey, event.journey_id)
+    journey = db.get_or_404(Journey, event.journey_id)
     form = AdverseEventForm() if request.method == "POST" else AdverseEventForm(obj=event)
     form.fill_choices(adverse.term_list(), journey.cycles)
     if request.method == "GET":
-        audit.record("adverse_event.viewed", actor=current_user, obj=event, patient_id=event.patient_id)
+        audit.record(
+            "adverse_event.viewed", actor=current_user, obj=event, patient_id=event.patient_id
+        )
         form.version.data = str(event.version)
         for name in ("related_procedure", "related_product", "action_taken", "outcome"):
             form[name].data = getattr(event, name).value
@@ -106,7 +108,10 @@ def adverse_event(event_id: int):
                 adverse.update_event(event, _values(form), current_user, int(form.version.data))
         except StaleWrite:
             db.session.refresh(event)
-            flash("Someone changed this event since you opened it; here is what is saved now.", "warning")
+            flash(
+                "Someone changed this event since you opened it; here is what is saved now.",
+                "warning",
+            )
             status = 409
         except Refused as err:
             show_beside(form, err, "term_code")

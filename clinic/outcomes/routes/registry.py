@@ -77,11 +77,11 @@ BLUE = "#0072B2"  # Okabe-Ito: told apart by people with any common colour-visio
 
 def chart(result: Figures) -> dict | None:
     """Bars of mean improvement per timepoint with 95 % interval whiskers (suppressed: none)."""
-    shown = [t for t in result.timepoints if t.change and not t.suppressed]
+    shown = [(t, t.change) for t in result.timepoints if t.change and not t.suppressed]
     if not shown:
         return None
-    values = [t.change.mean for t in shown] + [
-        v for t in shown for v in (t.change.low, t.change.high) if v is not None
+    values = [c.mean for _t, c in shown] + [
+        v for _t, c in shown for v in (c.low, c.high) if v is not None
     ]
     lo, hi = min(0.0, *values), max(0.0, *values)
     span = (hi - lo) or 1.0
@@ -91,17 +91,17 @@ def chart(result: Figures) -> dict | None:
 
     step = (W - PAD_L) / len(shown)
     bars = []
-    for i, t in enumerate(shown):
-        top, zero = y(max(t.change.mean, 0.0)), y(min(t.change.mean, 0.0))
+    for i, (t, change) in enumerate(shown):
+        top, zero = y(max(change.mean, 0.0)), y(min(change.mean, 0.0))
         bars.append(
             Bar(
                 x=round(PAD_L + i * step + step * 0.25, 1),
                 y=top,
                 height=round(max(zero - top, 1.0), 1),
-                low_y=None if t.change.low is None else y(t.change.low),
-                high_y=None if t.change.high is None else y(t.change.high),
+                low_y=None if change.low is None else y(change.low),
+                high_y=None if change.high is None else y(change.high),
                 label=t.label,
-                value=f"{t.change.mean:.1f}",
+                value=f"{change.mean:.1f}",
             )
         )
     return dict(
