@@ -55,7 +55,7 @@ def test_follow_up_is_recorded_with_plan_and_who(client, login, db, treated, pro
     db.session.refresh(item)
     assert item.status is FollowUpStatus.DONE and item.completed_by_id == provider.id
     assert item.pain_medicine.value == "non_opioid" and item.plan == "continue"
-    stale = client.post_form(path, {"version": "1", "plan": "discharge"})
+    stale = client.post_form(path, {"version": "1", **facts, "plan": "discharge"})
     assert stale.status_code == 409
     db.session.refresh(item)
     assert item.plan == "continue"
