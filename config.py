@@ -72,6 +72,14 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic Journey Tracker <no-reply@localhost>")
+    # Background jobs (SMTP e-mail): "inline" delivers right after the request's commit, in
+    # the web process (development); "worker" leaves it to `flask worker` (production).
+    JOBS_MODE = os.environ.get("JOBS_MODE", "inline")
+    JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 10)
+    JOBS_RETRY_BASE_SECONDS = _env_int("JOBS_RETRY_BASE_SECONDS", 30)
+    JOBS_RETRY_MAX_SECONDS = _env_int("JOBS_RETRY_MAX_SECONDS", 3600)
+    JOBS_POLL_SECONDS = _env_int("JOBS_POLL_SECONDS", 5)
+    JOBS_HEARTBEAT_MAX_AGE = _env_int("JOBS_HEARTBEAT_MAX_AGE", 60)
     # Public address used in links inside e-mails (invitations, password resets).
     PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     PORTAL_INVITE_HOURS = _env_int("PORTAL_INVITE_HOURS", 72)
@@ -145,6 +153,7 @@ class ProductionConfig(Config):
     """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS, SMTP mail."""
 
     MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "smtp")
+    JOBS_MODE = os.environ.get("JOBS_MODE", "worker")
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")  # required: no localhost default
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 

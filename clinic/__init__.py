@@ -99,7 +99,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from clinic import admin, auth, instructions, journeys, main, outcomes, portal, scheduling
+    from clinic import (
+        admin,
+        auth,
+        instructions,
+        jobs,
+        journeys,
+        main,
+        outcomes,
+        portal,
+        scheduling,
+    )
     from clinic.auth.sessions import register_session_rules
     from clinic.patients import routes as patients
 
@@ -107,3 +117,4 @@ def register_blueprints(app: Flask) -> None:
     for wing in (auth, main, admin, patients, scheduling, journeys, portal, outcomes, instructions):
         app.register_blueprint(wing.bp)
     app.register_blueprint(journeys.admin_bp)
+    app.register_blueprint(jobs.bp)
