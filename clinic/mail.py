@@ -66,6 +66,16 @@ def send(message: Email) -> None:
         raise RuntimeError(f"unknown MAIL_TRANSPORT {transport!r}")
 
 
+def queued_notice(what: str, to: str) -> str:
+    """What staff are told once a message is written: queued, not yet delivered."""
+    if outbox_enabled():
+        return f"{what} for {to} is in the outbox."
+    return (
+        f"{what} for {to} is queued and will be e-mailed shortly. If the mail server is down, "
+        "it goes out as soon as it is back; there is no need to send it again."
+    )
+
+
 def deliver_soon() -> None:
     """In development, deliver what is due once this transaction commits; a worker does it
     otherwise."""

@@ -22,6 +22,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Clinical catalogues", "journeys_admin.checklist_list"),
         NavItem("Front desk", "main.front_desk"),
         NavItem("Outbox", "portal.outbox", outbox_only=True),
+        NavItem("Undelivered e-mail", "jobs.undelivered"),
         NavItem("Rooms", "scheduling.rooms"),
         NavItem("Working hours", "scheduling.hours"),
     ),

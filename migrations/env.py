@@ -1,5 +1,9 @@
 import logging
+import os
+from contextlib import contextmanager
 from logging.config import fileConfig
+
+import sqlalchemy as sa
 
 from flask import current_app
 
@@ -47,6 +51,41 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# One key for "this database's schema is being changed" (any constant; the same in every copy).
+MIGRATION_LOCK_KEY = 727_364_919
+MIGRATION_LOCK_TIMEOUT = os.environ.get("MIGRATION_LOCK_TIMEOUT", "10min")
+
+
+@contextmanager
+def migration_lock(connection):
+    """On PostgreSQL, let one `flask db upgrade` at a time change the schema: a second run
+    started meanwhile (another node deploying) waits for the first, then finds the schema at
+    the head and does nothing; after MIGRATION_LOCK_TIMEOUT it gives up with a clear error.
+    The app's statement timeout is lifted: a migration may rewrite a large table."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.exec_driver_sql("SET statement_timeout = 0")
+    connection.execute(sa.text("SELECT set_config('lock_timeout', :t, false)"),
+                       {"t": MIGRATION_LOCK_TIMEOUT})
+    try:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    except sa.exc.OperationalError as err:
+        raise RuntimeError(
+            "Another migration has held the schema lock for longer than "
+            f"MIGRATION_LOCK_TIMEOUT ({MIGRATION_LOCK_TIMEOUT}); is one still running?"
+        ) from err
+    connection.commit()  # the session-level lock outlives this; migrations begin afresh
+    logger.info("Holding the migration lock.")
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
 
 
 def get_metadata():
@@ -104,14 +143,15 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        with migration_lock(connection):
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
 
 
 if context.is_offline_mode():

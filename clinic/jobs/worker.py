@@ -70,11 +70,16 @@ class Worker:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
+        """One short transaction of the worker's own, holding SQLite's write lock from the
+        start (the request's transaction is never used: there is none, or it has ended)."""
         with self.app.app_context():
             session = Session(bind=db.engine, join_transaction_mode="create_savepoint")
             try:
-                with session.begin():
-                    yield session
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
             finally:
                 session.close()
 
@@ -83,7 +88,6 @@ class Worker:
         attempted = 0
         while attempted < limit:
             with self._transaction() as session:
-                begin_write(session)
                 claimed = queue.claim_next(session, self.name)
             if claimed is None:
                 break
@@ -111,7 +115,6 @@ class Worker:
             )
             error = _describe(err)
             with self._transaction() as session:
-                begin_write(session)
                 kept = queue.mark_failed(session, claimed, self.name, error, retry_in=retry_in)
             FAILURES.labels("gave_up" if gave_up else "retry").inc()
             logger.warning(
@@ -211,7 +214,9 @@ def deliver_after_commit(app: Flask) -> None:
     try:
         Worker(app, name=f"inline:{socket.gethostname()}:{os.getpid()}").deliver_due(limit=20)
     except sa.exc.SQLAlchemyError:
-        logger.warning("inline mail delivery could not reach the database; the worker retries")
+        logger.warning(
+            "inline mail delivery could not reach the database; the worker retries", exc_info=True
+        )
 
 
 def heartbeat_age(session: queue.AnySession) -> float | None:

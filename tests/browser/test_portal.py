@@ -103,7 +103,7 @@ def test_front_desk_invites_a_patient_who_then_signs_in(page, browser, live_serv
     assert _axe_violations(page) == []
     page.get_by_role("button", name="Send invitation").click()
     page.wait_for_load_state()
-    assert "Invitation sent to wei.chen@example.com" in page.content()
+    assert "The invitation for wei.chen@example.com is in the outbox" in page.content()
     screenshot(page, "portal-access")
     page.get_by_role("link", name="Outbox").first.click()
     page.get_by_role("link", name="Your invitation to the").first.click()

@@ -10,7 +10,7 @@ from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db, limiter
-from clinic.mail import OutboxMessage, outbox_enabled, send
+from clinic.mail import OutboxMessage, outbox_enabled, queued_notice, send
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
@@ -77,7 +77,7 @@ def invite(patient_id: int):
         show_beside(form, err)
         return _render(patient, form, err.status)
     send(message)
-    flash(f"Invitation sent to {message.to}.", "success")
+    flash(queued_notice("The invitation", message.to), "success")
     return redirect(url_for("portal.access", patient_id=patient.id))
 
 
@@ -95,7 +95,7 @@ def send_reset(patient_id: int):
         flash(str(err), "warning")
         return redirect(url_for("portal.access", patient_id=patient.id))
     send(message)
-    flash(f"Password-reset link sent to {message.to}.", "success")
+    flash(queued_notice("The password-reset link", message.to), "success")
     return redirect(url_for("portal.access", patient_id=patient.id))
 
 
