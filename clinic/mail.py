@@ -79,7 +79,8 @@ def queued_notice(what: str, to: str) -> str:
 def deliver_soon() -> None:
     """In development, deliver what is due once this transaction commits; a worker does it
     otherwise."""
-    if current_app.config["JOBS_MODE"] != "inline":
+    config = current_app.config
+    if config["JOBS_MODE"] != "inline" or config["MAIL_TRANSPORT"] != "smtp":
         return
     from clinic.jobs.worker import deliver_after_commit
 

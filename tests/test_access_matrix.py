@@ -20,6 +20,7 @@ from clinic.auth.models import Role, User
 from clinic.extensions import db as _db
 from clinic.instructions.phases import Phase
 from clinic.instructions.services import load_samples, newest
+from clinic.jobs import queue
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from clinic.scheduling.feeds import new_token
@@ -92,6 +93,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("admin.reactivate_user", "POST", "/admin/users/{other}/reactivate", {A}),
     ("admin.reset_password", "POST", "/admin/users/{other}/password", {A}),
     ("admin.audit", "GET", "/admin/audit", {A}),
+    ("jobs.undelivered", "GET", "/admin/messages", {A}),
+    ("jobs.retry", "POST", "/admin/messages/{queued}/retry", {A}),
     ("portal.access", "GET", "/portal-access/{patient}", {FD, A}),
     ("portal.invite", "POST", "/portal-access/{patient}/invite", {FD, A}),
     ("portal.send_reset", "POST", "/portal-access/{patient}/reset", {FD, A}),
@@ -206,6 +209,7 @@ def _build_records() -> dict[str, object]:
     patient = PatientFactory()
     message = OutboxMessage(recipient="x@x.example.com", subject="s", body="b")
     _db.session.add(message)
+    queued = queue.enqueue(_db.session, "x@x.example.com", "s", "b")
     _db.session.flush()
 
     def baseline(for_patient) -> int:
@@ -227,6 +231,7 @@ def _build_records() -> dict[str, object]:
         other=other.id,
         patient=patient.id,
         message=message.id,
+        queued=queued.id,
         response=baseline(patient),
         own_response=baseline(users[Role.PATIENT].patient),
         appt=appt.id,
