@@ -58,9 +58,7 @@ def _messages(db) -> list[OutgoingMessage]:
 
 
 def _links(db, patient) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).where(PortalLink.patient_id == patient.id)
-    )
+    return db.session.scalar(sa.select(sa.func.count()).where(PortalLink.patient_id == patient.id))
 
 
 def _make_due(db) -> None:
@@ -102,9 +100,7 @@ def test_a_refused_request_queues_nothing(client, login, patient, db, smtp, mail
     login(Role.FRONT_DESK)
     factories.make_user(Role.FRONT_DESK, email="taken@x.example.com")
     page = f"/portal-access/{patient.id}"
-    response = client.post_form(
-        f"{page}/invite", {"email": "taken@x.example.com"}, token_from=page
-    )
+    response = client.post_form(f"{page}/invite", {"email": "taken@x.example.com"}, token_from=page)
     assert response.status_code == 409
     assert _messages(db) == []
 
@@ -226,9 +222,7 @@ def _forgot(app, email: str):
 
 
 @pytest.mark.parametrize("mail_up", [True, False], ids=["mail up", "mail down"])
-def test_forgot_password_answers_the_same_for_every_address(
-    app, db, smtp, mail_via, mail_up
-):
+def test_forgot_password_answers_the_same_for_every_address(app, db, smtp, mail_via, mail_up):
     mail_via(smtp, "inline")
     if not mail_up:
         smtp.stop()
