@@ -97,6 +97,8 @@ class Config:
     DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30000)
     DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 5)
     DATABASE_MAX_OVERFLOW = _env_int("DATABASE_MAX_OVERFLOW", 5)
+    # How long `flask db upgrade` waits for another run's migration lock (PostgreSQL).
+    MIGRATION_LOCK_TIMEOUT = os.environ.get("MIGRATION_LOCK_TIMEOUT", "10min")
 
     # Reverse proxies in front (nginx): how many X-Forwarded-* hops to trust.
     PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)

@@ -1,5 +1,4 @@
 import logging
-import os
 from contextlib import contextmanager
 from logging.config import fileConfig
 
@@ -55,7 +54,6 @@ def render_item(type_, obj, autogen_context):
 
 # One key for "this database's schema is being changed" (any constant; the same in every copy).
 MIGRATION_LOCK_KEY = 727_364_919
-MIGRATION_LOCK_TIMEOUT = os.environ.get("MIGRATION_LOCK_TIMEOUT", "10min")
 
 
 @contextmanager
@@ -63,19 +61,21 @@ def migration_lock(connection):
     """On PostgreSQL, let one `flask db upgrade` at a time change the schema: a second run
     started meanwhile (another node deploying) waits for the first, then finds the schema at
     the head and does nothing; after MIGRATION_LOCK_TIMEOUT it gives up with a clear error.
-    The app's statement timeout is lifted: a migration may rewrite a large table."""
+    The app's statement timeout is lifted: a migration may rewrite a large table; the lock
+    timeout also bounds each DDL statement's wait for its table lock."""
     if connection.dialect.name != "postgresql":
         yield
         return
+    timeout = current_app.config.get("MIGRATION_LOCK_TIMEOUT") or "10min"
     connection.exec_driver_sql("SET statement_timeout = 0")
     connection.execute(sa.text("SELECT set_config('lock_timeout', :t, false)"),
-                       {"t": MIGRATION_LOCK_TIMEOUT})
+                       {"t": timeout})
     try:
         connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     except sa.exc.OperationalError as err:
         raise RuntimeError(
             "Another migration has held the schema lock for longer than "
-            f"MIGRATION_LOCK_TIMEOUT ({MIGRATION_LOCK_TIMEOUT}); is one still running?"
+            f"MIGRATION_LOCK_TIMEOUT ({timeout}); is one still running?"
         ) from err
     connection.commit()  # the session-level lock outlives this; migrations begin afresh
     logger.info("Holding the migration lock.")
