@@ -170,7 +170,7 @@ def retry(session: AnySession, message_id: int) -> bool:
     return rowcount(result) == 1
 
 
-def undelivered(session: AnySession) -> sa.Select:
+def undelivered() -> sa.Select:
     """Messages not delivered yet, the longest-waiting first."""
     return (
         sa.select(OutgoingMessage)
@@ -190,8 +190,4 @@ def state(session: AnySession) -> QueueState:
     failed = session.scalar(
         sa.select(sa.func.count()).where(OutgoingMessage.status == MessageStatus.FAILED)
     )
-    if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)  # SQLite hands an aggregate back untyped
     return QueueState(waiting=waiting, failed=failed or 0, oldest_waiting_at=oldest)

@@ -16,7 +16,7 @@ from clinic.models.base import utcnow
 
 @bp.route("")
 def undelivered():
-    page = db.paginate(queue.undelivered(db.session), per_page=50, error_out=False)
+    page = db.paginate(queue.undelivered(), per_page=50, error_out=False)
     return render_template(
         "jobs/undelivered.html",
         page=page,
