@@ -95,7 +95,7 @@ clean:
 		-regex 'instance/($(SUITE_SQLITE))\.db(-wal|-shm|-journal)?' \
 		-delete 2>/dev/null || true
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		for suffix in migrations live live_seed concurrency jobs backup_source backup_restored; do \
+		for suffix in migrations live live_seed concurrency jobs; do \
 			psql -q "$$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$${TEST_DATABASE_URL##*/}_$$suffix\" WITH (FORCE)"; \
 		done; \
 	fi
