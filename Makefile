@@ -12,12 +12,13 @@ LINTED := clinic tests bench tools config.py wsgi.py
 PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
 	--no-emit-trusted-host
 
-.PHONY: run serve test lint mypy format install install-test lock bench clean help
+.PHONY: run migrate serve test lint mypy format install install-test lock bench clean help
 
 help:
 	@echo "make run     - set up, migrate, load demo data if empty, serve on http://$(HOST):$(PORT)"
 	@echo "make test    - install test extras and run the whole suite"
-	@echo "make serve   - gunicorn with the production settings (needs SECRET_KEY, DATABASE_URL)"
+	@echo "make migrate - apply the database migrations (one run at a time, before serve)"
+	@echo "make serve   - gunicorn with deploy/gunicorn.conf.py and the production settings"
 	@echo "make lint    - ruff, and mypy against mypy-baseline.txt (which may only shrink)"
 	@echo "make format  - ruff format and ruff's fixes"
 	@echo "make lock    - re-pin requirements.lock and requirements-test.lock from pyproject.toml"
@@ -54,10 +55,16 @@ run: install
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C stops)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# Migrations are their own step, run once per release from one machine (never at start-up,
+# where two nodes would race); on PostgreSQL an advisory lock makes a second run wait.
+migrate: install
+	$(BIN)/flask db upgrade
+
+# The production web process with deploy/gunicorn.conf.py (run `make migrate` first);
+# `flask worker` delivers the e-mail it queues.
 serve: install
-	CLINIC_ENV=production $(BIN)/flask db upgrade
-	CLINIC_ENV=production $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
-		--access-logfile - wsgi:app
+	CLINIC_ENV=production GUNICORN_BIND=$${GUNICORN_BIND:-$(HOST):$(PORT)} \
+		$(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -88,7 +95,7 @@ clean:
 		-regex 'instance/($(SUITE_SQLITE))\.db(-wal|-shm|-journal)?' \
 		-delete 2>/dev/null || true
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		for suffix in migrations live live_seed concurrency; do \
+		for suffix in migrations live live_seed concurrency jobs; do \
 			psql -q "$$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$${TEST_DATABASE_URL##*/}_$$suffix\" WITH (FORCE)"; \
 		done; \
 	fi

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -37,7 +37,7 @@ class Config:
     # Older keys still accepted for signed sessions while a new SECRET_KEY rolls out.
     SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'clinic.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # extra options; engine_options() adds the rest
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}  # extra options; engine_options() adds the rest
     CLINIC_NAME = os.environ.get("CLINIC_NAME", "Clinic Journey Tracker")
     CLINIC_TIMEZONE = os.environ.get("CLINIC_TIMEZONE", "America/New_York")
     CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "+1 617 555 0100")
@@ -81,6 +81,14 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Clinic Journey Tracker <no-reply@localhost>")
+    # Background jobs (SMTP e-mail): "inline" delivers right after the request's commit, in
+    # the web process (development); "worker" leaves it to `flask worker` (production).
+    JOBS_MODE = os.environ.get("JOBS_MODE", "inline")
+    JOBS_MAX_ATTEMPTS = _env_int("JOBS_MAX_ATTEMPTS", 10)
+    JOBS_RETRY_BASE_SECONDS = _env_int("JOBS_RETRY_BASE_SECONDS", 30)
+    JOBS_RETRY_MAX_SECONDS = _env_int("JOBS_RETRY_MAX_SECONDS", 3600)
+    JOBS_POLL_SECONDS = _env_int("JOBS_POLL_SECONDS", 5)
+    JOBS_HEARTBEAT_MAX_AGE = _env_int("JOBS_HEARTBEAT_MAX_AGE", 60)
     # Public address used in links inside e-mails (invitations, password resets).
     PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     PORTAL_INVITE_HOURS = _env_int("PORTAL_INVITE_HOURS", 72)
@@ -98,6 +106,8 @@ class Config:
     DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30000)
     DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 5)
     DATABASE_MAX_OVERFLOW = _env_int("DATABASE_MAX_OVERFLOW", 5)
+    # How long `flask db upgrade` waits for another run's migration lock (PostgreSQL).
+    MIGRATION_LOCK_TIMEOUT = os.environ.get("MIGRATION_LOCK_TIMEOUT", "10min")
 
     # Reverse proxies in front (nginx): how many X-Forwarded-* hops to trust.
     PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)
@@ -157,6 +167,7 @@ class ProductionConfig(Config):
     """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS, SMTP mail."""
 
     MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "smtp")
+    JOBS_MODE = os.environ.get("JOBS_MODE", "worker")
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")  # required: no localhost default
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 

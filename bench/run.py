@@ -187,7 +187,7 @@ def _bulk_bookings(days: int) -> None:
     db.session.commit()
 
 
-def measure(app, pages: list[tuple[str, str]], repeat: int) -> list[tuple]:  # noqa: ANN001
+def measure(app, pages: list[tuple[str, str]], repeat: int) -> list[tuple]:
     from clinic.demo import DEMO_LOGINS
 
     results = []
@@ -215,10 +215,10 @@ def measure(app, pages: list[tuple[str, str]], repeat: int) -> list[tuple]:  # n
     return results
 
 
-def _count_statements(app, client, path: str) -> int:  # noqa: ANN001
+def _count_statements(app, client, path: str) -> int:
     count = 0
 
-    def bump(*_args) -> None:  # noqa: ANN002
+    def bump(*_args) -> None:
         nonlocal count
         count += 1
 

@@ -98,15 +98,32 @@ def register_extensions(app: Flask) -> None:
     import clinic.models.registry  # noqa: F401  - every model is mapped before first use
 
 
+# Each wing's package only declares its blueprint; its views (and the access rule of the whole
+# blueprint) live in its `routes` module or package, imported here, so that importing a wing's
+# models or services never pulls in views, policy and other wings (no import cycles).
+WINGS = (
+    "auth",
+    "main",
+    "admin",
+    "patients",
+    "scheduling",
+    "journeys",
+    "careteam",
+    "portal",
+    "outcomes",
+    "instructions",
+    "jobs",
+)
+
+
 def register_blueprints(app: Flask) -> None:
-    from clinic import admin, auth, instructions, journeys, main, outcomes, portal, scheduling
+    from importlib import import_module
+
     from clinic.auth.sessions import register_session_rules
-    from clinic.patients import routes as patients
 
     register_session_rules(app)
-    for wing in (auth, main, admin, patients, scheduling, journeys, portal, outcomes, instructions):
-        app.register_blueprint(wing.bp)
-    app.register_blueprint(journeys.admin_bp)
-    from clinic import careteam
-
-    app.register_blueprint(careteam.bp)
+    for wing in WINGS:
+        routes = import_module(f"clinic.{wing}.routes")
+        blueprint = getattr(routes, "bp", None) or import_module(f"clinic.{wing}").bp
+        app.register_blueprint(blueprint)
+    app.register_blueprint(import_module("clinic.journeys.routes").admin_bp)

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask users create`, `flask demo load|logins`, `flask backup`."""
+"""Command-line tools: `flask users create`, `flask demo load|logins`, `flask backup`,
+`flask worker`."""
 
 from __future__ import annotations
 
@@ -82,16 +83,46 @@ def demo_logins_command() -> None:
 @click.argument("target", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext  # added with add_command, so Flask does not push the app context itself
 def backup_command(target: str) -> None:
-    """Copy the SQLite database to TARGET while the app keeps running."""
+    """Back up the database to TARGET while the app keeps running (SQLite: a copy made with
+    its backup API; PostgreSQL: pg_dump in the custom format, for pg_restore)."""
     from pathlib import Path
 
-    from clinic.backup import BackupNotSupported, backup_sqlite
+    from clinic.backup import BackupFailed, BackupNotSupported, backup
 
     try:
-        path = backup_sqlite(db.engine, Path(target))
-    except (BackupNotSupported, FileExistsError) as err:
+        path = backup(db.engine, Path(target))
+    except (BackupNotSupported, BackupFailed, FileExistsError) as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"Backup written to {path}.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+@click.option(
+    "--metrics-address",
+    default=None,
+    help="host:port to serve the queue's Prometheus metrics on (a private address).",
+)
+@with_appcontext
+def worker_command(once: bool, metrics_address: str | None) -> None:
+    """Deliver queued e-mail with retries until stopped (SIGTERM or Ctrl+C)."""
+    import signal
+    import threading
+
+    from clinic.jobs.worker import Worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if metrics_address:
+        from prometheus_client import start_http_server
+
+        host, _, port = metrics_address.rpartition(":")
+        start_http_server(int(port), addr=host or "127.0.0.1")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = Worker(app)
+    click.echo(f"Job worker {worker.name} running (mail transport {app.config['MAIL_TRANSPORT']}).")
+    worker.run(stop, once=once)
 
 
 @click.command("load-instructions")
@@ -110,3 +141,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(backup_command)
+    app.cli.add_command(worker_command)

@@ -161,7 +161,7 @@ class EnumSelectField(SelectField):
             choices.insert(0, ("", blank))
         super().__init__(label, choices=choices, coerce=self._member, **kw)
 
-    def _member(self, value):  # noqa: ANN001, ANN202
+    def _member(self, value):
         if value is None or isinstance(value, self.enum_cls) or value == "":
             return value or None
         try:
@@ -174,7 +174,7 @@ class EnumSelectField(SelectField):
         """The chosen member's value as text (for links and hidden inputs), or ""."""
         return self.data.value if isinstance(self.data, enum.Enum) else (self.data or "")
 
-    def pre_validate(self, form) -> None:  # noqa: ANN001
+    def pre_validate(self, form) -> None:
         if self.data is None and any(v == "" for v, _ in self.choices):
             return  # the blank choice: DataRequired/InputRequired decide whether that is allowed
         if not isinstance(self.data, self.enum_cls):

@@ -1,5 +1,6 @@
 """Health for load balancers and monitors: /livez (the process answers) and /readyz (it can
-serve: database reachable and at the migration head, Redis reachable when configured)."""
+serve: database reachable and at the migration head, Redis reachable when configured, and
+the job worker's heartbeat recent when one is expected)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import logging
 import time
 from functools import cache
 
+import redis
 import sqlalchemy as sa
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
-from clinic import transaction
+from clinic import MIGRATIONS_DIR, transaction
 from clinic.extensions import csrf, db, login_manager
+from clinic.jobs.worker import heartbeat_age
 
 bp = Blueprint("health", __name__)
 logger = logging.getLogger("clinic.health")
@@ -42,10 +47,15 @@ def livez():
 def readyz():
     """Every dependency the app needs, each answered within a short timeout."""
     started = time.perf_counter()
-    checks = {"database": _database(), "redis": _redis(), "worker": "not configured"}
+    checks = {"database": _database(), "redis": _redis()}
     ready = all(value in ("ok", "not configured") for value in checks.values())
+    checks["worker"] = _worker() if checks["database"] == "ok" else "unknown"
+    # A silent worker delays e-mail but every page still works (messages wait in the
+    # database), so it marks the answer degraded for monitors without taking this node out
+    # of the load balancer.
+    quiet_worker = checks["worker"] not in ("ok", "not configured", "unknown")
     body = {
-        "status": "ok" if ready else "unavailable",
+        "status": "unavailable" if not ready else "degraded" if quiet_worker else "ok",
         **checks,
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -55,8 +65,6 @@ def readyz():
 @cache
 def migration_heads(migrations_dir: str) -> frozenset[str]:
     """The head revisions of the migration scripts shipped with this code."""
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
 
     config = AlembicConfig()
     config.set_main_option("script_location", migrations_dir)
@@ -64,7 +72,6 @@ def migration_heads(migrations_dir: str) -> frozenset[str]:
 
 
 def _database() -> str:
-    from clinic import MIGRATIONS_DIR
 
     session = db.session
     try:
@@ -82,11 +89,31 @@ def _database() -> str:
     return "ok"
 
 
+def _worker() -> str:
+    if current_app.config.get("JOBS_MODE") != "worker":
+        return "not configured"
+
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            timeout_ms = CHECK_TIMEOUT_SECONDS * 1000
+            db.session.execute(sa.text(f"SET LOCAL statement_timeout = {timeout_ms}"))
+        age = heartbeat_age(db.session)
+    except sa.exc.SQLAlchemyError:
+        logger.warning("readiness: worker heartbeat unreadable", exc_info=True)
+        return "unknown"
+    finally:
+        _quiet_rollback()
+    if age is None:
+        return "no heartbeat yet"
+    if age > current_app.config["JOBS_HEARTBEAT_MAX_AGE"]:
+        return f"no heartbeat for {int(age)} s"
+    return "ok"
+
+
 def _redis() -> str:
     uri = current_app.config.get("RATELIMIT_STORAGE_URI", "")
     if not uri.startswith(("redis://", "rediss://")):
         return "not configured"
-    import redis
 
     try:
         client = redis.Redis.from_url(

@@ -19,9 +19,10 @@ import traceback
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_app_context, request, session
 from flask.logging import default_handler
 from gunicorn.glogging import Logger as GunicornBaseLogger
+from sqlalchemy.exc import DBAPIError, StatementError
 
 REQUEST_ID_HEADER = "X-Request-ID"
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,127}")
@@ -77,7 +78,6 @@ def _finish(response):
 
 
 def _is_database_error(exc: BaseException) -> bool:
-    from sqlalchemy.exc import DBAPIError, StatementError
 
     return isinstance(exc, DBAPIError | StatementError) or type(exc).__module__.startswith(
         "psycopg"
@@ -127,12 +127,11 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei) -> str:
         return safe_exception_text(ei)
 
 
 def _current_request_id() -> str | None:
-    from flask import has_app_context
 
     return g.get("request_id") if has_app_context() else None
 

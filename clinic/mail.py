@@ -1,25 +1,32 @@
-"""Outgoing e-mail: an outbox table in development and tests, SMTP in production.
+"""Outgoing e-mail: an outbox table in development and tests, a delivery queue for SMTP.
 
-Services build an `Email` and hand it to `send()` inside the request's transaction. The outbox
-transport writes the message to `outbox_message` (shown to staff at /outbox) in that same
-transaction; SMTP delivery is held until the transaction has committed
-(`transaction.after_commit`), so no message goes out for a change that was rolled back.
+Services build an `Email` and hand it to `send()` inside the request's transaction; either
+way the message is a row written in that same transaction, so it exists exactly when the
+change that caused it was committed, and a mail server that is down loses nothing.
+- `outbox`: the row is kept in `outbox_message` for staff to read at /outbox (never sent).
+- `smtp`: the row goes to the `outgoing_message` queue (`clinic.jobs`); `flask worker`
+  delivers it with retries (JOBS_MODE=worker), or this process does, right after the commit
+  (JOBS_MODE=inline, development). No request ever waits for the mail server to fail.
 """
 
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.extensions import Model, db
+from clinic.jobs import queue
 from clinic.models.base import UTCDateTime, utcnow
 from clinic.transaction import after_commit
+
+SMTP_TIMEOUT_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -46,28 +53,73 @@ def outbox_enabled() -> bool:
 
 
 def send(message: Email) -> None:
-    """Deliver a message once the request's change is committed (never if it rolls back)."""
+    """Write the message in the request's transaction (delivered only if it commits)."""
     transport = current_app.config["MAIL_TRANSPORT"]
     if transport == "outbox":
         db.session.add(
             OutboxMessage(recipient=message.to, subject=message.subject, body=message.body)
         )
     elif transport == "smtp":
-        config = current_app.config
-        after_commit(lambda: _send_smtp(message, config))
+        queue.enqueue(db.session, message.to, message.subject, message.body)
+        deliver_soon()
     else:
         raise RuntimeError(f"unknown MAIL_TRANSPORT {transport!r}")
 
 
-def _send_smtp(message: Email, config) -> None:
+def queued_notice(what: str, to: str) -> str:
+    """What staff are told once a message is written: queued, not yet delivered."""
+    if outbox_enabled():
+        return f"{what} for {to} is in the outbox."
+    return (
+        f"{what} for {to} is queued and will be e-mailed shortly. If the mail server is down, "
+        "it goes out as soon as it is back; there is no need to send it again."
+    )
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the message for good (a 5xx answer): retrying cannot help."""
+
+
+# Development's in-process delivery after the commit; `clinic.jobs.worker` fills it in when it
+# is imported (the app factory imports it), so this transport never imports the worker.
+INLINE_DELIVERY: list[Callable[[Flask], None]] = []
+
+
+def deliver_soon() -> None:
+    """In development, deliver what is due once this transaction commits; a worker does it
+    otherwise."""
+    config = current_app.config
+    if config["JOBS_MODE"] != "inline" or config["MAIL_TRANSPORT"] != "smtp":
+        return
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for deliver in INLINE_DELIVERY:
+        after_commit(lambda deliver=deliver: deliver(app))
+
+
+def deliver_smtp(claimed) -> None:
+    """Hand one queued message to the SMTP server (raises on any failure)."""
+
+    config = current_app.config
     mime = EmailMessage()
     mime["From"] = config["MAIL_FROM"]
-    mime["To"] = message.to
-    mime["Subject"] = message.subject
-    mime.set_content(message.body)
-    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=15) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(mime)
+    mime["To"] = claimed.recipient
+    mime["Subject"] = claimed.subject
+    mime.set_content(claimed.body)
+    try:
+        with smtplib.SMTP(
+            config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=SMTP_TIMEOUT_SECONDS
+        ) as smtp:
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            smtp.send_message(mime)
+    except smtplib.SMTPRecipientsRefused:
+        raise PermanentFailure("The mail server refused the recipient's address.") from None
+    except smtplib.SMTPResponseException as err:
+        if 500 <= err.smtp_code < 600:
+            raise PermanentFailure(
+                f"The mail server refused the message (answer {err.smtp_code})."
+            ) from None
+        raise

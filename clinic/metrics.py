@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 
 from flask import Flask, g, request
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import event
 
 from clinic.extensions import db
@@ -68,8 +69,6 @@ def register(app: Flask) -> None:
 
 def serve(address: str) -> None:
     """Serve every process's metrics on host:port (called in gunicorn's master)."""
-    from prometheus_client import CollectorRegistry, start_http_server
-    from prometheus_client.multiprocess import MultiProcessCollector
 
     host, _, port = address.rpartition(":")
     registry = CollectorRegistry()

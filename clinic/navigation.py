@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clinic.auth.models import Role
+from clinic.mail import outbox_enabled
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Outcomes registry", "outcomes.registry"),
         NavItem("Front desk", "main.front_desk"),
         NavItem("Outbox", "portal.outbox", outbox_only=True),
+        NavItem("Undelivered e-mail", "jobs.undelivered"),
         NavItem("Rooms", "scheduling.rooms"),
         NavItem("Working hours", "scheduling.hours"),
     ),
@@ -66,7 +68,6 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
 def nav_for(user) -> tuple[NavItem, ...]:
     if not getattr(user, "is_authenticated", False):
         return ()
-    from clinic.mail import outbox_enabled
 
     outbox = outbox_enabled()
     return tuple(item for item in NAV[user.role] if outbox or not item.outbox_only)

@@ -15,7 +15,10 @@ from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
 from clinic.auth.models import Role, User
+from clinic.careteam import services as team
+from clinic.careteam.services import covering_provider_ids
 from clinic.extensions import login_manager
+from clinic.journeys.states import StageKind, Therapy
 from clinic.patients.models import Patient
 
 ALL_STAFF = frozenset({Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF})
@@ -88,8 +91,6 @@ class OutsideCareTeam(Forbidden):
 
 def care_team_access(user: User, patient_id: int) -> str | None:
     """How a clinician reaches this patient: "team", "break_glass", or None (not at all)."""
-    from clinic.careteam import services as team
-
     if user.role not in CLINICAL:
         return None
     if team.in_care_team(user, patient_id):
@@ -109,7 +110,7 @@ def ensure_clinical_access(user: User, patient: Patient) -> None:
     ensure(user.role is Role.PATIENT and user.patient_id == patient.id)
 
 
-def can_answer_questionnaire(user: User, response) -> bool:  # noqa: ANN001
+def can_answer_questionnaire(user: User, response) -> bool:
     """A patient answers only their own questionnaires; clinical staff may enter for them."""
     if user.role is Role.PATIENT:
         return user.patient_id == response.patient_id
@@ -190,8 +191,6 @@ def can_break_glass(user: User) -> bool:
 
 def stage_work_refusal(user: User, stage: Any) -> str | None:
     """Why this user may not record or complete this stage, or None when they may."""
-    from clinic.journeys.states import StageKind, Therapy
-
     if user.role is Role.PROVIDER:
         return None
     if user.role is not Role.CLINICAL_STAFF:
@@ -216,8 +215,6 @@ def can_work_stage(user: User, stage: Any) -> bool:
 def sign_refusal(user: User, stage: Any) -> str | None:
     """Why this user may not sign (or void) this stage, or None when they may: only the
     journey's responsible provider or a covering provider assigned to it signs."""
-    from clinic.careteam.services import covering_provider_ids
-
     if user.role is not Role.PROVIDER:
         return "Signing a stage is a provider's act."
     journey = stage.journey

@@ -25,9 +25,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from clinic import submissions
 from clinic.db_setup import begin_write
 from clinic.errors import Conflict, StaleWrite
 from clinic.extensions import db
+from clinic.models import audit
 
 _PENDING = "clinic_after_commit"
 logger = logging.getLogger("clinic.transaction")
@@ -58,7 +60,6 @@ def _drop_after_commit(session: Session, previous_transaction) -> None:
 
 
 def _write_kept_audit() -> None:
-    from clinic.models import audit
 
     for fields in g.pop("kept_audit", []):
         audit.record(**fields)
@@ -123,8 +124,6 @@ def rollback() -> None:
 def finish(response: Response) -> Response:
     """Commit after a successful view, roll back after a refusal or an error page."""
     if response.status_code < 400:
-        from clinic import submissions
-
         submissions.remember_result(response)
         commit()
     else:
@@ -142,12 +141,12 @@ class ClinicFlask(Flask):
     constraints and row locks settle concurrent writers.
     """
 
-    def preprocess_request(self):  # noqa: ANN201 - Flask's own signature
+    def preprocess_request(self):
         if request.method == "POST":
             begin_write(db.session)
         return super().preprocess_request()
 
-    def dispatch_request(self):  # noqa: ANN201 - Flask's own signature
+    def dispatch_request(self):
         try:
             response = self.make_response(super().dispatch_request())
         except BaseException:

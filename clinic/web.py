@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden
 
 from clinic import outage, transaction
+from clinic.auth.models import Role
+from clinic.navigation import nav_for
 from clinic.submissions import once_field
 from clinic.timeutil import format_clinic_time
 from clinic.transaction import keep_after_rollback
@@ -31,7 +33,6 @@ def _security_headers(response):
         # Pages may show patient data: never keep them in a browser or proxy cache.
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
-    from flask import current_app
 
     hsts = current_app.config.get("HSTS_SECONDS", 0)
     if hsts and request.is_secure:
@@ -123,8 +124,6 @@ def register_web_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals() -> dict:
-        from clinic.auth.models import Role
-        from clinic.navigation import nav_for
 
         return {
             "Role": Role,

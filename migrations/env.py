@@ -1,5 +1,8 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
+
+import sqlalchemy as sa
 
 from flask import current_app
 
@@ -47,6 +50,57 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# One key for "this database's schema is being changed" (any constant; the same in every copy).
+MIGRATION_LOCK_KEY = 727_364_919
+
+
+@contextmanager
+def migration_lock(connection):
+    """On PostgreSQL, let one `flask db upgrade` at a time change the schema: a second run
+    started meanwhile (another node deploying) waits for the first, then finds the schema at
+    the head and does nothing; after MIGRATION_LOCK_TIMEOUT it gives up with a clear error.
+    The app's statement timeout is lifted: a migration may rewrite a large table; the lock
+    timeout also bounds each DDL statement's wait for its table lock."""
+    if connection.dialect.name == "sqlite":
+        # Batch migrations rebuild a table (copy, drop, rename); with foreign keys enforced the
+        # drop of a referenced table fails once rows point at it. The pragma only takes effect
+        # outside a transaction, so it is set on the driver connection before one begins, and
+        # the keys are checked again at the end.
+        raw = connection.connection.driver_connection
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            yield
+        finally:
+            problems = raw.execute("PRAGMA foreign_key_check").fetchall()
+            raw.execute("PRAGMA foreign_keys = ON")
+        if problems:
+            raise RuntimeError(f"The migration left rows whose references are broken: {problems[:5]}")
+        return
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    timeout = current_app.config.get("MIGRATION_LOCK_TIMEOUT") or "10min"
+    connection.exec_driver_sql("SET statement_timeout = 0")
+    connection.execute(sa.text("SELECT set_config('lock_timeout', :t, false)"),
+                       {"t": timeout})
+    try:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    except sa.exc.OperationalError as err:
+        raise RuntimeError(
+            "Another migration has held the schema lock for longer than "
+            f"MIGRATION_LOCK_TIMEOUT ({timeout}); is one still running?"
+        ) from err
+    connection.commit()  # the session-level lock outlives this; migrations begin afresh
+    logger.info("Holding the migration lock.")
+    try:
+        yield
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
 
 
 def get_metadata():
@@ -104,14 +158,15 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        with migration_lock(connection):
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
 
 
 if context.is_offline_mode():

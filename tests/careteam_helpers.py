@@ -29,7 +29,7 @@ def join_care_team(user: User, patient: Patient) -> m.Journey:
     return journey
 
 
-def appointment_today(user: User, patient: Patient):  # noqa: ANN201
+def appointment_today(user: User, patient: Patient):
     """A booked visit with `user` starting now (puts them on the care team for today)."""
     from tests.scheduling.factories import make_appointment
 

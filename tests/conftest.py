@@ -138,7 +138,7 @@ def module_connection(app: Flask):
 
 
 @contextmanager
-def savepoint_db(app: Flask, connection):  # noqa: ANN001
+def savepoint_db(app: Flask, connection):
     """The database inside a savepoint of the module's transaction, rolled back after a test."""
     with app.app_context():
         savepoint = connection.begin_nested()
@@ -248,7 +248,7 @@ def login_on_team(login):
 
 
 @pytest.fixture
-def sign_in_as(client: CsrfClient, db):  # noqa: ANN001, ANN201
+def sign_in_as(client: CsrfClient, db):
     """A quick sign-in that writes the session the login page would (no password hashing).
 
     For tests about what a signed-in role may reach; the sign-in itself is tested elsewhere.
@@ -270,11 +270,11 @@ def sign_in_as(client: CsrfClient, db):  # noqa: ANN001, ANN201
 class QueryCounter:
     """Counts SQL statements sent while active (for no-N+1 tests)."""
 
-    def __init__(self, connection) -> None:  # noqa: ANN001
+    def __init__(self, connection) -> None:
         self.connection = connection
         self.count = 0
 
-    def _count(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+    def _count(self, conn, cursor, statement, *args) -> None:
         self.count += 1
         self.statements.append(statement)
 
@@ -293,6 +293,6 @@ class QueryCounter:
 
 
 @pytest.fixture
-def count_queries(app: Flask, db):  # noqa: ANN001, ANN201
+def count_queries(app: Flask, db):
     """`with count_queries() as counter: ...` then `counter.count`."""
     return lambda: QueryCounter(_db._app_engines[app][None])

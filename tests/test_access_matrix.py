@@ -22,6 +22,7 @@ from clinic.careteam.models import BreakGlassReason
 from clinic.extensions import db as _db
 from clinic.instructions.phases import Phase
 from clinic.instructions.services import load_samples, newest
+from clinic.jobs import queue
 from clinic.journeys import models as m
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
@@ -123,6 +124,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
         {A, PR},
     ),
     ("careteam.change_provider", "POST", "/care-team/journeys/{journey}/provider", {A}),
+    ("jobs.undelivered", "GET", "/admin/messages", {A}),
+    ("jobs.retry", "POST", "/admin/messages/{queued}/retry", {A}),
     ("portal.access", "GET", "/portal-access/{patient}", {FD, A}),
     ("portal.invite", "POST", "/portal-access/{patient}/invite", {FD, A}),
     ("portal.send_reset", "POST", "/portal-access/{patient}/reset", {FD, A}),
@@ -252,6 +255,7 @@ def _build_records() -> dict[str, object]:
     patient = PatientFactory()
     message = OutboxMessage(recipient="x@x.example.com", subject="s", body="b")
     _db.session.add(message)
+    queued = queue.enqueue(_db.session, "x@x.example.com", "s", "b")
     _db.session.flush()
 
     def baseline(for_patient) -> int:
@@ -273,6 +277,7 @@ def _build_records() -> dict[str, object]:
         other=other.id,
         patient=patient.id,
         message=message.id,
+        queued=queued.id,
         response=baseline(patient),
         own_response=baseline(users[Role.PATIENT].patient),
         appt=appt.id,

@@ -29,6 +29,7 @@ from clinic.auth.models import Role
 from clinic.forms import BIDI_CONTROLS
 from clinic.instructions.phases import Phase
 from clinic.instructions.services import load_samples, newest
+from clinic.jobs import queue
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.bounds import BOUNDS
 from clinic.journeys.services import specimens, stages
@@ -139,7 +140,7 @@ class FormParser(HTMLParser):
             fields.setdefault(name, [a.get("value", "")])
 
     def _option(self, a: dict) -> None:
-        name, values, chosen = self.select
+        _name, values, chosen = self.select
         values.append(a.get("value", ""))
         if "selected" in a:
             chosen.append(a.get("value", ""))
@@ -191,6 +192,7 @@ def build_world(db, make_user, role_user) -> World:
     patient = factories.PatientFactory()
     message = OutboxMessage(recipient="x@x.example.com", subject="s", body="b")
     db.session.add(message)
+    queued = queue.enqueue(db.session, "x@x.example.com", "s", "b")
     db.session.flush()
     response_row = assign(
         patient,
@@ -223,6 +225,7 @@ def build_world(db, make_user, role_user) -> World:
         other=other.id,
         patient=patient.id,
         message=message.id,
+        queued=queued.id,
         response=response_row.id,
         own_response=own.id,
         appt=appt.id,

@@ -19,11 +19,11 @@ from tests import factories
 from tests.careteam_helpers import appointment_today, join_care_team
 
 
-def _events(db, action: str) -> list[AuditEvent]:  # noqa: ANN001
+def _events(db, action: str) -> list[AuditEvent]:
     return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
 
 
-def _shown(db, event: AuditEvent) -> set[int]:  # noqa: ANN001
+def _shown(db, event: AuditEvent) -> set[int]:
     return set(
         db.session.scalars(
             sa.select(audit_event_patient.c.patient_id).where(
@@ -34,7 +34,7 @@ def _shown(db, event: AuditEvent) -> set[int]:  # noqa: ANN001
 
 
 @pytest.fixture
-def visit(db):  # noqa: ANN001, ANN201
+def visit(db):
     """A visit booked for now with a provider (on today's calendars and board)."""
     return appointment_today(factories.make_user(Role.PROVIDER), factories.PatientFactory())
 
@@ -150,10 +150,13 @@ def test_audit_export_is_csv_formula_safe_and_audited(client, login, db):
     audit.record("test.exported", patient_id=patient.id, detail="+1-2")
     db.session.flush()
     login(Role.ADMIN)
-    response = client.get(f"/admin/audit/export.csv?patient_id={patient.id}&action=test.")
+    url = f"/admin/audit/export.csv?patient_id={patient.id}&action=test."
+    response = client.get(url, buffered=False)
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.is_streamed
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert response.is_streamed  # rows go out as they are read, not built in memory
+    body = response.get_data(as_text=True)
+    response.close()
+    rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][0] == "when" and len(rows) == 3
     details = {r[-1] for r in rows[1:]}
     assert details == {'\'=HYPERLINK("http://x")', "'+1-2"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clinic.auth import mfa
 from clinic.auth.models import User
 from clinic.auth.passwords import verify_password
 from clinic.errors import Refused
@@ -18,7 +19,6 @@ def confirm_identity(user: User, password: str, code: str | None, action: str) -
             action="auth.reauth_failed", actor=user, obj=user, detail=f"{action}: password"
         )
         raise Refused("Your password is not correct.", "password")
-    from clinic.auth import mfa
 
     if mfa.is_enrolled(user) and not mfa.verify_code(user, code or "", consume_recovery=True):
         keep_after_rollback(

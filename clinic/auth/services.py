@@ -5,7 +5,7 @@ Services change state, write the audit row and flush; the route commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -19,6 +19,10 @@ from clinic.models import audit
 from clinic.models.savepoint import is_unique_violation
 from clinic.patients.models import Patient
 from clinic.transaction import keep_after_rollback
+
+# What other wings do when an account is switched off (the portal voids a patient's open
+# sign-in links). They register here, so this wing never imports them.
+ON_DEACTIVATE: list[Callable[[User], None]] = []
 
 EMAIL_TAKEN = "An account with this e-mail already exists."
 PATIENT_TAKEN = "This patient already has a portal account."
@@ -184,10 +188,8 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     user.active = active
     if not active:
         end_sessions(user)
-        if user.role is Role.PATIENT and user.patient is not None:
-            from clinic.portal.services import revoke_open_links
-
-            revoke_open_links(user.patient)
+        for react in ON_DEACTIVATE:
+            react(user)
     audit.record("user.activated" if active else "user.deactivated", actor=by, obj=user)
     db.session.flush()
 

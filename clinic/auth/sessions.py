@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from clinic.auth.models import Role, User
 from clinic.extensions import db, login_manager
@@ -33,7 +33,6 @@ def load_user(session_user_id: str) -> User | None:
 
 def start_session(user: User) -> None:
     """A fresh session for a user who just proved who they are."""
-    from flask_login import login_user
 
     session.clear()  # nothing from before sign-in survives, CSRF token included
     session.permanent = True

@@ -33,7 +33,7 @@ def _now() -> float:
     return time.time()
 
 
-def _storage_call(method: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+def _storage_call(method: str, *args, **kwargs):
     try:
         return getattr(limiter.storage, method)(*args, **kwargs)
     except Exception:  # any storage failure: Redis down, a timeout

@@ -27,8 +27,11 @@ from clinic.policy import (
     can_change_team,
     ensure,
     require_roles,
+    restrict_blueprint,
 )
 from clinic.transaction import attempt, keep_after_rollback
+
+restrict_blueprint(bp, {Role.ADMIN, Role.PROVIDER, Role.CLINICAL_STAFF})
 
 
 def _chart_url(patient_id: int) -> str:
@@ -45,7 +48,7 @@ def _break_glass_page(patient: Patient, form: BreakGlassForm, status: int):
 
 
 @bp.record_once
-def _register_offer(state) -> None:  # noqa: ANN001
+def _register_offer(state) -> None:
     state.app.register_error_handler(OutsideCareTeam, _outside_care_team)
 
 
@@ -107,7 +110,7 @@ def _journey_for_team(journey_id: int) -> m.Journey:
     return journey
 
 
-def _team_page(journey: m.Journey, add_form=None, provider_form=None, status: int = 200):  # noqa: ANN001
+def _team_page(journey: m.Journey, add_form=None, provider_form=None, status: int = 200):
     add_form = add_form or AddMemberForm(formdata=None)
     add_form.user_id.choices = [
         (u.id, f"{u.full_name} ({u.role.label})") for u in team.assignable_users(journey)

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("instructions", __name__)
-
-from clinic.instructions import routes  # noqa: E402,F401

@@ -8,6 +8,9 @@ from datetime import date
 import sqlalchemy as sa
 
 from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.services.followups import injection_day
+from clinic.journeys.states import JourneyStatus, StageKind, StageStatus
 from clinic.patients.models import Patient
 
 
@@ -20,9 +23,6 @@ class Treatment:
 def treatment_of(patient: Patient) -> Treatment:
     """The patient's current treatment: the therapy of their latest journey that is going ahead,
     and the clinic-calendar day of its latest completed injection (two queries)."""
-    from clinic.journeys import models as m
-    from clinic.journeys.services.followups import injection_day
-    from clinic.journeys.states import JourneyStatus, StageKind, StageStatus
 
     journey = db.session.scalars(
         sa.select(m.Journey)

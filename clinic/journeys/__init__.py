@@ -2,10 +2,4 @@
 
 from flask import Blueprint
 
-from clinic.policy import CLINICAL, restrict_blueprint
-
 bp = Blueprint("journeys", __name__, url_prefix="/clinical")
-restrict_blueprint(bp, CLINICAL)
-
-from clinic.journeys import routes  # noqa: E402,F401  - registers the views on bp
-from clinic.journeys.routes.admin import admin_bp  # noqa: E402,F401

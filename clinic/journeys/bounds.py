@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 
 @dataclass(frozen=True)
 class Bound:
@@ -86,7 +88,6 @@ def bound(table: str, column: str) -> Bound:
 
 def check_constraints(table: str, skip: tuple[str, ...] = ()) -> list:
     """One CHECK per bounded column of `table`, named `<column>_range`."""
-    import sqlalchemy as sa
 
     return [
         sa.CheckConstraint(b.check_sql(column), name=f"{column}_range")

@@ -34,7 +34,7 @@ DT_FORMAT = "%Y-%m-%dT%H:%M"
 
 def _choices(values, blank=True, keep_case=False):
     pairs = [(v, v if keep_case else v.replace("_", " ").capitalize()) for v in values]
-    return [("", "—")] + pairs if blank else pairs
+    return [("", "—"), *pairs] if blank else pairs
 
 
 def _opt_int(value):
@@ -274,7 +274,7 @@ STAGE_FORMS = {
 }
 
 
-def _labelled(kind) -> list[tuple[str, str]]:  # noqa: ANN001
+def _labelled(kind) -> list[tuple[str, str]]:
     return [("", "—")] + [(k.value, k.label) for k in kind if k.value != "not_recorded"]
 
 
@@ -301,7 +301,7 @@ class FollowUpForm(VersionedForm):
     provider_note = TextAreaField("Note", validators=[Optional(), Length(max=10000)])
     plan = SelectField(
         "Plan",
-        choices=[("", "—")] + list(PLANS.items()),
+        choices=[("", "—"), *list(PLANS.items())],
         validators=[DataRequired(message="Choose the plan.")],
     )
 

@@ -129,9 +129,8 @@ def differences(form, record) -> list[tuple[str, str, str]]:
             same = saved == Decimal(str(mine))
         else:
             norm_saved = getattr(saved, "value", saved)
-            same = (
-                (norm_saved in (None, "")) and (mine in (None, "")) or str(norm_saved) == str(mine)
-            )
+            both_empty = norm_saved in (None, "") and mine in (None, "")
+            same = both_empty or str(norm_saved) == str(mine)
         if not same:
             changed.append((field.label.text, display(saved), display(mine)))
     return changed

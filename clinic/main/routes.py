@@ -9,9 +9,15 @@ from flask_login import current_user, login_required
 from clinic.auth.models import Role
 from clinic.auth.sessions import home_endpoint
 from clinic.extensions import csrf, db
+from clinic.instructions.services import instructions_for
+from clinic.journeys.routes.worklist import render_worklist
 from clinic.main import bp
 from clinic.models import audit
+from clinic.outcomes import services as outcomes
 from clinic.policy import CLINICAL, require_roles
+from clinic.portal.home import PREPARE, upcoming_visits
+from clinic.scheduling.queries import day_summary
+from clinic.scheduling.recalls import count_due
 from clinic.timeutil import clinic_today
 
 
@@ -25,8 +31,6 @@ def index():
 @bp.route("/front-desk")
 @require_roles(Role.FRONT_DESK, Role.ADMIN)
 def front_desk():
-    from clinic.scheduling.queries import day_summary
-    from clinic.scheduling.recalls import count_due
 
     audit.record_read("front_desk.viewed", current_user, [])  # counts only, no patient shown
     return render_template(
@@ -41,7 +45,6 @@ def front_desk():
 @require_roles(*CLINICAL)
 def clinical():
     """The clinical team's home is the journeys worklist."""
-    from clinic.journeys.routes.worklist import render_worklist
 
     return render_worklist()
 
@@ -49,12 +52,9 @@ def clinical():
 @bp.route("/my")
 @require_roles(Role.PATIENT)
 def patient_home():
-    from clinic.outcomes import services as outcomes
-    from clinic.portal.home import PREPARE, upcoming_visits
 
     patient = current_user.patient
     audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    from clinic.instructions.services import instructions_for
 
     instructions = instructions_for(patient, clinic_today())
     due = outcomes.due_now(outcomes.responses_for(patient), clinic_today())

@@ -3,6 +3,7 @@
 from clinic.auth.models import User  # noqa: F401
 from clinic.careteam.models import BreakGlass, JourneyMember  # noqa: F401
 from clinic.instructions.models import InstructionReceipt, InstructionVersion  # noqa: F401
+from clinic.jobs.models import OutgoingMessage, WorkerHeartbeat  # noqa: F401
 from clinic.journeys import models as journeys_models  # noqa: F401
 from clinic.mail import OutboxMessage  # noqa: F401
 from clinic.models.audit import AuditEvent  # noqa: F401

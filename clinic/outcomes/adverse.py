@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from clinic.auth.models import Role, User
 from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
+from clinic.journeys.models import Journey
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.outcomes.adverse_models import (
@@ -71,7 +72,7 @@ def term_list() -> TermList:
     return cache[path]
 
 
-def _check(values: dict, journey) -> TermList:  # noqa: ANN001
+def _check(values: dict, journey) -> TermList:
     terms = term_list()
     if terms.get(values.get("term_code") or "") is None:
         raise Refused("Choose the event from the list.", field="term_code")
@@ -117,7 +118,7 @@ def _apply(event: AdverseEvent, values: dict, terms: TermList) -> None:
 
 
 def report_event(
-    journey,  # noqa: ANN001
+    journey,
     values: dict,
     by: User,
     concern: PatientConcern | None = None,
@@ -161,7 +162,6 @@ def update_event(event: AdverseEvent, values: dict, by: User, version: int) -> N
         raise Refused("Only the clinical team records adverse events.")
     if version != event.version:
         raise StaleWrite()
-    from clinic.journeys.models import Journey
 
     terms = _check(values, db.session.get(Journey, event.journey_id))
     was_serious = event.serious
@@ -192,7 +192,6 @@ def raise_concern(patient: Patient, body: str, started_on: date | None, by: User
         raise Refused("Tell us what worries you.", field="body")
     if started_on is not None and started_on > clinic_today():
         raise Refused("The day it started cannot be in the future.", field="started_on")
-    from clinic.journeys.models import Journey
 
     journey_id = db.session.scalar(
         sa.select(Journey.id)

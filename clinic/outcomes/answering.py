@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 
 from clinic.errors import Refused, StaleWrite
 from clinic.outcomes import services
 from clinic.outcomes.forms import answer_form_class, answers_from, prefill
 from clinic.outcomes.models import QuestionnaireResponse
+from clinic.timeutil import clinic_today
 from clinic.transaction import attempt
 
 
-def handle_answer_form(response: QuestionnaireResponse, user, on_done):  # noqa: ANN001, ANN201
+def handle_answer_form(response: QuestionnaireResponse, user, on_done):
     """GET shows the form with saved answers; POST saves a draft or submits.
 
     Returns a response tuple, or the result of `on_done(submitted)` after a successful save.
     """
-    from flask import request
-
-    from clinic.timeutil import clinic_today
 
     message = services.not_open_yet(response, clinic_today())
     if message:

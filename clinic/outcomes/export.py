@@ -17,6 +17,7 @@ from flask import current_app
 
 from clinic.extensions import db
 from clinic.journeys import models as m
+from clinic.outcomes import services
 from clinic.outcomes.adverse_models import AdverseEvent
 from clinic.outcomes.models import BASELINE, QuestionnaireResponse, ResponseStatus
 from clinic.outcomes.registry import Filters, cohort
@@ -69,7 +70,7 @@ def subject_code(patient_id: int) -> str:
     return "S" + hmac.new(_key(), f"subject:{patient_id}".encode(), hashlib.sha256).hexdigest()[:12]
 
 
-def _pivot(key_column, where, name: str) -> sa.Subquery:  # noqa: ANN001
+def _pivot(key_column, where, name: str) -> sa.Subquery:
     r = QuestionnaireResponse
     cols = [key_column.label("key")]
     for code in CODES:
@@ -145,7 +146,7 @@ def registry_rows(filters: Filters, *, deidentified: bool) -> Iterator[str]:
         yield csv_line(_registry_values(row._mapping, deidentified))
 
 
-def _registry_values(row, deidentified: bool) -> list[object]:  # noqa: ANN001
+def _registry_values(row, deidentified: bool) -> list[object]:
     follow_up: m.FollowUp = row[m.FollowUp]
     patient_id = row["patient_id"]
 
@@ -211,7 +212,6 @@ PATIENT_COLUMNS = [
 
 def patient_rows(patient: Patient) -> Iterator[str]:
     """The patient's outcome table: every questionnaire, its score and change from baseline."""
-    from clinic.outcomes import services
 
     responses = services.responses_for(patient)
     progress = {p.instrument.code: p for p in services.progress(responses)}
@@ -246,7 +246,7 @@ def patient_rows(patient: Patient) -> Iterator[str]:
         )
 
 
-def _change_of(response: QuestionnaireResponse, progress):  # noqa: ANN001, ANN202
+def _change_of(response: QuestionnaireResponse, progress):
     if progress is None or response.completed_at is None:
         return None
     day = to_clinic(response.completed_at).date()

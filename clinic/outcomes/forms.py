@@ -88,7 +88,7 @@ class VoidForm(ClinicForm):
     submit = SubmitField("Withdraw")
 
 
-def _enum_choices(kind) -> list[tuple[str, str]]:  # noqa: ANN001
+def _enum_choices(kind) -> list[tuple[str, str]]:
     return [("", "—")] + [(k.value, k.label) for k in kind]
 
 
@@ -139,7 +139,7 @@ class AdverseEventForm(ClinicForm):
     )
     version = VersionField(required=False)
 
-    def fill_choices(self, terms, cycles) -> None:  # noqa: ANN001
+    def fill_choices(self, terms, cycles) -> None:
         self.term_code.choices = [("", "—")] + [(t.code, t.term) for t in terms.terms]
         self.grade.choices = [(None, "—")] + [
             (g, f"{g}: {text}") for g, text in terms.grades.items()

@@ -19,7 +19,7 @@ NECK_CODES = ("M50", "M54.2", "S13", "M47.812")
 FIRST_QUESTIONNAIRE_DAY = 7
 
 
-def region_of(journey) -> str:  # noqa: ANN001
+def region_of(journey) -> str:
     """cervical when the targets (or, before there are targets, the diagnoses) are the neck."""
     if journey.targets:
         return "cervical" if any(t.level.startswith("C") for t in journey.targets) else "lumbar"
@@ -27,7 +27,7 @@ def region_of(journey) -> str:  # noqa: ANN001
     return "cervical" if any(code.startswith(NECK_CODES) for code in codes) else "lumbar"
 
 
-def assign_baseline(journey, by: User | None) -> None:  # noqa: ANN001
+def assign_baseline(journey, by: User | None) -> None:
     """The baseline set, open from today, for a newly opened journey."""
     assign(
         journey.patient,
@@ -40,7 +40,7 @@ def assign_baseline(journey, by: User | None) -> None:  # noqa: ANN001
     )
 
 
-def baseline_for_cycle(journey, cycle, by: User | None) -> None:  # noqa: ANN001
+def baseline_for_cycle(journey, cycle, by: User | None) -> None:
     """The first cycle takes the journey's baseline; a repeat cycle asks for a new one."""
     if cycle.number == 1:
         db.session.execute(
@@ -66,7 +66,7 @@ def baseline_for_cycle(journey, cycle, by: User | None) -> None:  # noqa: ANN001
     )
 
 
-def close_baseline(cycle_id: int, injected_on) -> None:  # noqa: ANN001
+def close_baseline(cycle_id: int, injected_on) -> None:
     """After the injection day an unanswered baseline leaves the to-do list."""
     db.session.execute(
         sa.update(QuestionnaireResponse)
@@ -88,7 +88,7 @@ def close_baseline(cycle_id: int, injected_on) -> None:  # noqa: ANN001
     )
 
 
-def assign_for_follow_ups(journey, cycle_number: int, follow_ups, injected_on, by: User | None):  # noqa: ANN001, ANN201
+def assign_for_follow_ups(journey, cycle_number: int, follow_ups, injected_on, by: User | None):
     """A set per follow-up (from a week on), open exactly during the follow-up's window."""
     codes = standard_set(region_of(journey), baseline=False)
     if follow_ups:

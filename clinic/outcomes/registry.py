@@ -138,7 +138,7 @@ def cohort(filters: Filters) -> sa.Subquery:
     return query.subquery("cohort")
 
 
-def _important(instrument: str, base, change):  # noqa: ANN001  # noqa: ANN202
+def _important(instrument: str, base, change):
     """SQL for 'reached the clinically important improvement' (mirrors scoring.change)."""
     if instrument in ("odi", "ndi"):
         return change >= MCID_POINTS[instrument]
@@ -183,7 +183,7 @@ class TimepointRow:
         return stats.share(self.pgic_responders, self.pgic_answered)
 
 
-def _timepoint_query(cycles: sa.Subquery, code: str, today: date):  # noqa: ANN202
+def _timepoint_query(cycles: sa.Subquery, code: str, today: date):
     r = sa.orm.aliased(QuestionnaireResponse, name="r")
     b = sa.orm.aliased(QuestionnaireResponse, name="b")
     done = r.status == ResponseStatus.COMPLETED
@@ -293,7 +293,7 @@ def figures(filters: Filters, today: date | None = None) -> Figures:
     return result
 
 
-def _row(label: str, row, pgic, min_cell: int) -> TimepointRow:  # noqa: ANN001
+def _row(label: str, row, pgic, min_cell: int) -> TimepointRow:
     n = int(row.n or 0)
     change = stats.mean_ci(n, float(row.total or 0), float(row.total_sq or 0))
     patients = int(row.patients or 0)

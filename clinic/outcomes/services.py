@@ -13,6 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from clinic.auth.models import Role, User
 from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
+from clinic.journeys.models import InjectionRecord, Stage
+from clinic.journeys.states import StageKind, StageStatus
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.models.savepoint import is_unique_violation
@@ -189,8 +191,6 @@ def _store(
 
 def injection_moment(cycle_id: int) -> datetime | None:
     """When the cycle's injection began (None before it is recorded)."""
-    from clinic.journeys.models import InjectionRecord, Stage
-    from clinic.journeys.states import StageKind, StageStatus
 
     row = db.session.execute(
         sa.select(InjectionRecord.procedure_started_at, Stage.completed_at)

@@ -19,6 +19,7 @@ from clinic.policy import (
     ensure,
     restrict_blueprint,
 )
+from clinic.scheduling.queries import appointments_for_patient
 from clinic.submissions import once
 from clinic.transaction import attempt
 
@@ -106,7 +107,6 @@ def register():
 @bp.route("/<int:patient_id>")
 def detail(patient_id: int):
     patient = get_patient(patient_id)
-    from clinic.scheduling.queries import appointments_for_patient
 
     appointments = appointments_for_patient(patient)
     html = render_template(  # before the commit, which would expire every loaded row

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("portal", __name__)
-
-from clinic.portal import routes  # noqa: E402,F401  - registers the views on bp

@@ -207,3 +207,12 @@ def redeem(token: str, password: str) -> User:
         f"portal.{link.purpose.value}_redeemed", actor=account, obj=link, patient_id=patient.id
     )
     return account
+
+
+def _on_account_deactivated(user: User) -> None:
+    """A patient's account switched off: their open invitation and reset links stop working."""
+    if user.role is Role.PATIENT and user.patient is not None:
+        revoke_open_links(user.patient)
+
+
+accounts.ON_DEACTIVATE.append(_on_account_deactivated)

@@ -12,6 +12,7 @@ from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.patients.models import Patient
 from clinic.scheduling.models import Appointment, Room, Status
+from clinic.scheduling.services import CLINICIAN_ROLES
 from clinic.timeutil import clinic_day_bounds
 
 
@@ -63,7 +64,6 @@ def appointments_for_patient(patient: Patient, limit: int = 50) -> list[Appointm
 
 
 def get_clinician(user_id: int) -> User | None:
-    from clinic.scheduling.services import CLINICIAN_ROLES
 
     user = db.session.get(User, user_id)
     return user if user is not None and user.role in CLINICIAN_ROLES else None

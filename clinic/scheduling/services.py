@@ -14,9 +14,11 @@ from clinic.extensions import db
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
+from clinic.policy import can_set_appointment_status
 from clinic.scheduling import slots
+from clinic.scheduling.journey_links import check_link, still_open
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, Room, Status, VisitKind
-from clinic.scheduling.states import can_move
+from clinic.scheduling.states import can_move, next_actions
 from clinic.timeutil import to_clinic
 
 CLINICIAN_ROLES = frozenset({Role.PROVIDER, Role.CLINICAL_STAFF})
@@ -115,7 +117,6 @@ def _is_follow_up_taken(err: IntegrityError) -> bool:
 def _check_link(patient, kind, follow_up, stage, replacing) -> None:
     if follow_up is None and stage is None:
         return
-    from clinic.scheduling.journey_links import check_link
 
     check_link(patient, kind, follow_up=follow_up, stage=stage, replacing=replacing)
 
@@ -255,8 +256,6 @@ def change_status(
 def available_actions(appointment: Appointment, user: User, now: datetime | None = None) -> list:
     """The status buttons this user should see now: check-in only on the day, no-show only
     once the appointment time has come (cancel has its own form)."""
-    from clinic.policy import can_set_appointment_status
-    from clinic.scheduling.states import next_actions
 
     now = now or utcnow()
     actions = []
@@ -276,7 +275,6 @@ def available_actions(appointment: Appointment, user: User, now: datetime | None
 
 def _links_still_open(original: Appointment) -> dict:
     """The original's journey links that still hold (an ended stage or follow-up is dropped)."""
-    from clinic.scheduling.journey_links import still_open
 
     return still_open(original)
 

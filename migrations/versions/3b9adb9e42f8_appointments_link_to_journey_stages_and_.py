@@ -10,6 +10,9 @@ A follow-up holds at most one live appointment at a time (partial unique index).
 
 On SQLite the batch operation rebuilds the appointment table, which drops its triggers (the
 overlap guards); they are read before and created again after.
+
+The downgrade refuses while any appointment is linked to a stage or follow-up: dropping the
+columns would lose which visit was for what, and nothing could bring it back.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -65,7 +68,23 @@ def upgrade():
         op.execute(sql)
 
 
+def _refuse_to_drop_links() -> None:
+    linked = op.get_bind().scalar(
+        sa.text(
+            "SELECT count(*) FROM appointment "
+            "WHERE stage_id IS NOT NULL OR follow_up_id IS NOT NULL"
+        )
+    )
+    if linked:
+        raise RuntimeError(
+            f"Refusing to downgrade revision 3b9adb9e42f8: {linked} appointments are linked to "
+            "journey stages or follow-ups, and the downgrade would drop those links. Restore "
+            "the backup taken before the upgrade instead, or run the older code on this schema."
+        )
+
+
 def downgrade():
+    _refuse_to_drop_links()
     triggers = _sqlite_triggers()
     with op.batch_alter_table('appointment', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_appointment_stage_id_stage'), type_='foreignkey')

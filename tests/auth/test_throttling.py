@@ -16,13 +16,13 @@ NEW_PLACE = {"REMOTE_ADDR": "198.51.100.7"}
 WRONG = "definitely wrong pw"
 
 
-def _try(client, email: str, password: str = WRONG, where=None):  # noqa: ANN001
+def _try(client, email: str, password: str = WRONG, where=None):
     return client.post_form(
         "/login", {"email": email, "password": password}, environ_base=where or ELSEWHERE
     )
 
 
-def _sign_out(client, where) -> None:  # noqa: ANN001
+def _sign_out(client, where) -> None:
     client.post_form("/logout", token_from="/account", environ_base=where)
 
 

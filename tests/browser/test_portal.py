@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from clinic.auth.models import Role
-from tests.browser.conftest import screenshot, sign_in  # noqa: F401
+from tests.browser.conftest import screenshot, sign_in
 from tests.browser.test_shell import FIRST_OF_EACH_ROLE, _axe_violations
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def phone(browser, live_server):  # noqa: ANN001, ANN201
+def phone(browser, live_server):
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     page = context.new_page()
     page.base_url = live_server.url
@@ -23,7 +23,7 @@ def phone(browser, live_server):  # noqa: ANN001, ANN201
     assert errors == []
 
 
-def _fits(page) -> None:  # noqa: ANN001
+def _fits(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"{page.url} is {width}px wide"
 
@@ -105,7 +105,7 @@ def test_front_desk_invites_a_patient_who_then_signs_in(page, browser, live_serv
     assert _axe_violations(page) == []
     page.get_by_role("button", name="Send invitation").click()
     page.wait_for_load_state()
-    assert "Invitation sent to wei.chen@example.com" in page.content()
+    assert "The invitation for wei.chen@example.com is in the outbox" in page.content()
     screenshot(page, "portal-access")
     page.get_by_role("link", name="Outbox").first.click()
     page.get_by_role("link", name="Your invitation to the").first.click()

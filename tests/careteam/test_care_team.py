@@ -22,11 +22,11 @@ from tests.careteam_helpers import appointment_today
 from tests.scheduling.factories import make_appointment
 
 
-def _chart(journey) -> str:  # noqa: ANN001
+def _chart(journey) -> str:
     return f"/clinical/patients/{journey.patient_id}/chart"
 
 
-def _events(db, action: str) -> list[AuditEvent]:  # noqa: ANN001
+def _events(db, action: str) -> list[AuditEvent]:
     return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
 
 
@@ -124,7 +124,7 @@ def test_admin_reviews_break_glass_uses(client, login, journey, db):
 # --- who may sign ----------------------------------------------------------------------------
 
 
-def _completed_evaluation(journey, provider):  # noqa: ANN001
+def _completed_evaluation(journey, provider):
     return walk.evaluate(journey, provider, sign=False)
 
 

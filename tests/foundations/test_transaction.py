@@ -23,8 +23,8 @@ from tests.databases import fresh_url
 
 CLINIC = Path(__file__).resolve().parents[2] / "clinic"
 # The only modules that may end a transaction: the request hook itself, the command line
-# (no request there) and the engine settings.
-MAY_COMMIT = {"transaction.py", "cli.py", "db_setup.py", "demo.py", "backup.py"}
+# and the job worker (no request there) and the engine settings.
+MAY_COMMIT = {"transaction.py", "cli.py", "db_setup.py", "demo.py", "backup.py", "worker.py"}
 
 
 def test_no_route_or_service_commits_or_rolls_back():

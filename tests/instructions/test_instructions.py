@@ -99,7 +99,7 @@ def test_unknown_therapy_or_phase_is_404(client, login):
 
 
 @pytest.fixture
-def treated(monkeypatch):  # noqa: ANN001, ANN201
+def treated(monkeypatch):
     """Pretend the patient had PRP injected `days` ago."""
 
     def _set(days: int | None, therapy: str | None = "prp") -> None:

@@ -33,7 +33,7 @@ def collected_journey():
 
 
 def placeholders() -> dict[str, int]:
-    journey, provider = collected_journey()
+    journey, _provider = collected_journey()
     specimen = gating.specimen_of(journey.cycles[0])
     follow_up = m.FollowUp(
         patient_id=journey.patient_id,

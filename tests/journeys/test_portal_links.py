@@ -20,13 +20,13 @@ from clinic.timeutil import clinic_today
 from tests import factories
 
 
-def _responses(db, patient):  # noqa: ANN001, ANN202
+def _responses(db, patient):
     return db.session.scalars(
         sa.select(QuestionnaireResponse).where(QuestionnaireResponse.patient_id == patient.id)
     ).all()
 
 
-def _treated(journey, provider, staff, staff2, days_ago=0):  # noqa: ANN001, ANN202
+def _treated(journey, provider, staff, staff2, days_ago=0):
     walk.evaluate(journey, provider)
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)

@@ -83,8 +83,15 @@ class Stack:
         self._make_certificate()
         (self.dir / "nginx.conf").write_text(self.nginx_conf())
         self._spawn(
-            [self.nginx_binary, "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")]
-            + ["-e", str(self.dir / "error.log")],
+            [
+                self.nginx_binary,
+                "-p",
+                str(self.dir),
+                "-c",
+                str(self.dir / "nginx.conf"),
+                "-e",
+                str(self.dir / "error.log"),
+            ],
             self.dir / "nginx.out",
             os.environ.copy(),
         )
@@ -100,9 +107,22 @@ class Stack:
 
     def _make_certificate(self) -> None:
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-            + ["-subj", "/CN=localhost", "-keyout", str(self.dir / "key.pem")]
-            + ["-out", str(self.dir / "cert.pem")],
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                str(self.dir / "key.pem"),
+                "-out",
+                str(self.dir / "cert.pem"),
+            ],
             check=True,
             capture_output=True,
         )

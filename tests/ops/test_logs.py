@@ -8,6 +8,7 @@ import json
 import logging
 import secrets
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -107,7 +108,7 @@ def test_access_log_lines_drop_query_strings_referrers_and_secret_paths():
     class Response:
         status = "200 OK"
         sent = 10
-        headers = [("X-Request-ID", "abc")]
+        headers: ClassVar = [("X-Request-ID", "abc")]
 
     environ = {
         "REQUEST_METHOD": "GET",

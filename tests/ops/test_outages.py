@@ -84,7 +84,7 @@ def live_private(private_postgres):
 
 
 def test_database_stopped_gives_503_then_recovers(private_postgres, live_private):
-    app, client = live_private
+    _app, client = live_private
     assert client.get("/account").status_code == 200
     private_postgres.stop()
     try:
@@ -104,7 +104,7 @@ def test_database_stopped_gives_503_then_recovers(private_postgres, live_private
 
 
 def test_database_too_slow_gives_503_after_the_statement_timeout(private_postgres, live_private):
-    app, client = live_private
+    _app, client = live_private
     locker = sa.create_engine(private_postgres.url)
     with locker.connect() as conn:
         conn.execute(sa.text("LOCK TABLE user_account IN ACCESS EXCLUSIVE MODE"))

@@ -43,7 +43,7 @@ def complete(resp: QuestionnaireResponse, score: float, *, in_window: bool = Tru
     db.session.flush()
 
 
-def answered(journey, code: str, baseline: float | None, six_weeks: float | None, **kw) -> None:  # noqa: ANN001
+def answered(journey, code: str, baseline: float | None, six_weeks: float | None, **kw) -> None:
     if baseline is not None:
         complete(response(journey, code, BASELINE), baseline)
     if six_weeks is not None:

@@ -17,11 +17,11 @@ from tests.outcomes.test_scoring import ODI_CODES
 
 
 @pytest.fixture
-def patient_user(make_user):  # noqa: ANN001, ANN201
+def patient_user(make_user):
     return make_user(Role.PATIENT)
 
 
-def _assign(patient, codes, timepoint="baseline", opens=None, due=None):  # noqa: ANN001, ANN202
+def _assign(patient, codes, timepoint="baseline", opens=None, due=None):
     return services.assign(
         patient,
         codes,
@@ -32,19 +32,19 @@ def _assign(patient, codes, timepoint="baseline", opens=None, due=None):  # noqa
     )
 
 
-def _odi_form(values) -> dict:  # noqa: ANN001
+def _odi_form(values) -> dict:
     return {
         f"item_{c}": ("skip" if v is None else str(v))
         for c, v in zip(ODI_CODES, values, strict=False)
     }
 
 
-def _v(db, response) -> str:  # noqa: ANN001
+def _v(db, response) -> str:
     """The version the answer page would carry now (optimistic locking)."""
     return str(_reload(db, response).version)
 
 
-def _reload(db, response):  # noqa: ANN001, ANN202
+def _reload(db, response):
     db.session.expire_all()
     return db.session.get(QuestionnaireResponse, response.id)
 
@@ -198,7 +198,7 @@ def test_portal_reads_are_audited(client, login, patient_user, db):
     } <= set(actions)
 
 
-def _complete(patient, code, timepoint, value, by, days_ago):  # noqa: ANN001, ANN202
+def _complete(patient, code, timepoint, value, by, days_ago):
     (response,) = _assign(
         patient, [code], timepoint=timepoint, opens=date.today() - timedelta(days=days_ago + 1)
     )
@@ -227,7 +227,7 @@ def test_progress_marks_clinically_important_change(client, login, patient_user,
 def test_portal_pages_query_count_does_not_grow_with_history(
     client, login, make_user, count_queries, path, db
 ):
-    def measure(patient_user, how_many):  # noqa: ANN001, ANN202
+    def measure(patient_user, how_many):
         for i in range(how_many):
             _complete(
                 patient_user.patient,

@@ -36,7 +36,7 @@ NDI_CODES = [
 
 
 @pytest.fixture
-def instruments(app):  # noqa: ANN001, ANN201
+def instruments(app):
     with app.app_context():
         yield {
             code: get_instrument(code)
@@ -44,7 +44,7 @@ def instruments(app):  # noqa: ANN001, ANN201
         }
 
 
-def _answers(codes, values):  # noqa: ANN001, ANN202
+def _answers(codes, values):
     return dict(zip(codes, values, strict=True))
 
 

@@ -21,11 +21,11 @@ LINK = re.compile(r"http://[^/\s]+(/portal/link/[\w-]+)")
 
 
 @pytest.fixture
-def patient(db):  # noqa: ANN001, ANN201
+def patient(db):
     return PatientFactory(given_name="Ada", family_name="Quinn", email="ada.q@x.example.com")
 
 
-def _last_link(db) -> str:  # noqa: ANN001
+def _last_link(db) -> str:
     db.session.expire_all()
     body = db.session.scalars(
         sa.select(OutboxMessage.body).order_by(OutboxMessage.id.desc())
@@ -33,12 +33,12 @@ def _last_link(db) -> str:  # noqa: ANN001
     return LINK.search(body).group(1)
 
 
-def _invite(client, patient, email="ada.q@x.example.com"):  # noqa: ANN001, ANN202
+def _invite(client, patient, email="ada.q@x.example.com"):
     page = f"/portal-access/{patient.id}"
     return client.post_form(f"{page}/invite", {"email": email}, token_from=page)
 
 
-def _redeem(app, path: str, password: str = NEW):  # noqa: ANN001, ANN202
+def _redeem(app, path: str, password: str = NEW):
     from tests.conftest import CsrfClient
 
     visitor = CsrfClient(app.test_client())
@@ -47,7 +47,7 @@ def _redeem(app, path: str, password: str = NEW):  # noqa: ANN001, ANN202
     )
 
 
-def _can_sign_in(app, email: str, password: str = NEW) -> bool:  # noqa: ANN001
+def _can_sign_in(app, email: str, password: str = NEW) -> bool:
     from tests.conftest import CsrfClient
 
     visitor = CsrfClient(app.test_client())

@@ -55,7 +55,7 @@ def server(db_kind):
         db.engine.dispose()
 
 
-def signed_in(live, ids, role: Role) -> Browser:  # noqa: ANN001
+def signed_in(live, ids, role: Role) -> Browser:
     browser = Browser(live.url)
     browser.sign_in(ids["emails"][role])
     return browser
@@ -145,7 +145,7 @@ def _week(i: int) -> dict:
     return {"start_0": "08:00", "end_0": end, "start_2": "08:00", "end_2": end}
 
 
-def _saved_week(app, clinician_id: int) -> tuple[int, set[str]]:  # noqa: ANN001
+def _saved_week(app, clinician_id: int) -> tuple[int, set[str]]:
     with app.app_context():
         version = db.session.scalar(
             sa.select(WorkingWeek.version).where(WorkingWeek.clinician_id == clinician_id)

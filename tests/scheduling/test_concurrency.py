@@ -66,7 +66,7 @@ class Browser:
         return response.status, text, cookie
 
     def token(self, path: str) -> str:
-        status, html, cookie = self.request("GET", path)
+        _status, html, cookie = self.request("GET", path)
         if cookie:
             self.cookie = cookie.split(";", 1)[0]
         return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)

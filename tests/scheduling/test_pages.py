@@ -166,7 +166,7 @@ def test_admin_adds_and_retires_rooms(client, login, clinic, db):
     assert stale.status_code == 409 and 'value="Renamed"' in stale.get_data(as_text=True)
 
 
-def _hours_version(client, page: str) -> str:  # noqa: ANN001
+def _hours_version(client, page: str) -> str:
     html = client.get(page).get_data(as_text=True)
     return re.search(r'name="version" type="hidden" value="([^"]*)"', html).group(1)
 

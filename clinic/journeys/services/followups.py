@@ -22,6 +22,7 @@ from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import move_follow_up
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.outcomes.journey_hooks import assign_for_follow_ups
 from clinic.policy import CLINICAL
 from clinic.timeutil import to_clinic
 
@@ -57,7 +58,6 @@ def generate_follow_ups(stage: m.Stage, by: User) -> list[m.FollowUp]:
         db.session.add(follow_up)
         created.append(follow_up)
     db.session.flush()
-    from clinic.outcomes.journey_hooks import assign_for_follow_ups
 
     assign_for_follow_ups(journey, stage.cycle.number, created, day, by)
     audit.record(

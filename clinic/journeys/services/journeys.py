@@ -20,6 +20,7 @@ from clinic.journeys.states import (
     move_journey,
 )
 from clinic.models import audit
+from clinic.outcomes.journey_hooks import assign_baseline, baseline_for_cycle
 from clinic.patients.models import Patient
 from clinic.policy import can_open_journey
 
@@ -62,7 +63,6 @@ def open_journey(
     audit.record(
         "journey.opened", actor=by, obj=journey, patient_id=patient.id, detail=therapy.value
     )
-    from clinic.outcomes.journey_hooks import assign_baseline
 
     assign_baseline(journey, by)
     return journey
@@ -90,7 +90,6 @@ def open_cycle(journey: m.Journey, by: User) -> m.Cycle:
     db.session.flush()
     for kind in CYCLE_KINDS:
         add_stage(journey, kind, cycle)
-    from clinic.outcomes.journey_hooks import baseline_for_cycle
 
     baseline_for_cycle(journey, cycle, by)
     audit.record(

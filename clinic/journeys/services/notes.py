@@ -22,7 +22,7 @@ def add_note(stage: m.Stage, body: str, by: User) -> m.StageNote:
         raise Refused("Write the note first.", field="body")
     if len(body) > MAX_NOTE:
         raise Refused(f"Keep a note under {MAX_NOTE:,} characters.", field="body")
-    addendum = stage.is_locked or stage.status is StageStatus.COMPLETED and stage.signed_at
+    addendum = stage.is_locked or (stage.status is StageStatus.COMPLETED and stage.signed_at)
     note = m.StageNote(stage_id=stage.id, author_id=by.id, body=body, is_addendum=bool(addendum))
     db.session.add(note)
     db.session.flush()

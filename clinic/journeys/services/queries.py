@@ -9,10 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, selectinload
 
 from clinic.auth.models import Role, User
+from clinic.careteam.models import JourneyMember, TeamRole
+from clinic.careteam.services import team_patient_ids
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
 from clinic.patients.models import Patient
+from clinic.patients.services import search_query
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
@@ -132,8 +135,6 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
 
     Patients on the user's care team come first; `show="mine"` lists only them.
     """
-    from clinic.careteam.models import JourneyMember, TeamRole
-    from clinic.careteam.services import team_patient_ids
 
     team_ids = frozenset(team_patient_ids(user))
     covering = sa.select(JourneyMember.journey_id).where(
@@ -199,7 +200,6 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
 
 def find_patients(text: str, limit: int = 25) -> list[Patient]:
     """The clinical "find a patient" box: the front desk's indexed search, first `limit` rows."""
-    from clinic.patients.services import search_query
 
     if len((text or "").strip()) < 2:
         return []

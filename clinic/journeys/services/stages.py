@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
+from clinic.instructions.services import record_discharge
 from clinic.journeys import models as m
 from clinic.journeys.models.catalog import ContraindicationKind
 from clinic.journeys.models.custody import CustodyStep
@@ -167,7 +168,6 @@ def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None
 
 def _give_discharge_instructions(stage: m.Stage, record: m.RecoveryRecord, by: User) -> None:
     """Record which version of the written instructions went home with the patient."""
-    from clinic.instructions.services import record_discharge
 
     journey = stage.journey
     version = record_discharge(journey.patient, journey.therapy.value, by=by)

@@ -1,3 +1,17 @@
 """Outcomes routes: patients' questionnaires, progress and concerns; staff pages; the registry."""
 
-from clinic.outcomes.routes import adverse, patient, registry, staff  # noqa: F401
+from types import SimpleNamespace
+
+from clinic.outcomes import adverse as adverse_events
+from clinic.outcomes import bp
+
+
+@bp.app_template_global()
+def safety_alerts() -> SimpleNamespace:
+    """Serious adverse events awaiting review and open patient concerns (for the worklist)."""
+    return SimpleNamespace(
+        serious=adverse_events.serious_awaiting_review(), concerns=adverse_events.open_concerns()
+    )
+
+
+from clinic.outcomes.routes import adverse, patient, registry, staff  # noqa: E402,F401

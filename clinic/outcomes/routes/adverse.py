@@ -10,6 +10,7 @@ from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.inputs import query_id
 from clinic.journeys.loaders import load_journey
+from clinic.journeys.models import Journey
 from clinic.models import audit
 from clinic.outcomes import adverse, bp
 from clinic.outcomes.adverse_models import SERIOUS_CRITERIA, AdverseEvent, PatientConcern
@@ -89,7 +90,6 @@ def report_event(journey_id: int):
 @require_roles(*CLINICAL)
 def adverse_event(event_id: int):
     event = _event(event_id)
-    from clinic.journeys.models import Journey
 
     journey = db.get_or_404(Journey, event.journey_id)
     form = AdverseEventForm() if request.method == "POST" else AdverseEventForm(obj=event)

@@ -49,7 +49,7 @@ def answer(response_id: int):
         patient_id=response.patient_id,
     )
 
-    def done(submitted: bool):  # noqa: ANN202
+    def done(submitted: bool):
         flash(
             "Thank you, your answers are in."
             if submitted

@@ -32,7 +32,7 @@ from clinic.scheduling.export import attachment
 REGISTRY_ROLES = (Role.PROVIDER, Role.ADMIN)
 
 
-def _choice(name: str, allowed) -> str | None:  # noqa: ANN001
+def _choice(name: str, allowed) -> str | None:
     """An allow-listed query value: absent is None, anything unknown is a 400."""
     raw = request.args.get(name, "").strip()
     if not raw:

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db
+from clinic.journeys.models import Journey
 from clinic.models import audit
 from clinic.outcomes import adverse, bp, services
 from clinic.outcomes.answering import handle_answer_form
@@ -55,7 +56,6 @@ def _render(patient: Patient, form: AssignForm | None = None, status: int = 200)
 
 
 def _journeys_of(patient: Patient) -> list:
-    from clinic.journeys.models import Journey
 
     return list(db.session.scalars(sa.select(Journey).where(Journey.patient_id == patient.id)))
 
@@ -108,7 +108,7 @@ def enter_for_patient(response_id: int):
             "questionnaire.viewed", actor=current_user, obj=response, patient_id=response.patient_id
         )
 
-    def done(submitted: bool):  # noqa: ANN202
+    def done(submitted: bool):
         flash(
             "Answers submitted on the patient's behalf." if submitted else "Draft saved.", "success"
         )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db, limiter
-from clinic.mail import OutboxMessage, outbox_enabled, send
+from clinic.mail import OutboxMessage, outbox_enabled, queued_notice, send
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
@@ -50,7 +50,6 @@ def _send_limit() -> str:
 
 
 def _patient_key() -> str:
-    from flask import request
 
     return "portal-send:" + str(request.view_args.get("patient_id"))
 
@@ -78,7 +77,7 @@ def invite(patient_id: int):
         show_beside(form, err)
         return _render(patient, form, err.status)
     send(message)
-    flash(f"Invitation sent to {message.to}.", "success")
+    flash(queued_notice("The invitation", message.to), "success")
     return redirect(url_for("portal.access", patient_id=patient.id))
 
 
@@ -96,7 +95,7 @@ def send_reset(patient_id: int):
         flash(str(err), "warning")
         return redirect(url_for("portal.access", patient_id=patient.id))
     send(message)
-    flash(f"Password-reset link sent to {message.to}.", "success")
+    flash(queued_notice("The password-reset link", message.to), "success")
     return redirect(url_for("portal.access", patient_id=patient.id))
 
 

@@ -11,9 +11,12 @@ from clinic.auth.services import normalise_email
 from clinic.errors import Refused
 from clinic.extensions import limiter
 from clinic.mail import send
+from clinic.models import audit
 from clinic.policy import require_roles
 from clinic.portal import bp, services
 from clinic.portal.forms import ForgotPasswordForm, SetPasswordForm
+from clinic.portal.journey_view import journeys_for
+from clinic.timeutil import clinic_today
 from clinic.transaction import attempt
 
 
@@ -52,9 +55,6 @@ def redeem(token: str):
 @bp.route("/my/journey")
 @require_roles(Role.PATIENT)
 def my_journey():
-    from clinic.models import audit
-    from clinic.portal.journey_view import journeys_for
-    from clinic.timeutil import clinic_today
 
     patient = current_user.patient
     audit.record("portal.journey_viewed", actor=current_user, patient_id=patient.id)

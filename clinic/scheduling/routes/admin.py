@@ -81,7 +81,7 @@ def hours():
     )
 
 
-def _stale_hours(form, clinician):  # noqa: ANN001, ANN202
+def _stale_hours(form, clinician):
     """Someone saved this week since the form was opened: show theirs, keep ours (409)."""
     form.version.data = str(resources.week_version(clinician.id))
     saved = hours_by_clinician([clinician.id]).get(clinician.id, {})

@@ -21,7 +21,7 @@ from clinic.scheduling.models import WEEKDAYS, Status
 from clinic.scheduling.queries import appointments_between, appointments_on, get_clinician, get_room
 from clinic.scheduling.slots import hours_by_clinician
 from clinic.scheduling.states import ACTION_LABELS
-from clinic.timeutil import clinic_day_bounds, clinic_today
+from clinic.timeutil import clinic_day_bounds, clinic_today, to_clinic
 
 
 def _day_arg() -> date:
@@ -89,7 +89,6 @@ def week():
         )
     days = [monday + timedelta(days=i) for i in range(7)]
     by_day = {d: [] for d in days}
-    from clinic.timeutil import to_clinic
 
     for appointment in appointments:
         by_day.setdefault(to_clinic(appointment.starts_at).date(), []).append(appointment)

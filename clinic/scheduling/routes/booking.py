@@ -25,7 +25,7 @@ from clinic.scheduling.forms import (
 )
 from clinic.scheduling.models import Appointment, Status, VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
-from clinic.scheduling.states import ACTION_LABELS
+from clinic.scheduling.states import ACTION_LABELS, TRANSITIONS
 from clinic.submissions import once
 from clinic.timeutil import clinic_today, clinic_tz, to_clinic
 from clinic.transaction import attempt
@@ -173,7 +173,6 @@ def appointment(appointment_id: int):
 
 
 def _reachable(appt: Appointment):
-    from clinic.scheduling.states import TRANSITIONS
 
     return TRANSITIONS[appt.status]
 

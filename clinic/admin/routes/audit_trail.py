@@ -82,7 +82,7 @@ def _rows(events: Iterator[AuditEvent]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def line(cells) -> str:  # noqa: ANN001
+    def line(cells) -> str:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow([neutralise(c) for c in cells])
