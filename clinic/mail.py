@@ -14,6 +14,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -94,7 +95,7 @@ def deliver_soon() -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for deliver in INLINE_DELIVERY:
-        after_commit(lambda deliver=deliver: deliver(app))
+        after_commit(partial(deliver, app))
 
 
 def deliver_smtp(claimed) -> None:
