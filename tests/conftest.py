@@ -218,13 +218,24 @@ def make_user(db):
     return factories.make_user
 
 
+def sign_in(client: CsrfClient, user: User, password: str = factories.PASSWORD):
+    """Sign in through the pages: the password, then (for an enrolled user) a current code.
+    Returns the last response."""
+    response = client.post_form("/login", {"email": user.email, "password": password})
+    if response.status_code == 302 and response.headers["Location"].startswith("/login/code"):
+        response = client.post_form(
+            response.headers["Location"], {"code": factories.current_code(user)}
+        )
+    return response
+
+
 @pytest.fixture
 def login(client: CsrfClient, db):
     """login(role) creates a user of that role and signs the client in as them."""
 
     def _login(role: Role | str, user: User | None = None) -> User:
         user = user or factories.make_user(Role(role))
-        response = client.post_form("/login", {"email": user.email, "password": factories.PASSWORD})
+        response = sign_in(client, user)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 
