@@ -218,10 +218,14 @@ def make_user(db):
     return factories.make_user
 
 
-def sign_in(client: CsrfClient, user: User, password: str = factories.PASSWORD):
+def sign_in(
+    client: CsrfClient, user: User, password: str = factories.PASSWORD, url: str = "/login"
+):
     """Sign in through the pages: the password, then (for an enrolled user) a current code.
     Returns the last response."""
-    response = client.post_form("/login", {"email": user.email, "password": password})
+    response = client.post_form(
+        url, {"email": user.email, "password": password}, token_from="/login"
+    )
     if response.status_code == 302 and response.headers["Location"].startswith("/login/code"):
         response = client.post_form(
             response.headers["Location"], {"code": factories.current_code(user)}

@@ -122,7 +122,9 @@ def _check_totp(factor: SecondFactor, code: str) -> bool:
     try:
         secret = secret_of(factor)
     except InvalidToken:  # SECRET_KEY changed without a fallback: the user must be reset
-        current_app.logger.error("second factor secret of user %s cannot be decrypted", factor.user_id)
+        current_app.logger.error(
+            "second factor secret of user %s cannot be decrypted", factor.user_id
+        )
         return False
     step = _matching_step(secret, code)
     if step is None or (factor.last_step is not None and step <= factor.last_step):
