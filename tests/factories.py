@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import date
 from functools import lru_cache
 
@@ -11,7 +13,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 import pyotp
 
 from clinic.auth import mfa
-from clinic.auth.models import Role, SecondFactor, User
+from clinic.auth.models import Role, SecondFactor, SignedInSession, User
 from clinic.auth.passwords import hash_password
 from clinic.extensions import db
 from clinic.models.base import utcnow
@@ -90,3 +92,13 @@ def current_code(user: User) -> str:
     factor.last_step = None  # tests sign in more often than a person can
     db.session.flush()
     return pyotp.TOTP(mfa.secret_of(factor)).now()
+
+
+def register_session(user: User) -> str:
+    """A row in the user's sessions list; the token goes in a hand-written session as "sid"."""
+    token = secrets.token_urlsafe(16)
+    db.session.add(
+        SignedInSession(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest())
+    )
+    db.session.flush()
+    return token
