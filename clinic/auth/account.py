@@ -9,12 +9,12 @@ from clinic.auth import bp, mfa, services
 from clinic.auth.forms import EnrolForm, SignOutEverywhereForm, StartEnrolForm
 from clinic.errors import Refused, show_beside
 from clinic.models import audit
+from clinic.policy import ensure
 from clinic.transaction import attempt
 
 
 def _staff_only() -> None:
-    if not current_user.is_staff:
-        abort(404)
+    ensure(current_user.is_staff, "Two-step sign-in is for staff accounts.")
 
 
 @bp.route("/account/two-step")
