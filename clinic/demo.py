@@ -141,7 +141,7 @@ def demo_logins_table() -> str:
         )
     lines.append(
         "\nAdd a secret to an authenticator app (time-based, 6 digits, 30 seconds) by hand, "
-        "or print a code with:\n  .venv/bin/python -c \"import pyotp; "
+        'or print a code with:\n  .venv/bin/python -c "import pyotp; '
         "print(pyotp.TOTP('<secret>').now())\""
     )
     return "\n".join(lines)

@@ -8,9 +8,8 @@ from datetime import date
 from functools import lru_cache
 
 import factory
-from factory.alchemy import SQLAlchemyModelFactory
-
 import pyotp
+from factory.alchemy import SQLAlchemyModelFactory
 
 from clinic.auth import mfa
 from clinic.auth.models import Role, SecondFactor, SignedInSession, User

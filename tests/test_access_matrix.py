@@ -27,9 +27,9 @@ from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from clinic.patients.models import Patient
 from clinic.scheduling.feeds import new_token
+from tests import factories
 from tests.careteam_helpers import join_care_team
 from tests.conftest import savepoint_db
-from tests import factories
 from tests.factories import PatientFactory, make_user
 from tests.journeys.records import placeholders as journey_placeholders
 from tests.scheduling.factories import make_appointment, make_room
@@ -328,9 +328,7 @@ def _start_session(client, user_id: int | None) -> None:
         if user_id is not None:
             user = _db.session.get(User, user_id)
             sid = factories.register_session(user)
-            session.update(
-                _user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now, sid=sid
-            )
+            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now, sid=sid)
             session.permanent = True
 
 

@@ -4,5 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from clinic.auth import routes  # noqa: E402,F401
-from clinic.auth import account  # noqa: E402,F401
+from clinic.auth import account, routes  # noqa: E402,F401

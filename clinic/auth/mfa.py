@@ -106,7 +106,7 @@ def _matching_step(secret: str, code: str) -> int | None:
     totp = pyotp.TOTP(secret)
     now = time.time()
     for offset in (0, -1, 1):
-        moment = now + offset * STEP_SECONDS
+        moment = int(now + offset * STEP_SECONDS)
         if hmac.compare_digest(totp.at(moment), code):
             return int(moment // STEP_SECONDS)
     return None
@@ -157,7 +157,7 @@ def _use_recovery_code(user: User, code: str) -> bool:
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if used.rowcount != 1:
+    if getattr(used, "rowcount", 0) != 1:
         return False
     db.session.expire(row)
     audit.record("mfa.recovery_code_used", actor=user, obj=user)
@@ -193,10 +193,13 @@ def new_recovery_codes(user: User) -> list[str]:
 
 
 def recovery_codes_left(user: User) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
     )
 
 

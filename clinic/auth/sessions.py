@@ -114,7 +114,7 @@ def end_registered_sessions(user: User, *, keep: SignedInSession | None = None) 
     result = db.session.execute(
         query.values(ended_at=utcnow()).execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def begin_code_step(user: User) -> None:

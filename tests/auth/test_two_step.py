@@ -1,4 +1,4 @@
-"""Two-step sign-in for staff: enrolment, the code step, recovery codes, reset, re-authentication."""
+"""Two-step sign-in for staff: enrolment, the code step, recovery codes, reset, asking again."""
 
 from __future__ import annotations
 

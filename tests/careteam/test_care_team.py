@@ -18,8 +18,8 @@ from clinic.models.base import utcnow
 from clinic.policy import care_team_access
 from clinic.scheduling.models import Status
 from tests import factories
-from tests.factories import current_code
 from tests.careteam_helpers import appointment_today
+from tests.factories import current_code
 from tests.scheduling.factories import make_appointment
 
 

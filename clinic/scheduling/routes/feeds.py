@@ -38,7 +38,7 @@ def calendar_feed(clinician_id: int):
         form=form,
         link=link,
         active=feeds.is_live(feed),
-        expires_at=feed.expires_at if feeds.is_live(feed) else None,
+        expires_at=feed.expires_at if feed is not None and feeds.is_live(feed) else None,
     )
 
 
