@@ -271,8 +271,9 @@ def sign_in_as(client: CsrfClient, db):  # noqa: ANN001, ANN201
 
         user = user or factories.make_user(Role(role))
         now = int(time.time())
+        sid = factories.register_session(user)
         with client.session_transaction() as session:
-            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now)
+            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now, sid=sid)
             session.permanent = True
         return user
 

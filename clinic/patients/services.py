@@ -134,8 +134,22 @@ EDITABLE = (
 )
 
 
-def update_patient(patient: Patient, *, by: User, **values) -> list[str]:
-    """Change demographics; returns the names of the fields that changed (audited, no values)."""
+def update_patient(
+    patient: Patient, *, by: User, email_change_reason: str | None = None, **values
+) -> list[str]:
+    """Change demographics; returns the names of the fields that changed (audited, no values).
+
+    A new e-mail for a patient with a portal account needs a reason; the old address is told.
+    """
+    from clinic.mail import send
+    from clinic.portal import services as portal
+
+    old_email = patient.email
+    if "email" in values and portal.needs_email_change_reason(patient, values["email"]):
+        for notice in portal.change_account_email(
+            patient, old_email, values["email"], email_change_reason or "", by=by
+        ):
+            send(notice)
     changed = []
     for name in EDITABLE:
         if name not in values:
