@@ -22,6 +22,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Care teams", "careteam.journeys"),
         NavItem("Instructions", "instructions.overview"),
         NavItem("Clinical catalogues", "journeys_admin.checklist_list"),
+        NavItem("Outcomes registry", "outcomes.registry"),
         NavItem("Front desk", "main.front_desk"),
         NavItem("Outbox", "portal.outbox", outbox_only=True),
         NavItem("Rooms", "scheduling.rooms"),
@@ -39,12 +40,15 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.PROVIDER: (
         NavItem("Worklist", "main.clinical"),
         NavItem("Patients", "journeys.find_patient"),
+        NavItem("Safety", "outcomes.safety"),
+        NavItem("Outcomes registry", "outcomes.registry"),
         NavItem("Day board", "scheduling.board"),
         NavItem("Calendar", "scheduling.day"),
     ),
     Role.CLINICAL_STAFF: (
         NavItem("Worklist", "main.clinical"),
         NavItem("Patients", "journeys.find_patient"),
+        NavItem("Safety", "outcomes.safety"),
         NavItem("Day board", "scheduling.board"),
         NavItem("Calendar", "scheduling.day"),
     ),
@@ -54,6 +58,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Instructions", "instructions.mine"),
         NavItem("Questionnaires", "outcomes.my_questionnaires"),
         NavItem("My progress", "outcomes.my_progress"),
+        NavItem("Something worries me", "outcomes.raise_concern"),
     ),
 }
 

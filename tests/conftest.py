@@ -55,6 +55,9 @@ class FreshContextClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Buffered: a streamed body (CSV exports) is read inside this request's contexts, as a
+        # server would, instead of leaving them pushed until someone reads it.
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

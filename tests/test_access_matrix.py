@@ -153,6 +153,21 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("outcomes.enter_for_patient", "GET", "/questionnaires/{response}/enter", {PR, CS}),
     ("outcomes.void", "POST", "/questionnaires/{response}/void", {PR, CS}),
     ("portal.forgot_password", "GET", "/portal/forgot", PUBLIC),
+    # outcomes registry, adverse events and patients' concerns
+    ("outcomes.registry", "GET", "/registry", {PR, A}),
+    ("outcomes.registry", "GET", "/registry?therapy=prp&dose=B&region=lumbar", {PR, A}),
+    ("outcomes.registry_export", "GET", "/registry/export.csv", {PR, A}),
+    ("outcomes.registry_export", "GET", "/registry/export.csv?variant=deidentified", {PR, A}),
+    ("outcomes.patient_outcomes_csv", "GET", "/patients/{patient}/outcomes.csv", {PR, CS}),
+    ("outcomes.report_event", "GET", "/journeys/{journey}/adverse-events/new", {PR, CS}),
+    ("outcomes.report_event", "POST", "/journeys/{journey}/adverse-events/new", {PR, CS}),
+    ("outcomes.adverse_event", "GET", "/adverse-events/{adverse_event}", {PR, CS}),
+    ("outcomes.adverse_event", "POST", "/adverse-events/{adverse_event}", {PR, CS}),
+    ("outcomes.review_event", "POST", "/adverse-events/{adverse_event}/review", {PR}),
+    ("outcomes.safety", "GET", "/safety", {PR, CS}),
+    ("outcomes.dismiss_concern", "POST", "/concerns/{concern}/dismiss", {PR, CS}),
+    ("outcomes.raise_concern", "GET", "/my/concern", {PT}),
+    ("outcomes.raise_concern", "POST", "/my/concern", {PT}),
     # patients
     ("patients.search", "GET", "/patients/?q=smith", STAFF),
     ("patients.register", "GET", "/patients/new", {FD, A}),
@@ -286,8 +301,28 @@ def _build_records() -> dict[str, object]:
         other, patient, BreakGlassReason.EMERGENCY, "Covering the evening clinic.", 4
     )
     ids.update(member=member.id, other_patient=other_patient.id, break_glass=grant.id)
+    ids.update(_safety_records(ids, users))
     ids["users"] = {role: users[role].id for role in Role}
     return ids
+
+
+def _safety_records(ids: dict, users: dict) -> dict[str, int]:
+    """A serious adverse event and an open concern on the matrix's journey."""
+    from clinic.journeys.models import Journey
+    from clinic.outcomes.adverse_models import AdverseEvent, PatientConcern
+
+    journey = _db.session.get(Journey, ids["journey"])
+    event = AdverseEvent(
+        patient_id=journey.patient_id, journey_id=journey.id, term_code="fever",
+        term_label="Fever", terminology="test", onset_on=date(2026, 6, 1), grade=3,
+        serious_hospital=True, serious=True, related_procedure="possible",
+        related_product="unlikely", action_taken="medicine", outcome="recovering",
+        reported_by_id=users[Role.PROVIDER].id,
+    )  # fmt: skip
+    concern = PatientConcern(patient_id=journey.patient_id, journey_id=journey.id, body="worried")
+    _db.session.add_all([event, concern])
+    _db.session.flush()
+    return dict(adverse_event=event.id, concern=concern.id)
 
 
 @pytest.fixture(scope="module")

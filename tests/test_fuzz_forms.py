@@ -259,6 +259,10 @@ def _join_care_teams(db, ids: dict, patient, role_user, other) -> None:
     ids.update(
         member=member.id if member else 0, other_patient=other_patient.id, break_glass=grant.id
     )
+    from tests.test_access_matrix import _safety_records
+
+    reporter = journey.provider
+    ids.update(_safety_records(ids, {Role.PROVIDER: reporter}))
 
 
 def _stages_with_open_forms(make_user) -> list[dict]:

@@ -76,9 +76,6 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     @property
     def is_staff(self) -> bool:
         return self.role.is_staff

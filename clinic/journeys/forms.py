@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from clinic.forms import ClinicForm, VersionField, clinic_date_range
 from clinic.journeys.bounds import BOUNDS
+from clinic.journeys.models.custody import LaterProcedure, LossReason, PainMedicine, WorkStatus
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
 from clinic.journeys.models.records import Decision
 from clinic.journeys.services.followups import PLANS
@@ -273,19 +274,45 @@ STAGE_FORMS = {
 }
 
 
+def _labelled(kind) -> list[tuple[str, str]]:  # noqa: ANN001
+    return [("", "—")] + [(k.value, k.label) for k in kind if k.value != "not_recorded"]
+
+
 class FollowUpForm(VersionedForm):
-    adverse_infection = BooleanField("Infection")
-    adverse_pain_flare = BooleanField("Pain flare")
-    adverse_swelling = BooleanField("Swelling")
-    adverse_neuro_deficit = BooleanField("New neurological deficit")
-    medication_use = _text("Medication use", 300)
-    function_work = _text("Function and work", 300)
+    pain_medicine = SelectField(
+        "Pain medicine now",
+        choices=_labelled(PainMedicine),
+        validators=[DataRequired(message="Choose what pain medicine the patient takes.")],
+    )
+    opioid_mme_per_day = DecimalField(
+        "Daily opioid dose (oral morphine mg equivalents)",
+        places=1,
+        validators=[Optional(), NumberRange(min=0.1, max=2000)],
+    )
+    work_status = SelectField(
+        "Work", choices=_labelled(WorkStatus), validators=[DataRequired("Choose the work status.")]
+    )
+    later_procedure = SelectField(
+        "Since the treatment, another procedure at the treated level",
+        choices=_labelled(LaterProcedure),
+        validators=[DataRequired(message="Say whether there was another procedure.")],
+    )
+    later_procedure_on = DateField("Date of that procedure", validators=[Optional()])
     provider_note = TextAreaField("Note", validators=[Optional(), Length(max=10000)])
     plan = SelectField(
         "Plan",
         choices=[("", "—")] + list(PLANS.items()),
         validators=[DataRequired(message="Choose the plan.")],
     )
+
+
+class MissedForm(VersionedForm):
+    reason = SelectField(
+        "Why was the follow-up missed?",
+        choices=_labelled(LossReason),
+        validators=[DataRequired(message="Choose why the follow-up was missed.")],
+    )
+    detail = _text("Other reason, or more detail", 300)
 
 
 class TargetForm(ClinicForm):

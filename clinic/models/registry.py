@@ -7,6 +7,7 @@ from clinic.journeys import models as journeys_models  # noqa: F401
 from clinic.mail import OutboxMessage  # noqa: F401
 from clinic.models.audit import AuditEvent  # noqa: F401
 from clinic.models.submission import FormSubmission  # noqa: F401
+from clinic.outcomes.adverse_models import AdverseEvent, PatientConcern  # noqa: F401
 from clinic.outcomes.models import QuestionnaireAnswer, QuestionnaireResponse  # noqa: F401
 from clinic.patients.models import Patient  # noqa: F401
 from clinic.portal.models import PortalLink  # noqa: F401

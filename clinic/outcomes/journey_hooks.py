@@ -1,11 +1,15 @@
-"""Questionnaires that follow from a treatment journey: a baseline set when the journey opens,
-and a set for every follow-up of the protocol, open during that follow-up's window."""
+"""Questionnaires that follow from a treatment journey: a baseline set when the journey opens
+(tied to the first cycle when it opens), a new baseline for every repeat cycle, and a set for
+every follow-up of the protocol, open during that follow-up's window."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from clinic.auth.models import User
+from clinic.extensions import db
 from clinic.outcomes.instruments import standard_set
-from clinic.outcomes.models import BASELINE
+from clinic.outcomes.models import BASELINE, QuestionnaireResponse
 from clinic.outcomes.services import assign
 from clinic.timeutil import clinic_today
 
@@ -36,9 +40,59 @@ def assign_baseline(journey, by: User | None) -> None:  # noqa: ANN001
     )
 
 
+def baseline_for_cycle(journey, cycle, by: User | None) -> None:  # noqa: ANN001
+    """The first cycle takes the journey's baseline; a repeat cycle asks for a new one."""
+    if cycle.number == 1:
+        db.session.execute(
+            sa.update(QuestionnaireResponse)
+            .where(
+                QuestionnaireResponse.journey_id == journey.id,
+                QuestionnaireResponse.timepoint == BASELINE,
+                QuestionnaireResponse.cycle_id.is_(None),
+            )
+            .values(cycle_id=cycle.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return
+    assign(
+        journey.patient,
+        standard_set(region_of(journey), baseline=True),
+        timepoint=BASELINE,
+        available_from=clinic_today(),
+        due_by=None,
+        by=by,
+        journey_id=journey.id,
+        cycle_id=cycle.id,
+    )
+
+
+def close_baseline(cycle_id: int, injected_on) -> None:  # noqa: ANN001
+    """After the injection day an unanswered baseline leaves the to-do list."""
+    db.session.execute(
+        sa.update(QuestionnaireResponse)
+        .where(
+            QuestionnaireResponse.cycle_id == cycle_id,
+            QuestionnaireResponse.timepoint == BASELINE,
+            QuestionnaireResponse.due_by.is_(None),
+        )
+        .values(
+            due_by=sa.case(
+                (
+                    QuestionnaireResponse.available_from > injected_on,
+                    QuestionnaireResponse.available_from,
+                ),
+                else_=injected_on,
+            )
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def assign_for_follow_ups(journey, cycle_number: int, follow_ups, injected_on, by: User | None):  # noqa: ANN001, ANN201
     """A set per follow-up (from a week on), open exactly during the follow-up's window."""
     codes = standard_set(region_of(journey), baseline=False)
+    if follow_ups:
+        close_baseline(follow_ups[0].cycle_id, injected_on)
     for follow_up in follow_ups:
         if (follow_up.due_on - injected_on).days < FIRST_QUESTIONNAIRE_DAY:
             continue
@@ -53,4 +107,6 @@ def assign_for_follow_ups(journey, cycle_number: int, follow_ups, injected_on, b
             due_by=follow_up.window_closes_on,
             by=by,
             journey_id=journey.id,
+            cycle_id=follow_up.cycle_id,
+            follow_up_id=follow_up.id,
         )

@@ -32,6 +32,13 @@ class QuestionnaireResponse(VersionedMixin, Model):
     journey_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("journey.id", ondelete="RESTRICT"), index=True
     )
+    # The treatment cycle the answers measure (its baseline, or one of its follow-ups).
+    cycle_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("treatment_cycle.id", ondelete="RESTRICT"), index=True
+    )
+    follow_up_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("follow_up.id", ondelete="RESTRICT"), index=True
+    )
     available_from: Mapped[date] = mapped_column(sa.Date, nullable=False)
     due_by: Mapped[date | None] = mapped_column(sa.Date)
     status: Mapped[ResponseStatus] = enum_column(
@@ -47,6 +54,9 @@ class QuestionnaireResponse(VersionedMixin, Model):
     entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # True when a staff member entered the answers on the patient's behalf.
     on_behalf: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # Set on submission: answered inside the set's window (a baseline: before the injection).
+    # Answers from outside it are kept but never used as a baseline or a timepoint's figure.
+    in_window: Mapped[bool | None] = mapped_column(sa.Boolean)
 
     patient: Mapped[Patient] = relationship(Patient)
     entered_by = relationship("User", foreign_keys=[entered_by_id], lazy="joined")
@@ -60,6 +70,12 @@ class QuestionnaireResponse(VersionedMixin, Model):
             name="completed_has_score",
         ),
         sa.CheckConstraint("due_by IS NULL OR due_by >= available_from", name="due_after_open"),
+        sa.CheckConstraint(
+            "status <> 'completed' OR in_window IS NOT NULL", name="completed_has_window"
+        ),
+        sa.CheckConstraint(
+            "follow_up_id IS NULL OR cycle_id IS NOT NULL", name="follow_up_in_cycle"
+        ),
         sa.Index("ix_questionnaire_response_patient_status", "patient_id", "status"),
     )
 
@@ -69,6 +85,14 @@ class QuestionnaireResponse(VersionedMixin, Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_RESPONSE
+
+    def expired(self, today: date) -> bool:
+        """Its window has closed (it is no longer on the patient's to-do list)."""
+        return self.due_by is not None and self.due_by < today
+
+    @property
+    def late_baseline(self) -> bool:
+        return self.timepoint == BASELINE and self.in_window is False
 
 
 class QuestionnaireAnswer(Model):

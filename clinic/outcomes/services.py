@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -51,6 +51,8 @@ def assign(
     due_by: date | None,
     by: User | None,
     journey_id: int | None = None,
+    cycle_id: int | None = None,
+    follow_up_id: int | None = None,
 ) -> list[QuestionnaireResponse]:
     """Ask the patient to fill these instruments for a timepoint (open ones are not doubled)."""
     if due_by is not None and due_by < available_from:
@@ -63,6 +65,9 @@ def assign(
                 QuestionnaireResponse.journey_id.is_(None)
                 if journey_id is None
                 else QuestionnaireResponse.journey_id == journey_id,
+                QuestionnaireResponse.cycle_id.is_(None)
+                if cycle_id is None
+                else QuestionnaireResponse.cycle_id == cycle_id,
                 QuestionnaireResponse.status != ResponseStatus.VOIDED,
             )
         )
@@ -78,6 +83,8 @@ def assign(
             instrument_version=instrument.version,
             timepoint=timepoint,
             journey_id=journey_id,
+            cycle_id=cycle_id,
+            follow_up_id=follow_up_id,
             available_from=available_from,
             due_by=due_by,
             status=ResponseStatus.ASSIGNED,
@@ -170,11 +177,45 @@ def _store(
     response.on_behalf = by.role is not Role.PATIENT
     response.updated_at = utcnow()  # always an UPDATE of the response, so its version moves
     if submit:
+        completed_at = utcnow()
+        # Worked out before the status moves: its query would flush a completed row without it.
+        in_window = answered_in_window(response, completed_at)
         response.score = scoring.score(instrument, answers)
         move_response(response, ResponseStatus.COMPLETED)
-        response.completed_at = utcnow()
+        response.completed_at, response.in_window = completed_at, in_window
     else:
         move_response(response, ResponseStatus.IN_PROGRESS)
+
+
+def injection_moment(cycle_id: int) -> datetime | None:
+    """When the cycle's injection began (None before it is recorded)."""
+    from clinic.journeys.models import InjectionRecord, Stage
+    from clinic.journeys.states import StageKind, StageStatus
+
+    row = db.session.execute(
+        sa.select(InjectionRecord.procedure_started_at, Stage.completed_at)
+        .join(Stage, Stage.id == InjectionRecord.stage_id)
+        .where(
+            Stage.cycle_id == cycle_id,
+            Stage.kind == StageKind.INJECTION,
+            Stage.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
+        )
+        .order_by(Stage.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return row[0] or row[1]
+
+
+def answered_in_window(response: QuestionnaireResponse, at: datetime) -> bool:
+    """A baseline counts when answered before its cycle's injection; any other set when answered
+    between its opening day and its due day, both included (clinic calendar days)."""
+    if response.timepoint == BASELINE:
+        moment = injection_moment(response.cycle_id) if response.cycle_id else None
+        return moment is None or at < moment
+    day = to_clinic(at).date()
+    return response.available_from <= day and (response.due_by is None or day <= response.due_by)
 
 
 def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:
@@ -204,8 +245,8 @@ def responses_for(patient: Patient) -> list[QuestionnaireResponse]:
 
 
 def due_now(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
-    """Open questionnaires whose window has opened, soonest due first."""
-    due = [r for r in responses if r.is_open and r.available_from <= today]
+    """Open questionnaires whose window is open today, soonest due first (expired ones drop off)."""
+    due = [r for r in responses if r.is_open and r.available_from <= today and not r.expired(today)]
     return sorted(due, key=lambda r: (r.due_by or date.max, r.id))
 
 
@@ -216,6 +257,7 @@ class ProgressPoint:
     score: Decimal
     change: scoring.Change | None = None
     responder: bool | None = None  # PGIC only
+    in_window: bool = True
 
 
 @dataclass
@@ -238,17 +280,24 @@ def progress(responses: list[QuestionnaireResponse]) -> list[InstrumentProgress]
         key=lambda r: (r.completed_at, r.id),
     )
     by_code: dict[str, InstrumentProgress] = {}
+    cycle_baselines: dict[tuple[str, int | None], ProgressPoint] = {}
     for response in completed:
         instrument = instrument_of(response)
         entry = by_code.setdefault(response.instrument_code, InstrumentProgress(instrument))
         completed_on = to_clinic(response.completed_at).date()
-        point = ProgressPoint(response.timepoint, completed_on, response.score)
+        point = ProgressPoint(
+            response.timepoint, completed_on, response.score, in_window=bool(response.in_window)
+        )
+        key = (response.instrument_code, response.cycle_id)
         if instrument.scoring == "pgic":
             point.responder = scoring.pgic_responder(response.score)
         elif response.timepoint == BASELINE:
-            entry.baseline = point  # a new treatment journey starts from its own baseline
-        elif entry.baseline is not None:
-            point.change = scoring.change(instrument, entry.baseline.score, response.score)
+            if response.in_window:  # a baseline answered after the injection is never used
+                entry.baseline = cycle_baselines[key] = point
+        else:
+            base = cycle_baselines.get(key) if response.cycle_id else entry.baseline
+            if base is not None:
+                point.change = scoring.change(instrument, base.score, response.score)
         entry.points.append(point)
     order = ["nrs_pain", "nrs_radiating", "odi", "ndi", "pgic"]
     return sorted(

@@ -2,7 +2,7 @@
 signed-in sessions list, and an expiry for calendar feed links
 
 Revision ID: 9d460901ad6b
-Revises: 54e687f0ed8d
+Revises: c756d8c63666
 Create Date: 2026-11-27 00:37:36.426341
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9d460901ad6b'
-down_revision = '54e687f0ed8d'
+down_revision = 'c756d8c63666'
 branch_labels = None
 depends_on = None
 

@@ -47,22 +47,15 @@ def test_follow_up_is_recorded_with_plan_and_who(client, login, db, treated, pro
     item = _follow_ups(db, treated)[1]
     login(Role.PROVIDER, provider)
     path = f"/clinical/journeys/{treated.id}/follow-ups/{item.id}"
-    response = client.post_form(path, {"version": "1", "adverse_swelling": "y"})
+    facts = {"pain_medicine": "non_opioid", "work_status": "full_duty", "later_procedure": "none"}
+    response = client.post_form(path, {"version": "1", **facts})
     assert response.status_code == 422 and "Choose the plan." in response.get_data(as_text=True)
-    response = client.post_form(
-        path,
-        {
-            "version": "1",
-            "adverse_swelling": "y",
-            "function_work": "Back at desk work",
-            "plan": "continue",
-        },
-    )
+    response = client.post_form(path, {"version": "1", **facts, "plan": "continue"})
     assert response.status_code == 302
     db.session.refresh(item)
     assert item.status is FollowUpStatus.DONE and item.completed_by_id == provider.id
-    assert item.adverse_swelling and not item.adverse_infection and item.plan == "continue"
-    stale = client.post_form(path, {"version": "1", "plan": "discharge"})
+    assert item.pain_medicine.value == "non_opioid" and item.plan == "continue"
+    stale = client.post_form(path, {"version": "1", **facts, "plan": "discharge"})
     assert stale.status_code == 409
     db.session.refresh(item)
     assert item.plan == "continue"

@@ -136,7 +136,7 @@ def test_recalls_list_open_closing_overdue_and_soon_but_not_booked_done_or_far(d
         },
         provider,
     )
-    followups.mark_missed(missed, provider)
+    followups.mark_missed(missed, provider, reason="unreachable")
 
     assert set(_listed()) == {"overdue", "open", "closing", "cancelled booking", "soon"}
     rows, total = recalls.recall_page(clinic_today(), now=utcnow())

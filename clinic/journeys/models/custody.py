@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -111,6 +112,71 @@ class StageNote(Model):
     __table_args__ = (sa.CheckConstraint("length(body) > 0", name="body_not_empty"),)
 
 
+class Labelled(enum.Enum):
+    """An enum whose members carry plain-English labels in LABELS."""
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.value]
+
+
+class PainMedicine(Labelled):
+    NONE = "none"
+    NON_OPIOID = "non_opioid"
+    OPIOID = "opioid"
+
+
+class WorkStatus(Labelled):
+    FULL = "full_duty"
+    MODIFIED = "modified_duty"
+    OFF_FOR_PAIN = "off_for_pain"
+    OFF_OTHER = "off_other"
+    RETIRED = "retired"
+    NOT_EMPLOYED = "not_employed"
+
+
+class LaterProcedure(Labelled):
+    NONE = "none"
+    INJECTION = "injection"
+    SURGERY = "surgery"
+
+
+class LossReason(Labelled):
+    UNREACHABLE = "unreachable"
+    MOVED = "moved"
+    DECLINED = "declined"
+    WITHDREW = "withdrew"
+    CARE_ELSEWHERE = "care_elsewhere"
+    TOO_UNWELL = "too_unwell"
+    DIED = "died"
+    OTHER = "other"
+    NOT_RECORDED = "not_recorded"  # missed before reasons were asked for
+
+
+LABELS = {
+    "none": "None",
+    "non_opioid": "Non-opioid pain medicine only",
+    "opioid": "Opioid pain medicine",
+    "full_duty": "Working, usual duties",
+    "modified_duty": "Working, lighter or fewer duties",
+    "off_for_pain": "Off work because of the back or neck",
+    "off_other": "Off work for another reason",
+    "retired": "Retired",
+    "not_employed": "Not in paid work",
+    "injection": "Another injection at the treated level",
+    "surgery": "Surgery at the treated level",
+    "unreachable": "Could not be reached",
+    "moved": "Moved away",
+    "declined": "Declined the visit",
+    "withdrew": "Withdrew from follow-up",
+    "care_elsewhere": "Now cared for elsewhere",
+    "too_unwell": "Too unwell to attend",
+    "died": "Died",
+    "other": "Other reason",
+    "not_recorded": "Not recorded",
+}
+
+
 class FollowUp(TimestampMixin, VersionedMixin, Model):
     """A recovery follow-up generated from the therapy's protocol when the injection is signed."""
 
@@ -137,8 +203,17 @@ class FollowUp(TimestampMixin, VersionedMixin, Model):
     adverse_pain_flare: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     adverse_swelling: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     adverse_neuro_deficit: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # Free text from before the structured facts below; kept so older visits stay readable.
     medication_use: Mapped[str | None] = mapped_column(sa.String(300))
     function_work: Mapped[str | None] = mapped_column(sa.String(300))
+    pain_medicine: Mapped[PainMedicine | None] = enum_column(PainMedicine, "pain_medicine")
+    # Daily opioid dose in oral morphine milligram equivalents.
+    opioid_mme_per_day: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 1))
+    work_status: Mapped[WorkStatus | None] = enum_column(WorkStatus, "work_status")
+    later_procedure: Mapped[LaterProcedure | None] = enum_column(LaterProcedure, "later_procedure")
+    later_procedure_on: Mapped[date | None] = mapped_column(sa.Date)
+    loss_reason: Mapped[LossReason | None] = enum_column(LossReason, "loss_reason")
+    loss_detail: Mapped[str | None] = mapped_column(sa.String(300))
     provider_note: Mapped[str | None] = mapped_column(sa.Text)
     plan: Mapped[str | None] = mapped_column(sa.String(16))
 
@@ -159,4 +234,18 @@ class FollowUp(TimestampMixin, VersionedMixin, Model):
             "window_opens_on <= due_on AND due_on <= window_closes_on", name="due_inside_window"
         ),
         sa.UniqueConstraint("cycle_id", "label", name="cycle_label"),
+        sa.CheckConstraint(
+            "(pain_medicine IS NOT NULL AND pain_medicine = 'opioid')"
+            " = (opioid_mme_per_day IS NOT NULL)",
+            name="opioid_has_dose",
+        ),
+        sa.CheckConstraint(
+            "opioid_mme_per_day IS NULL OR (opioid_mme_per_day > 0 AND opioid_mme_per_day <= 2000)",
+            name="opioid_dose_range",
+        ),
+        sa.CheckConstraint(
+            "later_procedure_on IS NULL OR later_procedure IN ('injection', 'surgery')",
+            name="later_procedure_date_with_procedure",
+        ),
+        sa.CheckConstraint("(status = 'missed') = (loss_reason IS NOT NULL)", name="missed_reason"),
     )

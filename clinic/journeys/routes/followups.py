@@ -43,8 +43,7 @@ def follow_up(journey_id: int, follow_up_id: int):
     conflict = None
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in ASSESSMENT_FIELDS}
-        for name in ("medication_use", "function_work", "provider_note"):
-            values[name] = (values[name] or "").strip() or None
+        values["provider_note"] = (values["provider_note"] or "").strip() or None
         try:
             with attempt():
                 followups.record_follow_up(item, values, current_user, form.version.data)
@@ -54,7 +53,7 @@ def follow_up(journey_id: int, follow_up_id: int):
             conflict = [("Status", item.status.value, "")] + [
                 (getattr(form, name).label.text, getattr(item, name), values[name])
                 for name in ASSESSMENT_FIELDS
-                if getattr(item, name) != values[name]
+                if _shown(getattr(item, name)) != _shown(values[name])
             ]
             status = 409
         except Refused as err:
@@ -71,21 +70,48 @@ def follow_up(journey_id: int, follow_up_id: int):
         form=form,
         conflict=conflict,
         plans=PLANS,
-        missed_form=f.ActionForm(formdata=None, version=str(item.version)),
+        missed_form=f.MissedForm(formdata=None, version=str(item.version)),
     ), status
+
+
+def _shown(value: object) -> object:
+    return getattr(value, "value", value)
 
 
 @bp.route("/journeys/<int:journey_id>/follow-ups/<int:follow_up_id>/missed", methods=["POST"])
 def follow_up_missed(journey_id: int, follow_up_id: int):
     item = _load(journey_id, follow_up_id)
-    form = f.ActionForm()
-    if not form.validate_on_submit():
+    form = f.MissedForm()
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                followups.mark_missed(
+                    item,
+                    current_user,
+                    form.version.data,
+                    reason=form.reason.data,
+                    detail=form.detail.data,
+                )
+        except (StaleWrite, StaleDataError) as err:
+            flash(f"Not done: {err or 'the follow-up changed meanwhile; reload it.'}", "danger")
+        except Refused as err:
+            show_beside(form, err, "reason")
+            return _render_missed(item, form)
+        else:
+            flash(f"{item.label} follow-up marked missed.", "success")
+        return redirect(_back(item))
+    if form.version.errors:
         abort(400)
-    try:
-        with attempt():
-            followups.mark_missed(item, current_user, form.version.data)
-    except (StaleWrite, StaleDataError, Refused) as err:
-        flash(f"Not done: {err or 'the follow-up changed meanwhile; reload it.'}", "danger")
-    else:
-        flash(f"{item.label} follow-up marked missed.", "success")
-    return redirect(_back(item))
+    return _render_missed(item, form)
+
+
+def _render_missed(item: m.FollowUp, form: f.MissedForm):
+    """The follow-up page again with the missed form's problem beside its field (422)."""
+    return render_template(
+        "journeys/follow_up.html",
+        item=item,
+        form=f.FollowUpForm(formdata=None, version=str(item.version)),
+        conflict=None,
+        plans=PLANS,
+        missed_form=form,
+    ), 422

@@ -11,7 +11,13 @@ from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
-from clinic.journeys.models.custody import FollowUpStatus
+from clinic.journeys.models.custody import (
+    FollowUpStatus,
+    LaterProcedure,
+    LossReason,
+    PainMedicine,
+    WorkStatus,
+)
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import move_follow_up
 from clinic.models import audit
@@ -89,13 +95,14 @@ PLANS = {
     "refer_surgery": "Refer to surgery",
     "discharge": "Discharge from the programme",
 }
+# What the follow-up form records; the four yes/no adverse boxes and the free-text medication
+# and work fields of earlier visits stay on the record, readable, but are no longer asked.
 ASSESSMENT_FIELDS = (
-    "adverse_infection",
-    "adverse_pain_flare",
-    "adverse_swelling",
-    "adverse_neuro_deficit",
-    "medication_use",
-    "function_work",
+    "pain_medicine",
+    "opioid_mme_per_day",
+    "work_status",
+    "later_procedure",
+    "later_procedure_on",
     "provider_note",
     "plan",
 )
@@ -113,10 +120,11 @@ def _require_open(follow_up: m.FollowUp, by: User, version: int | None) -> None:
 def record_follow_up(
     follow_up: m.FollowUp, values: dict, by: User, version: int | None = None
 ) -> None:
-    """The assessment: adverse events, medication, function, note and plan; then it is done."""
+    """The assessment: pain medicine, work, later procedures, note and plan; then it is done."""
     _require_open(follow_up, by, version)
     if values.get("plan") not in PLANS:
         raise Refused("Choose the plan.", field="plan")
+    values = _checked_facts(values)
     for name in ASSESSMENT_FIELDS:
         setattr(follow_up, name, values.get(name))
     move_follow_up(follow_up, FollowUpStatus.DONE)
@@ -132,8 +140,51 @@ def record_follow_up(
     )
 
 
-def mark_missed(follow_up: m.FollowUp, by: User, version: int | None = None) -> None:
+def _checked_facts(values: dict) -> dict:
+    """The structured facts as enums, refusing an opioid without its dose and the reverse."""
+    values = dict(values)
+    for name, kind in (
+        ("pain_medicine", PainMedicine),
+        ("work_status", WorkStatus),
+        ("later_procedure", LaterProcedure),
+    ):
+        values[name] = kind(values[name]) if values.get(name) else None
+    if values["pain_medicine"] is PainMedicine.OPIOID and values.get("opioid_mme_per_day") is None:
+        raise Refused("Give the daily opioid dose.", field="opioid_mme_per_day")
+    opioid = values["pain_medicine"] is PainMedicine.OPIOID
+    if not opioid and values.get("opioid_mme_per_day") is not None:
+        raise Refused("A dose is only asked for opioid medicine.", field="opioid_mme_per_day")
+    had_one = values["later_procedure"] in (LaterProcedure.INJECTION, LaterProcedure.SURGERY)
+    if values.get("later_procedure_on") is not None and not had_one:
+        raise Refused("A date is only asked when there was a procedure.", "later_procedure_on")
+    return values
+
+
+def mark_missed(
+    follow_up: m.FollowUp,
+    by: User,
+    version: int | None = None,
+    *,
+    reason: LossReason | str | None = None,
+    detail: str | None = None,
+) -> None:
+    """The patient was not seen in the window; why they were lost is always recorded."""
     _require_open(follow_up, by, version)
+    if not reason:
+        raise Refused("Choose why the follow-up was missed.", field="reason")
+    reason = LossReason(reason)
+    if reason is LossReason.NOT_RECORDED:
+        raise Refused("Choose why the follow-up was missed.", field="reason")
+    if reason is LossReason.OTHER and not (detail or "").strip():
+        raise Refused("Say what the other reason was.", field="detail")
     move_follow_up(follow_up, FollowUpStatus.MISSED)
+    follow_up.loss_reason = reason
+    follow_up.loss_detail = (detail or "").strip()[:300] or None
     db.session.flush()
-    audit.record("follow_up.missed", actor=by, obj=follow_up, patient_id=follow_up.patient_id)
+    audit.record(
+        "follow_up.missed",
+        actor=by,
+        obj=follow_up,
+        patient_id=follow_up.patient_id,
+        detail=reason.value,
+    )

@@ -90,6 +90,9 @@ def open_cycle(journey: m.Journey, by: User) -> m.Cycle:
     db.session.flush()
     for kind in CYCLE_KINDS:
         add_stage(journey, kind, cycle)
+    from clinic.outcomes.journey_hooks import baseline_for_cycle
+
+    baseline_for_cycle(journey, cycle, by)
     audit.record(
         "journey.cycle_opened",
         actor=by,

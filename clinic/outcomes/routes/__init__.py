@@ -1,3 +1,3 @@
-"""Outcomes routes: the patient's own questionnaires and progress, and the staff pages."""
+"""Outcomes routes: patients' questionnaires, progress and concerns; staff pages; the registry."""
 
-from clinic.outcomes.routes import patient, staff  # noqa: F401
+from clinic.outcomes.routes import adverse, patient, registry, staff  # noqa: F401

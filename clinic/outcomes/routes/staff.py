@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.models import audit
-from clinic.outcomes import bp, services
+from clinic.outcomes import adverse, bp, services
 from clinic.outcomes.answering import handle_answer_form
 from clinic.outcomes.charts import build_chart
 from clinic.outcomes.forms import AssignForm, VoidForm
@@ -47,7 +48,16 @@ def _render(patient: Patient, form: AssignForm | None = None, status: int = 200)
         void_form=VoidForm(),
         instrument_of=services.instrument_of,
         staff_view=True,
+        today=clinic_today(),
+        events=adverse.events_of(patient),
+        journeys=_journeys_of(patient),
     ), status
+
+
+def _journeys_of(patient: Patient) -> list:
+    from clinic.journeys.models import Journey
+
+    return list(db.session.scalars(sa.select(Journey).where(Journey.patient_id == patient.id)))
 
 
 @bp.route("/patients/<int:patient_id>/outcomes")

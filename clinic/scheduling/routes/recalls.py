@@ -17,6 +17,7 @@ from clinic.policy import can_book, ensure
 from clinic.reads import patients_of
 from clinic.scheduling import bp, journey_links, recalls, services
 from clinic.scheduling.forms import BookingForm, RecallBookingForm
+from clinic.scheduling.models import VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
 from clinic.scheduling.routes.booking import _conflict_page
 from clinic.timeutil import clinic_today, to_clinic
@@ -81,7 +82,7 @@ def book_recall(follow_up_id: int):
     if provider is None or starts_at.tzinfo is None:
         abort(400)
     starts_at = starts_at.astimezone(UTC)
-    kind = form.kind.data
+    kind = VisitKind(form.kind.data)  # validate_kind allows only the recall's two kinds
     try:
         with attempt():
             appointment = services.book(

@@ -1,0 +1,200 @@
+"""Adverse events: report, update and review (clinical team); patients' concerns and triage."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from clinic.auth.models import Role
+from clinic.errors import Refused, StaleWrite, show_beside
+from clinic.extensions import db
+from clinic.inputs import query_id
+from clinic.journeys.loaders import load_journey
+from clinic.models import audit
+from clinic.outcomes import adverse, bp
+from clinic.outcomes.adverse_models import SERIOUS_CRITERIA, AdverseEvent, PatientConcern
+from clinic.outcomes.forms import AdverseEventForm, ConcernForm, DismissForm, ReviewForm
+from clinic.policy import CLINICAL, can_view_clinical, ensure, require_roles
+from clinic.submissions import once
+from clinic.transaction import attempt
+
+FIELDS = (
+    "term_code",
+    "description",
+    "cycle_id",
+    "onset_on",
+    "resolved_on",
+    "grade",
+    *(name for name, _label in SERIOUS_CRITERIA),
+    "related_procedure",
+    "related_product",
+    "action_taken",
+    "outcome",
+)
+
+
+def _event(event_id: int) -> AdverseEvent:
+    event = db.get_or_404(AdverseEvent, event_id)
+    ensure(can_view_clinical(current_user, event.patient))
+    return event
+
+
+def _concern(concern_id: int) -> PatientConcern:
+    concern = db.get_or_404(PatientConcern, concern_id)
+    ensure(can_view_clinical(current_user, concern.patient))
+    return concern
+
+
+def _values(form: AdverseEventForm) -> dict:
+    return {name: form[name].data for name in FIELDS}
+
+
+@bp.route("/journeys/<int:journey_id>/adverse-events/new", methods=["GET", "POST"])
+@require_roles(*CLINICAL)
+@once
+def report_event(journey_id: int):
+    journey = load_journey(journey_id)
+    concern_id = query_id("concern")
+    concern = _concern(concern_id) if concern_id else None
+    if concern is not None and concern.patient_id != journey.patient_id:
+        abort(404)
+    form = AdverseEventForm()
+    form.fill_choices(adverse.term_list(), journey.cycles)
+    if request.method == "GET":
+        cycle = query_id("cycle")
+        current = journey.current_cycle
+        form.cycle_id.data = cycle if cycle else (current.id if current else None)
+        if concern is not None:
+            form.description.data = concern.body
+            form.onset_on.data = concern.started_on
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                event = adverse.report_event(journey, _values(form), current_user, concern)
+        except Refused as err:
+            show_beside(form, err, "term_code")
+            status = 422
+        else:
+            flash("Adverse event recorded.", "success")
+            return redirect(url_for("outcomes.adverse_event", event_id=event.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "outcomes/adverse_form.html", journey=journey, form=form, event=None, concern=concern
+    ), status
+
+
+@bp.route("/adverse-events/<int:event_id>", methods=["GET", "POST"])
+@require_roles(*CLINICAL)
+def adverse_event(event_id: int):
+    event = _event(event_id)
+    from clinic.journeys.models import Journey
+
+    journey = db.get_or_404(Journey, event.journey_id)
+    form = AdverseEventForm() if request.method == "POST" else AdverseEventForm(obj=event)
+    form.fill_choices(adverse.term_list(), journey.cycles)
+    if request.method == "GET":
+        audit.record(
+            "adverse_event.viewed", actor=current_user, obj=event, patient_id=event.patient_id
+        )
+        form.version.data = str(event.version)
+        for name in ("related_procedure", "related_product", "action_taken", "outcome"):
+            form[name].data = getattr(event, name).value
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                adverse.update_event(event, _values(form), current_user, int(form.version.data))
+        except StaleWrite:
+            db.session.refresh(event)
+            flash(
+                "Someone changed this event since you opened it; here is what is saved now.",
+                "warning",
+            )
+            status = 409
+        except Refused as err:
+            show_beside(form, err, "term_code")
+            status = 422
+        else:
+            flash("Adverse event updated.", "success")
+            return redirect(url_for("outcomes.adverse_event", event_id=event.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "outcomes/adverse_form.html",
+        journey=journey,
+        form=form,
+        event=event,
+        concern=None,
+        review_form=ReviewForm(formdata=None, version=str(event.version)),
+    ), status
+
+
+@bp.route("/adverse-events/<int:event_id>/review", methods=["POST"])
+@require_roles(Role.PROVIDER)
+def review_event(event_id: int):
+    event = _event(event_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with attempt():
+            adverse.review_event(event, current_user, int(form.version.data))
+    except (Refused, StaleWrite) as err:
+        flash(f"Not done: {err}", "danger")
+    else:
+        flash("Marked as reviewed.", "success")
+    return redirect(url_for("outcomes.adverse_event", event_id=event.id))
+
+
+@bp.route("/safety")
+@require_roles(*CLINICAL)
+def safety():
+    events = adverse.serious_awaiting_review()
+    concerns = adverse.open_concerns()
+    for patient_id in {e.patient_id for e in events} | {c.patient_id for c in concerns}:
+        audit.record("safety.listed", actor=current_user, patient_id=patient_id)
+    return render_template(
+        "outcomes/safety.html", events=events, concerns=concerns, dismiss_form=DismissForm()
+    )
+
+
+@bp.route("/concerns/<int:concern_id>/dismiss", methods=["POST"])
+@require_roles(*CLINICAL)
+def dismiss_concern(concern_id: int):
+    concern = _concern(concern_id)
+    form = DismissForm()
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                adverse.dismiss_concern(concern, form.reason.data, current_user)
+        except Refused as err:
+            flash(f"Not done: {err}", "danger")
+        else:
+            flash("Concern closed as not an adverse event.", "success")
+    else:
+        flash("Say why it is not an adverse event.", "danger")
+    return redirect(url_for("outcomes.safety"))
+
+
+@bp.route("/my/concern", methods=["GET", "POST"])
+@require_roles(Role.PATIENT)
+@once
+def raise_concern():
+    patient = current_user.patient
+    form = ConcernForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                adverse.raise_concern(patient, form.body.data, form.started_on.data, current_user)
+        except Refused as err:
+            show_beside(form, err, "body")
+            status = 422
+        else:
+            flash("Thank you. The clinical team will look at this and contact you.", "success")
+            return redirect(url_for("main.patient_home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("outcomes/concern.html", form=form), status

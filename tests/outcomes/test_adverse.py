@@ -1,0 +1,118 @@
+"""Adverse events: reporting, review highlight, patients' concerns and triage; follow-up facts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.journeys import models as m
+from clinic.outcomes.adverse_models import AdverseEvent, ConcernStatus, PatientConcern
+from clinic.timeutil import clinic_today
+from tests import factories
+from tests.outcomes.registry_data import treat
+
+EVENT = {
+    "term_code": "deep_infection",
+    "grade": "3",
+    "serious_hospital": "y",
+    "related_procedure": "probable",
+    "related_product": "possible",
+    "action_taken": "admitted",
+    "outcome": "recovering",
+}
+
+
+def _report(client, journey, **changes):
+    form = {**EVENT, "onset_on": (clinic_today() - timedelta(days=3)).isoformat(),
+            "cycle_id": str(journey.cycles[0].id), **changes}  # fmt: skip
+    return client.post_form(f"/journeys/{journey.id}/adverse-events/new", form)
+
+
+def test_serious_event_is_highlighted_on_the_worklist_until_reviewed(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2)
+    login(Role.CLINICAL_STAFF, staff)
+    assert _report(client, journey).status_code == 302
+    event = db.session.scalars(sa.select(AdverseEvent)).one()
+    assert event.serious and event.cycle_id == journey.cycles[0].id and event.grade == 3
+    assert "waiting for review" in client.get("/clinical/worklist").get_data(as_text=True)
+    assert (
+        client.post_form(f"/adverse-events/{event.id}/review", {"version": "1"}).status_code == 403
+    )
+    client.post_form("/logout")
+    login(Role.PROVIDER, provider)
+    reviewed = client.post_form(
+        f"/adverse-events/{event.id}/review", {"version": str(event.version)}
+    )
+    assert reviewed.status_code == 302, reviewed.get_data(as_text=True)[-3000:]
+    db.session.refresh(event)
+    assert event.reviewed_by_id == provider.id
+    assert "waiting for review" not in client.get("/clinical/worklist").get_data(as_text=True)
+
+
+def test_event_rules_are_refused_beside_their_field(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2)
+    login(Role.CLINICAL_STAFF, staff)
+    grade5 = _report(client, journey, grade="5")
+    assert grade5.status_code == 422 and "Grade 5" in grade5.get_data(as_text=True)
+    ended = _report(client, journey, outcome="recovered")
+    assert ended.status_code == 422 and "Give the day it ended." in ended.get_data(as_text=True)
+    future = _report(client, journey, onset_on=(clinic_today() + timedelta(days=1)).isoformat())
+    assert future.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count(AdverseEvent.id))) == 0
+
+
+def test_patient_concern_is_triaged_into_an_event_or_dismissed(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2)
+    patient_user = factories.make_user(Role.PATIENT, patient=journey.patient)
+    login(Role.PATIENT, patient_user)
+    page = client.post_form("/my/concern", {"body": "The injection site is red and hot."})
+    assert page.status_code == 302
+    client.post_form("/my/concern", {"body": "My other knee aches."})
+    first, second = db.session.scalars(sa.select(PatientConcern).order_by(PatientConcern.id)).all()
+    assert first.journey_id == journey.id and first.status is ConcernStatus.OPEN
+    assert client.get("/safety").status_code == 403
+    client.post_form("/logout")
+    login(Role.CLINICAL_STAFF, staff)
+    assert "The injection site is red" in client.get("/safety").get_data(as_text=True)
+    response = client.post_form(
+        f"/journeys/{journey.id}/adverse-events/new?concern={first.id}",
+        {**EVENT, "term_code": "superficial_infection", "grade": "2", "serious_hospital": "",
+         "onset_on": clinic_today().isoformat()},
+    )  # fmt: skip
+    assert response.status_code == 302
+    client.post_form(f"/concerns/{second.id}/dismiss", {"reason": "Not the treated area"})
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert first.status is ConcernStatus.RECORDED and first.adverse_event_id is not None
+    assert second.status is ConcernStatus.DISMISSED
+
+
+def test_follow_up_needs_an_opioid_dose_and_a_missed_reason(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2)
+    two, six = db.session.scalars(
+        sa.select(m.FollowUp).where(m.FollowUp.journey_id == journey.id).order_by(m.FollowUp.due_on)
+    ).all()[1:3]
+    login(Role.PROVIDER, provider)
+    path = f"/clinical/journeys/{journey.id}/follow-ups/{two.id}"
+    facts = {"version": "1", "pain_medicine": "opioid", "work_status": "off_for_pain",
+             "later_procedure": "surgery", "plan": "refer_surgery"}  # fmt: skip
+    refused = client.post_form(path, facts)
+    assert refused.status_code == 422 and "daily opioid dose" in refused.get_data(as_text=True)
+    assert client.post_form(path, {**facts, "opioid_mme_per_day": "30"}).status_code == 302
+    db.session.refresh(two)
+    assert two.opioid_mme_per_day == 30 and two.later_procedure.value == "surgery"
+    missed = f"/clinical/journeys/{journey.id}/follow-ups/{six.id}/missed"
+    assert client.post_form(missed, {"version": "1"}).status_code == 422
+    assert client.post_form(missed, {"version": "1", "reason": "moved"}).status_code == 302
+    db.session.refresh(six)
+    assert six.status.value == "missed" and six.loss_reason.value == "moved"

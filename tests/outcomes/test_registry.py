@@ -1,0 +1,157 @@
+"""Cohort figures, the injected-volume dose, exports, and who may see them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.models.audit import AuditEvent
+from clinic.outcomes import registry
+from clinic.outcomes.export import csv_line, safe_cell
+from clinic.outcomes.registry import Filters
+from tests.outcomes.registry_data import answered, treat
+
+# ODI baseline → 6 weeks for seven patients: changes 10, 20, 30, −5, 0 (in window), one answered
+# out of window, one not answered. n 5, mean 11, 3 reach 10 points, 1 worse.
+PAIRS = [(50, 40), (40, 20), (60, 30), (30, 35), (44, 44)]
+
+
+@pytest.fixture
+def cohort(db, make_journey, provider, staff, staff2):
+    journeys = [treat(make_journey, provider, staff, staff2) for _ in range(7)]
+    for journey, (base, six) in zip(journeys, PAIRS, strict=False):
+        answered(journey, "odi", base, six)
+    answered(journeys[5], "odi", 50, 10, in_window=False)
+    answered(journeys[6], "odi", 50, None)
+    return journeys
+
+
+def _six_weeks(result):
+    return next(t for t in result.timepoints if t.label == "6 weeks")
+
+
+def test_figures_per_timepoint_match_hand_computation(app, cohort):
+    result = registry.figures(Filters(instrument="odi"))
+    six = _six_weeks(result)
+    assert (result.cycles, result.patients) == (7, 7)
+    assert (six.eligible, six.answered, six.out_of_window, six.missing) == (7, 5, 1, 1)
+    assert six.completeness == pytest.approx(100 * 5 / 7)
+    assert six.change.n == 5 and six.change.mean == pytest.approx(11)
+    assert six.change.low == pytest.approx(11 - 2.776 * (205 / 5) ** 0.5, abs=0.01)
+    assert six.responder_share == 60 and six.worse_share == 20
+    three = next(t for t in result.timepoints if t.label == "3 months")
+    assert three.pending == 7 and three.eligible == 0  # not reached: never counted as missing
+
+
+def test_small_cells_are_suppressed(app, cohort):
+    app.config["REGISTRY_MIN_CELL"] = 8
+    try:
+        assert _six_weeks(registry.figures(Filters())).suppressed
+    finally:
+        app.config["REGISTRY_MIN_CELL"] = 5
+    assert not _six_weeks(registry.figures(Filters())).suppressed
+
+
+def test_dose_comes_from_the_injected_volume(db, cohort):
+    # 1,100 ×10³/µL × 3 mL injected = 3.3 billion (band B); the 6 mL product would say 6.6 (A)
+    rows = db.session.execute(sa.select(registry.cohort(Filters()))).all()
+    assert {float(r.dose_billions) for r in rows} == {3.3} and {r.dose_band for r in rows} == {"B"}
+    assert registry.figures(Filters(dose_band="A")).cycles == 0
+    assert registry.figures(Filters(dose_band="B")).cycles == 7
+
+
+def test_filters_narrow_the_cohort(cohort, provider):
+    assert registry.figures(Filters(therapy="bmac")).cycles == 0
+    assert registry.figures(Filters(region="cervical")).cycles == 0
+    assert registry.figures(Filters(level="L4-L5", provider_id=provider.id)).cycles == 7
+
+
+def _count_queries(db, run):
+    seen = []
+    engine = db.session.get_bind()
+    listener = lambda *args: seen.append(1)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        run()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def test_query_count_does_not_grow_with_the_data(db, app, make_journey, provider, staff, staff2):
+    answered(treat(make_journey, provider, staff, staff2), "odi", 50, 40)
+    one = _count_queries(db, lambda: registry.figures(Filters()))
+    for _ in range(3):
+        answered(treat(make_journey, provider, staff, staff2), "odi", 50, 40)
+    assert _count_queries(db, lambda: registry.figures(Filters())) == one <= 5
+
+
+def test_csv_cells_that_start_a_formula_are_neutralised():
+    assert [safe_cell(v) for v in ("=1+1", "+x", "-x", "@x", "\tx", "ok")] == [
+        "'=1+1", "'+x", "'-x", "'@x", "'\tx", "ok"
+    ]  # fmt: skip
+    assert csv_line(["a,b", 'say "hi"', None, -3]) == '"a,b","say ""hi""",,-3\r\n'
+
+
+def test_registry_export_rows_audit_and_de_identification(client, login, db, cohort, provider):
+    login(Role.PROVIDER, provider)
+    identified = client.get("/registry/export.csv?therapy=prp")
+    assert identified.status_code == 200 and identified.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(identified.get_data(as_text=True))))
+    assert len(rows) == 7 * 6  # every treated cycle × every follow-up of the protocol
+    mrns = {j.patient.mrn for j in cohort}
+    assert {r["patient"] for r in rows} == mrns
+    first = next(
+        r for r in rows if r["patient"] == cohort[0].patient.mrn and r["timepoint"] == "6 weeks"
+    )
+    assert (first["odi_baseline"], first["odi_score"], first["odi_in_window"]) == (
+        "50",
+        "40",
+        "yes",
+    )
+    assert first["platelet_dose_billions"] == "3.30" and first["injected_ml"] == "3"
+    audit = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "registry.exported")
+    ).all()
+    assert audit and "therapy=prp" in audit[-1].detail
+
+    body = client.get("/registry/export.csv?variant=deidentified").get_data(as_text=True)
+    shifted = list(csv.DictReader(io.StringIO(body)))
+    assert not any(mrn in body for mrn in mrns)
+    assert all(j.patient.family_name not in body for j in cohort)
+    by_subject: dict[str, set] = {}
+    for plain, masked in zip(rows, shifted, strict=True):
+        from datetime import date
+
+        gap = date.fromisoformat(masked["due_date"]) - date.fromisoformat(plain["due_date"])
+        by_subject.setdefault(masked["patient"], set()).add(gap.days)
+    assert all(len(gaps) == 1 and 0 not in gaps for gaps in by_subject.values())
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.PATIENT, Role.CLINICAL_STAFF])
+def test_registry_is_for_providers_and_admins(client, login, role):
+    login(role)
+    assert client.get("/registry").status_code == 403
+    assert client.get("/registry/export.csv").status_code == 403
+
+
+def test_dashboard_page_shows_figures_and_refuses_unknown_filters(client, login, cohort, provider):
+    login(Role.PROVIDER, provider)
+    page = client.get("/registry?instrument=odi")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<svg" in text and "11.0" in text and "71%" in text
+    assert client.get("/registry?therapy=snake-oil").status_code == 400
+    assert client.get("/registry?from=2026-02-30").status_code == 400
+
+
+def test_patient_outcome_table_as_csv(client, login, cohort, provider):
+    login(Role.PROVIDER, provider)
+    patient = cohort[0].patient
+    body = client.get(f"/patients/{patient.id}/outcomes.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    six = next(r for r in rows if r["timepoint"] == "6 weeks" and r["score"] == "40")
+    assert six["change_from_cycle_baseline"] == "10" and six["clinically_important"] == "yes"
