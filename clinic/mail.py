@@ -14,9 +14,9 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
 from email.message import EmailMessage
+from functools import partial
 
 import sqlalchemy as sa
 from flask import Flask, current_app
