@@ -9,7 +9,7 @@ from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
-from clinic.journeys.services import gating
+from clinic.journeys.services import gating, safety
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.services.stages import reopen_refusal
 from clinic.journeys.stageform import display, field_groups, visible_fields
@@ -58,6 +58,8 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         target_form=f.TargetForm(formdata=None),
         conditions_form=_conditions_form(journey),
         may_plan=can_open_journey(current_user),
+        cervical_risk=safety.cervical_transforaminal_risk(journey),
+        product_volume=_product_volume(stage),
         conflict=None,
         mismatch=None,
         StageStatus=StageStatus,
@@ -68,6 +70,13 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
     )
     context.update(overrides)
     return context
+
+
+def _product_volume(stage: m.Stage):
+    if stage.kind is not StageKind.INJECTION:
+        return None
+    processing = gating.sibling(stage, StageKind.PROCESSING)
+    return record_of(processing).final_volume_ml if processing else None
 
 
 def show(record, name: str) -> str:

@@ -155,7 +155,12 @@ class ProcessingForm(VersionedForm):
     product_wbc = _num("Product white cells (×10³/µL)")
     product_neutrophils = _num("Product neutrophils (×10³/µL)")
     product_rbc = _num("Product red cells (×10⁶/µL)")
-    leukocytes = SelectField("Leukocytes", choices=_choices(("rich", "poor")), validators=OPT)
+    leukocytes = SelectField(
+        "Leukocytes",
+        choices=_choices(("rich", "poor")),
+        validators=OPT,
+        description="Filled in from the white cell counts (rich: above the blood's).",
+    )
     activation = SelectField(
         "Activation", choices=_choices(("none", "cacl2", "thrombin", "other")), validators=OPT
     )
@@ -202,6 +207,12 @@ class RecoveryForm(VersionedForm):
         description="Filled in at discharge with the written version the patient takes home.",
     )
     escort = _text("Escort", 120)
+    release_note = _text(
+        "Provider's release",
+        300,
+        description="A provider's reason to let the patient go home when the neurological or "
+        "puncture-site check is not normal.",
+    )
 
 
 class TimeOutForm(ClinicForm):
@@ -231,6 +242,14 @@ class SiteForm(ClinicForm):
         "Volume (mL)", places=2, validators=[InputRequired(), NumberRange(0.01)]
     )
     needle = _text("Needle", 40)
+    off_plan_reason = _text(
+        "Reason for a site outside the plan (provider only)",
+        300,
+        description="Leave blank unless a provider decided to treat a site that is not planned.",
+    )
+    cervical_risk_accepted = BooleanField(
+        "The provider chose a transforaminal route at a cervical level knowing the risk"
+    )
 
 
 class ChecklistForm(ClinicForm):

@@ -81,7 +81,8 @@ def fill_from_record(form, record) -> None:
         elif hasattr(value, "value"):
             value = value.value
         elif isinstance(field, SelectField) and value is not None:
-            value = str(value)
+            # Through the field's own coerce, so the saved choice shows as selected again.
+            value = field.coerce(str(value))
         field.data = value
 
 

@@ -11,9 +11,10 @@ from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.records import Decision
-from clinic.journeys.services import checklists, gating, specimens, stages
+from clinic.journeys.services import checklists, gating, journeys, specimens, stages
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models.base import utcnow
+from clinic.timeutil import clinic_today
 
 
 def tick_all(stage: m.Stage, by: User) -> None:
@@ -47,7 +48,7 @@ def evaluate(
             pain_location="Low back, worse on sitting",
             pain_radiation="Left buttock",
             physical_therapy_weeks=12,
-            medications="Paracetamol as needed",
+            medications="Acetaminophen as needed",
             imaging_modality="mri",
             imaging_findings="Disc desiccation with annular fissure",
             exam_findings="Tender over the level; neurological exam normal",
@@ -106,6 +107,7 @@ def process(journey: m.Journey, by: User, verifier: User, *, complete: bool = Tr
         dict(
             device="Dual-spin PRP kit",
             kit_lot="K-44821",
+            kit_expiry=clinic_today() + timedelta(days=365),
             spin1_g=1500,
             spin1_minutes=5,
             final_volume_ml=Decimal("6"),
@@ -143,7 +145,8 @@ def inject(journey: m.Journey, provider: User, *, sign: bool = True, days_ago: i
         ),
         provider,
     )
-    started = utcnow() - timedelta(days=days_ago)
+    started = utcnow() - timedelta(days=days_ago, minutes=45)
+    _backdate_cycle(journey, stage, started)
     stages.save_stage(
         stage,
         dict(
@@ -162,6 +165,20 @@ def inject(journey: m.Journey, provider: User, *, sign: bool = True, days_ago: i
     if sign:
         stages.sign_stage(stage, provider)
     return stage
+
+
+def _backdate_cycle(journey: m.Journey, injection: m.Stage, started) -> None:
+    """An injection walked "days ago" needs its consent and collection earlier still."""
+    assert journey.evaluation is not None
+    evaluation = journeys.record_of(journey.evaluation)
+    if evaluation.consent_signed_at and evaluation.consent_signed_at > started:
+        evaluation.consent_signed_at = started - timedelta(hours=4)
+    collection = journeys.record_of(stage_of(journey, StageKind.COLLECTION, injection.cycle))
+    if collection.collected_at and collection.collected_at > started:
+        collection.collected_at = started - timedelta(hours=2)
+        specimen = gating.specimen_of(injection.cycle)
+        assert specimen is not None
+        specimen.collected_at = collection.collected_at
 
 
 def recover(journey: m.Journey, by: User) -> m.Stage:

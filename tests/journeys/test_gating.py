@@ -111,14 +111,17 @@ def test_injection_needs_processed_product_of_this_patient(db, journey, provider
     assert "another patient" in gating.start_blockers(injection)[0]
 
 
-def test_signing_injection_generates_follow_ups_from_protocol(db, journey, provider, staff, staff2):
+def test_discharge_generates_follow_ups_from_protocol(db, journey, provider, staff, staff2):
     walk.evaluate(journey, provider)
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
     walk.inject(journey, provider, sign=False)
     assert journey.status is JourneyStatus.IN_TREATMENT
-    assert db.session.scalars(sa.select(m.FollowUp)).all() == []
+    # Neither the completed injection nor a (late) signature creates them: the discharge does.
     walk.stages.sign_stage(walk.stage_of(journey, StageKind.INJECTION), provider)
+    assert db.session.scalars(sa.select(m.FollowUp)).all() == []
+    assert journey.status is JourneyStatus.IN_TREATMENT
+    walk.recover(journey, staff)
     assert journey.status is JourneyStatus.FOLLOW_UP
     follow_ups = db.session.scalars(
         sa.select(m.FollowUp).where(m.FollowUp.journey_id == journey.id).order_by(m.FollowUp.due_on)
@@ -160,6 +163,7 @@ def test_repeat_treatment_opens_a_new_cycle(db, journey, provider, staff, staff2
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
     walk.inject(journey, provider)
+    walk.recover(journey, staff)
     cycle = journeys.open_repeat_cycle(journey, provider)
     assert cycle.number == 2 and journey.status is JourneyStatus.IN_TREATMENT
     collection = walk.stage_of(journey, StageKind.COLLECTION, cycle)

@@ -26,11 +26,14 @@ def _responses(db, patient):  # noqa: ANN001, ANN202
     ).all()
 
 
-def _treated(journey, provider, staff, staff2, days_ago=0):  # noqa: ANN001, ANN202
+def _treated(journey, provider, staff, staff2, days_ago=0, discharge=True):  # noqa: ANN001, ANN202
     walk.evaluate(journey, provider)
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
-    return walk.inject(journey, provider, days_ago=days_ago)
+    stage = walk.inject(journey, provider, days_ago=days_ago)
+    if discharge:
+        walk.recover(journey, staff)
+    return stage
 
 
 def test_opening_a_journey_asks_for_baseline_questionnaires(db, journey):
@@ -53,7 +56,7 @@ def test_a_neck_journey_gets_the_neck_questionnaire(db, provider):
     assert "ndi" in codes and "odi" not in codes
 
 
-def test_signed_injection_schedules_questionnaires_in_each_follow_up_window(
+def test_discharge_schedules_questionnaires_in_each_follow_up_window(
     db, journey, provider, staff, staff2
 ):
     _treated(journey, provider, staff, staff2)
@@ -90,7 +93,7 @@ def test_instructions_follow_the_days_since_injection(
 
 def test_discharge_records_which_instructions_went_home(db, journey, provider, staff, staff2):
     instructions.load_samples()
-    _treated(journey, provider, staff, staff2)
+    _treated(journey, provider, staff, staff2, discharge=False)
     stage = walk.recover(journey, staff)
     (receipt,) = instructions.receipts_for(journey.patient)
     assert receipt.occasion == "discharge"

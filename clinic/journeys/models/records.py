@@ -217,9 +217,14 @@ class InjectionSite(Model):
     approach: Mapped[str] = mapped_column(sa.String(24), nullable=False)
     volume_ml: Mapped[Decimal] = mapped_column(Num, nullable=False)
     needle: Mapped[str | None] = mapped_column(sa.String(40))
+    off_plan_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    off_plan_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     __table_args__ = (
         sa.CheckConstraint("volume_ml > 0", name="volume_positive"),
+        sa.CheckConstraint(
+            "(off_plan_reason IS NULL) = (off_plan_by_id IS NULL)", name="off_plan_who_and_why"
+        ),
         *check_constraints("injection_site"),
     )
 
@@ -236,8 +241,13 @@ class RecoveryRecord(Model):
     discharge_criteria_met: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     instructions_version: Mapped[str | None] = mapped_column(sa.String(40))
     escort: Mapped[str | None] = mapped_column(sa.String(120))
+    release_note: Mapped[str | None] = mapped_column(sa.String(300))
+    released_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     __table_args__ = (
+        sa.CheckConstraint(
+            "(release_note IS NULL) = (released_by_id IS NULL)", name="release_who_and_why"
+        ),
         sa.CheckConstraint("pain_score IS NULL OR pain_score BETWEEN 0 AND 10", name="pain_0_10"),
         *check_constraints("recovery_record", skip=("pain_score",)),  # pain_0_10 holds it
     )

@@ -178,11 +178,18 @@ def add_site(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = f.SiteForm()
     if form.validate_on_submit():
-        values = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        extra = ("csrf_token", "off_plan_reason", "cervical_risk_accepted")
+        values = {k: v for k, v in form.data.items() if k not in extra}
         values["needle"] = (values.get("needle") or "").strip() or None
         try:
             with attempt():
-                specimens.add_injection_site(stage, values, current_user)
+                specimens.add_injection_site(
+                    stage,
+                    values,
+                    current_user,
+                    off_plan_reason=form.off_plan_reason.data,
+                    cervical_risk_accepted=form.cervical_risk_accepted.data,
+                )
         except Refused as err:
             show_beside(form, err, "level")
         else:

@@ -12,7 +12,9 @@ from clinic.journeys.models.catalog import ContraindicationKind
 from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.models.records import Decision
 from clinic.journeys.services.journeys import record_of
-from clinic.journeys.states import DONE_STAGE, JourneyStatus, StageKind, StageStatus
+from clinic.journeys.services.safety import discharge_needs_release
+from clinic.journeys.states import DONE_STAGE, JourneyStatus, StageKind, StageStatus, Therapy
+from clinic.timeutil import clinic_today
 
 PROCESSED_STATES = (CustodyStep.PROCESSED, CustodyStep.RELEASED)
 
@@ -144,6 +146,11 @@ def _processing(stage, record: m.ProcessingRecord) -> list[str]:
         reasons.append("Record the final product volume.")
     if record.processed_by_id is None or record.verified_by_id is None:
         reasons.append("Record who processed the product and the second person who verified it.")
+    if stage.journey.therapy is not Therapy.GROWTH_FACTOR:
+        if not record.kit_lot or record.kit_expiry is None:
+            reasons.append("Record the kit's lot and expiry date.")
+        elif record.kit_expiry < clinic_today():
+            reasons.append(f"The kit expired on {record.kit_expiry.isoformat()}.")
     return reasons
 
 
@@ -161,6 +168,11 @@ def _injection(stage, record: m.InjectionRecord) -> list[str]:
 def _recovery(stage, record: m.RecoveryRecord) -> list[str]:
     if not record.discharge_criteria_met:
         return ["Confirm the discharge criteria are met."]
+    if discharge_needs_release(record):
+        return [
+            "The neurological or puncture-site check is not normal: a provider must record "
+            "the release before the patient goes home."
+        ]
     return []
 
 

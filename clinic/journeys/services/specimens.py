@@ -11,7 +11,7 @@ from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.custody import CustodyStep
-from clinic.journeys.services import gating
+from clinic.journeys.services import gating, safety
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import StageStatus
 from clinic.models import audit
@@ -121,15 +121,38 @@ def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> 
     audit.record("timeout.confirmed", actor=by, obj=stage, patient_id=stage.journey.patient_id)
 
 
-def add_injection_site(stage: m.Stage, values: dict, by: User) -> m.InjectionSite:
+def add_injection_site(
+    stage: m.Stage,
+    values: dict,
+    by: User,
+    *,
+    off_plan_reason: str | None = None,
+    cervical_risk_accepted: bool = False,
+) -> m.InjectionSite:
+    """One injected site, reconciled with the plan and the product's volume (see safety)."""
     refusal = stage_work_refusal(by, stage)
     if refusal:
         raise Refused(refusal)
     if stage.status is not StageStatus.IN_PROGRESS:
         raise Refused("Sites are recorded while the injection is in progress.")
+    reason = (off_plan_reason or "").strip()[:300] or None
+    record = record_of(stage)
+    safety.check_site(
+        stage,
+        record,
+        values,
+        by,
+        off_plan_reason=reason,
+        cervical_risk_accepted=cervical_risk_accepted,
+    )
     site = m.InjectionSite(stage_id=stage.id, **values)
+    if reason and not safety.planned(stage, values):
+        site.off_plan_reason = reason
+        site.off_plan_by_id = by.id
     db.session.add(site)
     stage.updated_at = utcnow()
     db.session.flush()
+    db.session.refresh(record, ["sites"])
     audit.record("injection.site_added", actor=by, obj=stage, patient_id=stage.journey.patient_id)
+    safety.audit_site(stage, site, by)
     return site

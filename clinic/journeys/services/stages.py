@@ -13,7 +13,7 @@ from clinic.journeys import models as m
 from clinic.journeys.models.catalog import ContraindicationKind
 from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.models.records import Decision
-from clinic.journeys.services import checklists, followups, gating, specimens
+from clinic.journeys.services import checklists, followups, gating, safety, specimens
 from clinic.journeys.services.derived import compute_processing
 from clinic.journeys.services.journeys import not_a_candidate, open_cycle, record_of
 from clinic.journeys.states import (
@@ -90,13 +90,20 @@ def save_stage(
             )
         )
     with db.session.no_autoflush:  # check the rules between fields before anything is written
+        release_before = getattr(record, "release_note", None)
         for name, value in values.items():
-            if not hasattr(record, name) or name == "stage_id":
+            if not hasattr(record, name) or name in ("stage_id", "released_by_id"):
                 raise ValueError(f"{name} is not a field of the {stage.kind.value} record")
             setattr(record, name, value)
         if chosen is not None:
             record.contraindications = chosen
         _check_record(record)
+        safety.check_timeline(stage, record)
+        if isinstance(record, m.ProcessingRecord):
+            safety.check_kit(record)
+            safety.settle_leukocytes(stage, record)
+        if isinstance(record, m.RecoveryRecord):
+            safety.settle_release(record, release_before, by)
     if stage.kind is StageKind.PROCESSING:
         compute_processing(stage, record)
     stage.updated_at = utcnow()  # bumps the version even when only the record changed
@@ -162,7 +169,18 @@ def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None
         specimens.hand_off(gating.specimen_of(stage.cycle), step, by, record.discard_reason)
     elif stage.kind is StageKind.RECOVERY:
         _give_discharge_instructions(stage, record, by)
+        _start_follow_ups(stage, by)
     _audit("stage.completed", stage, by)
+
+
+def _start_follow_ups(recovery: m.Stage, by: User) -> None:
+    """At discharge: the day 1–2 call and the protocol's follow-ups, once per cycle."""
+    injection = gating.sibling(recovery, StageKind.INJECTION)
+    if injection is None or followups.has_follow_ups(recovery.cycle):
+        return
+    followups.generate_follow_ups(injection, by)
+    if recovery.journey.status is JourneyStatus.IN_TREATMENT:
+        move_journey(recovery.journey, JourneyStatus.FOLLOW_UP)
 
 
 def _give_discharge_instructions(stage: m.Stage, record: m.RecoveryRecord, by: User) -> None:
@@ -193,17 +211,13 @@ def _settle_candidacy(stage: m.Stage, record: m.EvaluationRecord, by: User) -> N
 
 
 def sign_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
-    """Completed → signed: the record locks; signing the injection starts the follow-ups."""
+    """Completed → signed: the record locks (follow-ups start at discharge, not here)."""
     if not can_sign_stage(by, stage):
         raise Refused("Only a provider signs a stage.")
     check_version(stage, version)
     _refuse(gating.sign_blockers(stage))
     move_stage(stage, StageStatus.SIGNED, by)
     _audit("stage.signed", stage, by)
-    if stage.kind is StageKind.INJECTION:
-        followups.generate_follow_ups(stage, by)
-        if stage.journey.status is JourneyStatus.IN_TREATMENT:
-            move_journey(stage.journey, JourneyStatus.FOLLOW_UP)
 
 
 def reopen_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
