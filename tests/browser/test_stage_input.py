@@ -1,0 +1,71 @@
+"""Stage pages never lose input: a draft saved twice keeps every field, saving one section keeps
+what was typed in another, and leaving with unsaved changes asks first."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot, sign_in
+from tests.browser.test_shell import _axe_violations
+
+pytestmark = pytest.mark.browser
+
+NURSE = ("nurse@demo.example.com", "Staff demo Willow-47")
+
+
+def _processing_page(page) -> None:
+    sign_in(page, *NURSE)
+    page.get_by_role("link", name="Processing (cycle 1)").first.click()
+    page.wait_for_load_state()
+
+
+def test_saving_the_processing_draft_twice_keeps_who_processed_and_verified(page):
+    _processing_page(page)
+    processed = page.get_by_label("Processed by")
+    verified = page.get_by_label("Verified by (a second person)")
+    processed.select_option(index=1)
+    verified.select_option(index=2)
+    chosen = (processed.input_value(), verified.input_value())
+    for _ in range(2):
+        page.get_by_role("button", name="Save draft").click()
+        page.wait_for_load_state()
+        assert "Draft saved." in page.content()
+        assert (processed.input_value(), verified.input_value()) == chosen
+
+
+def test_saving_the_checklist_keeps_what_was_typed_in_the_record(page):
+    _processing_page(page)
+    page.get_by_role("button", name="Save draft").click()  # starts the stage: checklist shown
+    page.wait_for_load_state()
+    device = page.get_by_label("Device / kit")
+    device.click()
+    device.press_sequentially("Typed but not saved")
+    page.locator("#checklist input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Save checklist").click()
+    page.wait_for_load_state()
+    assert "Checklist saved." in page.content()
+    assert page.get_by_label("Device / kit").input_value() == "Typed but not saved"
+    assert page.locator("#kept-input-note").is_visible()
+    assert page.locator("#checklist input[type=checkbox]").first.is_checked()
+    assert _axe_violations(page) == []
+    screenshot(page, "journeys-kept-input")
+
+
+def test_leaving_with_unsaved_changes_asks_first(page):
+    _processing_page(page)
+    asked: list[str] = []
+
+    def dismiss(dialog) -> None:  # noqa: ANN001
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    start = page.url
+    device = page.get_by_label("Device / kit")
+    device.click()
+    device.press_sequentially("Unsaved")
+    page.get_by_role("link", name="Clinical").first.click(no_wait_after=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    assert page.url == start
+    assert page.get_by_label("Device / kit").input_value() == "Unsaved"
