@@ -59,6 +59,9 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         conditions_form=_conditions_form(journey),
         may_plan=can_open_journey(current_user),
         cervical_risk=safety.cervical_transforaminal_risk(journey),
+        product_age=safety.product_age(specimen)
+        if stage.kind is StageKind.INJECTION and stage.status is StageStatus.IN_PROGRESS
+        else (0.0, None, None),
         product_volume=_product_volume(stage),
         conflict=None,
         mismatch=None,

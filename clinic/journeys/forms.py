@@ -143,6 +143,12 @@ class CollectionForm(VersionedForm):
 
 @bounded("processing_record")
 class ProcessingForm(VersionedForm):
+    tube_code = StringField(
+        "Specimen ID on the tube",
+        validators=[Optional(), Length(max=20)],
+        description="Scan the tube's label (or type the ID): it must be this patient's specimen.",
+        render_kw={"autocomplete": "off"},
+    )
     device = _text("Device / kit", 120)
     kit_lot = _text("Kit lot", 60)
     kit_expiry = DateField("Kit expiry", validators=EXPIRY)

@@ -105,6 +105,7 @@ def process(journey: m.Journey, by: User, verifier: User, *, complete: bool = Tr
     stages.save_stage(
         stage,
         dict(
+            tube_code=gating.specimen_of(stage.cycle).code,  # type: ignore[union-attr]
             device="Dual-spin PRP kit",
             kit_lot="K-44821",
             kit_expiry=clinic_today() + timedelta(days=365),

@@ -142,6 +142,7 @@ def test_discharge_generates_follow_ups_from_protocol(db, journey, provider, sta
     assert all(f.window_opens_on <= f.due_on <= f.window_closes_on for f in follow_ups)
     specimen = gating.specimen_of(journey.cycles[0])
     assert [e.step for e in specimen.events] == [
+        CustodyStep.LABELLED,
         CustodyStep.COLLECTED,
         CustodyStep.RECEIVED,
         CustodyStep.PROCESSED,

@@ -124,6 +124,7 @@ class ProcessingRecord(Model):
     __tablename__ = "processing_record"
 
     stage_id: Mapped[int] = _stage_pk()
+    tube_code: Mapped[str | None] = mapped_column(sa.String(20))
     device: Mapped[str | None] = mapped_column(sa.String(120))
     kit_lot: Mapped[str | None] = mapped_column(sa.String(60))
     kit_expiry: Mapped[date | None] = mapped_column(sa.Date)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import segno
 import sqlalchemy as sa
@@ -120,11 +121,18 @@ def end_journey(journey_id: int, outcome: str):
     return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
 
 
+def label_qr(code: str) -> str:
+    """The specimen ID as a QR code in an SVG data URI (with its XML namespace, or no browser
+    draws it)."""
+    out = io.BytesIO()
+    segno.make(code, error="m").save(out, kind="svg", scale=3, xmldecl=False, svgns=True)
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+
+
 @bp.route("/journeys/<int:journey_id>/specimens/<int:specimen_id>/label")
 def specimen_label(journey_id: int, specimen_id: int):
     specimen = load_specimen(journey_id, specimen_id)
-    svg = segno.make(specimen.code, error="m").svg_inline(scale=3)
-    qr = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    qr = label_qr(specimen.code)
     audit.record(
         "specimen.label_printed",
         actor=current_user,

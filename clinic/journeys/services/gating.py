@@ -55,7 +55,7 @@ def start_blockers(stage: m.Stage) -> list[str]:
         return _collection_blockers(journey)
     if kind is StageKind.PROCESSING:
         specimen = specimen_of(stage.cycle)
-        if specimen is None:
+        if specimen is None or specimen.custody_state is CustodyStep.LABELLED:
             return ["Processing needs a collected specimen: complete the collection first."]
         if specimen.custody_state is CustodyStep.DISCARDED:
             return [f"Specimen {specimen.code} was discarded."]
@@ -142,6 +142,8 @@ def _collection(stage, record: m.CollectionRecord) -> list[str]:
 
 def _processing(stage, record: m.ProcessingRecord) -> list[str]:
     reasons = []
+    if not record.tube_code:
+        reasons.append("Scan or type the specimen ID from the tube.")
     if record.final_volume_ml is None:
         reasons.append("Record the final product volume.")
     if record.processed_by_id is None or record.verified_by_id is None:

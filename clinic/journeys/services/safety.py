@@ -7,16 +7,27 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from flask import current_app
+
 from clinic.auth.models import Role, User
 from clinic.errors import Refused
 from clinic.journeys import models as m
 from clinic.journeys.classify import leukocyte_label
+from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.timeutil import clinic_today, to_clinic
 
+# Hours from collection to injection: (warn after, stop after). Sample values for medical review;
+# a clinic sets its own in PRODUCT_TIME_LIMITS_HOURS. None: no limit (a manufactured product).
+PRODUCT_TIME_LIMITS_HOURS: dict[str, tuple[float, float] | None] = {
+    "prp": (2, 4),
+    "bmac": (2, 4),
+    "adipose": (4, 8),
+    "growth_factor": None,
+}
 # A clock a few minutes fast on a workstation is not a future date.
 CLOCK_SLACK = timedelta(minutes=10)
 # Products with cells or particles: by a transforaminal route at cervical levels they risk
@@ -174,3 +185,39 @@ def audit_site(stage: m.Stage, site: m.InjectionSite, by: User) -> None:
             patient_id=stage.journey.patient_id,
             detail=f"{site.level} {site.side} {site.structure}",
         )
+
+
+def product_time_limits(therapy: Therapy) -> tuple[float, float] | None:
+    """(warn, stop) hours for this therapy, from the clinic's settings or the samples."""
+    configured = current_app.config.get("PRODUCT_TIME_LIMITS_HOURS") or {}
+    return configured.get(therapy.value, PRODUCT_TIME_LIMITS_HOURS.get(therapy.value))
+
+
+def product_age(specimen: m.Specimen | None) -> tuple[float, str | None, str | None]:
+    """Hours since collection, and 'warn' or 'stop' with a message when a limit is passed."""
+    if specimen is None or specimen.custody_state is CustodyStep.LABELLED:
+        return 0.0, None, None
+    hours = (utcnow() - specimen.collected_at).total_seconds() / 3600
+    limits = product_time_limits(specimen.product_type)
+    if limits is None:
+        return hours, None, None
+    warn, stop = limits
+    if hours > stop:
+        return (
+            hours,
+            "stop",
+            (
+                f"Stop: the product was collected {hours:.1f} hours ago, past the {stop:g}-hour "
+                "limit for this therapy. Do not inject it."
+            ),
+        )
+    if hours > warn:
+        return (
+            hours,
+            "warn",
+            (
+                f"The product was collected {hours:.1f} hours ago; the limit is {stop:g} hours. "
+                "Inject without delay."
+            ),
+        )
+    return hours, None, None

@@ -47,21 +47,32 @@ def normalise(code: str) -> str:
     return "".join((code or "").split()).upper()
 
 
-def create_specimen(stage: m.Stage, record: m.CollectionRecord, by: User) -> m.Specimen:
+def label_specimen(stage: m.Stage, by: User) -> m.Specimen:
+    """The specimen and its ID, made when collection starts so the label goes on at the bedside."""
     journey = stage.journey
+    now = utcnow()
     specimen = m.Specimen(
         code=new_code(),
         patient_id=journey.patient_id,
         journey_id=journey.id,
         cycle_id=stage.cycle_id,
         product_type=journey.therapy,
-        collected_at=record.collected_at,
-        collected_by_id=record.collected_by_id or by.id,
-        custody_state=CustodyStep.COLLECTED,
+        collected_at=now,
+        collected_by_id=by.id,
+        custody_state=CustodyStep.LABELLED,
     )
     db.session.add(specimen)
     db.session.flush()
-    hand_off(specimen, CustodyStep.COLLECTED, by, at=record.collected_at)
+    hand_off(specimen, CustodyStep.LABELLED, by, at=now)
+    return specimen
+
+
+def record_collection(stage: m.Stage, record: m.CollectionRecord, by: User) -> m.Specimen:
+    """The labelled specimen is collected: its time and collector come from the record."""
+    specimen = gating.specimen_of(stage.cycle) or label_specimen(stage, by)
+    specimen.collected_at = record.collected_at or utcnow()
+    specimen.collected_by_id = record.collected_by_id or by.id
+    hand_off(specimen, CustodyStep.COLLECTED, by, at=specimen.collected_at)
     return specimen
 
 
@@ -111,6 +122,16 @@ def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> 
             f"{specimen.code if specimen else '(none)'}",
         )
         raise SpecimenMismatch(entered)
+    _, level, message = safety.product_age(specimen)
+    if level == "stop":
+        keep_after_rollback(
+            action="timeout.product_expired",
+            actor=by,
+            obj=stage,
+            patient_id=stage.journey.patient_id,
+            detail=specimen.code,
+        )
+        raise Refused(message or "", "specimen_code")
     record = record_of(stage)
     record.timeout_specimen_code = entered
     record.timeout_team = team.strip()[:300]
@@ -156,3 +177,25 @@ def add_injection_site(
     audit.record("injection.site_added", actor=by, obj=stage, patient_id=stage.journey.patient_id)
     safety.audit_site(stage, site, by)
     return site
+
+
+def check_tube(stage: m.Stage, entered_code: str | None, by: User) -> str | None:
+    """At processing, the ID scanned from the tube must be this cycle's specimen (a hard stop)."""
+    if not entered_code:
+        return None
+    specimen = gating.specimen_of(stage.cycle)
+    entered = normalise(entered_code)
+    if specimen is None or entered != specimen.code:
+        keep_after_rollback(
+            action="processing.specimen_mismatch",
+            actor=by,
+            obj=stage,
+            patient_id=stage.journey.patient_id,
+            detail=f"entered {entered[:20]}; expected {specimen.code if specimen else '(none)'}",
+        )
+        raise Refused(
+            f"Stop: the tube's ID {entered} is not this patient's specimen. Do not process it; "
+            "check the tube against the patient's label.",
+            field="tube_code",
+        )
+    return entered

@@ -61,7 +61,9 @@ def start_stage(stage: m.Stage, by: User) -> None:
     _refuse(gating.start_blockers(stage))
     move_stage(stage, StageStatus.IN_PROGRESS, by)
     stage.checklist_template = checklists.current_template(stage.kind, stage.journey.therapy)
-    if stage.kind is StageKind.PROCESSING:
+    if stage.kind is StageKind.COLLECTION and gating.specimen_of(stage.cycle) is None:
+        specimens.label_specimen(stage, by)
+    elif stage.kind is StageKind.PROCESSING:
         specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.RECEIVED, by)
     elif stage.kind is StageKind.INJECTION:
         specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.RELEASED, by)
@@ -100,6 +102,7 @@ def save_stage(
         _check_record(record)
         safety.check_timeline(stage, record)
         if isinstance(record, m.ProcessingRecord):
+            record.tube_code = specimens.check_tube(stage, record.tube_code, by)
             safety.check_kit(record)
             safety.settle_leukocytes(stage, record)
         if isinstance(record, m.RecoveryRecord):
@@ -157,7 +160,7 @@ def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None
     if stage.kind is StageKind.EVALUATION:
         _settle_candidacy(stage, record, by)
     elif stage.kind is StageKind.COLLECTION:
-        specimens.create_specimen(stage, record, by)
+        specimens.record_collection(stage, record, by)
     elif stage.kind is StageKind.PROCESSING:
         specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.PROCESSED, by)
     elif stage.kind is StageKind.INJECTION:
