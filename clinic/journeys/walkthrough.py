@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -11,7 +12,14 @@ from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.records import Decision
-from clinic.journeys.services import checklists, gating, journeys, specimens, stages
+from clinic.journeys.services import (
+    checklists,
+    gating,
+    journeys,
+    screening,
+    specimens,
+    stages,
+)
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models.base import utcnow
 from clinic.timeutil import clinic_today
@@ -76,8 +84,24 @@ def stage_of(journey: m.Journey, kind: StageKind, cycle: m.Cycle | None = None) 
     return next(s for s in cycle.stages if s.kind is kind and s.is_live)
 
 
+def screen(journey: m.Journey, by: User, **values: Any) -> m.DayOfScreen:
+    """Today's procedure-day screen for the current cycle (a repeat cycle is consented again)."""
+    cycle = journey.current_cycle
+    assert cycle is not None
+    answers: dict[str, Any] = dict(
+        allergies_confirmed=True, medicines_confirmed=True, pregnancy="not_applicable"
+    )
+    if cycle.number > 1:
+        answers.update(consent_form_version="CONSENT-2026-1", consent_signed_at=utcnow())
+    answers.update(values)
+    override = answers.pop("override_reason", None)
+    return screening.record_screen(cycle, answers, by, override)
+
+
 def collect(journey: m.Journey, by: User, *, complete: bool = True) -> m.Stage:
     stage = stage_of(journey, StageKind.COLLECTION)
+    if screening.screen_of(stage.cycle) is None:
+        screen(journey, by)
     values = dict(identifiers_checked=True, collected_at=utcnow(), collected_by_id=by.id)
     if journey.therapy in (Therapy.PRP, Therapy.GROWTH_FACTOR):
         values.update(

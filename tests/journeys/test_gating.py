@@ -36,6 +36,10 @@ def test_candidate_with_consent_opens_cycle_one(db, journey, provider):
 def test_collection_needs_completed_evaluation(db, journey, provider):
     walk.evaluate(journey, provider, sign=False)
     collection = walk.stage_of(journey, StageKind.COLLECTION)
+    assert gating.start_blockers(collection) == [
+        "Do today's procedure-day screen for this cycle first."
+    ]
+    walk.screen(journey, provider)
     assert gating.start_blockers(collection) == []
     journey.evaluation.status = StageStatus.IN_PROGRESS  # as if it were not completed
     assert gating.start_blockers(collection) == ["Collection needs a completed evaluation."]
@@ -168,6 +172,12 @@ def test_repeat_treatment_opens_a_new_cycle(db, journey, provider, staff, staff2
     cycle = journeys.open_repeat_cycle(journey, provider)
     assert cycle.number == 2 and journey.status is JourneyStatus.IN_TREATMENT
     collection = walk.stage_of(journey, StageKind.COLLECTION, cycle)
+    assert "screen" in gating.start_blockers(collection)[0]
+    # the repeat cycle is screened again and needs the patient's consent again
+    stopped = walk.screen(journey, provider, consent_form_version=None, consent_signed_at=None)
+    assert stopped.outcome.value == "stopped" and "re-consent" in stopped.findings
+    assert "not cleared" in gating.start_blockers(collection)[0]
+    walk.screen(journey, provider)
     assert gating.start_blockers(collection) == []
     walk.collect(journey, staff)
     assert gating.specimen_of(cycle).code != gating.specimen_of(journey.cycles[0]).code

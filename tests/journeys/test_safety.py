@@ -150,6 +150,7 @@ def test_stage_times_follow_the_stage_order(db, journey, provider, staff, staff2
     walk.evaluate(journey, provider)
     consent = journeys.record_of(journey.evaluation).consent_signed_at
     collection = walk.stage_of(journey, StageKind.COLLECTION)
+    walk.screen(journey, staff)
     with pytest.raises(Refused, match="before consent") as err, attempt():
         stages.save_stage(collection, dict(collected_at=consent - timedelta(hours=1)), staff)
     assert err.value.field == "collected_at"

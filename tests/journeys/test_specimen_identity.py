@@ -55,6 +55,7 @@ def test_the_label_exists_when_collection_starts_and_prints_before_completion(
 ):
     walk.evaluate(journey, provider)
     collection = walk.stage_of(journey, StageKind.COLLECTION)
+    walk.screen(journey, staff)
     stages.start_stage(collection, staff)
     specimen = gating.specimen_of(collection.cycle)
     assert specimen is not None and specimen.custody_state is CustodyStep.LABELLED

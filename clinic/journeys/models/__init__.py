@@ -27,3 +27,10 @@ from clinic.journeys.models.records import (  # noqa: F401
     ProcessingRecord,
     RecoveryRecord,
 )
+from clinic.journeys.models.screening import (  # noqa: F401
+    ContraindicationReview,
+    DayOfScreen,
+    ProcedureRisk,
+    ScreenOutcome,
+    WashoutRule,
+)

@@ -16,8 +16,10 @@ from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
+from clinic.journeys import safety_forms as sf
 from clinic.journeys.loaders import load_journey, load_patient, load_specimen
 from clinic.journeys.services import journeys as journey_services
+from clinic.journeys.services import screening
 from clinic.journeys.services.queries import active_providers, chart_for
 from clinic.journeys.states import JourneyStatus, Therapy
 from clinic.models import audit
@@ -42,6 +44,11 @@ def chart(patient_id: int):
         action_form=f.ActionForm(formdata=None),
         reason_form=f.ReasonForm(formdata=None),
         JourneyStatus=JourneyStatus,
+        allergy_form=sf.AllergyForm(formdata=None),
+        medicine_form=sf.MedicineForm(formdata=None),
+        review_form=sf.ReviewForm(formdata=None),
+        remove_form=sf.RemoveForm(formdata=None),
+        earlier_absolutes=screening.earlier_absolutes(patient),
     )
 
 

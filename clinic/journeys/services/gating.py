@@ -52,7 +52,7 @@ def start_blockers(stage: m.Stage) -> list[str]:
     if kind is StageKind.EVALUATION:
         return []
     if kind is StageKind.COLLECTION:
-        return _collection_blockers(journey)
+        return _collection_blockers(journey, stage.cycle)
     if kind is StageKind.PROCESSING:
         specimen = specimen_of(stage.cycle)
         if specimen is None or specimen.custody_state is CustodyStep.LABELLED:
@@ -68,7 +68,7 @@ def start_blockers(stage: m.Stage) -> list[str]:
     return []
 
 
-def _collection_blockers(journey: m.Journey) -> list[str]:
+def _collection_blockers(journey: m.Journey, cycle: m.Cycle | None) -> list[str]:
     evaluation_stage = journey.evaluation
     if evaluation_stage is None or evaluation_stage.status not in DONE_STAGE:
         return ["Collection needs a completed evaluation."]
@@ -78,6 +78,15 @@ def _collection_blockers(journey: m.Journey) -> list[str]:
         reasons.append("Collection needs the evaluation's decision to be 'candidate'.")
     if not consent_recorded(evaluation):
         reasons.append("Collection needs recorded informed consent.")
+    if reasons:
+        return reasons
+    from clinic.journeys.services.screening import screen_of
+
+    screen = screen_of(cycle)
+    if screen is None:
+        reasons.append("Do today's procedure-day screen for this cycle first.")
+    elif not screen.outcome.allows_procedure:
+        reasons.append(f"The procedure-day screen is not cleared ({screen.outcome.label.lower()}).")
     return reasons
 
 

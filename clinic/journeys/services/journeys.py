@@ -46,6 +46,13 @@ def open_journey(
         raise Refused("Only a provider opens a treatment journey.")
     if provider.role is not Role.PROVIDER or not provider.active:
         raise Refused("Choose an active provider.", field="provider_id")
+    from clinic.journeys.services.screening import unreviewed_absolutes
+
+    if unreviewed_absolutes(patient):
+        raise Refused(
+            "An absolute contraindication from an earlier journey has not been reviewed: "
+            "review it on the chart before opening a new journey."
+        )
     conditions = db.session.scalars(
         sa.select(m.Condition).where(m.Condition.id.in_(list(condition_ids)), m.Condition.active)
     ).all()
