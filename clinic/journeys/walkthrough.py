@@ -171,7 +171,7 @@ def inject(journey: m.Journey, provider: User, *, sign: bool = True, days_ago: i
         provider,
     )
     started = utcnow() - timedelta(days=days_ago, minutes=45)
-    _backdate_cycle(journey, stage, started)
+    backdate_cycle(journey, stage, started)
     stages.save_stage(
         stage,
         dict(
@@ -192,7 +192,7 @@ def inject(journey: m.Journey, provider: User, *, sign: bool = True, days_ago: i
     return stage
 
 
-def _backdate_cycle(journey: m.Journey, injection: m.Stage, started) -> None:
+def backdate_cycle(journey: m.Journey, injection: m.Stage, started) -> None:
     """An injection walked "days ago" needs its consent and collection earlier still."""
     assert journey.evaluation is not None
     evaluation = journeys.record_of(journey.evaluation)

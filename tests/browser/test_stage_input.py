@@ -69,3 +69,28 @@ def test_leaving_with_unsaved_changes_asks_first(page):
     assert asked == ["beforeunload"]
     assert page.url == start
     assert page.get_by_label("Device / kit").input_value() == "Unsaved"
+
+
+def test_the_patient_banner_stays_in_view_and_the_screen_page_reads_well(page):
+    sign_in(page, *NURSE)
+    page.goto(page.base_url + "/clinical/patients?q=Okafor")
+    page.get_by_role("link", name="Okafor, Grace").first.click()
+    page.wait_for_load_state()
+    banner = page.get_by_role("complementary", name="Patient safety banner")
+    assert "Iodinated contrast" in banner.inner_text()
+    assert "Aspirin 81 mg daily" in banner.inner_text()
+    page.mouse.wheel(0, 2500)
+    page.wait_for_timeout(300)
+    box = banner.bounding_box()
+    assert box is not None and 0 <= box["y"] < 120, box  # sticky: still at the top
+    assert _axe_violations(page) == []
+    screenshot(page, "journeys-chart-banner")
+    page.goto(page.base_url + "/clinical/patients?q=Lindgren")
+    page.get_by_role("link", name="Lindgren, Ruth").first.click()
+    page.wait_for_load_state()
+    assert "Apixaban 5 mg twice daily" in page.content()
+    assert "Outside the plan" not in page.content()  # shown on the injection page, not here
+    page.get_by_role("link", name="Guided injection · cycle 1").first.click()
+    page.wait_for_load_state()
+    assert "Outside the plan" in page.content()
+    assert _axe_violations(page) == []
