@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_login import current_user
 
-from clinic.auth.models import User
+from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
-from clinic.journeys.services import gating, safety
+from clinic.journeys.services import gating, safety, verification
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.services.stages import reopen_refusal
 from clinic.journeys.stageform import display, field_groups, visible_fields
@@ -53,7 +53,8 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         reason_form=f.ReasonForm(formdata=None, version=str(stage.version)),
         note_form=f.NoteForm(formdata=None),
         checklist_form=checklist_form,
-        timeout_form=f.TimeOutForm(formdata=None),
+        timeout_form=timeout_form(submitted=False),
+        team=verification.team_of(stage) if stage.kind is StageKind.INJECTION else [],
         site_form=f.SiteForm(formdata=None),
         target_form=f.TargetForm(formdata=None),
         conditions_form=_conditions_form(journey),
@@ -73,6 +74,25 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
     )
     context.update(overrides)
     return context
+
+
+def clinical_team_choices() -> list[tuple[str, str]]:
+    """Active providers and clinical staff, for choosing who is present."""
+    people = db.session.scalars(
+        sa.select(User)
+        .where(User.role.in_([Role.PROVIDER, Role.CLINICAL_STAFF]), User.active)
+        .order_by(User.full_name)
+    )
+    return [("", "—")] + [(str(u.id), u.full_name) for u in people]
+
+
+def timeout_form(submitted: bool) -> f.TimeOutForm:
+    """The time-out form with the team's choices on every member row."""
+    form = f.TimeOutForm() if submitted else f.TimeOutForm(formdata=None)
+    choices = clinical_team_choices()
+    for entry in form.members:
+        entry.form.user_id.choices = choices
+    return form
 
 
 def _product_volume(stage: m.Stage):

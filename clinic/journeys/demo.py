@@ -226,8 +226,7 @@ def _inject_off_plan(journey: m.Journey, provider: User) -> None:
     stage = walk.stage_of(journey, StageKind.INJECTION)
     walk.stages.start_stage(stage, provider)
     walk.tick_all(stage, provider)
-    code = walk.gating.specimen_of(stage.cycle).code  # type: ignore[union-attr]
-    specimens.confirm_time_out(stage, code, f"{provider.full_name}; Sam Whitaker, RN", provider)
+    walk.time_out(stage, provider)
     planned = dict(level="L4-L5", side="midline", structure="disc", approach="intradiscal")
     specimens.add_injection_site(stage, dict(planned, volume_ml=Decimal(3), needle="22G"), provider)
     specimens.add_injection_site(

@@ -7,7 +7,11 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -173,6 +177,13 @@ class ProcessingForm(VersionedForm):
     total_nucleated_cells_million = _num("Total nucleated cells (million, BMAC)")
     processed_by_id = SelectField("Processed by", coerce=_opt_int, validators=OPT)
     verified_by_id = SelectField("Verified by (a second person)", coerce=_opt_int, validators=OPT)
+    verifier_password = PasswordField(
+        "Verifier's password",
+        validators=[Optional(), Length(max=128)],
+        description="The second person types their own password here (not needed when they "
+        "are the one signed in).",
+        render_kw={"autocomplete": "off"},
+    )
 
 
 @bounded("injection_record")
@@ -221,11 +232,19 @@ class RecoveryForm(VersionedForm):
     )
 
 
-class TimeOutForm(ClinicForm):
-    timeout_team = StringField(
-        "Team members present",
-        validators=[DataRequired(message="List every team member present."), Length(max=300)],
+class MemberForm(Form):
+    """One other team member at the time-out, confirming with their own password."""
+
+    user_id = SelectField("Team member", coerce=_opt_int, validators=OPT)
+    password = PasswordField(
+        "Their password",
+        validators=[Optional(), Length(max=128)],
+        render_kw={"autocomplete": "off"},
     )
+
+
+class TimeOutForm(ClinicForm):
+    members = FieldList(FormField(MemberForm), min_entries=3, max_entries=6)
     specimen_code = StringField(
         "Syringe specimen ID",
         validators=[DataRequired(message="Enter or scan the ID on the syringe."), Length(max=20)],

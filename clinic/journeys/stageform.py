@@ -18,7 +18,7 @@ from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import StageKind
 from clinic.timeutil import clinic_tz, to_clinic
 
-SKIP = {"csrf_token", "version"}
+SKIP = {"csrf_token", "version", "verifier_password"}
 
 
 def _field_names(form) -> list[str]:

@@ -19,6 +19,7 @@ from clinic.journeys.services import (
     screening,
     specimens,
     stages,
+    verification,
 )
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models.base import utcnow
@@ -141,22 +142,39 @@ def process(journey: m.Journey, by: User, verifier: User, *, complete: bool = Tr
             leukocytes="poor",
             activation="none",
             processed_by_id=by.id,
-            verified_by_id=verifier.id,
         ),
         by,
     )
+    # The second person verifies in their own session.
+    stages.save_stage(stage, dict(verified_by_id=verifier.id), verifier)
     if complete:
         tick_all(stage, by)
         stages.complete_stage(stage, by)
     return stage
 
 
+def confirm_team(stage: m.Stage, provider: User) -> None:
+    """Whoever processed or verified the product joins the time-out in their own session."""
+    processing = journeys.record_of(stage_of(stage.journey, StageKind.PROCESSING, stage.cycle))
+    for person_id in (processing.processed_by_id, processing.verified_by_id):
+        helper = db.session.get(User, person_id) if person_id else None
+        if helper is not None and helper.id != provider.id:
+            verification.confirm_member(stage, helper, None, helper)
+            return
+
+
+def time_out(stage: m.Stage, provider: User) -> None:
+    """The time-out by a team of two, with the syringe's (correct) specimen ID."""
+    code = gating.specimen_of(stage.cycle).code  # type: ignore[union-attr]
+    confirm_team(stage, provider)
+    specimens.confirm_time_out(stage, code, [], provider)
+
+
 def inject(journey: m.Journey, provider: User, *, sign: bool = True, days_ago: int = 0):
     stage = stage_of(journey, StageKind.INJECTION)
     stages.start_stage(stage, provider)
     tick_all(stage, provider)
-    code = gating.specimen_of(stage.cycle).code
-    specimens.confirm_time_out(stage, code, f"{provider.full_name}; Sam Whitaker, RN", provider)
+    time_out(stage, provider)
     target = journey.targets[0] if journey.targets else None
     specimens.add_injection_site(
         stage,

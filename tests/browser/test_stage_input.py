@@ -23,8 +23,8 @@ def test_saving_the_processing_draft_twice_keeps_who_processed_and_verified(page
     _processing_page(page)
     processed = page.get_by_label("Processed by")
     verified = page.get_by_label("Verified by (a second person)")
-    processed.select_option(index=1)
-    verified.select_option(index=2)
+    processed.select_option(label="Dr. Priya Patel")
+    verified.select_option(label="Sam Whitaker, RN")  # the signed-in nurse: her own session
     chosen = (processed.input_value(), verified.input_value())
     for _ in range(2):
         page.get_by_role("button", name="Save draft").click()

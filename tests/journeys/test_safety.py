@@ -47,7 +47,7 @@ def injecting(journey, provider, staff, staff2):
     stage = walk.stage_of(journey, StageKind.INJECTION)
     stages.start_stage(stage, provider)
     walk.tick_all(stage, provider)
-    specimens.confirm_time_out(stage, gating.specimen_of(stage.cycle).code, "team", provider)
+    walk.time_out(stage, provider)
     return stage
 
 

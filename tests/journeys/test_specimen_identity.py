@@ -17,10 +17,11 @@ from clinic.auth.models import Role
 from clinic.errors import Refused
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.models.custody import CustodyStep
-from clinic.journeys.services import gating, journeys, specimens, stages
+from clinic.journeys.services import gating, journeys, stages
 from clinic.journeys.states import StageKind
 from clinic.models.audit import AuditEvent
 from clinic.transaction import attempt
+from tests import factories
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -132,7 +133,7 @@ def test_product_past_its_time_limit_is_a_hard_stop_and_near_it_a_warning(
     specimen = gating.specimen_of(stage.cycle)
     specimen.collected_at = specimen.collected_at - timedelta(hours=5)  # PRP: warn 2 h, stop 4 h
     with pytest.raises(Refused, match="past the 4-hour limit"), attempt():
-        specimens.confirm_time_out(stage, specimen.code, "team", provider)
+        walk.time_out(stage, provider)
     assert journeys.record_of(stage).timeout_confirmed_at is None
     specimen.collected_at = specimen.collected_at + timedelta(hours=2)  # 3 hours
     db.session.flush()
@@ -142,10 +143,10 @@ def test_product_past_its_time_limit_is_a_hard_stop_and_near_it_a_warning(
     app.config["PRODUCT_TIME_LIMITS_HOURS"] = {"prp": (1, 2)}  # the clinic's own setting
     try:
         with pytest.raises(Refused, match="past the 2-hour limit"), attempt():
-            specimens.confirm_time_out(stage, specimen.code, "team", provider)
+            walk.time_out(stage, provider)
     finally:
         del app.config["PRODUCT_TIME_LIMITS_HOURS"]
-    specimens.confirm_time_out(stage, specimen.code, "team", provider)
+    walk.time_out(stage, provider)
     assert journeys.record_of(stage).timeout_confirmed_at is not None
 
 
@@ -159,7 +160,11 @@ def test_product_time_stop_is_audited_through_the_page(
     login(Role.PROVIDER, provider)
     response = client.post_form(
         f"/clinical/journeys/{journey.id}/stages/{stage.id}/time-out",
-        {"timeout_team": "Dr Test; RN Test", "specimen_code": specimen.code},
+        {
+            "members-0-user_id": str(staff.id),
+            "members-0-password": factories.PASSWORD,
+            "specimen_code": specimen.code,
+        },
     )
     assert response.status_code == 422
     assert "Do not inject it" in response.get_data(as_text=True)

@@ -32,5 +32,6 @@ from clinic.journeys.models.screening import (  # noqa: F401
     DayOfScreen,
     ProcedureRisk,
     ScreenOutcome,
+    TimeoutMember,
     WashoutRule,
 )

@@ -142,6 +142,7 @@ class ProcessingRecord(Model):
     total_nucleated_cells_million: Mapped[Decimal | None] = mapped_column(Num)
     processed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # derived, stored
     concentration_factor: Mapped[Decimal | None] = mapped_column(Num)
     platelet_dose_billions: Mapped[Decimal | None] = mapped_column(Num)

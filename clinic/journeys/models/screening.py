@@ -127,3 +127,23 @@ class ContraindicationReview(Model):
     reviewed_by: Mapped[User] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("journey_id", name="one_review_per_journey"),)
+
+
+class TimeoutMember(Model):
+    """One team member's own confirmation of an injection's time-out."""
+
+    __tablename__ = "timeout_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stage.id"), nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # "password" (typed on the time-out screen) or "session" (their own signed-in session)
+    confirmed_by: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("stage_id", "user_id", name="stage_user"),
+        sa.CheckConstraint("confirmed_by IN ('password', 'session')", name="confirmed_by_known"),
+    )

@@ -157,6 +157,8 @@ def _processing(stage, record: m.ProcessingRecord) -> list[str]:
         reasons.append("Record the final product volume.")
     if record.processed_by_id is None or record.verified_by_id is None:
         reasons.append("Record who processed the product and the second person who verified it.")
+    elif record.verified_at is None:
+        reasons.append("The second person must confirm the verification with their password.")
     if stage.journey.therapy is not Therapy.GROWTH_FACTOR:
         if not record.kit_lot or record.kit_expiry is None:
             reasons.append("Record the kit's lot and expiry date.")

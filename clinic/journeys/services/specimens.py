@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app
 
 from clinic.auth.models import User
 from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.custody import CustodyStep
-from clinic.journeys.services import gating, safety
+from clinic.journeys.services import gating, safety, verification
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import StageStatus
 from clinic.models import audit
@@ -94,8 +95,16 @@ def hand_off(
     return event
 
 
-def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> None:
+def confirm_time_out(
+    stage: m.Stage,
+    entered_code: str,
+    members: list[tuple[User | None, str | None]],
+    by: User,
+) -> None:
     """Record the time-out. A syringe ID that is not this cycle's specimen is a hard stop.
+
+    The signed-in user and each member chosen (with their own password) confirm in person;
+    members who confirmed earlier in their own session count too. The team is at least two.
 
     On a mismatch SpecimenMismatch is raised: nothing changes, but the stop's audit row is
     kept even though the request rolls back (`keep_after_rollback`), so it is on record.
@@ -105,8 +114,6 @@ def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> 
         raise Refused(refusal)
     if stage.status is not StageStatus.IN_PROGRESS:
         raise Refused("Start the injection stage before the time-out.")
-    if not team.strip():
-        raise Refused("List every team member present.", field="timeout_team")
     blockers = gating.checklist_blockers(stage)
     if blockers:
         raise Refused("Tick the time-out items first. " + blockers[0])
@@ -132,9 +139,18 @@ def confirm_time_out(stage: m.Stage, entered_code: str, team: str, by: User) -> 
             detail=specimen.code,
         )
         raise Refused(message or "", "specimen_code")
+    for person, password in [(by, None), *members]:
+        verification.confirm_member(stage, person, password, by)
+    team = verification.team_of(stage)
+    minimum = current_app.config.get("TIMEOUT_MIN_TEAM", 2)
+    if len(team) < minimum:
+        raise Refused(
+            f"The time-out needs at least {minimum} people, each confirming: choose the others "
+            "present and have each type their password."
+        )
     record = record_of(stage)
     record.timeout_specimen_code = entered
-    record.timeout_team = team.strip()[:300]
+    record.timeout_team = "; ".join(t.user.full_name for t in team)[:300]
     record.timeout_confirmed_at = utcnow()
     record.timeout_confirmed_by_id = by.id
     stage.updated_at = utcnow()

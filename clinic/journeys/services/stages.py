@@ -13,7 +13,14 @@ from clinic.journeys import models as m
 from clinic.journeys.models.catalog import ContraindicationKind
 from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.models.records import Decision
-from clinic.journeys.services import checklists, followups, gating, safety, specimens
+from clinic.journeys.services import (
+    checklists,
+    followups,
+    gating,
+    safety,
+    specimens,
+    verification,
+)
 from clinic.journeys.services.derived import compute_processing
 from clinic.journeys.services.journeys import not_a_candidate, open_cycle, record_of
 from clinic.journeys.states import (
@@ -71,9 +78,15 @@ def start_stage(stage: m.Stage, by: User) -> None:
 
 
 def save_stage(
-    stage: m.Stage, values: dict[str, Any], by: User, version: int | None = None
+    stage: m.Stage,
+    values: dict[str, Any],
+    by: User,
+    version: int | None = None,
+    *,
+    verifier_password: str | None = None,
 ) -> None:
-    """Save the stage's typed fields as a draft (starting a pending stage first)."""
+    """Save the stage's typed fields as a draft (starting a pending stage first); a newly
+    chosen product verifier confirms with their own password (or is the signed-in user)."""
     _require_worker(stage, by)
     check_version(stage, version)
     if stage.is_locked:
@@ -93,8 +106,9 @@ def save_stage(
         )
     with db.session.no_autoflush:  # check the rules between fields before anything is written
         release_before = getattr(record, "release_note", None)
+        verifier_before = getattr(record, "verified_by_id", None)
         for name, value in values.items():
-            if not hasattr(record, name) or name in ("stage_id", "released_by_id"):
+            if not hasattr(record, name) or name in PROTECTED:
                 raise ValueError(f"{name} is not a field of the {stage.kind.value} record")
             setattr(record, name, value)
         if chosen is not None:
@@ -105,6 +119,10 @@ def save_stage(
             record.tube_code = specimens.check_tube(stage, record.tube_code, by)
             safety.check_kit(record)
             safety.settle_leukocytes(stage, record)
+            if record.verified_by_id is None:
+                record.verified_at = None
+            elif record.verified_by_id != verifier_before or record.verified_at is None:
+                verification.verify_product(stage, record, verifier_password, by)
         if isinstance(record, m.RecoveryRecord):
             safety.settle_release(record, release_before, by)
     if stage.kind is StageKind.PROCESSING:
@@ -112,6 +130,9 @@ def save_stage(
     stage.updated_at = utcnow()  # bumps the version even when only the record changed
     db.session.flush()
     _audit("stage.saved", stage, by)
+
+
+PROTECTED = ("stage_id", "released_by_id", "verified_at")
 
 
 def _check_record(record) -> None:

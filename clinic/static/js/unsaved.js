@@ -12,7 +12,8 @@
 
   function fields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
-      return el.name && ["hidden", "submit", "button", "file"].indexOf(el.type) < 0;
+      // Passwords are never kept (nor compared): they are typed at the moment of confirming.
+      return el.name && ["hidden", "submit", "button", "file", "password"].indexOf(el.type) < 0;
     });
   }
   function keyOf(el) {
