@@ -71,8 +71,8 @@ FAMILY = [
     "Horvat",
 ]
 TARGETS = {
-    Therapy.PRP: ("L4-L5", "midline", "disc", "M51.36"),
-    Therapy.BMAC: ("L5-S1", "midline", "disc", "M51.37"),
+    Therapy.PRP: ("L4-L5", "midline", "disc", "M51.362"),
+    Therapy.BMAC: ("L5-S1", "midline", "disc", "M51.372"),
     Therapy.ADIPOSE: ("SI", "right", "si_joint", "M53.3"),
     Therapy.GROWTH_FACTOR: ("C5-C6", "left", "facet", "M47.812"),
 }

@@ -30,7 +30,7 @@ def staff2(db):
 @pytest.fixture
 def make_journey(db, provider):
     def _make(therapy: Therapy = Therapy.PRP, patient=None, by=None):
-        condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.36"))
+        condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.362"))
         return journeys.open_journey(
             patient or factories.PatientFactory(),
             therapy=therapy,
