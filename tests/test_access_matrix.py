@@ -113,6 +113,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
         "/clinical/journeys/{journey}/cycles/{cycle}/screen",
         {PR, CS},
     ),
+    ("journeys.consent", "GET", "/clinical/journeys/{journey}/consent", {PR, CS}),
     ("main.patient_home", "GET", "/my", {PT}),
     ("admin.users", "GET", "/admin/users", {A}),
     ("admin.new_user", "GET", "/admin/users/new", {A}),

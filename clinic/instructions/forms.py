@@ -14,5 +14,11 @@ class InstructionForm(ClinicForm):
         render_kw={"rows": 14},
         description="Plain text. Leave an empty line between paragraphs.",
     )
+    warning_signs = TextAreaField(
+        "Warning signs (always shown, highlighted)",
+        validators=[DataRequired(message="Write the warning signs."), Length(max=4000)],
+        render_kw={"rows": 8},
+        description="One sign a line: when to call the clinic, and when to call 911.",
+    )
     based_on = VersionField(required=False)  # the version the text was edited from
     submit = SubmitField("Save as a new version")

@@ -181,6 +181,7 @@ def load_safety_demo() -> None:
     cleared by a provider's override, a site outside the plan, and a provider's release."""
     patel = _user("dr.patel@demo.example.com")
     nurse = _user("nurse@demo.example.com")
+    _approve_prp_texts(_user("admin@demo.example.com"))
     by_email = {p.email: p for p in db.session.scalars(sa.select(Patient)) if p.email}
     okafor = by_email["grace.okafor@example.com"]
     screening.add_allergy(okafor, "Iodinated contrast", "Hives and wheeze", nurse)
@@ -220,6 +221,15 @@ def load_safety_demo() -> None:
     walk.process(journey, nurse, patel)
     _inject_off_plan(journey, patel)
     _discharge_with_release(journey, nurse, patel)
+
+
+def _approve_prp_texts(admin: User) -> None:
+    """The PRP texts are approved (patients read them); the others stay samples, so their
+    patients are told to call the clinic."""
+    from clinic.instructions import services as instructions
+
+    for version in instructions.newest_for_therapy("prp").values():
+        instructions.approve(version, by=admin)
 
 
 def _inject_off_plan(journey: m.Journey, provider: User) -> None:

@@ -1,6 +1,7 @@
 """safety: diagnosis catalogue on valid, billable ICD-10-CM codes. M51.36 and M51.37 need a
-6th character since FY2025 and M47.890 does not exist: they are retired (kept for the journeys
-that use them, which the chart flags) and valid codes are offered instead
+6th character since FY2025 and M47.890 does not exist: each row is migrated to the valid code
+that keeps its meaning (journeys that used it follow), and the 6-character codes that say where
+the pain is are offered beside them
 
 Revision ID: d41c7e2a9f10
 Revises: 8e8c4e6e492c
@@ -19,7 +20,24 @@ down_revision = '8e8c4e6e492c'
 branch_labels = None
 depends_on = None
 
-RETIRED = ('M51.36', 'M51.37', 'M47.890')
+# old code -> (valid code, name, old name)
+MIGRATED = {
+    'M51.36': (
+        'M51.369',
+        'Degenerative disc disease, lumbar (back or leg pain not stated)',
+        'Degenerative disc disease, lumbar (other intervertebral disc degeneration)',
+    ),
+    'M51.37': (
+        'M51.379',
+        'Degenerative disc disease, lumbosacral (back or leg pain not stated)',
+        'Degenerative disc disease, lumbosacral',
+    ),
+    'M47.890': (
+        'M47.899',
+        'Early spinal arthritis (other spondylosis, site not stated)',
+        'Early spinal arthritis (other spondylosis)',
+    ),
+}
 ADDED = [
     ('M51.360', 'Degenerative disc disease, lumbar, with discogenic back pain only'),
     ('M51.361', 'Degenerative disc disease, lumbar, with leg pain only'),
@@ -48,13 +66,17 @@ def upgrade():
     ]
     if rows:
         op.bulk_insert(condition, rows)
-    op.execute(
-        condition.update().where(condition.c.code.in_(RETIRED)).values(active=False, updated_at=now)
-    )
+    for old, (new, name, _) in MIGRATED.items():
+        if new in taken:  # the valid code exists already: retire the invalid row instead
+            values = dict(active=False, updated_at=now)
+        else:
+            values = dict(code=new, name=name, updated_at=now)
+        op.execute(condition.update().where(condition.c.code == old).values(**values))
 
 
 def downgrade():
-    op.execute(condition.update().where(condition.c.code.in_(RETIRED)).values(active=True))
+    for old, (new, _, old_name) in MIGRATED.items():
+        op.execute(condition.update().where(condition.c.code == new).values(code=old, name=old_name))
     op.execute(
         "DELETE FROM condition WHERE code IN ("
         + ", ".join(f"'{c}'" for c, _ in ADDED)

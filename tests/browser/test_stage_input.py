@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from clinic.auth.models import Role
 from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_shell import _axe_violations
+from tests.browser.test_shell import FIRST_OF_EACH_ROLE, _axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -94,3 +95,16 @@ def test_the_patient_banner_stays_in_view_and_the_screen_page_reads_well(page):
     page.wait_for_load_state()
     assert "Outside the plan" in page.content()
     assert _axe_violations(page) == []
+
+
+def test_a_patient_reads_approved_instructions_with_the_warning_signs_highlighted(page):
+    login = FIRST_OF_EACH_ROLE[Role.PATIENT]
+    sign_in(page, login.email, login.password)
+    page.goto(page.base_url + "/my/instructions")
+    block = page.locator("#warning-signs")
+    assert block.is_visible()
+    assert "100.4 °F" in block.inner_text() and "Call 911" in block.inner_text()
+    assert _axe_violations(page) == []
+    page.goto(page.base_url + "/my/instructions?phase=days_0_3")
+    assert "acetaminophen" in page.content() and "paracetamol" not in page.content()
+    screenshot(page, "portal-instructions-warning-signs")

@@ -80,18 +80,16 @@ def test_every_offered_diagnosis_is_a_valid_billable_icd10cm_code(db):
     for condition in offered:
         assert cm.is_valid_item(condition.code), condition.code
         assert cm.is_leaf(condition.code), f"{condition.code} is a category, not billable"
-    retired = {
-        c.code for c in db.session.scalars(sa.select(m.Condition).where(~m.Condition.active))
-    }
-    assert {"M51.36", "M51.37", "M47.890"} <= retired
+    codes = set(db.session.scalars(sa.select(m.Condition.code)))
+    assert not codes & {"M51.36", "M51.37", "M47.890"}  # migrated to M51.369, M51.379, M47.899
+    assert {"M51.369", "M51.379", "M47.899", "M51.362"} <= codes
 
 
 def test_a_journey_on_a_retired_code_is_flagged_on_the_chart(client, login, db, provider):
     from clinic.journeys.services import catalogues, journeys
     from tests import factories
 
-    old = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.36"))
-    catalogues.set_condition_active(old, True, factories.make_user(Role.ADMIN))
+    old = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.369"))
     journey = journeys.open_journey(
         factories.PatientFactory(),
         therapy=Therapy.PRP,
@@ -100,8 +98,8 @@ def test_a_journey_on_a_retired_code_is_flagged_on_the_chart(client, login, db, 
         targets=[("L4-L5", "midline", "disc")],
         by=provider,
     )
-    old.active = False  # as the migration leaves the journeys that used it
+    catalogues.set_condition_active(old, False, factories.make_user(Role.ADMIN))
     db.session.flush()
     login(Role.PROVIDER, provider)
     html = client.get(f"/clinical/patients/{journey.patient_id}/chart").get_data(as_text=True)
-    assert "M51.36" in html and "retired code: choose a current diagnosis" in html
+    assert "M51.369" in html and "retired code: choose a current diagnosis" in html

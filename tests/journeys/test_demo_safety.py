@@ -46,3 +46,11 @@ def test_demo_shows_each_safety_feature(db):
         sa.select(m.FollowUp.label).where(m.FollowUp.cycle_id == stage.cycle_id)
     ).all()
     assert "Day 1-2 phone check" in labels
+    from clinic.instructions.models import InstructionVersion, ReviewStatus
+
+    approved = db.session.scalars(
+        sa.select(InstructionVersion.therapy).where(
+            InstructionVersion.review_status == ReviewStatus.APPROVED
+        )
+    ).all()
+    assert set(approved) == {"prp"}  # the other therapies' patients are told to call

@@ -26,6 +26,13 @@ def _responses(db, patient):  # noqa: ANN001, ANN202
     ).all()
 
 
+def _approve_all() -> None:
+    admin = factories.make_user(Role.ADMIN)
+    for therapy in ("prp", "bmac", "adipose", "growth_factor"):
+        for version in instructions.newest_for_therapy(therapy).values():
+            instructions.approve(version, by=admin)
+
+
 def _treated(journey, provider, staff, staff2, days_ago=0, discharge=True):  # noqa: ANN001, ANN202
     walk.evaluate(journey, provider)
     walk.collect(journey, staff)
@@ -81,6 +88,7 @@ def test_instructions_follow_the_days_since_injection(
     client, db, journey, provider, staff, staff2, sign_in_as
 ):
     instructions.load_samples()
+    _approve_all()
     _treated(journey, provider, staff, staff2, days_ago=5)
     treatment = treatment_of(journey.patient)
     assert treatment.therapy == "prp"
@@ -93,6 +101,7 @@ def test_instructions_follow_the_days_since_injection(
 
 def test_discharge_records_which_instructions_went_home(db, journey, provider, staff, staff2):
     instructions.load_samples()
+    _approve_all()
     _treated(journey, provider, staff, staff2, discharge=False)
     stage = walk.recover(journey, staff)
     (receipt,) = instructions.receipts_for(journey.patient)
@@ -150,6 +159,7 @@ def test_home_shows_the_current_instructions(
     client, db, journey, provider, staff, staff2, sign_in_as
 ):
     instructions.load_samples()
+    _approve_all()
     _treated(journey, provider, staff, staff2, days_ago=1)
     sign_in_as(Role.PATIENT, factories.make_user(Role.PATIENT, patient=journey.patient))
     html = client.get("/my").get_data(as_text=True)

@@ -198,3 +198,30 @@ def make_other_cycle(db, provider) -> int:
     )
     walk.evaluate(journey, provider)
     return journey.cycles[0].id
+
+
+def test_consent_lists_the_therapys_risks_and_regulatory_status(client, login, db, make_journey):
+    journey = make_journey(Therapy.BMAC)
+    login(Role.CLINICAL_STAFF)
+    html = client.get(f"/clinical/journeys/{journey.id}/consent").get_data(as_text=True)
+    assert 'id="regulatory-status"' in html and "1271.15(b)" in html
+    for risk in (
+        "Nerve injury",
+        "haematoma",
+        "dural puncture",
+        "discitis",
+        "Allergic reaction",
+        "vasovagal",
+        "Radiation exposure",
+        "harvest site",
+        "varies from person to person",
+    ):
+        assert risk in html, risk
+    prp = screening.consent_terms(Therapy.PRP)
+    assert not any("harvest" in r for r in prp.risks)  # a blood draw, not a harvest
+    risk = db.session.scalar(
+        sa.select(m.ConsentRisk).where(m.ConsentRisk.therapy == Therapy.BMAC).limit(1)
+    )
+    risk.active = False  # kept as data: the clinic edits the list
+    db.session.flush()
+    assert risk.text not in screening.consent_terms(Therapy.BMAC).risks

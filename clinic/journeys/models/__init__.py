@@ -4,9 +4,11 @@ from clinic.journeys.models.catalog import (  # noqa: F401
     ChecklistItem,
     ChecklistTemplate,
     Condition,
+    ConsentRisk,
     Contraindication,
     ContraindicationKind,
     FollowUpProtocolStep,
+    TherapyConsent,
 )
 from clinic.journeys.models.custody import (  # noqa: F401
     ChecklistTick,

@@ -127,3 +127,27 @@ class FollowUpProtocolStep(TimestampMixin, Model):
             name="window_sane",
         ),
     )
+
+
+class TherapyConsent(TimestampMixin, Model):
+    """What the consent says about a therapy: its regulatory status (FDA 21 CFR 1271)."""
+
+    __tablename__ = "therapy_consent"
+
+    therapy: Mapped[Therapy] = enum_column(Therapy, "consent_therapy", primary_key=True)
+    regulatory_status: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    needs_review: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+
+class ConsentRisk(Model):
+    """One risk the consent names for a therapy, in the order it is listed."""
+
+    __tablename__ = "consent_risk"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapy: Mapped[Therapy] = enum_column(Therapy, "risk_therapy", nullable=False)
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    text: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+    __table_args__ = (sa.Index("ix_consent_risk_therapy_position", "therapy", "position"),)

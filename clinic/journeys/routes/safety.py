@@ -171,3 +171,14 @@ def day_of_screen(journey_id: int, cycle_id: int):
         screen=screen,
         risk=screening.procedure_risk(cycle.journey),
     ), (422 if submitted else 200)
+
+
+@bp.route("/journeys/<int:journey_id>/consent")
+def consent(journey_id: int):
+    """The consent to go through with the patient: regulatory status and the therapy's risks."""
+    journey = load_journey(journey_id)
+    terms = screening.consent_terms(journey.therapy)
+    audit.record("consent.viewed", actor=current_user, obj=journey, patient_id=journey.patient_id)
+    return render_template(
+        "journeys/consent.html", journey=journey, patient=journey.patient, terms=terms
+    )

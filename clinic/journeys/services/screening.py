@@ -19,7 +19,7 @@ from clinic.journeys.models.catalog import ContraindicationKind
 from clinic.journeys.models.records import Decision, evaluation_contraindication
 from clinic.journeys.models.screening import ProcedureRisk, ScreenOutcome
 from clinic.journeys.services.journeys import record_of
-from clinic.journeys.states import JourneyStatus, StageKind, StageStatus
+from clinic.journeys.states import JourneyStatus, StageKind, StageStatus, Therapy
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import AntithromboticDrug, Patient, PatientAllergy, PatientMedicine
@@ -383,3 +383,20 @@ def record_screen(
         detail=f"cycle {cycle.number}",
     )
     return screen
+
+
+@dataclass
+class ConsentTerms:
+    regulatory_status: str | None
+    risks: list[str]
+
+
+def consent_terms(therapy: Therapy) -> ConsentTerms:
+    """What the consent names for this therapy: its regulatory status and its risks, as data."""
+    profile = db.session.get(m.TherapyConsent, therapy)
+    risks = db.session.scalars(
+        sa.select(m.ConsentRisk.text)
+        .where(m.ConsentRisk.therapy == therapy, m.ConsentRisk.active)
+        .order_by(m.ConsentRisk.position)
+    ).all()
+    return ConsentTerms(profile.regulatory_status if profile else None, list(risks))
