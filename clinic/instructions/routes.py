@@ -69,7 +69,7 @@ def edit(therapy: str, phase: str):
                     phase,
                     title=form.title.data,
                     body=form.body.data,
-                    warning_signs=form.warning_signs.data,
+                    warning_signs=(form.warning_signs.data or "").strip() or None,
                     based_on=based_on,
                     by=current_user,
                 )

@@ -129,11 +129,15 @@ def save_new_version(
     """Store an edit as the next version; refused if someone saved a newer one meanwhile."""
     if therapy not in THERAPIES:
         raise Refused("Unknown therapy.")
-    if warning_signs is None:
+    signs = (warning_signs or "").strip()
+    if not signs:
+        # Warning signs can never be removed: keep the previous version's, or the sample's.
         previous = newest(therapy, phase)
-        warning_signs = previous.warning_signs if previous else ""
-    if not warning_signs.strip():
-        raise Refused("Write the warning signs: patients always see them.", "warning_signs")
+        signs = (
+            previous.warning_signs
+            if previous and previous.warning_signs
+            else sample_warning_signs(therapy, clinic_locale())
+        )
     current = newest(therapy, phase)
     current_number = current.version if current else None
     if based_on != current_number:
@@ -144,7 +148,7 @@ def save_new_version(
         version=(current_number or 0) + 1,
         title=title.strip(),
         body=body.strip(),
-        warning_signs=warning_signs.strip(),
+        warning_signs=signs.strip(),
         review_status=ReviewStatus.SAMPLE,
         created_by_id=by.id,
     )
