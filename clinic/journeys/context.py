@@ -64,6 +64,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         if stage.kind is StageKind.INJECTION and stage.status is StageStatus.IN_PROGRESS
         else (0.0, None, None),
         product_volume=_product_volume(stage),
+        measured_flags=_measured_flags(stage),
         conflict=None,
         mismatch=None,
         StageStatus=StageStatus,
@@ -93,6 +94,16 @@ def timeout_form(submitted: bool) -> f.TimeOutForm:
     for entry in form.members:
         entry.form.user_id.choices = choices
     return form
+
+
+def _measured_flags(stage: m.Stage) -> list[str]:
+    """Baseline counts at collection that cross a catalogue threshold (platelets, Hb)."""
+    if stage.kind is not StageKind.COLLECTION:
+        return []
+    from clinic.journeys.services.screening import measured_flags
+
+    record = record_of(stage)
+    return measured_flags({"platelets": record.baseline_platelets, "hb": record.baseline_hb})
 
 
 def _product_volume(stage: m.Stage):

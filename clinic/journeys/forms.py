@@ -17,7 +17,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from clinic.forms import ClinicForm, VersionField, clinic_date_range
 from clinic.journeys.bounds import BOUNDS
@@ -212,7 +219,14 @@ class InjectionForm(VersionedForm):
 
 @bounded("recovery_record")
 class RecoveryForm(VersionedForm):
-    blood_pressure = _text("Blood pressure", 12)
+    blood_pressure = StringField(
+        "Blood pressure",
+        validators=[
+            Optional(),
+            Length(max=12),
+            Regexp(r"^\d{2,3}/\d{2,3}$", message="Write it as systolic/diastolic, e.g. 124/78."),
+        ],
+    )
     heart_rate = _int("Heart rate (bpm)", 250)
     pain_score = IntegerField("Pain (0–10)", validators=[Optional(), NumberRange(0, 10)])
     neuro_check_normal = BooleanField("Neurological check normal")

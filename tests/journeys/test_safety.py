@@ -267,3 +267,16 @@ def test_saving_the_processing_draft_twice_keeps_who_processed_and_verified(
     record = journeys.record_of(stage)
     db.session.refresh(record)
     assert (record.processed_by_id, record.verified_by_id) == (staff.id, staff2.id)
+
+
+@pytest.mark.parametrize("reading", ["999999/1", "80/120", "12/8", "high"])
+def test_an_implausible_blood_pressure_is_refused(db, journey, provider, staff, staff2, reading):
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    walk.process(journey, staff, staff2)
+    walk.inject(journey, provider)
+    stage = walk.stage_of(journey, StageKind.RECOVERY)
+    with pytest.raises(Refused) as err, attempt():
+        stages.save_stage(stage, dict(blood_pressure=reading), staff)
+    assert err.value.field == "blood_pressure"
+    stages.save_stage(stage, dict(blood_pressure="124/78"), staff)

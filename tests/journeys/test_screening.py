@@ -225,3 +225,16 @@ def test_consent_lists_the_therapys_risks_and_regulatory_status(client, login, d
     risk.active = False  # kept as data: the clinic edits the list
     db.session.flush()
     assert risk.text not in screening.consent_terms(Therapy.BMAC).risks
+
+
+def test_a_low_baseline_platelet_count_at_collection_is_flagged(
+    client, login, db, journey, provider, staff
+):
+    walk.evaluate(journey, provider)
+    stage = walk.collect(journey, staff, complete=False)
+    login(Role.CLINICAL_STAFF, staff)
+    url = f"/clinical/journeys/{journey.id}/stages/{stage.id}"
+    assert 'id="measured-flags"' not in client.get(url).get_data(as_text=True)  # 250
+    walk.stages.save_stage(stage, dict(baseline_platelets=Decimal(80)), staff)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="measured-flags"' in page and "Platelets below 100" in page

@@ -221,3 +221,18 @@ def product_age(specimen: m.Specimen | None) -> tuple[float, str | None, str | N
             ),
         )
     return hours, None, None
+
+
+def check_blood_pressure(record: m.RecoveryRecord) -> None:
+    """A plausible systolic/diastolic pair (the form checks the shape; this the numbers)."""
+    value = record.blood_pressure
+    if not value:
+        return
+    try:
+        systolic, diastolic = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise Refused("Write it as systolic/diastolic, e.g. 124/78.", "blood_pressure") from None
+    if not (50 <= systolic <= 260 and 20 <= diastolic <= 160 and systolic > diastolic):
+        raise Refused(
+            "That blood pressure is not plausible: check the reading.", field="blood_pressure"
+        )

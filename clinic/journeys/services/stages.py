@@ -124,6 +124,7 @@ def save_stage(
             elif record.verified_by_id != verifier_before or record.verified_at is None:
                 verification.verify_product(stage, record, verifier_password, by)
         if isinstance(record, m.RecoveryRecord):
+            safety.check_blood_pressure(record)
             safety.settle_release(record, release_before, by)
     if stage.kind is StageKind.PROCESSING:
         compute_processing(stage, record)
