@@ -120,3 +120,25 @@ def test_the_time_out_team_is_chosen_from_accounts_on_the_page(
     assert response.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert "Nurse Test confirmed" in page and "own password" in page
+
+
+def test_guessing_a_colleagues_password_is_stopped_after_a_few_tries(
+    client, login, db, processing, staff, staff2
+):
+    login(Role.CLINICAL_STAFF, staff)
+    url = f"/clinical/journeys/{processing.journey_id}/stages/{processing.id}"
+    form = {
+        "processed_by_id": str(staff.id),
+        "verified_by_id": str(staff2.id),
+        "verifier_password": "guess",
+    }
+    for _ in range(verification.MAX_FAILURES):
+        db.session.refresh(processing)
+        response = client.post_form(url, {**form, "version": str(processing.version)})
+        assert response.status_code == 422
+    db.session.refresh(processing)
+    right = {**form, "verifier_password": PASSWORD, "version": str(processing.version)}
+    response = client.post_form(url, right)
+    assert response.status_code == 422 and "Too many wrong passwords" in response.get_data(
+        as_text=True
+    )

@@ -4,6 +4,8 @@ signed-in session). Failed attempts are audited even though the request is refus
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from clinic.auth.models import User
@@ -12,6 +14,7 @@ from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.models import audit
+from clinic.models.audit import AuditEvent
 from clinic.models.base import utcnow
 from clinic.policy import CLINICAL
 from clinic.transaction import keep_after_rollback
@@ -31,19 +34,44 @@ def confirm_person(
         raise Refused("Choose a member of the clinical team.", field=field)
     if person.id == by.id:
         return "session"
+    if _recent_failures(person) >= MAX_FAILURES:
+        raise Refused(
+            f"Too many wrong passwords for {person.full_name}: wait a minute and try again.",
+            field=field,
+        )
     if not password or not verify_password(person.password_hash, password):
         keep_after_rollback(
             action="verification.failed",
             actor=by,
             obj=stage,
             patient_id=stage.journey.patient_id,
-            detail=f"{purpose}: {person.full_name}",
+            detail=f"{purpose}: {person.full_name} (user {person.id})",
         )
         raise Refused(
             f"{person.full_name} must confirm with their own password (it was missing or wrong).",
             field=field,
         )
     return "password"
+
+
+MAX_FAILURES = 5  # a minute, per person confirmed: typing someone else's password is no guess
+
+
+def _recent_failures(person: User) -> int:
+    """Wrong passwords for this person in the last minute (kept audit rows)."""
+    since = utcnow() - timedelta(minutes=1)
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "verification.failed",
+                AuditEvent.occurred_at >= since,
+                AuditEvent.detail.like(f"%(user {person.id})"),
+            )
+        )
+        or 0
+    )
 
 
 def verify_product(
