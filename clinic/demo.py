@@ -107,8 +107,8 @@ def load_demo_data() -> None:
         if login.patient_key:
             portal_users[login.patient_key] = user
     from clinic.instructions.services import load_samples
-    from clinic.journeys.demo import load_journeys_demo
-    from clinic.outcomes.demo import load_outcomes_demo
+    from clinic.journeys.demo import load_journeys_demo, load_registry_cohort
+    from clinic.outcomes.demo import load_outcomes_demo, load_registry_demo
     from clinic.scheduling.demo import load_scheduling_demo
     from clinic.scheduling.recall_demo import load_recalls_demo
 
@@ -117,6 +117,7 @@ def load_demo_data() -> None:
     load_journeys_demo()
     load_recalls_demo()
     load_outcomes_demo(portal_users)
+    load_registry_demo(load_registry_cohort(), portal_users)
 
 
 def demo_logins_table() -> str:
