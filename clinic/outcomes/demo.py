@@ -190,6 +190,12 @@ def _backdate_work_up(journey: Journey, n: int) -> None:
             record_of(stage).collected_at = stage.completed_at
 
 
+def _injected_journeys() -> list[Journey]:
+    """Every demo journey whose first cycle has been injected."""
+    journeys = db.session.scalars(sa.select(Journey).order_by(Journey.id)).all()
+    return [j for j in journeys if services.injection_moment(j.cycles[0].id) is not None]
+
+
 def _adverse_events(cohort: list[Journey], patel: User, novak: User, today: date) -> None:
     """A mild flare, a bruise, and a serious infection still waiting for a provider's review."""
     none = {name: False for name, _label in SERIOUS_CRITERIA}
@@ -226,8 +232,9 @@ def load_registry_demo(cohort: list[Journey], accounts: dict[str, User]) -> None
     today = clinic_today()
     nurse = db.session.scalar(sa.select(User).where(User.email == "nurse@demo.example.com"))
     providers = {j.provider_id: j.provider for j in cohort}
+    for n, journey in enumerate(_injected_journeys()):
+        _backdate_work_up(journey, n % 12)
     for n, journey in enumerate(cohort):
-        _backdate_work_up(journey, n)
         _answer_cohort(journey, n, nurse, today)
         _follow_ups(journey, n, providers[journey.provider_id], today)
     patel, novak = sorted(providers.values(), key=lambda u: u.email)
