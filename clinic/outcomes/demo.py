@@ -193,7 +193,7 @@ def _backdate_work_up(journey: Journey, n: int) -> None:
 def _injected_journeys() -> list[Journey]:
     """Every demo journey whose first cycle has been injected."""
     journeys = db.session.scalars(sa.select(Journey).order_by(Journey.id)).all()
-    return [j for j in journeys if services.injection_moment(j.cycles[0].id) is not None]
+    return [j for j in journeys if j.cycles and services.injection_moment(j.cycles[0].id)]
 
 
 def _adverse_events(cohort: list[Journey], patel: User, novak: User, today: date) -> None:
