@@ -119,8 +119,8 @@ def load_demo_data() -> None:
         if login.email in DEMO_TOTP_SECRETS:
             mfa.enrol_with_secret(user, DEMO_TOTP_SECRETS[login.email])
     from clinic.instructions.services import load_samples
-    from clinic.journeys.demo import load_journeys_demo
-    from clinic.outcomes.demo import load_outcomes_demo
+    from clinic.journeys.demo import load_journeys_demo, load_registry_cohort
+    from clinic.outcomes.demo import load_outcomes_demo, load_registry_demo
     from clinic.scheduling.demo import load_scheduling_demo
     from clinic.scheduling.recall_demo import load_recalls_demo
 
@@ -129,6 +129,7 @@ def load_demo_data() -> None:
     load_journeys_demo()
     load_recalls_demo()
     load_outcomes_demo(portal_users)
+    load_registry_demo(load_registry_cohort(), portal_users)
 
 
 def demo_logins_table() -> str:

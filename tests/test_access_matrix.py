@@ -193,6 +193,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("outcomes.registry", "GET", "/registry", {PR, A}),
     ("outcomes.registry", "GET", "/registry?therapy=prp&dose=B&region=lumbar", {PR, A}),
     ("outcomes.registry_export", "GET", "/registry/export.csv", {PR, A}),
+    ("outcomes.registry_operations", "GET", "/registry/operations", {PR, A}),
+    ("outcomes.registry_operations", "GET", "/registry/operations?from=2026-01-01", {PR, A}),
     ("outcomes.registry_export", "GET", "/registry/export.csv?variant=deidentified", {PR, A}),
     ("outcomes.patient_outcomes_csv", "GET", "/patients/{patient}/outcomes.csv", {PR, CS}),
     ("outcomes.report_event", "GET", "/journeys/{journey}/adverse-events/new", {PR, CS}),

@@ -286,3 +286,30 @@ def _discharge_with_release(journey: m.Journey, nurse: User, provider: User) -> 
     )
     walk.tick_all(stage, nurse)
     walk.stages.complete_stage(stage, nurse)
+
+
+# The registry's demo cohort: lower-back PRP and marrow cycles injected over the past 14 months,
+# alternating providers, so every follow-up timepoint has patients (and some still pending).
+COHORT_DAYS_AGO = (410, 380, 340, 300, 250, 215, 190, 150, 120, 95, 70, 50)
+
+
+def load_registry_cohort() -> list[m.Journey]:
+    """Treated journeys for the outcomes registry demo; the outcomes demo answers for them."""
+    patel = _user("dr.patel@demo.example.com")
+    novak = _user("dr.novak@demo.example.com")
+    nurse = _user("nurse@demo.example.com")
+    treated = []
+    for n, days_ago in enumerate(COHORT_DAYS_AGO):
+        therapy = Therapy.BMAC if n % 4 == 3 else Therapy.PRP
+        provider = patel if n % 2 == 0 else novak
+        patient = register_patient(
+            given_name=GIVEN[n],
+            family_name=FAMILY[(n + 5) % len(FAMILY)],
+            date_of_birth=date(1948 + n * 2, 1 + n, 3 + n),
+            sex=Sex.MALE if n % 2 else Sex.FEMALE,
+            phone=f"+1 617 555 {3000 + n:04d}",
+        )
+        journey = _open(patient, therapy, provider)
+        _advance(journey, "follow_up", provider, nurse, days_ago=days_ago)
+        treated.append(journey)
+    return treated
