@@ -11,8 +11,9 @@ from clinic.auth.models import Role
 from clinic.errors import StaleWrite
 from clinic.instructions import services
 from clinic.instructions.context import Treatment
-from clinic.instructions.models import THERAPIES, InstructionVersion, ReviewStatus
+from clinic.instructions.models import InstructionVersion, ReviewStatus
 from clinic.instructions.phases import Phase, phase_for_day, phase_on
+from clinic.journeys.states import Therapy
 from clinic.models.audit import AuditEvent
 
 
@@ -123,7 +124,7 @@ def treated(monkeypatch):
 def approve_samples(make_user) -> None:
     """The medical director approves every shipped sample."""
     admin = make_user(Role.ADMIN)
-    for therapy in THERAPIES:
+    for therapy in (t.value for t in Therapy):
         for version in services.newest_for_therapy(therapy).values():
             services.approve(version, by=admin)
 
@@ -222,7 +223,7 @@ EFFECT_CLAIMS = ("sign the treatment", "means it is working", "is at work", "pro
 def test_no_sample_sentence_claims_an_effect_and_us_words_by_default(db):
     from clinic.instructions.samples import sample_text, sample_warning_signs
 
-    for therapy in THERAPIES:
+    for therapy in (t.value for t in Therapy):
         for phase in Phase:
             _title, body = sample_text(therapy, phase)
             text = (body + sample_warning_signs(therapy)).lower()

@@ -21,7 +21,9 @@ from clinic.journeys.states import StageKind, Therapy
 from clinic.models.audit import AuditEvent
 from clinic.models.base import utcnow
 from clinic.patients.models import AntithromboticDrug
+from clinic.scheduling.models import VisitKind
 from tests import factories
+from tests.scheduling.factories import make_appointment
 
 
 def _chart(client, patient) -> str:
@@ -153,6 +155,11 @@ def test_an_absolute_contraindication_is_carried_to_the_next_journey_until_revie
     patient = first.patient
     with pytest.raises(Refused, match="not been reviewed"):
         make_journey(patient=patient)
+    # The patient comes back for an evaluation today: that visit puts the provider on the
+    # care team (the closed journey no longer does).
+    make_appointment(
+        patient=patient, provider=provider, kind=VisitKind.EVALUATION, starts_at=utcnow()
+    )
     login(Role.PROVIDER, provider)
     html = _chart(client, patient)
     assert "Absolute contraindication (not yet reviewed)" in html
@@ -200,9 +207,11 @@ def make_other_cycle(db, provider) -> int:
     return journey.cycles[0].id
 
 
-def test_consent_lists_the_therapys_risks_and_regulatory_status(client, login, db, make_journey):
+def test_consent_lists_the_therapys_risks_and_regulatory_status(
+    client, login, db, make_journey, staff
+):
     journey = make_journey(Therapy.BMAC)
-    login(Role.CLINICAL_STAFF)
+    login(Role.CLINICAL_STAFF, staff)  # on the journey's care team
     html = client.get(f"/clinical/journeys/{journey.id}/consent").get_data(as_text=True)
     assert 'id="regulatory-status"' in html and "1271.15(b)" in html
     for risk in (
