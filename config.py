@@ -130,6 +130,10 @@ class Config:
 
     # Care team: how long a break-glass grant to a patient outside one's team lasts.
     BREAK_GLASS_HOURS = _env_int("BREAK_GLASS_HOURS", 4)
+    # Two-step sign-in (TOTP): always for admins and providers; for every staff role when set.
+    MFA_REQUIRED_FOR_ALL_STAFF = os.environ.get("MFA_REQUIRED_FOR_ALL_STAFF", "0") == "1"
+    # Days a new calendar feed link works (0: until replaced or switched off).
+    CALENDAR_FEED_DAYS = _env_int("CALENDAR_FEED_DAYS", 180)
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BOOTSTRAP_SERVE_LOCAL = True
@@ -138,6 +142,8 @@ class Config:
     HSTS_SECONDS = 0
     DEMO_DATA_ALLOWED = False
     AUDIT_PAGE_SIZE = 50
+    # Registry and operations figures from fewer patients than this are not shown.
+    REGISTRY_MIN_CELL = int(os.environ.get("REGISTRY_MIN_CELL", "5"))
 
 
 class DevelopmentConfig(Config):
@@ -145,6 +151,8 @@ class DevelopmentConfig(Config):
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
     DEMO_DATA_ALLOWED = True
+    # The demo's cohorts are a dozen patients: show them rather than suppress every row.
+    REGISTRY_MIN_CELL = int(os.environ.get("REGISTRY_MIN_CELL", "2"))
 
 
 class TestConfig(Config):
@@ -172,6 +180,9 @@ class ProductionConfig(Config):
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    # "__Host-": the browser accepts it only over HTTPS, for this host, path "/", no Domain.
+    SESSION_COOKIE_NAME = "__Host-cjt_session" if SESSION_COOKIE_SECURE else "cjt_session"
+    SESSION_COOKIE_PATH = "/"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PREFERRED_URL_SCHEME = "https"
     HSTS_SECONDS = _env_int("HSTS_SECONDS", 31536000)

@@ -1,10 +1,11 @@
 """Benchmark: the pages people use all day, against a large clinic's data.
 
-    make bench                       # 100,000 patients on SQLite in instance/bench.db
+    make bench                       # 100,000 patients, 20,000 treated journeys, on SQLite
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/cjt_bench make bench
-    .venv/bin/python -m bench.run --patients 20000 --repeat 10
+    .venv/bin/python -m bench.run --patients 20000 --journeys 4000 --repeat 10
 
-Builds a fresh database (migrations, demo data, then bulk patients and a month of bookings),
+Builds a fresh database (migrations, demo data, then bulk patients, a month of bookings and
+treated journeys with their follow-ups, answered questionnaires and adverse events),
 signs in as each role and times each page through the app (routing, queries, templates),
 printing the median and 95th percentile in milliseconds and the SQL statements per request.
 """
@@ -71,7 +72,7 @@ GIVEN = [
 ]
 
 
-def build(url: str, patients: int, days: int) -> object:
+def build(url: str, patients: int, days: int, journeys: int) -> object:
     from flask_migrate import upgrade
 
     from clinic.demo import load_demo_data
@@ -86,6 +87,9 @@ def build(url: str, patients: int, days: int) -> object:
         db.session.commit()
         _bulk_patients(patients)
         _bulk_bookings(days)
+        from bench.registry_data import bulk_registry
+
+        bulk_registry(min(journeys, patients))
     return app
 
 
@@ -188,20 +192,10 @@ def _bulk_bookings(days: int) -> None:
 
 
 def measure(app, pages: list[tuple[str, str]], repeat: int) -> list[tuple]:
-    from clinic.demo import DEMO_LOGINS
 
     results = []
-    logins = {login.role.value: login for login in reversed(DEMO_LOGINS)}
     for role, path in pages:
-        client = app.test_client()
-        login = logins[role]
-        with app.test_request_context():
-            pass
-        page = client.get("/login").get_data(as_text=True)
-        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        client.post(
-            "/login", data={"email": login.email, "password": login.password, "csrf_token": token}
-        )
+        client = _signed_in(app, role)
         statements = _count_statements(app, client, path)
         timings = []
         for _ in range(repeat):
@@ -213,6 +207,31 @@ def measure(app, pages: list[tuple[str, str]], repeat: int) -> list[tuple]:
         p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
         results.append((role, path, statistics.median(timings), p95, statements))
     return results
+
+
+def _signed_in(app, role: str):
+    """A test client signed in as the demo account of `role` (with its code when it has one)."""
+    import re
+
+    import pyotp
+
+    from clinic.demo import DEMO_LOGINS, DEMO_TOTP_SECRETS
+
+    login = {login.role.value: login for login in reversed(DEMO_LOGINS)}[role]
+    client = app.test_client()
+    token_pattern = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+    def token(path: str) -> str:
+        return token_pattern.search(client.get(path).get_data(as_text=True)).group(1)
+
+    response = client.post(
+        "/login",
+        data={"email": login.email, "password": login.password, "csrf_token": token("/login")},
+    )
+    if response.headers.get("Location", "").startswith("/login/code"):
+        code = pyotp.TOTP(DEMO_TOTP_SECRETS[login.email]).now()
+        client.post("/login/code", data={"code": code, "csrf_token": token("/login/code")})
+    return client
 
 
 def _count_statements(app, client, path: str) -> int:
@@ -247,13 +266,38 @@ PAGES = [
     ("patient", "/my/journey"),
     ("patient", "/my/questionnaires"),
     ("admin", "/admin/audit"),
+    ("provider", "/registry"),
+    ("provider", "/registry?therapy=prp&region=lumbar&instrument=nrs_pain"),
+    ("admin", "/registry/operations"),
 ]
+EXPORTS = [
+    ("provider", "/registry/export.csv"),
+    ("provider", "/registry/export.csv?variant=deidentified&therapy=prp"),
+]
+
+
+def measure_exports(app, exports: list[tuple[str, str]]) -> list[tuple]:
+    """Time to the first CSV row (header excluded) and to the whole file, with its row count."""
+    results = []
+    for role, path in exports:
+        client = _signed_in(app, role)
+        began = time.perf_counter()
+        response = client.get(path)
+        chunks = iter(response.response)
+        header = next(chunks)
+        first = next(chunks, b"")
+        first_ms = (time.perf_counter() - began) * 1000
+        lines = header.count(b"\n") + first.count(b"\n") + sum(c.count(b"\n") for c in chunks)
+        response.close()
+        results.append((role, path, first_ms, (time.perf_counter() - began) * 1000, lines - 1))
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--journeys", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL")
@@ -269,14 +313,18 @@ def main() -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     began = time.perf_counter()
-    app = build(url, args.patients, args.days)
+    app = build(url, args.patients, args.days, args.journeys)
     print(
-        f"built {args.patients:,} patients and {args.days} days of bookings on "
+        f"built {args.patients:,} patients, {args.journeys:,} treated journeys and {args.days} "
+        "days of bookings on "
         f"{url.split(':')[0]} in {time.perf_counter() - began:.1f}s"
     )
     print(f"{'role':<11} {'page':<26} {'median ms':>10} {'p95 ms':>8} {'SQL':>5}")
     for role, path, median, p95, statements in measure(app, PAGES, args.repeat):
         print(f"{role:<11} {path:<26} {median:>10.1f} {p95:>8.1f} {statements:>5}")
+    print(f"{'role':<11} {'export':<26} {'first row ms':>12} {'whole ms':>9} {'rows':>7}")
+    for role, path, first_ms, whole_ms, count in measure_exports(app, EXPORTS):
+        print(f"{role:<11} {path:<26} {first_ms:>12.1f} {whole_ms:>9.1f} {count:>7}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from clinic.auth import mfa
 from clinic.auth import services as accounts
 from clinic.auth.models import Role, User
 from clinic.extensions import db
@@ -87,6 +88,15 @@ DEMO_LOGINS = (
 )
 
 
+# Fixed authenticator secrets of the demo accounts that must sign in with a code (development
+# only: `flask demo logins` prints them so a person can add them to an authenticator app).
+DEMO_TOTP_SECRETS = {
+    "admin@demo.example.com": "CJTDEMOADMINCEDRALEXMORGANDEMOAA",
+    "dr.patel@demo.example.com": "CJTDEMOPATELBRCHPRIYAPATELDEMOAA",
+    "dr.novak@demo.example.com": "CJTDEMONOVAKBRCHTOMASNOVAKDEMOAA",
+}
+
+
 def database_is_empty() -> bool:
     return db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
@@ -106,9 +116,11 @@ def load_demo_data() -> None:
         )
         if login.patient_key:
             portal_users[login.patient_key] = user
+        if login.email in DEMO_TOTP_SECRETS:
+            mfa.enrol_with_secret(user, DEMO_TOTP_SECRETS[login.email])
     from clinic.instructions.services import load_samples
-    from clinic.journeys.demo import load_journeys_demo
-    from clinic.outcomes.demo import load_outcomes_demo
+    from clinic.journeys.demo import load_journeys_demo, load_registry_cohort
+    from clinic.outcomes.demo import load_outcomes_demo, load_registry_demo
     from clinic.scheduling.demo import load_scheduling_demo
     from clinic.scheduling.recall_demo import load_recalls_demo
 
@@ -117,11 +129,20 @@ def load_demo_data() -> None:
     load_journeys_demo()
     load_recalls_demo()
     load_outcomes_demo(portal_users)
+    load_registry_demo(load_registry_cohort(), portal_users)
 
 
 def demo_logins_table() -> str:
     width = max(len(login.email) for login in DEMO_LOGINS)
-    lines = [f"{'role':<15} {'e-mail':<{width}}  password"]
+    lines = [f"{'role':<15} {'e-mail':<{width}}  {'password':<22}  authenticator secret"]
     for login in DEMO_LOGINS:
-        lines.append(f"{login.role.value:<15} {login.email:<{width}}  {login.password}")
+        secret = DEMO_TOTP_SECRETS.get(login.email, "-")
+        lines.append(
+            f"{login.role.value:<15} {login.email:<{width}}  {login.password:<22}  {secret}"
+        )
+    lines.append(
+        "\nAdd a secret to an authenticator app (time-based, 6 digits, 30 seconds) by hand, "
+        'or print a code with:\n  .venv/bin/python -c "import pyotp; '
+        "print(pyotp.TOTP('<secret>').now())\""
+    )
     return "\n".join(lines)

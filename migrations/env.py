@@ -4,9 +4,8 @@ from logging.config import fileConfig
 
 import sqlalchemy as sa
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

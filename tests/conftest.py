@@ -221,13 +221,28 @@ def make_user(db):
     return factories.make_user
 
 
+def sign_in(
+    client: CsrfClient, user: User, password: str = factories.PASSWORD, url: str = "/login"
+):
+    """Sign in through the pages: the password, then (for an enrolled user) a current code.
+    Returns the last response."""
+    response = client.post_form(
+        url, {"email": user.email, "password": password}, token_from="/login"
+    )
+    if response.status_code == 302 and response.headers["Location"].startswith("/login/code"):
+        response = client.post_form(
+            response.headers["Location"], {"code": factories.current_code(user)}
+        )
+    return response
+
+
 @pytest.fixture
 def login(client: CsrfClient, db):
     """login(role) creates a user of that role and signs the client in as them."""
 
     def _login(role: Role | str, user: User | None = None) -> User:
         user = user or factories.make_user(Role(role))
-        response = client.post_form("/login", {"email": user.email, "password": factories.PASSWORD})
+        response = sign_in(client, user)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 
@@ -259,8 +274,9 @@ def sign_in_as(client: CsrfClient, db):
 
         user = user or factories.make_user(Role(role))
         now = int(time.time())
+        sid = factories.register_session(user)
         with client.session_transaction() as session:
-            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now)
+            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now, sid=sid)
             session.permanent = True
         return user
 

@@ -28,6 +28,7 @@ from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from clinic.patients.models import Patient
 from clinic.scheduling.feeds import new_token
+from tests import factories
 from tests.careteam_helpers import join_care_team
 from tests.conftest import savepoint_db
 from tests.factories import PatientFactory, make_user
@@ -48,6 +49,12 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("auth.login", "GET", "/login", PUBLIC),
     ("auth.logout", "POST", "/logout", EVERYONE),
     ("auth.change_password", "GET", "/account/password", EVERYONE),
+    ("auth.login_code", "GET", "/login/code", PUBLIC),
+    ("auth.two_step", "GET", "/account/two-step", STAFF),
+    ("auth.two_step_start", "POST", "/account/two-step/start", STAFF),
+    ("auth.two_step_setup", "GET", "/account/two-step/setup", STAFF),
+    ("auth.sessions", "GET", "/account/sessions", EVERYONE),
+    ("auth.sign_out_everywhere", "POST", "/account/sessions/end-all", EVERYONE),
     ("main.account", "GET", "/account", EVERYONE),
     ("main.front_desk", "GET", "/front-desk", {FD, A}),
     ("main.clinical", "GET", "/clinical", {PR, CS}),
@@ -95,6 +102,39 @@ ROUTES: list[tuple[str, str, str, object]] = [
         "/clinical/journeys/{journey}/specimens/{specimen}/label",
         {PR, CS},
     ),
+    ("journeys.add_allergy", "POST", "/clinical/patients/{journey_patient}/allergies", {PR, CS}),
+    (
+        "journeys.remove_allergy",
+        "POST",
+        "/clinical/patients/{journey_patient}/allergies/{allergy}/remove",
+        {PR, CS},
+    ),
+    ("journeys.add_medicine", "POST", "/clinical/patients/{journey_patient}/medicines", {PR, CS}),
+    (
+        "journeys.stop_medicine",
+        "POST",
+        "/clinical/patients/{journey_patient}/medicines/{medicine}/stop",
+        {PR, CS},
+    ),
+    (
+        "journeys.review_contraindications",
+        "POST",
+        "/clinical/journeys/{journey}/contraindication-review",
+        {PR, CS},
+    ),
+    (
+        "journeys.day_of_screen",
+        "GET",
+        "/clinical/journeys/{journey}/cycles/{cycle}/screen",
+        {PR, CS},
+    ),
+    (
+        "journeys.day_of_screen",
+        "POST",
+        "/clinical/journeys/{journey}/cycles/{cycle}/screen",
+        {PR, CS},
+    ),
+    ("journeys.consent", "GET", "/clinical/journeys/{journey}/consent", {PR, CS}),
     ("main.patient_home", "GET", "/my", {PT}),
     ("admin.users", "GET", "/admin/users", {A}),
     ("admin.new_user", "GET", "/admin/users/new", {A}),
@@ -105,6 +145,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("admin.deactivate_user", "POST", "/admin/users/{other}/deactivate", {A}),
     ("admin.reactivate_user", "POST", "/admin/users/{other}/reactivate", {A}),
     ("admin.reset_password", "POST", "/admin/users/{other}/password", {A}),
+    ("admin.reset_two_step", "POST", "/admin/users/{other}/two-step/reset", {A}),
     ("admin.audit", "GET", "/admin/audit", {A}),
     ("admin.audit", "GET", "/admin/audit?patient_id={patient}", {A}),
     ("admin.audit_export", "GET", "/admin/audit/export.csv?action=auth", {A}),
@@ -152,6 +193,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("outcomes.registry", "GET", "/registry", {PR, A}),
     ("outcomes.registry", "GET", "/registry?therapy=prp&dose=B&region=lumbar", {PR, A}),
     ("outcomes.registry_export", "GET", "/registry/export.csv", {PR, A}),
+    ("outcomes.registry_operations", "GET", "/registry/operations", {PR, A}),
+    ("outcomes.registry_operations", "GET", "/registry/operations?from=2026-01-01", {PR, A}),
     ("outcomes.registry_export", "GET", "/registry/export.csv?variant=deidentified", {PR, A}),
     ("outcomes.patient_outcomes_csv", "GET", "/patients/{patient}/outcomes.csv", {PR, CS}),
     ("outcomes.report_event", "GET", "/journeys/{journey}/adverse-events/new", {PR, CS}),
@@ -359,7 +402,8 @@ def _start_session(client, user_id: int | None) -> None:
         session["csrf_token"] = CSRF_SECRET
         if user_id is not None:
             user = _db.session.get(User, user_id)
-            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now)
+            sid = factories.register_session(user)
+            session.update(_user_id=user.get_id(), _fresh=True, auth_at=now, seen_at=now, sid=sid)
             session.permanent = True
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pyotp
 import sqlalchemy as sa
 
+from clinic.auth import mfa
 from clinic.auth.models import Role, User
 from clinic.auth.passwords import verify_password
-from clinic.demo import DEMO_LOGINS
+from clinic.demo import DEMO_LOGINS, DEMO_TOTP_SECRETS
 from tests.factories import PatientFactory
 
 GOOD = "Copper meadow falcon 31"
@@ -94,6 +96,9 @@ def test_demo_load_gives_one_login_per_role(app, db):
     logins = runner.invoke(args=["demo", "logins"]).output
     for login in DEMO_LOGINS:
         assert login.email in logins and login.password in logins
+    for email, secret in DEMO_TOTP_SECRETS.items():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        assert mfa.is_enrolled(user) and secret in logins
 
 
 def test_demo_logins_work(client, db, app):
@@ -101,6 +106,11 @@ def test_demo_logins_work(client, db, app):
     for login in DEMO_LOGINS:
         response = client.post_form("/login", {"email": login.email, "password": login.password})
         assert response.status_code == 302, login.email
+        if login.email in DEMO_TOTP_SECRETS:  # the code from the printed secret
+            assert response.headers["Location"].startswith("/login/code")
+            code = pyotp.TOTP(DEMO_TOTP_SECRETS[login.email]).now()
+            response = client.post_form(response.headers["Location"], {"code": code})
+            assert response.status_code == 302, login.email
         client.post_form("/logout", token_from=response.headers["Location"])
 
 

@@ -32,7 +32,7 @@ from clinic.instructions.services import load_samples, newest
 from clinic.jobs import queue
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.bounds import BOUNDS
-from clinic.journeys.services import specimens, stages
+from clinic.journeys.services import stages
 from clinic.journeys.states import StageKind
 from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
@@ -278,8 +278,7 @@ def _stages_with_open_forms(make_user) -> list[dict]:
     injection = walk.stage_of(journey_b, StageKind.INJECTION)
     stages.start_stage(injection, provider_b)
     walk.tick_all(injection, provider_b)
-    code = walk.gating.specimen_of(injection.cycle).code
-    specimens.confirm_time_out(injection, code, "Team", provider_b)
+    walk.time_out(injection, provider_b)
     pages = [
         dict(journey=journey_a.id, stage=walk.stage_of(journey_a, StageKind.PROCESSING).id),
         dict(journey=journey_b.id, stage=injection.id),

@@ -17,7 +17,7 @@ from clinic.forms import MAX_ID, ClinicForm, VersionField
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.bounds import BOUNDS
-from clinic.journeys.services import journeys, specimens, stages
+from clinic.journeys.services import journeys, stages
 from clinic.journeys.states import StageKind, Therapy
 from clinic.patients.models import Patient
 from clinic.scheduling.export import attachment, calendar_filename
@@ -199,8 +199,7 @@ def test_an_injected_volume_beyond_the_plausible_is_refused_in_the_form_and_the_
     stage = walk.stage_of(journey, StageKind.INJECTION)
     stages.start_stage(stage, provider)
     walk.tick_all(stage, provider)
-    code = walk.gating.specimen_of(stage.cycle).code
-    specimens.confirm_time_out(stage, code, "Team", provider)
+    walk.time_out(stage, provider)
     login(Role.PROVIDER, provider)
     url = f"/clinical/journeys/{journey.id}/stages/{stage.id}/sites"
     fields = {"level": "L4-L5", "side": "midline", "structure": "disc", "approach": "intradiscal"}

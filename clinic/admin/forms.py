@@ -59,6 +59,12 @@ class ResetPasswordForm(ClinicForm, NewPasswordMixin, ReauthMixin):
     submit = SubmitField("Set new password")
 
 
+class ResetTwoStepForm(ClinicForm, ReauthMixin):
+    """Removes someone's authenticator and recovery codes; rendered with prefix "mfa"."""
+
+    submit = SubmitField("Reset two-step sign-in")
+
+
 class ConfirmForm(ClinicForm):
     """A bare form that carries only the CSRF token, for one-button actions."""
 

@@ -27,6 +27,12 @@ class NewPasswordMixin:
 
 class ChangePasswordForm(ClinicForm, NewPasswordMixin):
     current_password = PasswordField("Current password", validators=[DataRequired()])
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[Optional(), Length(max=20)],
+        description="Asked when your account has two-step sign-in.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
     submit = SubmitField("Change password")
 
 
@@ -44,3 +50,30 @@ class ReauthMixin:
         description="Asked when your account has two-step sign-in.",
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
+
+
+class CodeForm(ClinicForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=20)],
+        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField("Continue")
+
+
+class EnrolForm(ClinicForm):
+    code = StringField(
+        "Code shown in your app",
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField("Turn on two-step sign-in")
+
+
+class StartEnrolForm(ClinicForm):
+    submit = SubmitField("Set up two-step sign-in")
+
+
+class SignOutEverywhereForm(ClinicForm):
+    submit = SubmitField("Sign out everywhere")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from clinic.extensions import Model
-from clinic.models.base import TimestampMixin, VersionedMixin, enum_column
+from clinic.extensions import Model, db
+from clinic.models.base import TimestampMixin, UTCDateTime, VersionedMixin, enum_column, utcnow
 from clinic.patients.models import Patient
 
 
@@ -81,3 +82,67 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
+
+
+class SecondFactor(Model):
+    """A staff member's authenticator-app secret (encrypted). Unconfirmed until a first code."""
+
+    __tablename__ = "second_factor"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_encrypted: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The 30-second time step of the last accepted code: a code is never accepted twice.
+    last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class RecoveryCode(Model):
+    """A single-use recovery code, stored only as the SHA-256 of a high-entropy value."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignedInSession(Model):
+    """One browser session of a user, listed on the account page; the cookie holds its token."""
+
+    __tablename__ = "signed_in_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def end_registered_sessions(user: User, *, keep: SignedInSession | None = None) -> int:
+    """Mark the user's listed sessions ended (all, or all but `keep`); returns how many."""
+    query = sa.update(SignedInSession).where(
+        SignedInSession.user_id == user.id, SignedInSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(SignedInSession.id != keep.id)
+    result = db.session.execute(
+        query.values(ended_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session this user holds anywhere."""
+    user.session_version = (user.session_version or 0) + 1
+    end_registered_sessions(user)

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from clinic.auth.models import Role, User
+from clinic.auth import mfa
+from clinic.auth.models import Role, User, end_sessions
 from clinic.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from clinic.errors import Conflict, Refused
 from clinic.extensions import db
@@ -51,14 +52,31 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.record("auth.login", actor=user, obj=user)
+
+    if mfa.is_enrolled(user):
+        audit.record("auth.password_accepted", actor=user, obj=user, detail="code pending")
+    else:
+        audit.record("auth.login", actor=user, obj=user)
     db.session.flush()
     return user
 
 
-def end_sessions(user: User) -> None:
-    """Invalidate every session this user holds anywhere."""
-    user.session_version = (user.session_version or 0) + 1
+def complete_code_step(user: User, code: str) -> bool:
+    """The second step of sign-in: a fresh code (or an unused recovery code); audited."""
+
+    if mfa.verify_code(user, code, consume_recovery=True):
+        audit.record("auth.login", actor=user, obj=user, detail="with two-step code")
+        db.session.flush()
+        return True
+    keep_after_rollback(action="auth.code_failed", actor=user, obj=user)
+    return False
+
+
+def sign_out_everywhere(user: User) -> None:
+    """The user ends all their sessions, this one included."""
+    end_sessions(user)
+    audit.record("auth.signed_out_everywhere", actor=user, obj=user)
+    db.session.flush()
 
 
 def sign_out(user: User) -> None:
@@ -73,11 +91,20 @@ def _check_new_password(user_inputs: tuple[str, ...], password: str, field: str)
         raise Refused(problems[0], field=field)
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
-    """The user's own change: needs the current password; ends all their sessions."""
+def change_password(
+    user: User, current_password: str, new_password: str, code: str | None = None
+) -> None:
+    """The user's own change: needs the current password (and code once enrolled); ends all
+    their sessions."""
+
     if not verify_password(user.password_hash, current_password):
         keep_after_rollback(action="auth.password_change_refused", actor=user, obj=user)
         raise Refused("The current password is not correct.", field="current_password")
+    if mfa.is_enrolled(user) and not mfa.verify_code(user, code or "", consume_recovery=True):
+        keep_after_rollback(
+            action="auth.password_change_refused", actor=user, obj=user, detail="code"
+        )
+        raise Refused("The code from your authenticator app is not correct.", field="code")
     _check_new_password((user.email, user.full_name), new_password, "new_password")
     user.password_hash = hash_password(new_password)
     end_sessions(user)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
+from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from clinic.auth.models import Role, User
+from clinic.auth import mfa
+from clinic.auth.models import Role, SignedInSession, User
 from clinic.extensions import db, login_manager
+from clinic.models import audit
+from clinic.models.base import utcnow
+
+# Seconds between updates of a session's "last seen" time (not a write on every request).
+SEEN_EVERY = 60
+# How long a password-accepted sign-in waits for its code before starting over.
+CODE_STEP_SECONDS = 300
 
 
 def passive(view):
@@ -40,6 +52,72 @@ def start_session(user: User) -> None:
     now = int(time.time())
     session["auth_at"] = now
     session["seen_at"] = now
+    session["sid"] = _register(user)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _register(user: User) -> str:
+    """A row for the sessions list; the cookie carries its random token, the table its hash."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        SignedInSession(
+            user_id=user.id,
+            token_hash=_digest(token),
+            user_agent=(request.user_agent.string or "")[:200] or None,
+            remote_addr=audit.current_address(),
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def current_session_row() -> SignedInSession | None:
+    """This browser's row in the sessions list (None once ended)."""
+    token = session.get("sid")
+    if not token or not current_user.is_authenticated:
+        return None
+    return db.session.scalar(
+        sa.select(SignedInSession).where(
+            SignedInSession.token_hash == _digest(str(token)),
+            SignedInSession.user_id == current_user.id,
+            SignedInSession.ended_at.is_(None),
+        )
+    )
+
+
+def open_sessions(user: User) -> list[SignedInSession]:
+    """The user's sessions that have not ended or timed out, most recently used first."""
+    since = utcnow() - timedelta(hours=int(current_app.config["SESSION_ABSOLUTE_HOURS"]))
+    return list(
+        db.session.scalars(
+            sa.select(SignedInSession)
+            .where(
+                SignedInSession.user_id == user.id,
+                SignedInSession.ended_at.is_(None),
+                SignedInSession.created_at >= since,
+            )
+            .order_by(SignedInSession.last_seen_at.desc(), SignedInSession.id.desc())
+        )
+    )
+
+
+def begin_code_step(user: User) -> None:
+    """Password accepted, code pending: the session names the user but signs no one in."""
+    session.clear()
+    session["pending_user"] = user.get_id()
+    session["pending_at"] = int(time.time())
+    session["pending_failures"] = 0
+
+
+def pending_user() -> User | None:
+    """The user whose code is awaited, while the wait has not run out."""
+    started = session.get("pending_at")
+    if not started or int(time.time()) - int(started) > CODE_STEP_SECONDS:
+        return None
+    return load_user(str(session.get("pending_user", "")))
 
 
 def idle_limit_seconds(user: User) -> int:
@@ -69,9 +147,36 @@ def _enforce_time_limits():
         if request.method == "GET" and not _is_passive():
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return redirect(url_for("auth.login"))
+    row = current_session_row()
+    if row is None:  # ended from the sessions list (or a session from before the list)
+        logout_user()
+        session.clear()
+        flash("This session was ended. Please sign in again.", "info")
+        return redirect(url_for("auth.login"))
     if not _is_passive():
         session["seen_at"] = now
-    return None
+        if (utcnow() - row.last_seen_at).total_seconds() > SEEN_EVERY:
+            row.last_seen_at = utcnow()
+    return _enrolment_gate()
+
+
+# Views an account that must enrol in two-step sign-in may still reach before it has.
+ENROLMENT_ENDPOINTS = frozenset(
+    {"auth.two_step", "auth.two_step_start", "auth.two_step_setup", "auth.logout"}
+)
+
+
+def _enrolment_gate():
+    """Admins and providers (all staff when configured) reach nothing but enrolment until
+    they have set up two-step sign-in."""
+
+    if request.endpoint in ENROLMENT_ENDPOINTS or request.blueprint == "health":
+        return None
+    if not mfa.required(current_user) or mfa.is_enrolled(current_user):
+        return None
+    if request.method == "GET":
+        flash("Set up two-step sign-in to continue.", "info")
+    return redirect(url_for("auth.two_step"))
 
 
 def _is_passive() -> bool:

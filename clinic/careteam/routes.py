@@ -8,7 +8,7 @@ from flask_login import current_user
 from clinic import transaction
 from clinic.auth.models import Role, User
 from clinic.auth.reauth import confirm_identity
-from clinic.auth.routes import safe_next
+from clinic.auth.routes.sign_in import safe_next
 from clinic.careteam import bp
 from clinic.careteam import services as team
 from clinic.careteam.forms import AddMemberForm, BreakGlassForm, ProviderForm

@@ -30,6 +30,8 @@ class InstructionVersion(Model):
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     title: Mapped[str] = mapped_column(sa.String(120), nullable=False)
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    # When to call the clinic or 911: shown apart from the body, highlighted, in every phase.
+    warning_signs: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     review_status: Mapped[ReviewStatus] = enum_column(
         ReviewStatus, "review_status", nullable=False, default=ReviewStatus.SAMPLE
     )
@@ -54,7 +56,17 @@ class InstructionVersion(Model):
 
     @property
     def paragraphs(self) -> list[str]:
-        return [p.strip() for p in self.body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+        return _paragraphs(self.body)
+
+    @property
+    def warning_lines(self) -> list[str]:
+        """The warning signs, one per line (bullets)."""
+        text = (self.warning_signs or "").replace("\r\n", "\n")
+        return [line.strip(" -•\t") for line in text.split("\n") if line.strip(" -•\t")]
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
 
 
 class InstructionReceipt(Model):

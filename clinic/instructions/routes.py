@@ -60,6 +60,7 @@ def edit(therapy: str, phase: str):
     conflict = None
     if request.method == "GET" and current:
         form.title.data, form.body.data = current.title, current.body
+        form.warning_signs.data = current.warning_signs
         form.based_on.data = str(current.version)
     if form.validate_on_submit():
         raw = (form.based_on.data or "").strip()
@@ -73,6 +74,7 @@ def edit(therapy: str, phase: str):
                     phase,
                     title=form.title.data,
                     body=form.body.data,
+                    warning_signs=(form.warning_signs.data or "").strip() or None,
                     based_on=based_on,
                     by=current_user,
                 )

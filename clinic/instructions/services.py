@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from clinic.auth.models import User
@@ -19,7 +20,7 @@ from clinic.instructions.models import (
     ReviewStatus,
 )
 from clinic.instructions.phases import PHASES, Phase, phase_on
-from clinic.instructions.samples import sample_text
+from clinic.instructions.samples import sample_text, sample_warning_signs
 from clinic.journeys.states import Therapy
 from clinic.models import audit
 from clinic.models.base import utcnow
@@ -37,6 +38,25 @@ def newest(therapy: str, phase: Phase) -> InstructionVersion | None:
         .order_by(InstructionVersion.version.desc())
         .limit(1)
     ).first()
+
+
+def newest_approved(therapy: str, phase: Phase) -> InstructionVersion | None:
+    """The newest approved version: the only text that reaches patients."""
+    return db.session.scalars(
+        sa.select(InstructionVersion)
+        .where(
+            InstructionVersion.therapy == therapy,
+            InstructionVersion.phase == phase,
+            InstructionVersion.review_status == ReviewStatus.APPROVED,
+        )
+        .order_by(InstructionVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def clinic_locale() -> str:
+    """Units and medicine names follow the clinic's country (US unless configured)."""
+    return current_app.config.get("CLINIC_LOCALE", "US")
 
 
 def newest_for_therapy(therapy: str) -> dict[Phase, InstructionVersion]:
@@ -71,12 +91,13 @@ def history(therapy: str, phase: Phase) -> list[InstructionVersion]:
 def load_samples(by: User | None = None) -> int:
     """Add the shipped sample text wherever a therapy and phase has none yet."""
     added = 0
+    locale = clinic_locale()
     for therapy in (t.value for t in Therapy):
         have = newest_for_therapy(therapy)
         for phase in PHASES:
             if phase in have:
                 continue
-            title, body = sample_text(therapy, phase)
+            title, body = sample_text(therapy, phase, locale)
             db.session.add(
                 InstructionVersion(
                     therapy=therapy,
@@ -84,6 +105,7 @@ def load_samples(by: User | None = None) -> int:
                     version=1,
                     title=title,
                     body=body,
+                    warning_signs=sample_warning_signs(therapy, locale),
                     review_status=ReviewStatus.SAMPLE,
                     created_by_id=by.id if by else None,
                 )
@@ -96,11 +118,27 @@ def load_samples(by: User | None = None) -> int:
 
 
 def save_new_version(
-    therapy: str, phase: Phase, *, title: str, body: str, based_on: int | None, by: User
+    therapy: str,
+    phase: Phase,
+    *,
+    title: str,
+    body: str,
+    based_on: int | None,
+    by: User,
+    warning_signs: str | None = None,
 ) -> InstructionVersion:
     """Store an edit as the next version; refused if someone saved a newer one meanwhile."""
     if therapy not in THERAPY_CODES:
         raise Refused("Unknown therapy.")
+    signs = (warning_signs or "").strip()
+    if not signs:
+        # Warning signs can never be removed: keep the previous version's, or the sample's.
+        previous = newest(therapy, phase)
+        signs = (
+            previous.warning_signs
+            if previous and previous.warning_signs
+            else sample_warning_signs(therapy, clinic_locale())
+        )
     current = newest(therapy, phase)
     current_number = current.version if current else None
     if based_on != current_number:
@@ -111,6 +149,7 @@ def save_new_version(
         version=(current_number or 0) + 1,
         title=title.strip(),
         body=body.strip(),
+        warning_signs=signs.strip(),
         review_status=ReviewStatus.SAMPLE,
         created_by_id=by.id,
     )
@@ -176,8 +215,9 @@ def record_given(
 def record_discharge(
     patient: Patient, therapy: str, *, by: User | None
 ) -> InstructionVersion | None:
-    """At discharge from the recovery room: the first-days text the patient goes home with."""
-    version = newest(therapy, Phase.DAYS_0_3)
+    """At discharge from the recovery room: the approved first-days text the patient goes home
+    with (None, and nothing recorded, when no version is approved yet)."""
+    version = newest_approved(therapy, Phase.DAYS_0_3)
     if version is not None:
         record_given(patient, version, by=by, occasion="discharge")
     return version
@@ -186,7 +226,7 @@ def record_discharge(
 @dataclass(frozen=True)
 class PatientInstructions:
     """What a patient reads: their treatment, the phase it is in today, the phase asked for,
-    and the newest text of that phase (None when there is none)."""
+    and the newest approved text of that phase (None when none is approved)."""
 
     treatment: context.Treatment
     current_phase: Phase
@@ -201,7 +241,7 @@ def instructions_for(
     treatment = context.treatment_of(patient)
     current = phase_on(treatment.injected_on, today)
     phase = phase or current
-    shown = newest(treatment.therapy, phase) if treatment.therapy else None
+    shown = newest_approved(treatment.therapy, phase) if treatment.therapy else None
     return PatientInstructions(treatment, current, phase, shown)
 
 

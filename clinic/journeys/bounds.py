@@ -74,6 +74,11 @@ BOUNDS: dict[str, dict[str, Bound]] = {
     "injection_site": {
         "volume_ml": _b(0, 60, above_low=True),
     },
+    "day_of_screen": {
+        "platelets": _b(0, 10000),
+        "hb": _b(0, 30),
+        "inr": _b(0, 20),
+    },
     "recovery_record": {
         "heart_rate": _b(0, 250),
         "pain_score": _b(0, 10),

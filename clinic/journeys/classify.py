@@ -28,10 +28,10 @@ def platelet_dose_billions(product_platelets: Decimal | None, volume_ml: Decimal
 
 
 def paw_platelet_band(product: Decimal, baseline: Decimal) -> str:
-    """P1 at or below baseline; P2 above baseline but under 750; P3 750–1,250; P4 above 1,250."""
+    """P1 at or below baseline; P2 above it up to 750; P3 above 750 up to 1,250; P4 above."""
     if product <= baseline:
         return "P1"
-    if product < 750:
+    if product <= 750:
         return "P2"
     if product <= 1250:
         return "P3"
@@ -61,6 +61,13 @@ def paw_class(
             white += "α" if above else "β"
         parts.append(white)
     return "-".join(parts)
+
+
+def leukocyte_label(product_wbc: Decimal | None, baseline_wbc: Decimal | None) -> str | None:
+    """'rich' when the product's white cells are above the blood's, else 'poor' (PAW A / B)."""
+    if product_wbc is None or baseline_wbc is None:
+        return None
+    return "rich" if Decimal(product_wbc) > Decimal(baseline_wbc) else "poor"
 
 
 def depa_band(dose_billions: Decimal | None) -> str | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_login import current_user
 
-from clinic.auth.models import User
+from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
-from clinic.journeys.services import gating
+from clinic.journeys.services import gating, safety, verification
 from clinic.journeys.services.journeys import record_of
+from clinic.journeys.services.screening import measured_flags
 from clinic.journeys.services.stages import reopen_refusal
 from clinic.journeys.stageform import display, field_groups, visible_fields
 from clinic.journeys.states import StageKind, StageStatus
@@ -53,11 +54,18 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         reason_form=f.ReasonForm(formdata=None, version=str(stage.version)),
         note_form=f.NoteForm(formdata=None),
         checklist_form=checklist_form,
-        timeout_form=f.TimeOutForm(formdata=None),
+        timeout_form=timeout_form(submitted=False),
+        team=verification.team_of(stage) if stage.kind is StageKind.INJECTION else [],
         site_form=f.SiteForm(formdata=None),
         target_form=f.TargetForm(formdata=None),
         conditions_form=_conditions_form(journey),
         may_plan=can_open_journey(current_user),
+        cervical_risk=safety.cervical_transforaminal_risk(journey),
+        product_age=safety.product_age(specimen)
+        if stage.kind is StageKind.INJECTION and stage.status is StageStatus.IN_PROGRESS
+        else (0.0, None, None),
+        product_volume=_product_volume(stage),
+        measured_flags=_measured_flags(stage),
         conflict=None,
         mismatch=None,
         StageStatus=StageStatus,
@@ -68,6 +76,41 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
     )
     context.update(overrides)
     return context
+
+
+def clinical_team_choices() -> list[tuple[str, str]]:
+    """Active providers and clinical staff, for choosing who is present."""
+    people = db.session.scalars(
+        sa.select(User)
+        .where(User.role.in_([Role.PROVIDER, Role.CLINICAL_STAFF]), User.active)
+        .order_by(User.full_name)
+    )
+    return [("", "—")] + [(str(u.id), u.full_name) for u in people]
+
+
+def timeout_form(submitted: bool) -> f.TimeOutForm:
+    """The time-out form with the team's choices on every member row."""
+    form = f.TimeOutForm() if submitted else f.TimeOutForm(formdata=None)
+    choices = clinical_team_choices()
+    for entry in form.members:
+        entry.form.user_id.choices = choices
+    return form
+
+
+def _measured_flags(stage: m.Stage) -> list[str]:
+    """Baseline counts at collection that cross a catalogue threshold (platelets, Hb)."""
+    if stage.kind is not StageKind.COLLECTION:
+        return []
+
+    record = record_of(stage)
+    return measured_flags({"platelets": record.baseline_platelets, "hb": record.baseline_hb})
+
+
+def _product_volume(stage: m.Stage):
+    if stage.kind is not StageKind.INJECTION:
+        return None
+    processing = gating.sibling(stage, StageKind.PROCESSING)
+    return record_of(processing).final_volume_ml if processing else None
 
 
 def show(record, name: str) -> str:

@@ -7,13 +7,24 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
+    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from clinic.forms import ClinicForm, VersionField, clinic_date_range
 from clinic.journeys.bounds import BOUNDS
@@ -144,6 +155,12 @@ class CollectionForm(VersionedForm):
 
 @bounded("processing_record")
 class ProcessingForm(VersionedForm):
+    tube_code = StringField(
+        "Specimen ID on the tube",
+        validators=[Optional(), Length(max=20)],
+        description="Scan the tube's label (or type the ID): it must be this patient's specimen.",
+        render_kw={"autocomplete": "off"},
+    )
     device = _text("Device / kit", 120)
     kit_lot = _text("Kit lot", 60)
     kit_expiry = DateField("Kit expiry", validators=EXPIRY)
@@ -156,13 +173,25 @@ class ProcessingForm(VersionedForm):
     product_wbc = _num("Product white cells (×10³/µL)")
     product_neutrophils = _num("Product neutrophils (×10³/µL)")
     product_rbc = _num("Product red cells (×10⁶/µL)")
-    leukocytes = SelectField("Leukocytes", choices=_choices(("rich", "poor")), validators=OPT)
+    leukocytes = SelectField(
+        "Leukocytes",
+        choices=_choices(("rich", "poor")),
+        validators=OPT,
+        description="Filled in from the white cell counts (rich: above the blood's).",
+    )
     activation = SelectField(
         "Activation", choices=_choices(("none", "cacl2", "thrombin", "other")), validators=OPT
     )
     total_nucleated_cells_million = _num("Total nucleated cells (million, BMAC)")
     processed_by_id = SelectField("Processed by", coerce=_opt_int, validators=OPT)
     verified_by_id = SelectField("Verified by (a second person)", coerce=_opt_int, validators=OPT)
+    verifier_password = PasswordField(
+        "Verifier's password",
+        validators=[Optional(), Length(max=128)],
+        description="The second person types their own password here (not needed when they "
+        "are the one signed in).",
+        render_kw={"autocomplete": "off"},
+    )
 
 
 @bounded("injection_record")
@@ -191,7 +220,14 @@ class InjectionForm(VersionedForm):
 
 @bounded("recovery_record")
 class RecoveryForm(VersionedForm):
-    blood_pressure = _text("Blood pressure", 12)
+    blood_pressure = StringField(
+        "Blood pressure",
+        validators=[
+            Optional(),
+            Length(max=12),
+            Regexp(r"^\d{2,3}/\d{2,3}$", message="Write it as systolic/diastolic, e.g. 124/78."),
+        ],
+    )
     heart_rate = _int("Heart rate (bpm)", 250)
     pain_score = IntegerField("Pain (0–10)", validators=[Optional(), NumberRange(0, 10)])
     neuro_check_normal = BooleanField("Neurological check normal")
@@ -203,13 +239,27 @@ class RecoveryForm(VersionedForm):
         description="Filled in at discharge with the written version the patient takes home.",
     )
     escort = _text("Escort", 120)
+    release_note = _text(
+        "Provider's release",
+        300,
+        description="A provider's reason to let the patient go home when the neurological or "
+        "puncture-site check is not normal.",
+    )
+
+
+class MemberForm(Form):
+    """One other team member at the time-out, confirming with their own password."""
+
+    user_id = SelectField("Team member", coerce=_opt_int, validators=OPT)
+    password = PasswordField(
+        "Their password",
+        validators=[Optional(), Length(max=128)],
+        render_kw={"autocomplete": "off"},
+    )
 
 
 class TimeOutForm(ClinicForm):
-    timeout_team = StringField(
-        "Team members present",
-        validators=[DataRequired(message="List every team member present."), Length(max=300)],
-    )
+    members = FieldList(FormField(MemberForm), min_entries=3, max_entries=6)
     specimen_code = StringField(
         "Syringe specimen ID",
         validators=[DataRequired(message="Enter or scan the ID on the syringe."), Length(max=20)],
@@ -232,6 +282,14 @@ class SiteForm(ClinicForm):
         "Volume (mL)", places=2, validators=[InputRequired(), NumberRange(0.01)]
     )
     needle = _text("Needle", 40)
+    off_plan_reason = _text(
+        "Reason for a site outside the plan (provider only)",
+        300,
+        description="Leave blank unless a provider decided to treat a site that is not planned.",
+    )
+    cervical_risk_accepted = BooleanField(
+        "The provider chose a transforaminal route at a cervical level knowing the risk"
+    )
 
 
 class ChecklistForm(ClinicForm):

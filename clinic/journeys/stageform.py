@@ -18,7 +18,7 @@ from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import StageKind
 from clinic.timeutil import clinic_tz, to_clinic
 
-SKIP = {"csrf_token", "version"}
+SKIP = {"csrf_token", "version", "verifier_password"}
 
 
 def _field_names(form) -> list[str]:
@@ -81,7 +81,8 @@ def fill_from_record(form, record) -> None:
         elif hasattr(value, "value"):
             value = value.value
         elif isinstance(field, SelectField) and value is not None:
-            value = str(value)
+            # Through the field's own coerce, so the saved choice shows as selected again.
+            value = field.coerce(str(value))
         field.data = value
 
 

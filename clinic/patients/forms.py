@@ -88,6 +88,12 @@ class PatientForm(ClinicForm):
     emergency_phone = TelField(
         "Emergency contact phone", validators=[Optional(), Length(max=32), valid_phone]
     )
+    email_change_reason = StringField(
+        "Why the e-mail changes",
+        validators=[Optional(), Length(max=200)],
+        description="This patient signs in to the portal with their e-mail. The old address "
+        "is told about the change.",
+    )
     not_duplicate = BooleanField("I checked: this is a different person, save anyway")
     version = VersionField(required=False)  # registration has none; an edit must
     submit = SubmitField("Save")

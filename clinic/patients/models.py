@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.extensions import Model, db
-from clinic.models.base import TimestampMixin, VersionedMixin, enum_column
+from clinic.models.base import TimestampMixin, UTCDateTime, VersionedMixin, enum_column
 
 
 class Sex(enum.Enum):
@@ -132,3 +132,69 @@ class Patient(TimestampMixin, VersionedMixin, Model):
     def address_lines(self) -> list[str]:
         town = " ".join(p for p in (self.city, self.region, self.postal_code) if p)
         return [line for line in (self.address_line1, self.address_line2, town) if line]
+
+
+class AntithromboticDrug(enum.Enum):
+    """Medicines the day-of screen checks against washout rules (plus NSAIDs, for PRP)."""
+
+    WARFARIN = "warfarin"
+    APIXABAN = "apixaban"
+    RIVAROXABAN = "rivaroxaban"
+    DABIGATRAN = "dabigatran"
+    CLOPIDOGREL = "clopidogrel"
+    PRASUGREL = "prasugrel"
+    TICAGRELOR = "ticagrelor"
+    ASPIRIN = "aspirin"
+    NSAID = "nsaid"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        if self is AntithromboticDrug.NSAID:
+            return "NSAID (ibuprofen, naproxen, …)"
+        if self is AntithromboticDrug.OTHER:
+            return "Other blood thinner"
+        return self.value.capitalize()
+
+
+class PatientAllergy(TimestampMixin, Model):
+    """A recorded allergy and the reaction it causes; removed, never deleted."""
+
+    __tablename__ = "patient_allergy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), nullable=False, index=True)
+    substance: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    reaction: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(removed_at IS NULL) = (removed_by_id IS NULL)", name="removed_who_and_when"
+        ),
+    )
+
+
+class PatientMedicine(TimestampMixin, Model):
+    """A current anticoagulant, antiplatelet or NSAID and when it was last taken."""
+
+    __tablename__ = "patient_medicine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), nullable=False, index=True)
+    drug: Mapped[AntithromboticDrug] = enum_column(
+        AntithromboticDrug, "antithrombotic_drug", nullable=False
+    )
+    name: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    last_dose_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(stopped_at IS NULL) = (stopped_by_id IS NULL)", name="stopped_who_and_when"
+        ),
+    )

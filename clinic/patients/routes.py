@@ -19,6 +19,7 @@ from clinic.policy import (
     ensure,
     restrict_blueprint,
 )
+from clinic.portal import services as portal_services
 from clinic.scheduling.queries import appointments_for_patient
 from clinic.submissions import once
 from clinic.transaction import attempt
@@ -145,7 +146,12 @@ def edit(patient_id: int):
         if not duplicates:
             try:
                 with attempt():
-                    services.update_patient(patient, by=current_user, **form.values())
+                    services.update_patient(
+                        patient,
+                        by=current_user,
+                        email_change_reason=form.email_change_reason.data,
+                        **form.values(),
+                    )
             except StaleWrite:
                 return _conflict(form, patient)
             except Refused as err:
@@ -154,6 +160,15 @@ def edit(patient_id: int):
                 flash("Changes saved.", "success")
                 return redirect(url_for("patients.detail", patient_id=patient.id))
     status = 200 if request.method == "GET" or not (form.errors or duplicates) else 422
+
+    ask_reason = form.is_submitted() and portal_services.needs_email_change_reason(
+        patient, form.email.data
+    )
     return render_template(
-        "patients/form.html", form=form, patient=patient, duplicates=duplicates, conflict=False
+        "patients/form.html",
+        form=form,
+        patient=patient,
+        duplicates=duplicates,
+        conflict=False,
+        ask_reason=ask_reason,
     ), status

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from clinic.errors import Refused
 from clinic.extensions import db
+from clinic.mail import send
 from clinic.models import audit
 from clinic.models.savepoint import unique_or_conflict
 from clinic.patients.models import (
@@ -22,6 +23,7 @@ from clinic.patients.models import (
     fold_name,
     phone_digits,
 )
+from clinic.portal import services as portal
 
 if TYPE_CHECKING:
     from clinic.auth.models import User
@@ -134,8 +136,20 @@ EDITABLE = (
 )
 
 
-def update_patient(patient: Patient, *, by: User, **values) -> list[str]:
-    """Change demographics; returns the names of the fields that changed (audited, no values)."""
+def update_patient(
+    patient: Patient, *, by: User, email_change_reason: str | None = None, **values
+) -> list[str]:
+    """Change demographics; returns the names of the fields that changed (audited, no values).
+
+    A new e-mail for a patient with a portal account needs a reason; the old address is told.
+    """
+
+    old_email = patient.email
+    if "email" in values and portal.needs_email_change_reason(patient, values["email"]):
+        for notice in portal.change_account_email(
+            patient, old_email, values["email"], email_change_reason or "", by=by
+        ):
+            send(notice)
     changed = []
     for name in EDITABLE:
         if name not in values:

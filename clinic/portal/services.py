@@ -7,6 +7,7 @@ one conditional UPDATE, so a link works once even if two tabs submit it together
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -114,6 +115,14 @@ def send_invite(patient: Patient, email: str, by: User) -> Email:
         raise Conflict("This e-mail belongs to another account.", field="email")
     if account is not None and account.active:
         raise Conflict("This patient already uses the portal. Send a password-reset link instead.")
+    if account is not None and account.email != email:
+        # An invitation never moves an account to a new address: that is an e-mail change on
+        # the patient record, with a reason and a notice to the old address.
+        raise Refused(
+            f"This patient's portal account uses {account.email}. To use another address, "
+            "change the e-mail on the patient's record first (a reason is asked).",
+            field="email",
+        )
     return _issue(patient, LinkPurpose.INVITE, email, by)
 
 
@@ -199,14 +208,76 @@ def redeem(token: str, password: str) -> User:
     else:
         account.password_hash = hash_password(password)
         account.active = True
-        if link.purpose is LinkPurpose.INVITE:
-            account.email = link.email
         accounts.end_sessions(account)
     db.session.flush()
     audit.record(
         f"portal.{link.purpose.value}_redeemed", actor=account, obj=link, patient_id=patient.id
     )
     return account
+
+
+REASON_MAX = 200
+_PORTAL_LINK = re.compile(r"(/portal/link/)[\w-]+")
+MASK = "[hidden: only the patient's own e-mail holds the working link]"
+
+
+def masked_links(body: str) -> str:
+    """A message as staff may read it in the outbox: sign-in links without their token."""
+    return _PORTAL_LINK.sub(lambda m: m.group(1) + MASK, body)
+
+
+def needs_email_change_reason(patient: Patient, new_email: str | None) -> bool:
+    """Whether saving this e-mail changes the address of a patient who has a portal account."""
+    old = accounts.normalise_email(patient.email or "")
+    return old != accounts.normalise_email(new_email or "") and portal_account(patient) is not None
+
+
+def change_account_email(
+    patient: Patient, old_email: str | None, new_email: str | None, reason: str, *, by: User
+) -> list[Email]:
+    """The record's e-mail of a portal user changed: a reason is required, the account's e-mail
+    follows when it was the record's, and the old addresses are told. Returns the notices."""
+    account = portal_account(patient)
+    if account is None:
+        return []
+    reason = " ".join((reason or "").split())
+    if len(reason) < 5:
+        raise Refused(
+            "This patient signs in to the portal with their e-mail. Say why it changes.",
+            field="email_change_reason",
+        )
+    old = accounts.normalise_email(old_email or "")
+    new = accounts.normalise_email(new_email or "")
+    told = {address for address in (old, account.email) if address and address != new}
+    if new and account.email == old:
+        other = accounts.find_user_by_email(new)
+        if other is not None and other.id != account.id:
+            raise Conflict("This e-mail belongs to another account.", field="email")
+        account.email = new
+        _revoke_pending(patient, utcnow())  # links sent to the old address stop working
+    audit.record(
+        "portal.account_email_changed",
+        actor=by,
+        obj=account,
+        patient_id=patient.id,
+        detail=f"reason: {reason[:REASON_MAX]}; old address notified",
+    )
+    db.session.flush()
+    return [_email_change_notice(patient, address) for address in sorted(told)]
+
+
+def _email_change_notice(patient: Patient, address: str) -> Email:
+    clinic = current_app.config["CLINIC_NAME"]
+    phone = current_app.config["CLINIC_PHONE"]
+    body = (
+        f"Dear {patient.given_name},\n\n"
+        f"The e-mail address on your {clinic} record was changed by the clinic, and messages "
+        "about your patient portal account now go to the new address. This address will no "
+        "longer receive them.\n\n"
+        f"If you did not ask for this, please call us at {phone} straight away.\n\n"
+        f"{clinic}\n"
+    )
+    return Email(to=address, subject=f"Your e-mail address at {clinic} was changed", body=body)
 
 
 def _on_account_deactivated(user: User) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.models import audit
+from clinic.models.base import utcnow
 from clinic.scheduling.models import CalendarFeed
 
 
@@ -23,18 +26,32 @@ def feed_of(clinician: User) -> CalendarFeed | None:
     )
 
 
-def new_token(clinician: User, *, by: User) -> str:
-    """A fresh secret for this clinician's feed; any earlier link stops working."""
+def new_token(clinician: User, *, by: User, days: int | None = None) -> str:
+    """A fresh secret for this clinician's feed, working for `days` (0: until switched off;
+    None: CALENDAR_FEED_DAYS); any earlier link stops working."""
+    if days is None:
+        days = int(current_app.config["CALENDAR_FEED_DAYS"])
     token = secrets.token_urlsafe(32)
     feed = feed_of(clinician) or CalendarFeed(clinician_id=clinician.id)
     replaced = feed.token_hash is not None
     feed.token_hash = _digest(token)
+    feed.expires_at = utcnow() + timedelta(days=days) if days > 0 else None
     db.session.add(feed)
     db.session.flush()
     audit.record(
-        "calendar_feed.replaced" if replaced else "calendar_feed.created", actor=by, obj=clinician
+        "calendar_feed.replaced" if replaced else "calendar_feed.created",
+        actor=by,
+        obj=clinician,
+        detail=f"works for {days} days" if days else "works until switched off",
     )
     return token
+
+
+def is_live(feed: CalendarFeed | None) -> bool:
+    """Whether the feed has a link that still works."""
+    return bool(
+        feed and feed.token_hash and (feed.expires_at is None or feed.expires_at > utcnow())
+    )
 
 
 def switch_off(clinician: User, *, by: User) -> None:
@@ -52,5 +69,9 @@ def clinician_for(token: str) -> User | None:
     return db.session.scalar(
         sa.select(User)
         .join(CalendarFeed, CalendarFeed.clinician_id == User.id)
-        .where(CalendarFeed.token_hash == _digest(token), User.active.is_(True))
+        .where(
+            CalendarFeed.token_hash == _digest(token),
+            User.active.is_(True),
+            sa.or_(CalendarFeed.expires_at.is_(None), CalendarFeed.expires_at > utcnow()),
+        )
     )

@@ -138,8 +138,25 @@ def add_day_fields(form_cls, weekdays):
     return type("WeekHoursForm", (form_cls,), attrs)
 
 
+FEED_LIFETIMES = [
+    (30, "30 days"),
+    (90, "90 days"),
+    (180, "180 days"),
+    (365, "a year"),
+    (0, "until switched off"),
+]
+
+
 class FeedForm(ClinicForm):
-    """Carries only the CSRF token, for the feed's create and revoke buttons."""
+    """The feed's create and revoke buttons; a new link works for the chosen number of days."""
+
+    lifetime = SelectField(
+        "The link works for",
+        choices=FEED_LIFETIMES,
+        coerce=int,
+        default=180,
+        validators=[Optional()],
+    )
 
 
 class _Value:

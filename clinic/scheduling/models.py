@@ -247,3 +247,5 @@ class CalendarFeed(TimestampMixin, Model):
         sa.ForeignKey("user_account.id", ondelete="RESTRICT"), unique=True, nullable=False
     )
     token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The link stops working after this (None: it works until replaced or switched off).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

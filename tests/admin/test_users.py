@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
 from clinic.models.audit import AuditEvent
-from tests.factories import PASSWORD, PatientFactory
+from tests.factories import PASSWORD, PatientFactory, current_code
 
 GOOD = "Maple kettle horizon 58"
 
@@ -95,7 +95,7 @@ def test_patient_account_needs_an_unlinked_patient(client, login, db):
 
 
 def test_edit_saves_and_is_audited(client, login, make_user, db):
-    login(Role.ADMIN)
+    me = login(Role.ADMIN)
     user = make_user(Role.FRONT_DESK)
     page = f"/admin/users/{user.id}/edit"
     response = client.post_form(
@@ -106,6 +106,7 @@ def test_edit_saves_and_is_audited(client, login, make_user, db):
             "role": "clinical_staff",
             "version": str(user.version),
             "password": PASSWORD,
+            "code": current_code(me),
         },
     )
     assert response.status_code == 302
@@ -163,6 +164,7 @@ def test_admin_cannot_deactivate_or_demote_themself(client, login, db):
             "role": "front_desk",
             "version": str(admin.version),
             "password": PASSWORD,
+            "code": current_code(admin),
         },
     )
     assert "your own administrator role" in response.get_data(as_text=True)
@@ -183,12 +185,17 @@ def test_deactivate_and_reactivate(client, login, make_user, db):
 
 
 def test_reset_password_refuses_weak_password(client, login, make_user, db):
-    login(Role.ADMIN)
+    me = login(Role.ADMIN)
     user = make_user(Role.PROVIDER)
     page = f"/admin/users/{user.id}"
     response = client.post_form(
         f"{page}/password",
-        {"new_password": "password1234", "confirm": "password1234", "password": PASSWORD},
+        {
+            "new_password": "password1234",
+            "confirm": "password1234",
+            "password": PASSWORD,
+            "code": current_code(me),
+        },
         token_from=page,
     )
     assert response.status_code == 422
@@ -206,7 +213,7 @@ def test_user_list_filters_and_sorts(client, login, make_user):
 
 
 def test_changing_an_email_or_role_asks_for_the_admins_password(client, login, make_user, db):
-    login(Role.ADMIN)
+    me = login(Role.ADMIN)
     user = make_user(Role.FRONT_DESK)
     page = f"/admin/users/{user.id}/edit"
     form = {
@@ -220,7 +227,10 @@ def test_changing_an_email_or_role_asks_for_the_admins_password(client, login, m
     assert _user(db, user.email) is not None
     failed = sa.select(sa.func.count()).where(AuditEvent.action == "auth.reauth_failed")
     assert db.session.scalar(failed) == 1
-    assert client.post_form(page, {**form, "password": PASSWORD}).status_code == 302
+    assert (
+        client.post_form(page, {**form, "password": PASSWORD, "code": current_code(me)}).status_code
+        == 302
+    )
     assert _user(db, "new.address@x.example.com") is not None
     # a name alone needs no confirmation
     renamed = {**form, "email": "new.address@x.example.com", "full_name": "Only A Name"}
@@ -237,6 +247,7 @@ def test_an_admin_changes_their_own_credentials_like_anyone(client, login, db):
             "new_password": "a brand new passphrase",
             "confirm": "a brand new passphrase",
             "password": PASSWORD,
+            "code": current_code(admin),
         },
         token_from=page,
     )

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from clinic.auth.models import Role
 from clinic.models.audit import AuditEvent
+from tests.conftest import sign_in
 from tests.factories import PASSWORD
 
 FAILED = "The e-mail or password is not correct."
@@ -31,7 +32,7 @@ def test_each_role_lands_on_its_home(client, make_user):
     }
     for role, home in homes.items():
         user = make_user(role)
-        response = client.post_form("/login", {"email": user.email, "password": PASSWORD})
+        response = sign_in(client, user)
         assert response.status_code == 302
         assert response.headers["Location"] == home
         assert client.get(home).status_code == 200
@@ -70,11 +71,7 @@ def test_deactivated_account_cannot_sign_in(client, make_user):
 
 def test_safe_next_redirect_is_followed(client, make_user):
     user = make_user(Role.ADMIN)
-    response = client.post_form(
-        "/login?next=/admin/audit",
-        {"email": user.email, "password": PASSWORD},
-        token_from="/login",
-    )
+    response = sign_in(client, user, url="/login?next=/admin/audit")
     assert response.headers["Location"] == "/admin/audit"
 
 
@@ -87,11 +84,7 @@ def test_offsite_next_redirects_are_ignored(client, make_user):
         "javascript:alert(1)",
     ):
         client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
-        response = client.post_form(
-            "/login?next=" + target,
-            {"email": user.email, "password": PASSWORD},
-            token_from="/login",
-        )
+        response = sign_in(client, user, url="/login?next=" + target)
         assert response.headers["Location"] == "/admin/users", target
         client.post_form("/logout", token_from="/admin/users")
 

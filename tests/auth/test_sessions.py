@@ -8,7 +8,7 @@ import pytest
 
 from clinic.auth import services
 from clinic.auth.models import Role
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, current_code
 
 NEW_PASSWORD = "Quiet harbour kestrel 77"
 
@@ -78,19 +78,24 @@ def test_weak_new_password_is_refused_beside_the_field(client, login):
 def test_admin_action_ends_the_users_sessions(app, client, login, make_user, action):
     victim = make_user(Role.PROVIDER)
     victim_client = app.test_client()
-    from tests.conftest import CsrfClient
+    from tests.conftest import CsrfClient, sign_in
 
     victim_client = CsrfClient(victim_client)
-    victim_client.post_form("/login", {"email": victim.email, "password": PASSWORD})
+    sign_in(victim_client, victim)
     assert victim_client.get("/clinical").status_code == 200
-    login(Role.ADMIN)
+    admin = login(Role.ADMIN)
     page = f"/admin/users/{victim.id}"
     if action == "deactivate":
         response = client.post_form(f"{page}/deactivate", token_from=page)
     else:
         response = client.post_form(
             f"{page}/password",
-            {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "password": PASSWORD},
+            {
+                "new_password": NEW_PASSWORD,
+                "confirm": NEW_PASSWORD,
+                "password": PASSWORD,
+                "code": current_code(admin),
+            },
             token_from=page,
         )
     assert response.status_code == 302

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from clinic.auth import throttle
+from clinic.auth import services, throttle
 from clinic.auth.models import Role
 from clinic.models.audit import AuditEvent
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, current_code
 
 WORKSTATION = {"REMOTE_ADDR": "10.0.0.5"}
 ELSEWHERE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -17,9 +17,14 @@ WRONG = "definitely wrong pw"
 
 
 def _try(client, email: str, password: str = WRONG, where=None):
-    return client.post_form(
+    """A sign-in from `where`; a right password for an enrolled account also gives the code."""
+    response = client.post_form(
         "/login", {"email": email, "password": password}, environ_base=where or ELSEWHERE
     )
+    if response.status_code == 302 and response.headers["Location"].startswith("/login/code"):
+        code = current_code(services.find_user_by_email(email))
+        response = client.post_form("/login/code", {"code": code}, environ_base=where or ELSEWHERE)
+    return response
 
 
 def _sign_out(client, where) -> None:

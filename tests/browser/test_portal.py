@@ -94,6 +94,24 @@ def test_admin_edits_instructions(page):
     screenshot(page, "admin-instructions-edit")
 
 
+def _mailed_link(address: str) -> str:
+    """The sign-in link as it reached the patient's mailbox (the outbox row's full body)."""
+    import sqlalchemy as sa
+
+    from clinic.extensions import db
+    from clinic.mail import OutboxMessage
+    from tests.browser.conftest import _LIVE
+
+    with _LIVE["app"].app_context():
+        body = db.session.scalars(
+            sa.select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == address)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    link = next(word for word in body.split() if "/portal/link/" in word)
+    return link[link.index("/portal/link/") :]
+
+
 def test_front_desk_invites_a_patient_who_then_signs_in(page, browser, live_server):
     desk = FIRST_OF_EACH_ROLE[Role.FRONT_DESK]
     sign_in(page, desk.email, desk.password)
@@ -109,9 +127,8 @@ def test_front_desk_invites_a_patient_who_then_signs_in(page, browser, live_serv
     screenshot(page, "portal-access")
     page.get_by_role("link", name="Outbox").first.click()
     page.get_by_role("link", name="Your invitation to the").first.click()
-    body = page.locator("pre").inner_text()
-    link = next(word for word in body.split() if "/portal/link/" in word)
-    path = link[link.index("/portal/link/") :]
+    assert "/portal/link/[hidden" in page.locator("pre").inner_text()  # staff cannot use it
+    path = _mailed_link("wei.chen@example.com")  # the patient's own mailbox
     # the patient opens the e-mailed link in their own browser, on a phone
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     phone = context.new_page()

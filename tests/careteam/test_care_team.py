@@ -19,6 +19,7 @@ from clinic.policy import care_team_access
 from clinic.scheduling.models import Status
 from tests import factories
 from tests.careteam_helpers import appointment_today
+from tests.factories import current_code
 from tests.scheduling.factories import make_appointment
 
 
@@ -41,7 +42,7 @@ def test_a_new_provider_gets_the_break_glass_offer_not_the_chart(client, login, 
 
 
 def test_break_glass_asks_for_the_password_and_a_reason(client, login, journey, db):
-    login(Role.PROVIDER)
+    me = login(Role.PROVIDER)
     url = f"/care-team/patients/{journey.patient_id}/break-glass"
     wrong = client.post_form(
         url,
@@ -50,7 +51,13 @@ def test_break_glass_asks_for_the_password_and_a_reason(client, login, journey, 
     assert wrong.status_code == 422 and "password is not correct" in wrong.get_data(as_text=True)
     assert len(_events(db, "auth.reauth_failed")) == 1
     short = client.post_form(
-        url, {"reason": "other", "explanation": "x", "password": factories.PASSWORD}
+        url,
+        {
+            "reason": "other",
+            "explanation": "x",
+            "password": factories.PASSWORD,
+            "code": current_code(me),
+        },
     )
     assert short.status_code == 422 and "in a sentence" in short.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(BreakGlass.id))) == 0
@@ -64,6 +71,7 @@ def test_break_glass_opens_the_chart_for_the_configured_hours(app, client, login
             "reason": "emergency",
             "explanation": "Patient phoned with new leg weakness",
             "password": factories.PASSWORD,
+            "code": current_code(user),
             "next": _chart(journey),
         },
         token_from=_chart(journey),

@@ -13,6 +13,7 @@ from clinic.instructions import services
 from clinic.instructions.context import Treatment
 from clinic.instructions.models import InstructionVersion, ReviewStatus
 from clinic.instructions.phases import Phase, phase_for_day, phase_on
+from clinic.journeys.states import Therapy
 from clinic.models.audit import AuditEvent
 
 
@@ -56,11 +57,20 @@ def test_admin_edits_make_new_versions_and_stale_edits_conflict(client, login, d
     services.load_samples()
     login(Role.ADMIN)
     url = "/admin/instructions/prp/days_0_3"
+    signs = "Call us for a fever."
     saved = client.post_form(
-        url, {"title": "First days", "body": "Rest.\n\nWalk a little.", "based_on": "1"}
+        url,
+        {
+            "title": "First days",
+            "body": "Rest.\n\nWalk a little.",
+            "warning_signs": signs,
+            "based_on": "1",
+        },
     )
     assert saved.status_code == 302
-    stale = client.post_form(url, {"title": "Mine", "body": "My edit", "based_on": "1"})
+    stale = client.post_form(
+        url, {"title": "Mine", "body": "My edit", "warning_signs": signs, "based_on": "1"}
+    )
     html = stale.get_data(as_text=True)
     assert stale.status_code == 409
     assert "Someone else saved version 2" in html and "Walk a little." in html
@@ -111,12 +121,24 @@ def treated(monkeypatch):
     return _set
 
 
-def test_patient_sees_the_phase_for_today_and_can_open_others(client, login, db, treated):
+def approve_samples(make_user) -> None:
+    """The medical director approves every shipped sample."""
+    admin = make_user(Role.ADMIN)
+    for therapy in (t.value for t in Therapy):
+        for version in services.newest_for_therapy(therapy).values():
+            services.approve(version, by=admin)
+
+
+def test_patient_sees_the_phase_for_today_and_can_open_others(
+    client, login, db, treated, make_user
+):
     services.load_samples()
+    approve_samples(make_user)
     treated(5)
     user = login(Role.PATIENT)
     html = client.get("/my/instructions").get_data(as_text=True)
-    assert "Days four to fourteen" in html and "awaiting the clinic" in html
+    assert "Days four to fourteen" in html and "awaiting the clinic" not in html
+    assert 'id="warning-signs"' in html
     other = client.get("/my/instructions?phase=after_6_weeks").get_data(as_text=True)
     assert "After six weeks" in other and "Show the one for today" in other
     printed = client.get("/my/instructions/print?phase=days_0_3").get_data(as_text=True)
@@ -156,3 +178,87 @@ def test_a_tampered_version_field_is_a_400_not_a_500(client, login, db):
         "/admin/instructions/prp/days_0_3", {"title": "x", "body": "y", "based_on": "x"}
     )
     assert response.status_code == 400
+
+
+def test_only_approved_text_reaches_patients_otherwise_call_the_clinic(
+    client, login, db, treated, make_user
+):
+    services.load_samples()
+    treated(1)
+    login(Role.PATIENT)
+    html = client.get("/my/instructions").get_data(as_text=True)
+    assert 'id="call-the-clinic"' in html and "The first three days" not in html
+    admin = make_user(Role.ADMIN)
+    services.approve(services.newest("prp", Phase.DAYS_0_3), by=admin)
+    html = client.get("/my/instructions").get_data(as_text=True)
+    assert "The first three days" in html and 'id="call-the-clinic"' not in html
+
+
+def test_warning_signs_are_a_separate_highlighted_block_in_every_phase(
+    client, login, db, treated, make_user
+):
+    services.load_samples()
+    approve_samples(make_user)
+    login(Role.PATIENT)
+    for days in (0, 5, 20, 60):
+        treated(days, therapy="bmac")
+        html = client.get("/my/instructions").get_data(as_text=True)
+        block = html[html.index('id="warning-signs"') :]
+        for sign in (
+            "100.4 °F",
+            "worse instead of better",
+            "worse when you sit or stand up",
+            "new numbness or weakness",
+            "where cells were taken",
+            "Call 911",
+        ):
+            assert sign in block, (days, sign)
+    for version in db.session.scalars(sa.select(InstructionVersion)):
+        assert "Call the clinic straight away" not in version.body  # not buried in the text
+
+
+EFFECT_CLAIMS = ("sign the treatment", "means it is working", "is at work", "protects the result")
+
+
+def test_no_sample_sentence_claims_an_effect_and_us_words_by_default(db):
+    from clinic.instructions.samples import sample_text, sample_warning_signs
+
+    for therapy in (t.value for t in Therapy):
+        for phase in Phase:
+            _title, body = sample_text(therapy, phase)
+            text = (body + sample_warning_signs(therapy)).lower()
+            assert not any(claim in text for claim in EFFECT_CLAIMS), (therapy, phase)
+            assert "paracetamol" not in text and "38 °c (" not in text
+    _, body = sample_text("prp", Phase.DAYS_0_3)
+    assert "acetaminophen" in body
+    _, metric = sample_text("prp", Phase.DAYS_0_3, locale="metric")
+    assert "paracetamol" in metric and "acetaminophen" not in metric
+    assert "38 °C" in sample_warning_signs("prp", "metric")
+
+
+def test_the_clinic_locale_chooses_the_words_of_loaded_samples(app, db):
+    app.config["CLINIC_LOCALE"] = "metric"
+    try:
+        services.load_samples()
+    finally:
+        del app.config["CLINIC_LOCALE"]
+    version = services.newest("prp", Phase.DAYS_0_3)
+    assert "paracetamol" in version.body and "38 °C or higher" in version.warning_signs
+
+
+def test_warning_signs_can_never_be_emptied(client, login, db, make_user):
+    services.load_samples()
+    login(Role.ADMIN)
+    url = "/admin/instructions/prp/days_0_3"
+    response = client.post_form(
+        url, {"title": "T", "body": "B", "warning_signs": " ", "based_on": "1"}
+    )
+    assert response.status_code == 302
+    new, old = services.history("prp", Phase.DAYS_0_3)
+    assert new.warning_signs == old.warning_signs and "Call 911" in new.warning_signs
+    newest_bmac = services.newest("bmac", Phase.PRE_PROCEDURE)
+    newest_bmac.warning_signs = ""  # as if it had none: the sample block comes back
+    first = services.save_new_version(
+        "bmac", Phase.PRE_PROCEDURE, title="T", body="B", based_on=1, by=make_user(Role.ADMIN)
+    )
+    assert "where cells were taken" in first.warning_signs

@@ -33,7 +33,7 @@ def make_journey(db, provider, staff, staff2):
     """Opens a journey for `provider`, with `staff` and `staff2` on its care team."""
 
     def _make(therapy: Therapy = Therapy.PRP, patient=None, by=None):
-        condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.36"))
+        condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.362"))
         journey = journeys.open_journey(
             patient or factories.PatientFactory(),
             therapy=therapy,

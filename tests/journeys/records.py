@@ -10,8 +10,9 @@ from clinic.auth.models import Role
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
-from clinic.journeys.services import gating, journeys
+from clinic.journeys.services import gating, journeys, screening
 from clinic.journeys.states import Therapy
+from clinic.patients.models import AntithromboticDrug
 from tests import factories
 
 
@@ -33,7 +34,7 @@ def collected_journey():
 
 
 def placeholders() -> dict[str, int]:
-    journey, _provider = collected_journey()
+    journey, provider = collected_journey()
     specimen = gating.specimen_of(journey.cycles[0])
     follow_up = m.FollowUp(
         patient_id=journey.patient_id,
@@ -46,7 +47,14 @@ def placeholders() -> dict[str, int]:
     )
     db.session.add(follow_up)
     db.session.flush()
+    allergy = screening.add_allergy(journey.patient, "Latex", "Hives", provider)
+    medicine = screening.add_medicine(
+        journey.patient, AntithromboticDrug.ASPIRIN, "Aspirin 81 mg", None, provider
+    )
     return dict(
+        cycle=journey.cycles[0].id,
+        allergy=allergy.id,
+        medicine=medicine.id,
         journey_patient=journey.patient_id,
         journey=journey.id,
         stage=journey.evaluation.id,

@@ -70,3 +70,36 @@ def test_condition_catalogue(client, login, db):
 def test_provider_cannot_edit_catalogues(client, login, db):
     login(Role.PROVIDER)
     assert client.get("/admin/clinical/checklists").status_code == 403
+
+
+def test_every_offered_diagnosis_is_a_valid_billable_icd10cm_code(db):
+    import simple_icd_10_cm as cm
+
+    offered = db.session.scalars(sa.select(m.Condition).where(m.Condition.active)).all()
+    assert offered
+    for condition in offered:
+        assert cm.is_valid_item(condition.code), condition.code
+        assert cm.is_leaf(condition.code), f"{condition.code} is a category, not billable"
+    codes = set(db.session.scalars(sa.select(m.Condition.code)))
+    assert not codes & {"M51.36", "M51.37", "M47.890"}  # migrated to M51.369, M51.379, M47.899
+    assert {"M51.369", "M51.379", "M47.899", "M51.362"} <= codes
+
+
+def test_a_journey_on_a_retired_code_is_flagged_on_the_chart(client, login, db, provider):
+    from clinic.journeys.services import catalogues, journeys
+    from tests import factories
+
+    old = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.369"))
+    journey = journeys.open_journey(
+        factories.PatientFactory(),
+        therapy=Therapy.PRP,
+        provider=provider,
+        condition_ids=[old.id],
+        targets=[("L4-L5", "midline", "disc")],
+        by=provider,
+    )
+    catalogues.set_condition_active(old, False, factories.make_user(Role.ADMIN))
+    db.session.flush()
+    login(Role.PROVIDER, provider)
+    html = client.get(f"/clinical/patients/{journey.patient_id}/chart").get_data(as_text=True)
+    assert "M51.369" in html and "retired code: choose a current diagnosis" in html

@@ -9,6 +9,7 @@ import pytest
 from clinic.journeys.classify import (
     concentration_factor,
     depa_band,
+    leukocyte_label,
     paw_class,
     paw_platelet_band,
     platelet_dose_billions,
@@ -22,9 +23,12 @@ from clinic.journeys.classify import (
         (D(200), D(250), "P1"),
         (D(251), D(250), "P2"),
         (D("749.99"), D(250), "P2"),
-        (D(750), D(250), "P3"),
-        (D(1250), D(250), "P3"),
+        (D(750), D(250), "P2"),  # PAW P2 runs up to and including 750
+        (D("750.01"), D(250), "P3"),
+        (D(1250), D(250), "P3"),  # P3 runs up to and including 1,250
         (D("1250.01"), D(250), "P4"),
+        (D(760), D(760), "P1"),  # at a baseline above 750: still not above it
+        (D(761), D(760), "P3"),
         (D(800), D(900), "P1"),  # under a high baseline is still P1
     ],
 )
@@ -92,3 +96,17 @@ def test_dose_and_concentration_worked_examples():
     assert depa_band(platelet_dose_billions(D(1000), D(5))) == "B"  # exactly 5 billion
     assert concentration_factor(D(1100), D(0)) is None
     assert platelet_dose_billions(None, D(6)) is None
+
+
+@pytest.mark.parametrize(
+    ("product", "baseline", "label"),
+    [
+        (D("6.6"), D("6.5"), "rich"),
+        (D("6.5"), D("6.5"), "poor"),  # at baseline is PAW "B": poor
+        (D("1.2"), D("6.5"), "poor"),
+        (None, D("6.5"), None),
+        (D("1.2"), None, None),
+    ],
+)
+def test_leukocyte_label_follows_the_counts(product, baseline, label):
+    assert leukocyte_label(product, baseline) == label

@@ -24,6 +24,7 @@ def treated(journey, provider, staff, staff2):
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
     walk.inject(journey, provider)
+    walk.recover(journey, staff)
     return journey
 
 

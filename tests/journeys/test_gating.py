@@ -36,6 +36,10 @@ def test_candidate_with_consent_opens_cycle_one(db, journey, provider):
 def test_collection_needs_completed_evaluation(db, journey, provider):
     walk.evaluate(journey, provider, sign=False)
     collection = walk.stage_of(journey, StageKind.COLLECTION)
+    assert gating.start_blockers(collection) == [
+        "Do today's procedure-day screen for this cycle first."
+    ]
+    walk.screen(journey, provider)
     assert gating.start_blockers(collection) == []
     journey.evaluation.status = StageStatus.IN_PROGRESS  # as if it were not completed
     assert gating.start_blockers(collection) == ["Collection needs a completed evaluation."]
@@ -111,14 +115,17 @@ def test_injection_needs_processed_product_of_this_patient(db, journey, provider
     assert "another patient" in gating.start_blockers(injection)[0]
 
 
-def test_signing_injection_generates_follow_ups_from_protocol(db, journey, provider, staff, staff2):
+def test_discharge_generates_follow_ups_from_protocol(db, journey, provider, staff, staff2):
     walk.evaluate(journey, provider)
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
     walk.inject(journey, provider, sign=False)
     assert journey.status is JourneyStatus.IN_TREATMENT
-    assert db.session.scalars(sa.select(m.FollowUp)).all() == []
+    # Neither the completed injection nor a (late) signature creates them: the discharge does.
     walk.stages.sign_stage(walk.stage_of(journey, StageKind.INJECTION), provider)
+    assert db.session.scalars(sa.select(m.FollowUp)).all() == []
+    assert journey.status is JourneyStatus.IN_TREATMENT
+    walk.recover(journey, staff)
     assert journey.status is JourneyStatus.FOLLOW_UP
     follow_ups = db.session.scalars(
         sa.select(m.FollowUp).where(m.FollowUp.journey_id == journey.id).order_by(m.FollowUp.due_on)
@@ -139,6 +146,7 @@ def test_signing_injection_generates_follow_ups_from_protocol(db, journey, provi
     assert all(f.window_opens_on <= f.due_on <= f.window_closes_on for f in follow_ups)
     specimen = gating.specimen_of(journey.cycles[0])
     assert [e.step for e in specimen.events] == [
+        CustodyStep.LABELLED,
         CustodyStep.COLLECTED,
         CustodyStep.RECEIVED,
         CustodyStep.PROCESSED,
@@ -160,9 +168,16 @@ def test_repeat_treatment_opens_a_new_cycle(db, journey, provider, staff, staff2
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
     walk.inject(journey, provider)
+    walk.recover(journey, staff)
     cycle = journeys.open_repeat_cycle(journey, provider)
     assert cycle.number == 2 and journey.status is JourneyStatus.IN_TREATMENT
     collection = walk.stage_of(journey, StageKind.COLLECTION, cycle)
+    assert "screen" in gating.start_blockers(collection)[0]
+    # the repeat cycle is screened again and needs the patient's consent again
+    stopped = walk.screen(journey, provider, consent_form_version=None, consent_signed_at=None)
+    assert stopped.outcome.value == "stopped" and "re-consent" in stopped.findings
+    assert "not cleared" in gating.start_blockers(collection)[0]
+    walk.screen(journey, provider)
     assert gating.start_blockers(collection) == []
     walk.collect(journey, staff)
     assert gating.specimen_of(cycle).code != gating.specimen_of(journey.cycles[0]).code

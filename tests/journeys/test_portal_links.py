@@ -26,11 +26,21 @@ def _responses(db, patient):
     ).all()
 
 
-def _treated(journey, provider, staff, staff2, days_ago=0):
+def _approve_all() -> None:
+    admin = factories.make_user(Role.ADMIN)
+    for therapy in ("prp", "bmac", "adipose", "growth_factor"):
+        for version in instructions.newest_for_therapy(therapy).values():
+            instructions.approve(version, by=admin)
+
+
+def _treated(journey, provider, staff, staff2, days_ago=0, discharge=True):
     walk.evaluate(journey, provider)
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
-    return walk.inject(journey, provider, days_ago=days_ago)
+    stage = walk.inject(journey, provider, days_ago=days_ago)
+    if discharge:
+        walk.recover(journey, staff)
+    return stage
 
 
 def test_opening_a_journey_asks_for_baseline_questionnaires(db, journey):
@@ -53,7 +63,7 @@ def test_a_neck_journey_gets_the_neck_questionnaire(db, provider):
     assert "ndi" in codes and "odi" not in codes
 
 
-def test_signed_injection_schedules_questionnaires_in_each_follow_up_window(
+def test_discharge_schedules_questionnaires_in_each_follow_up_window(
     db, journey, provider, staff, staff2
 ):
     _treated(journey, provider, staff, staff2)
@@ -78,6 +88,7 @@ def test_instructions_follow_the_days_since_injection(
     client, db, journey, provider, staff, staff2, sign_in_as
 ):
     instructions.load_samples()
+    _approve_all()
     _treated(journey, provider, staff, staff2, days_ago=5)
     treatment = treatment_of(journey.patient)
     assert treatment.therapy == "prp"
@@ -90,7 +101,8 @@ def test_instructions_follow_the_days_since_injection(
 
 def test_discharge_records_which_instructions_went_home(db, journey, provider, staff, staff2):
     instructions.load_samples()
-    _treated(journey, provider, staff, staff2)
+    _approve_all()
+    _treated(journey, provider, staff, staff2, discharge=False)
     stage = walk.recover(journey, staff)
     (receipt,) = instructions.receipts_for(journey.patient)
     assert receipt.occasion == "discharge"
@@ -147,6 +159,7 @@ def test_home_shows_the_current_instructions(
     client, db, journey, provider, staff, staff2, sign_in_as
 ):
     instructions.load_samples()
+    _approve_all()
     _treated(journey, provider, staff, staff2, days_ago=1)
     sign_in_as(Role.PATIENT, factories.make_user(Role.PATIENT, patient=journey.patient))
     html = client.get("/my").get_data(as_text=True)

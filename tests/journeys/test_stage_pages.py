@@ -11,6 +11,7 @@ from clinic.journeys import walkthrough as walk
 from clinic.journeys.services import gating, journeys, stages
 from clinic.journeys.states import StageKind, StageStatus
 from clinic.models.audit import AuditEvent
+from tests.factories import PASSWORD
 
 
 def url(stage, tail=""):
@@ -116,7 +117,11 @@ def test_time_out_mismatch_is_a_hard_stop_and_audited(
     login(Role.PROVIDER, provider)
     response = client.post_form(
         url(injection, "/time-out"),
-        {"timeout_team": "Dr A; RN B", "specimen_code": "SP-WRONG1"},
+        {
+            "members-0-user_id": str(staff.id),
+            "members-0-password": PASSWORD,
+            "specimen_code": "SP-WRONG1",
+        },
         token_from=url(injection),
     )
     assert response.status_code == 422
@@ -132,7 +137,11 @@ def test_time_out_mismatch_is_a_hard_stop_and_audited(
     code = gating.specimen_of(injection.cycle).code
     response = client.post_form(
         url(injection, "/time-out"),
-        {"timeout_team": "Dr A; RN B", "specimen_code": code.lower()},
+        {
+            "members-0-user_id": str(staff.id),
+            "members-0-password": PASSWORD,
+            "specimen_code": code.lower(),
+        },
         token_from=url(injection),
     )
     assert response.status_code == 302

@@ -148,7 +148,8 @@ def test_a_rotated_key_keeps_sessions_signed_with_the_old_one(tmp_path):
     signer_app.secret_key = old
     serializer = SecureCookieSessionInterface().get_signing_serializer(signer_app)
     cookie = serializer.dumps({"note": "signed before the rotation"})
-    with rotated.test_request_context(headers={"Cookie": f"cjt_session={cookie}"}):
+    name = rotated.config["SESSION_COOKIE_NAME"]
+    with rotated.test_request_context(headers={"Cookie": f"{name}={cookie}"}):
         from flask import session
 
         assert session.get("note") == "signed before the rotation"

@@ -15,12 +15,14 @@ from clinic.outcomes.models import BASELINE, QuestionnaireResponse, ResponseStat
 
 
 def treat(make_journey, provider, staff, staff2, days_ago: int = 60) -> m.Journey:
-    """A PRP journey injected `days_ago` days ago (follow-ups and their sets generated)."""
+    """A PRP journey injected `days_ago` days ago and discharged (follow-ups and their sets
+    generated)."""
     journey = make_journey()
     walk.evaluate(journey, provider)
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
     walk.inject(journey, provider, days_ago=days_ago)
+    walk.recover(journey, staff)  # discharge starts the follow-ups and their questionnaire sets
     return journey
 
 

@@ -259,3 +259,85 @@ def test_a_reset_link_never_reactivates_a_disabled_account(app, client, login, p
     db.session.flush()
     with pytest.raises(Refused):
         portal.redeem(token, "Another strong phrase 77")
+
+
+def test_outbox_masks_portal_links(app, client, login, patient, db):
+    login(Role.FRONT_DESK)
+    _invite(client, patient)
+    path = _last_link(db)
+    message = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    html = client.get(f"/outbox/{message.id}").get_data(as_text=True)
+    token = path.rsplit("/", 1)[1]
+    assert token not in html and "/portal/link/[hidden" in html
+    assert "Dear Ada" in html
+
+
+def test_reinvitation_never_moves_the_account_to_a_new_address(app, client, login, patient, db):
+    login(Role.FRONT_DESK)
+    _invite(client, patient)
+    assert _redeem(app, _last_link(db)).status_code == 302
+    account = db.session.scalar(sa.select(User).where(User.patient_id == patient.id))
+    account.active = False
+    db.session.flush()
+    moved = _invite(client, patient, email="someone.else@x.example.com")
+    assert moved.status_code == 422 and "change the e-mail on the patient" in moved.get_data(
+        as_text=True
+    )
+    db.session.expire_all()
+    assert account.email == "ada.q@x.example.com"
+
+
+def _edit_form(patient, **changes) -> dict:
+    form = {
+        "given_name": patient.given_name,
+        "family_name": patient.family_name,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "sex": patient.sex.value,
+        "email": patient.email,
+        "preferred_contact": "email",
+        "version": str(patient.version),
+    }
+    form.update(changes)
+    return form
+
+
+def test_changing_a_portal_users_email_needs_a_reason_and_tells_the_old_address(
+    app, client, login, patient, db
+):
+    login(Role.FRONT_DESK)
+    _invite(client, patient)
+    assert _redeem(app, _last_link(db)).status_code == 302
+    page = f"/patients/{patient.id}/edit"
+    new = "ada.new@x.example.com"
+    first = client.post_form(page, _edit_form(patient, email=new))
+    html = first.get_data(as_text=True)
+    assert first.status_code == 422 and 'id="email_change_reason-error"' in html
+    db.session.expire_all()
+    assert patient.email == "ada.q@x.example.com"
+    sent_before = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
+    done = client.post_form(
+        page, _edit_form(patient, email=new, email_change_reason="Patient phoned: new address")
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    account = db.session.scalar(sa.select(User).where(User.patient_id == patient.id))
+    assert patient.email == new and account.email == new
+    notices = db.session.scalars(
+        sa.select(OutboxMessage).order_by(OutboxMessage.id).offset(sent_before)
+    ).all()
+    assert [n.recipient for n in notices] == ["ada.q@x.example.com"]
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "portal.account_email_changed")
+    ).one()
+    assert "Patient phoned" in event.detail and event.patient_id == patient.id
+
+
+def test_email_of_a_patient_without_portal_account_changes_without_a_reason(
+    client, login, patient, db
+):
+    login(Role.FRONT_DESK)
+    page = f"/patients/{patient.id}/edit"
+    html = client.get(page).get_data(as_text=True)
+    assert "email_change_reason" not in html
+    response = client.post_form(page, _edit_form(patient, email="other@x.example.com"))
+    assert response.status_code == 302

@@ -48,6 +48,7 @@ def server(db_kind):
             "emails": {role: user.email for role, user in people.items()},
             "clinicians": [c.id for c in clinicians],
             "patient": patient.id,
+            "app": app,
         }
     with LiveServer(app) as live:
         yield app, live, ids
@@ -57,7 +58,7 @@ def server(db_kind):
 
 def signed_in(live, ids, role: Role) -> Browser:
     browser = Browser(live.url)
-    browser.sign_in(ids["emails"][role])
+    browser.sign_in(ids["emails"][role], ids["app"])
     return browser
 
 

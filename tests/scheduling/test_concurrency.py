@@ -21,7 +21,7 @@ from clinic.extensions import db
 from clinic.scheduling.models import Appointment, Status
 from tests.conftest import make_test_app
 from tests.databases import fresh_url
-from tests.factories import PASSWORD, PatientFactory, make_user
+from tests.factories import PASSWORD, TOTP_SECRET, PatientFactory, make_user
 from tests.live import LiveServer
 
 REQUESTS = 20
@@ -41,6 +41,22 @@ def server(db_kind):
         yield app, live, ids
     with app.app_context():
         db.engine.dispose()
+
+
+def code_for(app, email: str) -> str:
+    """The current code of an account enrolled with the tests' secret, usable again at once."""
+    import pyotp
+
+    from clinic.auth.models import SecondFactor, User
+
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
+        db.session.execute(
+            sa.update(SecondFactor).where(SecondFactor.user_id == user_id).values(last_step=None)
+        )
+        db.session.commit()
+        db.session.remove()
+    return pyotp.TOTP(TOTP_SECRET).now()
 
 
 class Browser:
@@ -71,13 +87,22 @@ class Browser:
             self.cookie = cookie.split(";", 1)[0]
         return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
 
-    def sign_in(self, email: str) -> None:
+    def sign_in(self, email: str, app=None) -> None:
+        """The password, then (an enrolled test account, `app` given) the current code."""
         token = self.token("/login")
-        status, _, cookie = self.request(
+        status, text, cookie = self.request(
             "POST", "/login", {"csrf_token": token, "email": email, "password": PASSWORD}
         )
         assert status == 302
         self.cookie = cookie.split(";", 1)[0]
+        if "/login/code" in text:
+            code = code_for(app, email)
+            token = self.token("/login/code")
+            status, _, cookie = self.request(
+                "POST", "/login/code", {"csrf_token": token, "code": code}
+            )
+            assert status == 302
+            self.cookie = cookie.split(";", 1)[0]
 
 
 def test_simultaneous_overlapping_bookings_only_one_wins(server):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 from icalendar import Calendar
 
 from clinic.auth.models import Role
+from clinic.models.base import utcnow
 from clinic.scheduling.models import CalendarFeed
 from tests.scheduling.factories import make_appointment
 from tests.scheduling.test_pages import _today_at
@@ -56,3 +58,28 @@ def test_a_clinician_manages_only_their_own_link(client, login, clinic):
     me = login(Role.PROVIDER)
     assert client.get(f"/schedule/clinicians/{me.id}/feed").status_code == 200
     assert client.get(f"/schedule/clinicians/{clinic.provider.id}/feed").status_code == 403
+
+
+def test_a_link_expires_after_the_chosen_lifetime_and_its_owner_switches_it_off(
+    client, login, app, db
+):
+    me = login(Role.PROVIDER)
+    page = f"/schedule/clinicians/{me.id}/feed"
+    html = client.post_form(page, {"lifetime": "30"}).get_data(as_text=True)
+    link = re.search(r'readonly value="([^"]+)"', html).group(1).replace("http://localhost", "")
+    feed = db.session.scalars(sa.select(CalendarFeed)).one()
+    lifetime = feed.expires_at - utcnow()
+    assert timedelta(days=29, hours=23) < lifetime <= timedelta(days=30)
+    assert "working until" in client.get(page).get_data(as_text=True)
+    anonymous = app.test_client()
+    assert anonymous.get(link).status_code == 200
+    feed.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.flush()
+    assert anonymous.get(link).status_code == 404  # expired
+    fresh = client.post_form(page, {"lifetime": "0"}).get_data(as_text=True)
+    link = re.search(r'readonly value="([^"]+)"', fresh).group(1).replace("http://localhost", "")
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(CalendarFeed)).one().expires_at is None
+    assert anonymous.get(link).status_code == 200
+    client.post_form(f"{page}/revoke", {}, token_from=page)  # the owner switches it off
+    assert anonymous.get(link).status_code == 404

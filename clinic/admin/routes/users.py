@@ -12,8 +12,9 @@ from clinic.admin.forms import (
     EditUserForm,
     NewUserForm,
     ResetPasswordForm,
+    ResetTwoStepForm,
 )
-from clinic.auth import services
+from clinic.auth import mfa, services
 from clinic.auth.models import User
 from clinic.auth.reauth import confirm_identity
 from clinic.errors import Refused, StaleWrite, show_beside
@@ -100,7 +101,45 @@ def user_detail(user_id: int):
         recent=recent,
         action_form=ConfirmForm(),
         reset_form=ResetPasswordForm(),
+        **_two_step(user),
     )
+
+
+def _two_step(user: User, form: ResetTwoStepForm | None = None) -> dict:
+    return {
+        "enrolled": mfa.is_enrolled(user),
+        "mfa_form": form or ResetTwoStepForm(prefix="mfa"),
+    }
+
+
+@bp.route("/users/<int:user_id>/two-step/reset", methods=["POST"])
+def reset_two_step(user_id: int):
+    """Remove a user's second factor (a lost phone); asks for the admin's password and code."""
+    user = _get_user(user_id)
+    form = ResetTwoStepForm(prefix="mfa")
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                confirm_identity(current_user, form.password.data, form.code.data, "two-step reset")
+                mfa.reset(user, by=current_user)
+        except Refused as err:
+            show_beside(form, err, "password")
+        else:
+            flash(
+                f"Two-step sign-in reset; {user.full_name} is signed out everywhere and sets it "
+                "up again at the next sign-in.",
+                "success",
+            )
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    form.password.data = form.code.data = ""
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        recent=[],
+        action_form=ConfirmForm(),
+        reset_form=ResetPasswordForm(),
+        **_two_step(user, form),
+    ), 422
 
 
 def _changes_credentials(user: User, form: EditUserForm) -> bool:
@@ -205,4 +244,5 @@ def reset_password(user_id: int):
         recent=[],
         action_form=ConfirmForm(),
         reset_form=form,
+        **_two_step(user),
     ), 422

@@ -4,9 +4,11 @@ from clinic.journeys.models.catalog import (  # noqa: F401
     ChecklistItem,
     ChecklistTemplate,
     Condition,
+    ConsentRisk,
     Contraindication,
     ContraindicationKind,
     FollowUpProtocolStep,
+    TherapyConsent,
 )
 from clinic.journeys.models.custody import (  # noqa: F401
     ChecklistTick,
@@ -26,4 +28,12 @@ from clinic.journeys.models.records import (  # noqa: F401
     InjectionSite,
     ProcessingRecord,
     RecoveryRecord,
+)
+from clinic.journeys.models.screening import (  # noqa: F401
+    ContraindicationReview,
+    DayOfScreen,
+    ProcedureRisk,
+    ScreenOutcome,
+    TimeoutMember,
+    WashoutRule,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -45,6 +46,27 @@ class Contraindication(Model):
     )
     position: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # A measured value that makes this item present: `measure` below `below` or above `above`.
+    measure: Mapped[str | None] = mapped_column(sa.String(12))
+    below: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    above: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "measure IS NULL OR measure IN ('platelets', 'hb', 'inr')", name="measure_known"
+        ),
+        sa.CheckConstraint(
+            "measure IS NULL OR below IS NOT NULL OR above IS NOT NULL", name="measure_has_limit"
+        ),
+    )
+
+    def flags(self, value: Decimal | None) -> bool:
+        """Whether a measured value crosses this item's threshold."""
+        if value is None or self.measure is None:
+            return False
+        return (self.below is not None and value < self.below) or (
+            self.above is not None and value > self.above
+        )
 
 
 class ChecklistTemplate(TimestampMixin, Model):
@@ -105,3 +127,27 @@ class FollowUpProtocolStep(TimestampMixin, Model):
             name="window_sane",
         ),
     )
+
+
+class TherapyConsent(TimestampMixin, Model):
+    """What the consent says about a therapy: its regulatory status (FDA 21 CFR 1271)."""
+
+    __tablename__ = "therapy_consent"
+
+    therapy: Mapped[Therapy] = enum_column(Therapy, "consent_therapy", primary_key=True)
+    regulatory_status: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    needs_review: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+
+class ConsentRisk(Model):
+    """One risk the consent names for a therapy, in the order it is listed."""
+
+    __tablename__ = "consent_risk"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapy: Mapped[Therapy] = enum_column(Therapy, "risk_therapy", nullable=False)
+    position: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    text: Mapped[str] = mapped_column(sa.String(300), nullable=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+
+    __table_args__ = (sa.Index("ix_consent_risk_therapy_position", "therapy", "position"),)

@@ -17,6 +17,7 @@ from clinic.models.base import TimestampMixin, UTCDateTime, VersionedMixin, enum
 
 
 class CustodyStep(enum.Enum):
+    LABELLED = "labelled"
     COLLECTED = "collected"
     RECEIVED = "received"
     PROCESSED = "processed"
@@ -27,6 +28,7 @@ class CustodyStep(enum.Enum):
     @property
     def label(self) -> str:
         return {
+            "labelled": "Labelled at the bedside",
             "collected": "Collected",
             "received": "Received in processing",
             "processed": "Processed",
@@ -37,7 +39,8 @@ class CustodyStep(enum.Enum):
 
 
 class Specimen(TimestampMixin, Model):
-    """A collected specimen and the product made from it, labelled with a unique ID."""
+    """A specimen and the product made from it, labelled with a unique ID when collection starts
+    (until it is collected, `collected_at` holds when the label was made)."""
 
     __tablename__ = "specimen"
 

@@ -124,6 +124,7 @@ class ProcessingRecord(Model):
     __tablename__ = "processing_record"
 
     stage_id: Mapped[int] = _stage_pk()
+    tube_code: Mapped[str | None] = mapped_column(sa.String(20))
     device: Mapped[str | None] = mapped_column(sa.String(120))
     kit_lot: Mapped[str | None] = mapped_column(sa.String(60))
     kit_expiry: Mapped[date | None] = mapped_column(sa.Date)
@@ -141,6 +142,7 @@ class ProcessingRecord(Model):
     total_nucleated_cells_million: Mapped[Decimal | None] = mapped_column(Num)
     processed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # derived, stored
     concentration_factor: Mapped[Decimal | None] = mapped_column(Num)
     platelet_dose_billions: Mapped[Decimal | None] = mapped_column(Num)
@@ -217,9 +219,14 @@ class InjectionSite(Model):
     approach: Mapped[str] = mapped_column(sa.String(24), nullable=False)
     volume_ml: Mapped[Decimal] = mapped_column(Num, nullable=False)
     needle: Mapped[str | None] = mapped_column(sa.String(40))
+    off_plan_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    off_plan_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     __table_args__ = (
         sa.CheckConstraint("volume_ml > 0", name="volume_positive"),
+        sa.CheckConstraint(
+            "(off_plan_reason IS NULL) = (off_plan_by_id IS NULL)", name="off_plan_who_and_why"
+        ),
         *check_constraints("injection_site"),
     )
 
@@ -236,8 +243,13 @@ class RecoveryRecord(Model):
     discharge_criteria_met: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     instructions_version: Mapped[str | None] = mapped_column(sa.String(40))
     escort: Mapped[str | None] = mapped_column(sa.String(120))
+    release_note: Mapped[str | None] = mapped_column(sa.String(300))
+    released_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     __table_args__ = (
+        sa.CheckConstraint(
+            "(release_note IS NULL) = (released_by_id IS NULL)", name="release_who_and_why"
+        ),
         sa.CheckConstraint("pain_score IS NULL OR pain_score BETWEEN 0 AND 10", name="pain_0_10"),
         *check_constraints("recovery_record", skip=("pain_score",)),  # pain_0_10 holds it
     )

@@ -2,9 +2,23 @@
 admins' clinical catalogues (`admin.py`, its own `journeys_admin` blueprint)."""
 
 from clinic.journeys import bp
+from clinic.journeys.banner import banner_for
 from clinic.policy import CLINICAL, restrict_blueprint
 
 restrict_blueprint(bp, CLINICAL)
 
-from clinic.journeys.routes import admin, chart, followups, stages, worklist  # noqa: E402,F401
+
+@bp.context_processor
+def _patient_banner() -> dict:
+    return {"patient_banner": banner_for}
+
+
+from clinic.journeys.routes import (  # noqa: E402,F401
+    admin,
+    chart,
+    followups,
+    safety,
+    stages,
+    worklist,
+)
 from clinic.journeys.routes.admin import admin_bp  # noqa: E402,F401

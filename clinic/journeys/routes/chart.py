@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import segno
 import sqlalchemy as sa
@@ -16,8 +17,14 @@ from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
-from clinic.journeys.loaders import load_journey_to_manage, load_patient, load_specimen
+from clinic.journeys import safety_forms as sf
+from clinic.journeys.loaders import (
+    load_journey_to_manage,
+    load_patient,
+    load_specimen,
+)
 from clinic.journeys.services import journeys as journey_services
+from clinic.journeys.services import screening
 from clinic.journeys.services.queries import active_providers, chart_for
 from clinic.journeys.states import JourneyStatus, Therapy
 from clinic.models import audit
@@ -46,6 +53,11 @@ def chart(patient_id: int):
         reason_form=f.ReasonForm(formdata=None),
         JourneyStatus=JourneyStatus,
         can_change_team=can_change_team,
+        allergy_form=sf.AllergyForm(formdata=None),
+        medicine_form=sf.MedicineForm(formdata=None),
+        review_form=sf.ReviewForm(formdata=None),
+        remove_form=sf.RemoveForm(formdata=None),
+        earlier_absolutes=screening.earlier_absolutes(patient),
     )
 
 
@@ -124,11 +136,18 @@ def end_journey(journey_id: int, outcome: str):
     return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
 
 
+def label_qr(code: str) -> str:
+    """The specimen ID as a QR code in an SVG data URI (with its XML namespace, or no browser
+    draws it)."""
+    out = io.BytesIO()
+    segno.make(code, error="m").save(out, kind="svg", scale=3, xmldecl=False, svgns=True)
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+
+
 @bp.route("/journeys/<int:journey_id>/specimens/<int:specimen_id>/label")
 def specimen_label(journey_id: int, specimen_id: int):
     specimen = load_specimen(journey_id, specimen_id)
-    svg = segno.make(specimen.code, error="m").svg_inline(scale=3)
-    qr = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    qr = label_qr(specimen.code)
     audit.record(
         "specimen.label_printed",
         actor=current_user,

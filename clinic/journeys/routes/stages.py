@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
-from clinic.journeys.context import stage_context
+from clinic.journeys.context import stage_context, timeout_form
 from clinic.journeys.loaders import load_stage
 from clinic.journeys.services import checklists, notes, specimens, stages
 from clinic.journeys.services.journeys import record_of
@@ -54,7 +55,13 @@ def stage(journey_id: int, stage_id: int):
         try:
             with attempt():
                 values = values_from_form(form, stage)
-                stages.save_stage(stage, values, current_user, form.version.data)
+                stages.save_stage(
+                    stage,
+                    values,
+                    current_user,
+                    form.version.data,
+                    verifier_password=form.data.get("verifier_password"),
+                )
         except StaleWrite:
             return _conflict(stage, form)
         except Refused as err:
@@ -154,13 +161,16 @@ def add_note(journey_id: int, stage_id: int):
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/time-out", methods=["POST"])
 def time_out(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
-    form = f.TimeOutForm()
+    form = timeout_form(submitted=True)
     if form.validate_on_submit():
+        members = [
+            (db.session.get(User, e.form.user_id.data), e.form.password.data)
+            for e in form.members
+            if e.form.user_id.data
+        ]
         try:
             with attempt():
-                specimens.confirm_time_out(
-                    stage, form.specimen_code.data, form.timeout_team.data, current_user
-                )
+                specimens.confirm_time_out(stage, form.specimen_code.data, members, current_user)
         except specimens.SpecimenMismatch as err:
             # The hard stop's audit row outlives the rollback (keep_after_rollback).
             context = stage_context(
@@ -181,11 +191,18 @@ def add_site(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = f.SiteForm()
     if form.validate_on_submit():
-        values = {k: v for k, v in form.data.items() if k != "csrf_token"}
+        extra = ("csrf_token", "off_plan_reason", "cervical_risk_accepted")
+        values = {k: v for k, v in form.data.items() if k not in extra}
         values["needle"] = (values.get("needle") or "").strip() or None
         try:
             with attempt():
-                specimens.add_injection_site(stage, values, current_user)
+                specimens.add_injection_site(
+                    stage,
+                    values,
+                    current_user,
+                    off_plan_reason=form.off_plan_reason.data,
+                    cervical_risk_accepted=form.cervical_risk_accepted.data,
+                )
         except Refused as err:
             show_beside(form, err, "level")
         else:

@@ -1,4 +1,4 @@
-"""Recovery follow-ups: generated from the therapy's protocol when the injection is signed."""
+"""Recovery follow-ups: generated from the therapy's protocol when the patient is discharged."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ def injection_day(stage: m.Stage) -> date:
     record = record_of(stage)
     moment = record.procedure_started_at or stage.completed_at
     return to_clinic(moment).date()
+
+
+def has_follow_ups(cycle: m.Cycle | None) -> bool:
+    """Whether this cycle's follow-ups were already generated."""
+    if cycle is None:
+        return False
+    found = db.session.scalar(sa.select(m.FollowUp.id).where(m.FollowUp.cycle_id == cycle.id))
+    return found is not None
 
 
 def generate_follow_ups(stage: m.Stage, by: User) -> list[m.FollowUp]:

@@ -12,7 +12,10 @@ from clinic.journeys.models.catalog import ContraindicationKind
 from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.models.records import Decision
 from clinic.journeys.services.journeys import record_of
-from clinic.journeys.states import DONE_STAGE, JourneyStatus, StageKind, StageStatus
+from clinic.journeys.services.safety import discharge_needs_release
+from clinic.journeys.services.screening import screen_of
+from clinic.journeys.states import DONE_STAGE, JourneyStatus, StageKind, StageStatus, Therapy
+from clinic.timeutil import clinic_today
 
 PROCESSED_STATES = (CustodyStep.PROCESSED, CustodyStep.RELEASED)
 
@@ -50,10 +53,10 @@ def start_blockers(stage: m.Stage) -> list[str]:
     if kind is StageKind.EVALUATION:
         return []
     if kind is StageKind.COLLECTION:
-        return _collection_blockers(journey)
+        return _collection_blockers(journey, stage.cycle)
     if kind is StageKind.PROCESSING:
         specimen = specimen_of(stage.cycle)
-        if specimen is None:
+        if specimen is None or specimen.custody_state is CustodyStep.LABELLED:
             return ["Processing needs a collected specimen: complete the collection first."]
         if specimen.custody_state is CustodyStep.DISCARDED:
             return [f"Specimen {specimen.code} was discarded."]
@@ -66,7 +69,7 @@ def start_blockers(stage: m.Stage) -> list[str]:
     return []
 
 
-def _collection_blockers(journey: m.Journey) -> list[str]:
+def _collection_blockers(journey: m.Journey, cycle: m.Cycle | None) -> list[str]:
     evaluation_stage = journey.evaluation
     if evaluation_stage is None or evaluation_stage.status not in DONE_STAGE:
         return ["Collection needs a completed evaluation."]
@@ -76,6 +79,14 @@ def _collection_blockers(journey: m.Journey) -> list[str]:
         reasons.append("Collection needs the evaluation's decision to be 'candidate'.")
     if not consent_recorded(evaluation):
         reasons.append("Collection needs recorded informed consent.")
+    if reasons:
+        return reasons
+
+    screen = screen_of(cycle)
+    if screen is None:
+        reasons.append("Do today's procedure-day screen for this cycle first.")
+    elif not screen.outcome.allows_procedure:
+        reasons.append(f"The procedure-day screen is not cleared ({screen.outcome.label.lower()}).")
     return reasons
 
 
@@ -140,10 +151,19 @@ def _collection(stage, record: m.CollectionRecord) -> list[str]:
 
 def _processing(stage, record: m.ProcessingRecord) -> list[str]:
     reasons = []
+    if not record.tube_code:
+        reasons.append("Scan or type the specimen ID from the tube.")
     if record.final_volume_ml is None:
         reasons.append("Record the final product volume.")
     if record.processed_by_id is None or record.verified_by_id is None:
         reasons.append("Record who processed the product and the second person who verified it.")
+    elif record.verified_at is None:
+        reasons.append("The second person must confirm the verification with their password.")
+    if stage.journey.therapy is not Therapy.GROWTH_FACTOR:
+        if not record.kit_lot or record.kit_expiry is None:
+            reasons.append("Record the kit's lot and expiry date.")
+        elif record.kit_expiry < clinic_today():
+            reasons.append(f"The kit expired on {record.kit_expiry.isoformat()}.")
     return reasons
 
 
@@ -161,6 +181,11 @@ def _injection(stage, record: m.InjectionRecord) -> list[str]:
 def _recovery(stage, record: m.RecoveryRecord) -> list[str]:
     if not record.discharge_criteria_met:
         return ["Confirm the discharge criteria are met."]
+    if discharge_needs_release(record):
+        return [
+            "The neurological or puncture-site check is not normal: a provider must record "
+            "the release before the patient goes home."
+        ]
     return []
 
 

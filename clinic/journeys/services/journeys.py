@@ -11,6 +11,7 @@ from clinic.errors import Refused
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
+from clinic.journeys.services import screening  # a module: the two import each other
 from clinic.journeys.states import (
     CYCLE_KINDS,
     JourneyStatus,
@@ -47,6 +48,11 @@ def open_journey(
         raise Refused("Only a provider opens a treatment journey.")
     if provider.role is not Role.PROVIDER or not provider.active:
         raise Refused("Choose an active provider.", field="provider_id")
+    if screening.unreviewed_absolutes(patient):
+        raise Refused(
+            "An absolute contraindication from an earlier journey has not been reviewed: "
+            "review it on the chart before opening a new journey."
+        )
     conditions = db.session.scalars(
         sa.select(m.Condition).where(m.Condition.id.in_(list(condition_ids)), m.Condition.active)
     ).all()

@@ -14,7 +14,14 @@ from clinic.journeys import models as m
 from clinic.journeys.models.catalog import ContraindicationKind
 from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.models.records import Decision
-from clinic.journeys.services import checklists, followups, gating, specimens
+from clinic.journeys.services import (
+    checklists,
+    followups,
+    gating,
+    safety,
+    specimens,
+    verification,
+)
 from clinic.journeys.services.derived import compute_processing
 from clinic.journeys.services.journeys import not_a_candidate, open_cycle, record_of
 from clinic.journeys.states import (
@@ -62,7 +69,9 @@ def start_stage(stage: m.Stage, by: User) -> None:
     _refuse(gating.start_blockers(stage))
     move_stage(stage, StageStatus.IN_PROGRESS, by)
     stage.checklist_template = checklists.current_template(stage.kind, stage.journey.therapy)
-    if stage.kind is StageKind.PROCESSING:
+    if stage.kind is StageKind.COLLECTION and gating.specimen_of(stage.cycle) is None:
+        specimens.label_specimen(stage, by)
+    elif stage.kind is StageKind.PROCESSING:
         specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.RECEIVED, by)
     elif stage.kind is StageKind.INJECTION:
         specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.RELEASED, by)
@@ -70,9 +79,15 @@ def start_stage(stage: m.Stage, by: User) -> None:
 
 
 def save_stage(
-    stage: m.Stage, values: dict[str, Any], by: User, version: int | None = None
+    stage: m.Stage,
+    values: dict[str, Any],
+    by: User,
+    version: int | None = None,
+    *,
+    verifier_password: str | None = None,
 ) -> None:
-    """Save the stage's typed fields as a draft (starting a pending stage first)."""
+    """Save the stage's typed fields as a draft (starting a pending stage first); a newly
+    chosen product verifier confirms with their own password (or is the signed-in user)."""
     _require_worker(stage, by)
     check_version(stage, version)
     if stage.is_locked:
@@ -91,18 +106,35 @@ def save_stage(
             )
         )
     with db.session.no_autoflush:  # check the rules between fields before anything is written
+        release_before = getattr(record, "release_note", None)
+        verifier_before = getattr(record, "verified_by_id", None)
         for name, value in values.items():
-            if not hasattr(record, name) or name == "stage_id":
+            if not hasattr(record, name) or name in PROTECTED:
                 raise ValueError(f"{name} is not a field of the {stage.kind.value} record")
             setattr(record, name, value)
         if chosen is not None:
             record.contraindications = chosen
         _check_record(record)
+        safety.check_timeline(stage, record)
+        if isinstance(record, m.ProcessingRecord):
+            record.tube_code = specimens.check_tube(stage, record.tube_code, by)
+            safety.check_kit(record)
+            safety.settle_leukocytes(stage, record)
+            if record.verified_by_id is None:
+                record.verified_at = None
+            elif record.verified_by_id != verifier_before or record.verified_at is None:
+                verification.verify_product(stage, record, verifier_password, by)
+        if isinstance(record, m.RecoveryRecord):
+            safety.check_blood_pressure(record)
+            safety.settle_release(record, release_before, by)
     if stage.kind is StageKind.PROCESSING:
         compute_processing(stage, record)
     stage.updated_at = utcnow()  # bumps the version even when only the record changed
     db.session.flush()
     _audit("stage.saved", stage, by)
+
+
+PROTECTED = ("stage_id", "released_by_id", "verified_at")
 
 
 def _check_record(record) -> None:
@@ -151,7 +183,7 @@ def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None
     if stage.kind is StageKind.EVALUATION:
         _settle_candidacy(stage, record, by)
     elif stage.kind is StageKind.COLLECTION:
-        specimens.create_specimen(stage, record, by)
+        specimens.record_collection(stage, record, by)
     elif stage.kind is StageKind.PROCESSING:
         specimens.hand_off(gating.specimen_of(stage.cycle), CustodyStep.PROCESSED, by)
     elif stage.kind is StageKind.INJECTION:
@@ -163,7 +195,18 @@ def complete_stage(stage: m.Stage, by: User, version: int | None = None) -> None
         specimens.hand_off(gating.specimen_of(stage.cycle), step, by, record.discard_reason)
     elif stage.kind is StageKind.RECOVERY:
         _give_discharge_instructions(stage, record, by)
+        _start_follow_ups(stage, by)
     _audit("stage.completed", stage, by)
+
+
+def _start_follow_ups(recovery: m.Stage, by: User) -> None:
+    """At discharge: the day 1–2 call and the protocol's follow-ups, once per cycle."""
+    injection = gating.sibling(recovery, StageKind.INJECTION)
+    if injection is None or followups.has_follow_ups(recovery.cycle):
+        return
+    followups.generate_follow_ups(injection, by)
+    if recovery.journey.status is JourneyStatus.IN_TREATMENT:
+        move_journey(recovery.journey, JourneyStatus.FOLLOW_UP)
 
 
 def _give_discharge_instructions(stage: m.Stage, record: m.RecoveryRecord, by: User) -> None:
@@ -193,17 +236,13 @@ def _settle_candidacy(stage: m.Stage, record: m.EvaluationRecord, by: User) -> N
 
 
 def sign_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
-    """Completed → signed: the record locks; signing the injection starts the follow-ups."""
+    """Completed → signed: the record locks (follow-ups start at discharge, not here)."""
     if refusal := sign_refusal(by, stage):
         raise Refused(refusal)
     check_version(stage, version)
     _refuse(gating.sign_blockers(stage))
     move_stage(stage, StageStatus.SIGNED, by)
     _audit("stage.signed", stage, by)
-    if stage.kind is StageKind.INJECTION:
-        followups.generate_follow_ups(stage, by)
-        if stage.journey.status is JourneyStatus.IN_TREATMENT:
-            move_journey(stage.journey, JourneyStatus.FOLLOW_UP)
 
 
 def reopen_stage(stage: m.Stage, by: User, version: int | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Response, abort, render_template, request, stream_with_context
@@ -16,6 +17,7 @@ from clinic.journeys.models.journey import LEVELS
 from clinic.journeys.states import Therapy
 from clinic.models import audit
 from clinic.outcomes import bp, export
+from clinic.outcomes.operations import Operations, operations
 from clinic.outcomes.registry import (
     DOSE_BANDS,
     INSTRUMENTS,
@@ -28,6 +30,7 @@ from clinic.outcomes.registry import (
 from clinic.outcomes.routes.staff import _patient
 from clinic.policy import CLINICAL, require_roles
 from clinic.scheduling.export import attachment
+from clinic.timeutil import clinic_today
 
 REGISTRY_ROLES = (Role.PROVIDER, Role.ADMIN)
 
@@ -177,4 +180,63 @@ def patient_outcomes_csv(patient_id: int):
             "Content-Disposition": attachment(f"outcomes-{patient.mrn}.csv"),
             "Cache-Control": "no-store",
         },
+    )
+
+
+ORANGE = "#E69F00"  # Okabe-Ito, beside BLUE: the pair stays distinct in every colour vision
+
+
+def ops_chart(result: Operations) -> dict | None:
+    """Per month, the clinic's no-show rate and follow-up completion (0–100 %) as paired bars."""
+    months = result.clinic
+    if not months:
+        return None
+    step = (W - PAD_L) / len(months)
+    width = round(step * 0.35, 1)
+
+    def y(percent: float) -> float:
+        return round(PAD_T + (H - PAD_T - PAD_B) * (100 - percent) / 100, 1)
+
+    groups = []
+    for i, row in enumerate(months):
+        figs = row.figures(result.min_cell)
+        x = PAD_L + i * step + step * 0.1
+        bars = []
+        for offset, key, colour in ((0, "no_show", ORANGE), (width, "follow_up_done", BLUE)):
+            fig = figs[key]
+            if fig.value is None or fig.suppressed:
+                continue
+            top = y(fig.value)
+            bars.append(dict(x=round(x + offset, 1), y=top, height=max(y(0) - top, 1.0),
+                             colour=colour, value=f"{fig.value:.0f}%"))  # fmt: skip
+        groups.append(dict(label=_month_label(row.month, short=True), x=round(x + width, 1),
+                           bars=bars))  # fmt: skip
+    return dict(width=W, height=H, groups=groups, bar_width=width, zero_y=y(0), top_y=y(100),
+                blue=BLUE, orange=ORANGE)  # fmt: skip
+
+
+def _month_label(month: str, short: bool = False) -> str:
+    year, number = month.split("-")
+    return date(int(year), int(number), 1).strftime("%b %y" if short else "%B %Y")
+
+
+@bp.route("/registry/operations")
+@require_roles(*REGISTRY_ROLES)
+def registry_operations():
+    today = clinic_today()
+    end = query_day("to", strict=True) or today
+    start = query_day("from", strict=True) or (end - timedelta(days=365)).replace(day=1)
+    if end < start or (end - start).days > 3 * 366:
+        abort(400)
+    provider_id = query_id("provider")
+    result = operations(start, end, provider_id, today)
+    detail = f"from={start}; to={end}" + (f"; provider={provider_id}" if provider_id else "")
+    audit.record("registry.operations_viewed", actor=current_user, detail=detail)
+    return render_template(
+        "outcomes/operations.html",
+        result=result,
+        chart=ops_chart(result),
+        month_label=_month_label,
+        args=request.args,
+        providers=_options()["providers"],
     )

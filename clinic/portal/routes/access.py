@@ -141,4 +141,6 @@ def outbox_message(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     shown = patients_addressed([message.recipient])
     audit.record_read("outbox.message_viewed", current_user, shown, obj=message)
-    return render_template("portal/outbox_message.html", message=message)
+    return render_template(
+        "portal/outbox_message.html", message=message, body=services.masked_links(message.body)
+    )

@@ -29,7 +29,7 @@ def calendar_feed(clinician_id: int):
     form = FeedForm()
     link = None
     if form.validate_on_submit():
-        token = feeds.new_token(clinician, by=current_user)
+        token = feeds.new_token(clinician, by=current_user, days=form.lifetime.data)
         link = url_for("scheduling.feed", token=token, _external=True)
     feed = feeds.feed_of(clinician)
     return render_template(
@@ -37,7 +37,8 @@ def calendar_feed(clinician_id: int):
         clinician=clinician,
         form=form,
         link=link,
-        active=bool(feed and feed.token_hash),
+        active=feeds.is_live(feed),
+        expires_at=feed.expires_at if feed is not None and feeds.is_live(feed) else None,
     )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from clinic.auth import bp, services, throttle
-from clinic.auth.forms import ChangePasswordForm, LoginForm
-from clinic.auth.sessions import home_endpoint, start_session
+from clinic.auth import bp, mfa, services, throttle
+from clinic.auth.forms import ChangePasswordForm, CodeForm, LoginForm
+from clinic.auth.sessions import begin_code_step, home_endpoint, pending_user, start_session
 from clinic.errors import Refused, show_beside
 from clinic.extensions import limiter
 from clinic.models import audit
@@ -61,12 +61,56 @@ def login():
         if wait:
             return _slowed(wait)
         user = services.authenticate(form.email.data, form.password.data)
+        if user is not None and mfa.is_enrolled(user):
+            begin_code_step(user)
+            return redirect(url_for("auth.login_code", next=safe_next(request.args.get("next"))))
         if user is not None:
             start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
         throttle.note_failure(email)
         form.password.errors.append("The e-mail or password is not correct.")
     return render_template("auth/login.html", form=form)
+
+
+# Wrong codes allowed in one password-accepted sign-in before it starts over.
+CODE_TRIES = 5
+
+
+def _pending_key() -> str:
+    return f"login-code:{session.get('pending_user', '')}"
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_ADDRESS"],
+    key_func=_pending_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-code",
+)
+def login_code():
+    """The second step of sign-in: the password was right, the code is awaited."""
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    user = pending_user()
+    if user is None:
+        session.clear()
+        flash("Please sign in again.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if services.complete_code_step(user, form.code.data):
+            start_session(user)
+            return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
+        session["pending_failures"] = int(session.get("pending_failures", 0)) + 1
+        throttle.note_failure(user.email)
+        if session["pending_failures"] >= CODE_TRIES:
+            session.clear()
+            flash("Too many wrong codes. Please sign in again.", "danger")
+            return redirect(url_for("auth.login"))
+        form.code.errors.append("That code is not right, or it was already used.")
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/login_code.html", form=form), status
 
 
 def _slowed(wait: int):
@@ -98,7 +142,10 @@ def change_password():
         try:
             with attempt():
                 services.change_password(
-                    current_user, form.current_password.data, form.new_password.data
+                    current_user,
+                    form.current_password.data,
+                    form.new_password.data,
+                    form.code.data,
                 )
         except Refused as err:
             show_beside(form, err)  # the refused attempt's audit row is kept
@@ -107,4 +154,6 @@ def change_password():
             flash("Your password was changed. Please sign in with the new one.", "success")
             return redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
-    return render_template("auth/change_password.html", form=form), status
+    return render_template(
+        "auth/change_password.html", form=form, enrolled=mfa.is_enrolled(current_user)
+    ), status

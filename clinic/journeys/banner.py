@@ -1,0 +1,44 @@
+"""The patient banner on every clinical page: who, allergies, blood thinners, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from clinic.journeys.services import screening
+from clinic.patients.models import Patient, PatientAllergy, PatientMedicine
+from clinic.timeutil import clinic_today
+
+
+@dataclass
+class Banner:
+    patient: Patient
+    age: int
+    allergies: list[PatientAllergy]
+    medicines: list[PatientMedicine]
+    alerts: list[tuple[str, str]] = field(default_factory=list)  # (level, text)
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def banner_for(patient: Patient) -> Banner:
+    """What the banner shows for this patient."""
+    banner = Banner(
+        patient=patient,
+        age=age_on(patient.date_of_birth, clinic_today()),
+        allergies=screening.allergies(patient),
+        medicines=screening.medicines(patient),
+    )
+    for earlier in screening.earlier_absolutes(patient):
+        state = "reviewed" if earlier.review else "not yet reviewed"
+        level = "info" if earlier.review else "danger"
+        text = f"Absolute contraindication ({state}): {'; '.join(earlier.labels)}"
+        banner.alerts.append((level, text))
+    for label in screening.relative_labels(patient):
+        banner.alerts.append(("warning", f"Relative contraindication: {label}"))
+    for screen in screening.open_screens(patient):
+        level = "warning" if screen.outcome.allows_procedure else "danger"
+        banner.alerts.append((level, f"Procedure-day screen: {screen.outcome.label.lower()}"))
+    return banner
