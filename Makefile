@@ -88,15 +88,16 @@ lock: | $(BIN)/python
 
 # The suite's databases: SQLite files named <purpose>-<pid>.db (see tests/databases.py), and the
 # PostgreSQL siblings of TEST_DATABASE_URL when it is set. instance/clinic.db and backups stay.
-SUITE_SQLITE := test|(main|live|live_seed|migrations|concurrency|errors|backup)-[0-9]+
+SUITE_SQLITE := test|[a-z_]+-[0-9]+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
 	find instance -maxdepth 1 -regextype posix-extended \
 		-regex 'instance/($(SUITE_SQLITE))\.db(-wal|-shm|-journal)?' \
 		-delete 2>/dev/null || true
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		for suffix in migrations live live_seed concurrency jobs; do \
-			psql -q "$$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$${TEST_DATABASE_URL##*/}_$$suffix\" WITH (FORCE)"; \
+		base="$${TEST_DATABASE_URL##*/}"; \
+		for name in $$(psql -At "$$TEST_DATABASE_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE '$${base}\_%'"); do \
+			psql -q "$$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS \"$$name\" WITH (FORCE)"; \
 		done; \
 	fi
 

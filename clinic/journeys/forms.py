@@ -27,6 +27,7 @@ from wtforms.validators import (
 )
 
 from clinic.forms import ClinicForm, VersionField, clinic_date_range
+from clinic.journeys import codes
 from clinic.journeys.bounds import BOUNDS
 from clinic.journeys.models.custody import LaterProcedure, LossReason, PainMedicine, WorkStatus
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
@@ -100,7 +101,7 @@ class EvaluationForm(VersionedForm):
     prior_injections = _text("Prior injections", 500)
     prior_surgery = _text("Prior spine surgery", 500)
     imaging_modality = SelectField(
-        "Imaging modality", choices=_choices(("mri", "ct", "x_ray", "ultrasound")), validators=OPT
+        "Imaging modality", choices=codes.choices(codes.ImagingModality), validators=OPT
     )
     imaging_date = DateField("Imaging date", validators=IMAGING)
     imaging_findings = TextAreaField("Imaging findings", validators=OPT)
@@ -120,7 +121,7 @@ class EvaluationForm(VersionedForm):
     )
     decision_reason = _text("Reason (required for 'not a candidate')", 500)
     planned_guidance = SelectField(
-        "Planned guidance", choices=_choices(("fluoroscopy", "ultrasound", "ct")), validators=OPT
+        "Planned guidance", choices=codes.choices(codes.Guidance), validators=OPT
     )
     planned_treatments = _int("Planned number of treatments", 10)
     consent_form_version = _text("Consent form version", 40)
@@ -175,13 +176,11 @@ class ProcessingForm(VersionedForm):
     product_rbc = _num("Product red cells (×10⁶/µL)")
     leukocytes = SelectField(
         "Leukocytes",
-        choices=_choices(("rich", "poor")),
+        choices=codes.choices(codes.Leukocytes),
         validators=OPT,
         description="Filled in from the white cell counts (rich: above the blood's).",
     )
-    activation = SelectField(
-        "Activation", choices=_choices(("none", "cacl2", "thrombin", "other")), validators=OPT
-    )
+    activation = SelectField("Activation", choices=codes.choices(codes.Activation), validators=OPT)
     total_nucleated_cells_million = _num("Total nucleated cells (million, BMAC)")
     processed_by_id = SelectField("Processed by", coerce=_opt_int, validators=OPT)
     verified_by_id = SelectField("Verified by (a second person)", coerce=_opt_int, validators=OPT)
@@ -196,16 +195,14 @@ class ProcessingForm(VersionedForm):
 
 @bounded("injection_record")
 class InjectionForm(VersionedForm):
-    guidance = SelectField(
-        "Guidance", choices=_choices(("fluoroscopy", "ultrasound", "ct")), validators=OPT
-    )
+    guidance = SelectField("Guidance", choices=codes.choices(codes.Guidance), validators=OPT)
     contrast_ml = _num("Contrast (mL)")
     fluoro_seconds = _num("Fluoroscopy time (s)")
     fluoro_dose_mgy = _num("Fluoroscopy dose (mGy)")
     sedation = _text("Sedation", 80)
     complications = SelectField(
         "Complications",
-        choices=_choices(("none", "vasovagal", "dural_puncture", "bleeding", "other")),
+        choices=codes.choices(codes.Complication),
         validators=OPT,
     )
     complication_detail = _text("Complication detail", 300)
@@ -213,7 +210,7 @@ class InjectionForm(VersionedForm):
     procedure_ended_at = DateTimeLocalField("Ended at", format=DT_FORMAT, validators=DONE)
     images_saved = BooleanField("Images saved")
     product_disposition = SelectField(
-        "Product", choices=_choices(("used", "discarded")), validators=OPT
+        "Product", choices=codes.choices(codes.Disposition), validators=OPT
     )
     discard_reason = _text("Discard reason", 300)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.auth.models import User
 from clinic.extensions import Model
+from clinic.journeys import codes
 from clinic.journeys.models.catalog import ChecklistItem
 from clinic.journeys.states import FollowUpStatus, Therapy
 from clinic.models.base import TimestampMixin, UTCDateTime, VersionedMixin, enum_column, utcnow
@@ -229,10 +230,7 @@ class FollowUp(TimestampMixin, VersionedMixin, Model):
             " AND plan IS NOT NULL)",
             name="done_has_who_when_and_plan",
         ),
-        sa.CheckConstraint(
-            "plan IS NULL OR plan IN ('continue', 'repeat_cycle', 'refer_surgery', 'discharge')",
-            name="plan_known",
-        ),
+        codes.check("plan", codes.FollowUpPlan, "plan_known"),
         sa.CheckConstraint(
             "window_opens_on <= due_on AND due_on <= window_closes_on", name="due_inside_window"
         ),

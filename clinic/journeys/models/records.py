@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinic.extensions import Model, db
+from clinic.journeys import codes
 from clinic.journeys.bounds import check_constraints
 from clinic.journeys.models.catalog import Contraindication
 from clinic.models.base import UTCDateTime, enum_column
@@ -84,6 +85,8 @@ class EvaluationRecord(Model):
             "(consent_signed_at IS NULL) = (consent_form_version IS NULL)",
             name="consent_form_and_time_together",
         ),
+        codes.check("imaging_modality", codes.ImagingModality, "modality_known"),
+        codes.check("planned_guidance", codes.Guidance, "planned_guidance_known"),
         *check_constraints("evaluation_record"),
     )
 
@@ -150,11 +153,8 @@ class ProcessingRecord(Model):
     depa_band: Mapped[str | None] = mapped_column(sa.String(1))
 
     __table_args__ = (
-        sa.CheckConstraint("leukocytes IS NULL OR leukocytes IN ('rich', 'poor')", name="leuko"),
-        sa.CheckConstraint(
-            "activation IS NULL OR activation IN ('none', 'cacl2', 'thrombin', 'other')",
-            name="activation_known",
-        ),
+        codes.check("leukocytes", codes.Leukocytes, "leuko"),
+        codes.check("activation", codes.Activation, "activation_known"),
         sa.CheckConstraint(
             "verified_by_id IS NULL OR processed_by_id IS NULL"
             " OR verified_by_id <> processed_by_id",
@@ -193,10 +193,9 @@ class InjectionRecord(Model):
             "(timeout_confirmed_at IS NULL) = (timeout_confirmed_by_id IS NULL)",
             name="timeout_who_and_when",
         ),
-        sa.CheckConstraint(
-            "product_disposition IS NULL OR product_disposition IN ('used', 'discarded')",
-            name="disposition_known",
-        ),
+        codes.check("product_disposition", codes.Disposition, "disposition_known"),
+        codes.check("guidance", codes.Guidance, "guidance_known"),
+        codes.check("complications", codes.Complication, "complications_known"),
         sa.CheckConstraint(
             "product_disposition IS NULL OR product_disposition <> 'discarded'"
             " OR discard_reason IS NOT NULL",

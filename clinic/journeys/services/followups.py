@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
+from clinic.journeys import codes
 from clinic.journeys import models as m
 from clinic.journeys.models.custody import (
     FollowUpStatus,
@@ -97,12 +98,7 @@ def due_follow_ups(on: date, *, provider_id: int | None = None) -> list[m.Follow
     return list(db.session.scalars(query))
 
 
-PLANS = {
-    "continue": "Continue the programme",
-    "repeat_cycle": "Repeat treatment (new cycle)",
-    "refer_surgery": "Refer to surgery",
-    "discharge": "Discharge from the programme",
-}
+PLANS = {plan.value: plan.label for plan in codes.FollowUpPlan}
 # What the follow-up form records; the four yes/no adverse boxes and the free-text medication
 # and work fields of earlier visits stay on the record, readable, but are no longer asked.
 ASSESSMENT_FIELDS = (
