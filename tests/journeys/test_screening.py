@@ -48,6 +48,7 @@ def test_allergies_and_blood_thinners_are_recorded_and_shown_on_the_banner(
     for path in (
         f"/clinical/patients/{patient.id}/chart",
         f"/clinical/journeys/{journey.id}/stages/{journey.evaluation.id}",
+        f"/patients/{patient.id}/outcomes",
     ):
         html = client.get(path).get_data(as_text=True)
         assert 'id="patient-banner"' in html and "sticky-top" in html

@@ -8,7 +8,7 @@ from clinic.policy import CLINICAL, restrict_blueprint
 restrict_blueprint(bp, CLINICAL)
 
 
-@bp.context_processor
+@bp.app_context_processor  # every clinical page shows it, the outcomes wing's too
 def _patient_banner() -> dict:
     return {"patient_banner": banner_for}
 
