@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from wtforms import DateTimeLocalField, SelectField, SelectMultipleField
 
 from clinic.auth.models import Role, User
+from clinic.dates import fmt_date, fmt_datetime, label
 from clinic.extensions import db
+from clinic.journeys import codes
 from clinic.journeys import models as m
 from clinic.journeys.forms import STAGE_FORMS
 from clinic.journeys.models.records import Decision
@@ -61,11 +63,15 @@ def display(value: Any) -> str:
     if hasattr(value, "label"):
         return value.label
     if hasattr(value, "value"):
-        return str(value.value)
+        return label(value)
     if isinstance(value, datetime):
-        return to_clinic(value).strftime("%Y-%m-%d %H:%M")
+        return fmt_datetime(value)
+    if isinstance(value, date):
+        return fmt_date(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str):
+        return codes.label_of(value) or value
     return str(value)
 
 
