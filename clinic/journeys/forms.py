@@ -309,6 +309,12 @@ class ActionForm(VersionedForm):
     """Start, complete, sign, reopen: only the CSRF token and the version seen."""
 
 
+class BatchSignForm(ClinicForm):
+    """The reviewed stages to sign, each ticked as "<stage id>:<version shown>"."""
+
+    stage_ids = SelectMultipleField("Stages to sign", validate_choice=False, validators=OPT)
+
+
 class NewJourneyForm(ClinicForm):
     therapy = SelectField("Therapy", choices=[(t.value, t.label) for t in Therapy])
     provider_id = SelectField("Responsible provider", coerce=int)

@@ -45,7 +45,7 @@ def _set_choices(stage: m.Stage, form) -> None:
             .where(m.Contraindication.active)
             .order_by(m.Contraindication.position)
         )
-        form.contraindication_ids.choices = [(c.id, f"{c.label} ({c.kind.value})") for c in items]
+        form.contraindication_ids.choices = [(c.id, f"{c.label} ({label(c.kind)})") for c in items]
     if stage.kind is StageKind.PROCESSING:
         team = db.session.scalars(
             sa.select(User)
