@@ -374,6 +374,8 @@ class MissedForm(VersionedForm):
         validators=[DataRequired(message="Choose why the follow-up was missed.")],
     )
     detail = _text("Other reason, or more detail", 300)
+    # Set by the confirm step: the first post only asks "Mark it missed?" and changes nothing.
+    confirmed = SelectField(choices=[("", ""), ("yes", "yes")], validators=OPT, default="")
 
 
 class TargetForm(ClinicForm):

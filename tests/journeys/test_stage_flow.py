@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
+import sqlalchemy as sa
+
 from clinic.auth.models import Role
+from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import StageStatus
@@ -136,3 +139,53 @@ def test_a_refused_completion_keeps_the_saved_draft_and_says_why(
     assert record_of(stage).draw_site == "Right antecubital"
     page = client.get(_url(stage)).get_data(as_text=True)
     assert "Draft saved. Not done:" in page
+
+
+def test_the_follow_up_page_says_whom_to_call_and_how(client, login, db, journey, provider, staff):
+    item = _follow_up(db, journey, provider, staff)
+    patient = item.patient
+    patient.phone = "+1 617 555 0199"
+    db.session.flush()
+    login(Role.PROVIDER, provider)
+    html = client.get(f"/clinical/journeys/{journey.id}/follow-ups/{item.id}").get_data(
+        as_text=True
+    )
+    card = html[html.index('id="whom-to-call"') :]
+    assert 'href="tel:+16175550199"' in card and patient.mrn in card
+    assert f"{patient.date_of_birth.day} {patient.date_of_birth:%b %Y}" in card
+    assert patient.preferred_contact.label in card
+
+
+def test_mark_as_missed_asks_first(client, login, db, journey, provider, staff):
+    item = _follow_up(db, journey, provider, staff)
+    login(Role.PROVIDER, provider)
+    url = f"/clinical/journeys/{journey.id}/follow-ups/{item.id}/missed"
+    page = f"/clinical/journeys/{journey.id}/follow-ups/{item.id}"
+    asked = client.post_form(
+        url, {"reason": "moved", "version": str(item.version)}, token_from=page
+    )
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in html
+    db.session.expire_all()
+    assert item.status.value == "scheduled"
+    done = client.post_form(
+        url,
+        {"reason": "moved", "version": str(item.version), "confirmed": "yes"},
+        token_from=page,
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert item.status.value == "missed"
+
+
+def _follow_up(db, journey, provider, staff):
+    """A recovered journey's first follow-up."""
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    walk.process(journey, staff, provider)
+    walk.inject(journey, provider)
+    walk.recover(journey, staff)
+    db.session.flush()
+    return db.session.scalars(
+        sa.select(m.FollowUp).where(m.FollowUp.journey_id == journey.id)
+    ).first()
