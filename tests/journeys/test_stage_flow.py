@@ -189,3 +189,19 @@ def _follow_up(db, journey, provider, staff):
     return db.session.scalars(
         sa.select(m.FollowUp).where(m.FollowUp.journey_id == journey.id)
     ).first()
+
+
+def test_diagnoses_are_a_searchable_checkbox_list_not_a_multi_select(
+    client, login, db, journey, provider
+):
+    login(Role.PROVIDER, provider)
+    html = client.get(f"/clinical/journeys/{journey.id}/stages/{journey.evaluation.id}").get_data(
+        as_text=True
+    )
+    plan = html[html.index('id="conditions-form"') :].split("</form>")[0]
+    assert "<select" not in plan and 'type="checkbox" name="condition_ids"' in plan
+    assert "data-picker-filter" in plan and "js/picker.js" in html
+    chosen = journey.conditions[0].id
+    assert f'value="{chosen}" id="condition_ids-{chosen}" checked' in plan
+    new = client.get(f"/clinical/patients/{journey.patient_id}/journeys/new").get_data(as_text=True)
+    assert 'type="checkbox" name="condition_ids"' in new and "<select multiple" not in new
