@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from clinic.auth.models import Role
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
+from clinic.journeys.services import stages
 from clinic.journeys.services.journeys import record_of
-from clinic.journeys.states import StageStatus
+from clinic.journeys.states import StageKind, StageStatus
 
 
 class FormValues(HTMLParser):
@@ -205,3 +206,16 @@ def test_diagnoses_are_a_searchable_checkbox_list_not_a_multi_select(
     assert f'value="{chosen}" id="condition_ids-{chosen}" checked' in plan
     new = client.get(f"/clinical/patients/{journey.patient_id}/journeys/new").get_data(as_text=True)
     assert 'type="checkbox" name="condition_ids"' in new and "<select multiple" not in new
+
+
+def test_the_site_form_starts_at_the_planned_target(client, login, db, journey, provider, staff):
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    walk.process(journey, staff, provider)
+    stage = walk.stage_of(journey, StageKind.INJECTION)
+    stages.start_stage(stage, provider)
+    db.session.flush()
+    login(Role.PROVIDER, provider)
+    html = client.get(_url(stage)).get_data(as_text=True)
+    site = html[html.index('id="site-form"') :].split("</form>")[0]
+    assert '<option selected value="L4-L5">' in site and '<option selected value="disc">' in site
