@@ -54,12 +54,16 @@ def _crawl(page, starts: list[str]) -> tuple[set[str], list[str]]:
         url, depth = queue.pop(0)
         if _kind(url) in seen_kinds:
             continue
+        # A link the role may not follow (403), a download or a 404 is not a page of theirs:
+        # its status line in the console is not a fault of the page, so it is dropped.
+        before = len(page.console_errors)
         response = page.goto(url)
         if (
             response is None
             or response.status >= 400
             or "text/html" not in (response.headers.get("content-type") or "")
         ):
+            del page.console_errors[before:]
             seen_kinds.add(_kind(url))
             continue
         seen_kinds.add(_kind(page.url))
