@@ -40,6 +40,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}  # extra options; engine_options() adds the rest
     CLINIC_NAME = os.environ.get("CLINIC_NAME", "Clinic Journey Tracker")
     CLINIC_TIMEZONE = os.environ.get("CLINIC_TIMEZONE", "America/New_York")
+    CLINIC_LOCALE = os.environ.get("CLINIC_LOCALE", "en_GB")
     CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "+1 617 555 0100")
 
     # Sessions: idle limits per kind of user and an absolute limit after login.

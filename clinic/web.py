@@ -9,9 +9,9 @@ from werkzeug.exceptions import Forbidden
 
 from clinic import outage, transaction
 from clinic.auth.models import Role
+from clinic.dates import register_date_filters
 from clinic.navigation import nav_for
 from clinic.submissions import once_field
-from clinic.timeutil import format_clinic_time
 from clinic.transaction import keep_after_rollback
 
 CSP = (
@@ -119,7 +119,7 @@ def register_web_hooks(app: Flask) -> None:
     app.register_error_handler(
         405, lambda e: _error_page(405, "Not allowed", "This page cannot be used that way.")
     )
-    app.add_template_filter(format_clinic_time, "clinictime")
+    register_date_filters(app)
     app.jinja_env.globals["once_field"] = once_field
 
     @app.context_processor

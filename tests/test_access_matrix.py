@@ -61,6 +61,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     # journeys: the clinical chart and every stage are for providers and clinical staff only
     ("journeys.worklist", "GET", "/clinical/worklist", {PR, CS}),
     ("journeys.find_patient", "GET", "/clinical/patients?q=fa", {PR, CS}),
+    ("journeys.batch_sign", "GET", "/clinical/worklist/sign", {PR}),
+    ("journeys.batch_sign", "POST", "/clinical/worklist/sign", {PR}),
     ("journeys.chart", "GET", "/clinical/patients/{journey_patient}/chart", {PR, CS}),
     ("journeys.new_journey", "GET", "/clinical/patients/{journey_patient}/journeys/new", {PR}),
     ("journeys.new_journey", "POST", "/clinical/patients/{journey_patient}/journeys/new", {PR}),

@@ -104,3 +104,12 @@ def check(column: str, codes: type[CodeList], name: str) -> sa.CheckConstraint:
     """A CHECK that `column` is empty or one of the list's values."""
     allowed = ", ".join(f"'{value}'" for value in values(codes))
     return sa.CheckConstraint(f"{column} IS NULL OR {column} IN ({allowed})", name=name)
+
+
+def label_of(code: str) -> str | None:
+    """The label of a stored code from any list, or None when the text is not a code."""
+    for codes in CodeList.__subclasses__():
+        for member in codes:
+            if member.value == code:
+                return member.label
+    return None

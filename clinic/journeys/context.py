@@ -56,7 +56,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         checklist_form=checklist_form,
         timeout_form=timeout_form(submitted=False),
         team=verification.team_of(stage) if stage.kind is StageKind.INJECTION else [],
-        site_form=f.SiteForm(formdata=None),
+        site_form=_site_form(stage),
         target_form=f.TargetForm(formdata=None),
         conditions_form=_conditions_form(journey),
         may_plan=can_open_journey(current_user),
@@ -111,6 +111,23 @@ def _product_volume(stage: m.Stage):
         return None
     processing = gating.sibling(stage, StageKind.PROCESSING)
     return record_of(processing).final_volume_ml if processing else None
+
+
+def _site_form(stage: m.Stage) -> f.SiteForm:
+    """The site form starts at the first planned target not yet injected, with the product's
+    volume when it is known: the team changes what differs instead of entering it all."""
+    form = f.SiteForm(formdata=None)
+    if stage.kind is not StageKind.INJECTION:
+        return form
+    done = {(s.level, s.side, s.structure) for s in record_of(stage).sites}
+    targets = [t for t in stage.journey.targets if (t.level, t.side, t.structure) not in done]
+    if targets:
+        form.level.data, form.side.data = targets[0].level, targets[0].side
+        form.structure.data = targets[0].structure
+    volume = _product_volume(stage)
+    if volume is not None and not done:
+        form.volume_ml.data = volume
+    return form
 
 
 def show(record, name: str) -> str:

@@ -309,6 +309,12 @@ class ActionForm(VersionedForm):
     """Start, complete, sign, reopen: only the CSRF token and the version seen."""
 
 
+class BatchSignForm(ClinicForm):
+    """The reviewed stages to sign, each ticked as "<stage id>:<version shown>"."""
+
+    stage_ids = SelectMultipleField("Stages to sign", validate_choice=False, validators=OPT)
+
+
 class NewJourneyForm(ClinicForm):
     therapy = SelectField("Therapy", choices=[(t.value, t.label) for t in Therapy])
     provider_id = SelectField("Responsible provider", coerce=int)
@@ -368,6 +374,8 @@ class MissedForm(VersionedForm):
         validators=[DataRequired(message="Choose why the follow-up was missed.")],
     )
     detail = _text("Other reason, or more detail", 300)
+    # Set by the confirm step: the first post only asks "Mark it missed?" and changes nothing.
+    confirmed = SelectField(choices=[("", ""), ("yes", "yes")], validators=OPT, default="")
 
 
 class TargetForm(ClinicForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from wtforms import DateTimeLocalField, SelectField, SelectMultipleField
 
 from clinic.auth.models import Role, User
+from clinic.dates import fmt_date, fmt_datetime, label
 from clinic.extensions import db
+from clinic.journeys import codes
 from clinic.journeys import models as m
 from clinic.journeys.forms import STAGE_FORMS
 from clinic.journeys.models.records import Decision
@@ -43,7 +45,7 @@ def _set_choices(stage: m.Stage, form) -> None:
             .where(m.Contraindication.active)
             .order_by(m.Contraindication.position)
         )
-        form.contraindication_ids.choices = [(c.id, f"{c.label} ({c.kind.value})") for c in items]
+        form.contraindication_ids.choices = [(c.id, f"{c.label} ({label(c.kind)})") for c in items]
     if stage.kind is StageKind.PROCESSING:
         team = db.session.scalars(
             sa.select(User)
@@ -61,11 +63,15 @@ def display(value: Any) -> str:
     if hasattr(value, "label"):
         return value.label
     if hasattr(value, "value"):
-        return str(value.value)
+        return label(value)
     if isinstance(value, datetime):
-        return to_clinic(value).strftime("%Y-%m-%d %H:%M")
+        return fmt_datetime(value)
+    if isinstance(value, date):
+        return fmt_date(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str):
+        return codes.label_of(value) or value
     return str(value)
 
 

@@ -12,7 +12,9 @@ from clinic.timeutil import clinic_today
 from clinic.transaction import attempt
 
 
-def handle_answer_form(response: QuestionnaireResponse, user, on_done):
+def handle_answer_form(
+    response: QuestionnaireResponse, user, on_done, step: services.GuidedStep | None = None
+):
     """GET shows the form with saved answers; POST saves a draft or submits.
 
     Returns a response tuple, or the result of `on_done(submitted)` after a successful save.
@@ -58,4 +60,5 @@ def handle_answer_form(response: QuestionnaireResponse, user, on_done):
         problems=problems,
         missing=missing,
         staff=user.is_staff,
+        step=step,
     )

@@ -7,7 +7,18 @@ from decimal import Decimal
 
 from clinic.outcomes.services import InstrumentProgress
 
-WIDTH, HEIGHT, PAD_X, PAD_Y = 560, 220, 44, 24
+# A narrow drawing (400 units) with 18-unit labels: at 375 px the chart is about 320 px wide,
+# so labels stay near 14 px; on wide screens the stylesheet caps it at 480 px.
+WIDTH, HEIGHT, PAD_X, PAD_Y = 400, 230, 44, 26
+UNITS = {"weeks": "wk", "week": "wk", "months": "mo", "month": "mo", "days": "d", "day": "d"}
+
+
+def short_label(timepoint: str) -> str:
+    """A time point short enough to sit under its point: "3 months" -> "3 mo"."""
+    if timepoint == "baseline":
+        return "Start"
+    number, _, unit = timepoint.partition(" ")
+    return f"{number} {UNITS[unit]}" if unit in UNITS else timepoint
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ def build_chart(progress: InstrumentProgress) -> Chart | None:
         ChartPoint(
             x=round(PAD_X + i * step if n > 1 else WIDTH / 2, 1),
             y=_y(p.score, inst.min, inst.max),
-            label=p.timepoint,
+            label=short_label(p.timepoint),
             score=p.score,
             important=bool(p.change and p.change.important) or bool(p.responder),
         )

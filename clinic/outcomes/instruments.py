@@ -35,6 +35,11 @@ class Item:
     def values(self) -> frozenset[int]:
         return frozenset(o.value for o in self.options)
 
+    @property
+    def is_scale(self) -> bool:
+        """A 0-10 rating, shown as one row of number buttons."""
+        return not self.skippable and [o.value for o in self.options] == list(range(11))
+
 
 @dataclass(frozen=True)
 class Instrument:

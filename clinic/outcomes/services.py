@@ -250,6 +250,43 @@ def due_now(responses: list[QuestionnaireResponse], today: date) -> list[Questio
     return sorted(due, key=lambda r: (r.due_by or date.max, r.id))
 
 
+@dataclass(frozen=True)
+class GuidedStep:
+    """Where one questionnaire stands in the set the patient answers today: "2 of 3"."""
+
+    position: int
+    total: int
+
+
+def guided_step(
+    responses: list[QuestionnaireResponse], current: QuestionnaireResponse, today: date
+) -> GuidedStep:
+    """The answered-today ones count as done, the due ones (this one included) as to do."""
+    done = [
+        r
+        for r in responses
+        if r is not current
+        and r.completed_at is not None
+        and to_clinic(r.completed_at).date() == today
+    ]
+    due = due_now(responses, today)
+    to_do = len(due) + (0 if current in due else 1)
+    return GuidedStep(position=len(done) + 1, total=len(done) + to_do)
+
+
+def next_due(
+    responses: list[QuestionnaireResponse], after: QuestionnaireResponse, today: date
+) -> QuestionnaireResponse | None:
+    """The next questionnaire of today's set once `after` is answered (None: all done)."""
+    return next((r for r in due_now(responses, today) if r is not after), None)
+
+
+def coming_up(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
+    """Open questionnaires that are not available yet, soonest first."""
+    later = [r for r in responses if r.is_open and r.available_from > today]
+    return sorted(later, key=lambda r: (r.available_from, r.id))
+
+
 @dataclass
 class ProgressPoint:
     timepoint: str

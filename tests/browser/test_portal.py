@@ -6,6 +6,7 @@ import pytest
 
 from clinic.auth.models import Role
 from tests.browser.conftest import screenshot, sign_in
+from tests.browser.measure import Counter
 from tests.browser.test_shell import FIRST_OF_EACH_ROLE, _axe_violations
 
 pytestmark = pytest.mark.browser
@@ -28,32 +29,69 @@ def _fits(page) -> None:
     assert width <= 375, f"{page.url} is {width}px wide"
 
 
-def test_patient_fills_a_questionnaire_on_a_phone(phone):
+def _answer_every_item(phone, counter) -> None:
+    """Choose an answer in each question of the page, as a thumb would: one tap each."""
+    for fieldset in phone.locator("form fieldset").all():
+        scale = fieldset.locator(".answer-scale label")
+        if scale.count():
+            # the 0-10 scale is one row of buttons at 375 px, each large enough to tap
+            boxes = [scale.nth(i).bounding_box() for i in range(scale.count())]
+            assert len({round(b["y"]) for b in boxes}) == 1, "the scale wraps"
+            assert min(b["height"] for b in boxes) >= 44 and min(b["width"] for b in boxes) >= 24
+            counter.click(scale.nth(3))
+        else:
+            option = fieldset.locator(".answer-option").first
+            assert option.bounding_box()["height"] >= 44
+            counter.click(option.locator("label"))
+
+
+def test_the_phone_keyboard_can_answer_a_scale(phone):
+    login = FIRST_OF_EACH_ROLE[Role.PATIENT]
+    sign_in(phone, login.email, login.password)
+    phone.goto(phone.base_url + "/my/questionnaires")
+    # (runs before the flow test below, which answers every due questionnaire)
+    phone.locator("#start-due").click()
+    phone.wait_for_load_state()
+    scale = phone.locator(".answer-scale input").first
+    assert scale.count(), "the first due questionnaire of the demo patient is a 0-10 scale"
+    scale.focus()
+    for _ in range(3):
+        phone.keyboard.press("ArrowRight")
+    assert phone.locator(".answer-scale input").nth(3).is_checked()
+
+
+def test_patient_answers_the_due_set_in_one_guided_flow(phone):
     login = FIRST_OF_EACH_ROLE[Role.PATIENT]
     sign_in(phone, login.email, login.password)
     assert "to fill in" in phone.content()
-    phone.get_by_role("link", name="Fill them in").click()
+    counter = Counter(phone)
+    counter.click(phone.get_by_role("link", name="Fill them in"))
     phone.wait_for_load_state()
     _fits(phone)
     assert _axe_violations(phone) == []
-    screenshot(phone, "portal-questionnaires-phone")
-    phone.get_by_role("link", name="Pain rating").first.click()
-    phone.wait_for_load_state()
-    _fits(phone)
-    assert _axe_violations(phone) == []
-    # submitting nothing lists what is missing
+    total = int(phone.locator("progress.guided-progress").get_attribute("max") or 1)
+    screenshot(phone, "portal-guided-first-phone")
+    # submitting nothing lists what is missing, and the step count stays
     phone.get_by_role("button", name="Submit answers").click()
     phone.wait_for_load_state()
     assert "needs an answer" in phone.locator("#answer-problems").inner_text()
-    # choose an answer with the keyboard: focus the first radio, arrow to "3", submit
-    phone.get_by_label("0 – no pain").focus()
-    for _ in range(3):
-        phone.keyboard.press("ArrowDown")
-    assert phone.get_by_label("3", exact=True).is_checked()
-    screenshot(phone, "portal-answer-phone")
-    phone.get_by_role("button", name="Submit answers").click()
-    phone.wait_for_load_state()
-    assert "your answers are in" in phone.content()
+    assert "Questionnaire 1 of" in phone.content()
+    counter = Counter(phone)  # the measured flow starts again from the first page
+    for position in range(1, total + 1):
+        if total > 1:
+            assert f"Questionnaire {position} of {total}" in phone.content()
+        _fits(phone)
+        _answer_every_item(phone, counter)
+        if position == 1:
+            screenshot(phone, "portal-answer-phone")
+        counter.click(phone.get_by_role("button", name="Submit answers"))
+        phone.wait_for_load_state()
+    assert "That is everything for now" in phone.content()
+    assert _axe_violations(phone) == []
+    counter.record("patient-answers-due-set", questionnaires=total)
+    # one flow: one page per questionnaire and the list at the end, nothing in between
+    assert len(counter.loads) == total
+    assert all("/my/questionnaires/" in url for url in counter.loads[:-1])
 
 
 def test_patient_progress_on_a_phone(phone):
@@ -63,6 +101,11 @@ def test_patient_progress_on_a_phone(phone):
     _fits(phone)
     assert _axe_violations(phone) == []
     assert phone.locator("svg.progress-chart").count() >= 3
+    # chart labels stay legible on a phone: at least 12 px tall as drawn
+    sizes = phone.eval_on_selector_all(
+        "svg.progress-chart text", "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert sizes and min(sizes) >= 12, sizes
     screenshot(phone, "portal-progress-phone")
 
 
@@ -137,10 +180,7 @@ def test_front_desk_invites_a_patient_who_then_signs_in(page, browser, live_serv
     phone.get_by_label("Repeat the new password").fill("Harbour lantern quiet 8812")
     phone.get_by_role("button", name="Save my password").click()
     phone.wait_for_load_state()
-    assert "Your password is set" in phone.content()
-    phone.get_by_label("E-mail").fill("wei.chen@example.com")
-    phone.get_by_label("Password").fill("Harbour lantern quiet 8812")
-    phone.get_by_role("button", name="Sign in").click()
-    phone.wait_for_load_state()
+    # setting the password signs the patient in: no second form to fill
+    assert "Your password is set and you are signed in" in phone.content()
     assert phone.get_by_role("heading", level=1).inner_text() == "Hello, Wei"
     context.close()

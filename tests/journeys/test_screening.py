@@ -54,7 +54,8 @@ def test_allergies_and_blood_thinners_are_recorded_and_shown_on_the_banner(
         assert 'id="patient-banner"' in html and "sticky-top" in html
         assert "Iodinated contrast" in html and "Hives and wheeze" in html
         assert "Apixaban 5 mg twice daily" in html and "last dose not recorded" in html
-        assert patient.mrn in html and patient.date_of_birth.isoformat() in html
+        born = patient.date_of_birth
+        assert patient.mrn in html and f"{born.day} {born:%b %Y}" in html
     (allergy,) = screening.allergies(patient)
     client.post_form(f"/clinical/patients/{patient.id}/allergies/{allergy.id}/remove", {})
     db.session.refresh(allergy)

@@ -70,7 +70,7 @@ def test_the_label_exists_when_collection_starts_and_prints_before_completion(
     for text in (
         specimen.code,
         patient.display_name,
-        patient.date_of_birth.isoformat(),
+        f"{patient.date_of_birth.day} {patient.date_of_birth:%b %Y}",
         patient.mrn,
         "FOR AUTOLOGOUS USE ONLY",
     ):

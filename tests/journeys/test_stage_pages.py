@@ -268,7 +268,7 @@ def test_label_shows_identifiers(client, login, journey, provider, staff, db):
         specimen.code,
         patient.display_name,
         patient.mrn,
-        patient.date_of_birth.isoformat(),
+        f"{patient.date_of_birth.day} {patient.date_of_birth:%b %Y}",
         "Platelet-rich plasma",
         "data:image/svg+xml",
     ):

@@ -113,6 +113,11 @@ def test_follow_up_needs_an_opioid_dose_and_a_missed_reason(
     assert two.opioid_mme_per_day == 30 and two.later_procedure.value == "surgery"
     missed = f"/clinical/journeys/{journey.id}/follow-ups/{six.id}/missed"
     assert client.post_form(missed, {"version": "1"}).status_code == 422
-    assert client.post_form(missed, {"version": "1", "reason": "moved"}).status_code == 302
+    asked = client.post_form(missed, {"version": "1", "reason": "moved"})
+    assert asked.status_code == 200 and "Yes, mark as missed" in asked.get_data(as_text=True)
+    db.session.refresh(six)
+    assert six.status.value == "scheduled"  # the first post only asks
+    confirmed = {"version": "1", "reason": "moved", "confirmed": "yes"}
+    assert client.post_form(missed, confirmed).status_code == 302
     db.session.refresh(six)
     assert six.status.value == "missed" and six.loss_reason.value == "moved"

@@ -293,7 +293,7 @@ def test_progress_dates_are_clinic_dates(client, login, patient_user, db):
     db.session.commit()
     login(Role.PATIENT, patient_user)
     html = client.get("/my/progress").get_data(as_text=True)
-    assert "09 Jan 2026" in html and "10 Jan 2026" not in html
+    assert "9 Jan 2026" in html and "10 Jan 2026" not in html
 
 
 def test_staff_opening_answers_is_audited(client, login_on_team, patient_user, db):

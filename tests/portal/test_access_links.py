@@ -341,3 +341,19 @@ def test_email_of_a_patient_without_portal_account_changes_without_a_reason(
     assert "email_change_reason" not in html
     response = client.post_form(page, _edit_form(patient, email="other@x.example.com"))
     assert response.status_code == 302
+
+
+def test_setting_the_password_signs_the_patient_in(app, client, login, patient, db):
+    from tests.conftest import CsrfClient
+
+    login(Role.FRONT_DESK)
+    _invite(client, patient)
+    path = _last_link(db)
+    phone = CsrfClient(app.test_client())
+    answer = phone.post_form(
+        path, {"new_password": NEW, "confirm": NEW}, token_from="/portal/forgot"
+    )
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/my")
+    home = phone.get("/my")
+    assert home.status_code == 200 and "you are signed in" in home.get_data(as_text=True)
+    assert phone.get(path).status_code == 410  # the link is spent

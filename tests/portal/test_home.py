@@ -28,7 +28,7 @@ def test_home_lists_own_upcoming_visits_with_preparation(client, sign_in_as, mak
     assert html.count("border-start border-4") == 1
     assert "About 30 minutes" in html  # how to prepare for a follow-up
     local = _at(3, 15).astimezone(ZoneInfo("America/New_York"))
-    assert local.strftime("%A %d %B, %H:%M") in html
+    assert f"{local.day} {local:%b %Y, %H:%M}" in html
 
 
 def test_home_query_count_does_not_grow_with_history(

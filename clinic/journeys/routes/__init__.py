@@ -18,6 +18,7 @@ from clinic.journeys.routes import (  # noqa: E402,F401
     chart,
     followups,
     safety,
+    signing,
     stages,
     worklist,
 )

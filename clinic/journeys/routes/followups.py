@@ -82,6 +82,8 @@ def _shown(value: object) -> object:
 def follow_up_missed(journey_id: int, follow_up_id: int):
     item = _load(journey_id, follow_up_id)
     form = f.MissedForm()
+    if form.validate_on_submit() and form.confirmed.data != "yes":
+        return render_template("journeys/follow_up_missed_confirm.html", item=item, form=form)
     if form.validate_on_submit():
         try:
             with attempt():

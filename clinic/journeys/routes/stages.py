@@ -67,10 +67,31 @@ def stage(journey_id: int, stage_id: int):
         except Refused as err:
             show_beside(form, err)
         else:
-            flash("Draft saved.", "success")
-            return redirect(_url(stage))
+            return _after_save(stage, request.form.get("then", ""))
     status = 422 if submitted else 200
     return render_template(TEMPLATE, **stage_context(stage, form=form)), status
+
+
+def _after_save(stage, then: str):
+    """The draft is saved; "Save and complete" (and "…and sign") go on in their own savepoints,
+    so a refusal there leaves the saved draft and says why beside the actions."""
+    if then not in ("complete", "sign"):
+        flash("Draft saved.", "success")
+        return redirect(_url(stage, "record"))
+    done = ["Draft saved"]
+    try:
+        with attempt():
+            stages.complete_stage(stage, current_user)
+        done.append("stage completed")
+        if then == "sign":
+            with attempt():
+                stages.sign_stage(stage, current_user)
+            done.append("signed; its record is now locked")
+    except Refused as err:
+        flash(f"{', '.join(done)}. Not done: {err}", "warning")
+        return redirect(_url(stage, "actions"))
+    flash(f"{', '.join(done)}.", "success")
+    return redirect(_url(stage, "actions"))
 
 
 ACTIONS = {

@@ -8,6 +8,8 @@ from flask_login import current_user
 from clinic.inputs import query_text
 from clinic.journeys import bp
 from clinic.journeys.services.queries import WORKLIST_SHOW, find_patients, worklist_for
+from clinic.journeys.states import StageKind
+from clinic.journeys.worklist_view import WHEN_CHOICES, build_page
 from clinic.models import audit
 from clinic.reads import patients_of
 from clinic.timeutil import clinic_today
@@ -16,13 +18,26 @@ from clinic.timeutil import clinic_today
 def render_worklist():
     """The worklist page for the signed-in provider or clinical staff member."""
     show = request.args.get("show", "all")
-    if show not in WORKLIST_SHOW:
+    when = request.args.get("when", "any")
+    kind_code = request.args.get("stage", "")
+    if show not in WORKLIST_SHOW or when not in WHEN_CHOICES:
         abort(400)
+    kinds = {k.value: k for k in StageKind}
+    if kind_code and kind_code not in kinds:
+        abort(400)
+    today = clinic_today()
     work = worklist_for(current_user, show=show)
-    audit.record_read(
-        "worklist.viewed", current_user, patients_of(work.all(), "journey.patient_id")
+    page = build_page(work, when, kinds.get(kind_code), today)
+    shown = [s for rows in page.sections.values() for s in rows]
+    audit.record_read("worklist.viewed", current_user, patients_of(shown, "journey.patient_id"))
+    return render_template(
+        "journeys/worklist.html",
+        work=work,
+        page=page,
+        today=today,
+        when_choices=WHEN_CHOICES,
+        stage_kinds=list(StageKind),
     )
-    return render_template("journeys/worklist.html", work=work, today=clinic_today())
 
 
 @bp.route("/worklist")

@@ -10,6 +10,7 @@ from decimal import Decimal
 from flask import current_app
 
 from clinic.auth.models import Role, User
+from clinic.dates import fmt_datetime
 from clinic.errors import Refused
 from clinic.journeys import models as m
 from clinic.journeys.classify import leukocyte_label
@@ -18,7 +19,7 @@ from clinic.journeys.services.journeys import record_of
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models import audit
 from clinic.models.base import utcnow
-from clinic.timeutil import clinic_today, to_clinic
+from clinic.timeutil import clinic_today
 
 # Hours from collection to injection: (warn after, stop after). Sample values for medical review;
 # a clinic sets its own in PRODUCT_TIME_LIMITS_HOURS. None: no limit (a manufactured product).
@@ -43,7 +44,7 @@ def _record_in_cycle(stage: m.Stage, kind: StageKind):
 
 
 def _when(value: datetime) -> str:
-    return to_clinic(value).strftime("%Y-%m-%d %H:%M")
+    return fmt_datetime(value)
 
 
 def _not_future(value: datetime | None, field: str, what: str) -> None:

@@ -32,7 +32,7 @@ def my_questionnaires():
     return render_template(
         "outcomes/my_questionnaires.html",
         due=services.due_now(responses, today),
-        upcoming=[r for r in responses if r.is_open and r.available_from > today],
+        upcoming=services.coming_up(responses, today),
         done=[r for r in responses if r.status.value == "completed"],
         instrument_of=services.instrument_of,
     )
@@ -49,16 +49,22 @@ def answer(response_id: int):
         patient_id=response.patient_id,
     )
 
-    def done(submitted: bool):
-        flash(
-            "Thank you, your answers are in."
-            if submitted
-            else "Saved. You can come back and finish later.",
-            "success",
-        )
-        return redirect(url_for("outcomes.my_questionnaires"))
+    responses = services.responses_for(current_user.patient)
+    today = clinic_today()
 
-    return handle_answer_form(response, current_user, done)
+    def done(submitted: bool):
+        if not submitted:
+            flash("Saved. You can come back and finish later.", "success")
+            return redirect(url_for("outcomes.my_questionnaires"))
+        following = services.next_due(services.responses_for(current_user.patient), response, today)
+        if following is None:
+            flash("Thank you, your answers are in. That is everything for now.", "success")
+            return redirect(url_for("outcomes.my_questionnaires"))
+        flash("Thank you, your answers are in. Here is the next one.", "success")
+        return redirect(url_for("outcomes.answer", response_id=following.id))
+
+    step = services.guided_step(responses, response, today) if response.is_open else None
+    return handle_answer_form(response, current_user, done, step=step)
 
 
 @bp.route("/my/progress")

@@ -8,6 +8,7 @@ from flask_login import current_user, logout_user
 
 from clinic.auth.models import Role
 from clinic.auth.services import normalise_email
+from clinic.auth.sessions import home_endpoint, start_session
 from clinic.errors import Refused
 from clinic.extensions import limiter
 from clinic.mail import send
@@ -38,7 +39,7 @@ def redeem(token: str):
     if form.validate_on_submit():
         try:
             with attempt():
-                services.redeem(token, form.new_password.data)
+                account = services.redeem(token, form.new_password.data)
         except Refused as err:
             if err.field is None:
                 return render_template("portal/link_unusable.html"), 410
@@ -46,8 +47,16 @@ def redeem(token: str):
         else:
             if current_user.is_authenticated:
                 logout_user()
-            flash("Your password is set. Sign in with your e-mail and the new password.", "success")
-            return redirect(url_for("auth.login"))
+            # The link proved the e-mail address and the password was just chosen: the patient
+            # is signed in straight away (patients never have a second step).
+            audit.record("auth.login", actor=account, obj=account, detail="password set by link")
+            start_session(account)
+            flash(
+                f"Your password is set and you are signed in. Next time, sign in with "
+                f"{account.email} and this password.",
+                "success",
+            )
+            return redirect(url_for(home_endpoint(account)))
     status = 422 if form.is_submitted() else 200
     return render_template("portal/set_password.html", form=form, link=link), status
 
