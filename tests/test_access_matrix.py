@@ -208,6 +208,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("outcomes.raise_concern", "POST", "/my/concern", {PT}),
     # patients
     ("patients.search", "GET", "/patients/?q=smith", STAFF),
+    ("patients.pick_json", "GET", "/patients/pick.json?q=smith", STAFF),
+    ("patients.choose_for_journey", "GET", "/patients/choose/journey?find=smith", {PR}),
     ("patients.register", "GET", "/patients/new", {FD, A}),
     ("patients.register", "POST", "/patients/new", {FD, A}),
     ("patients.detail", "GET", "/patients/{patient}", STAFF),

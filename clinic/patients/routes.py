@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.inputs import query_id, query_text
 from clinic.models import audit
-from clinic.patients import services
+from clinic.patients import picker, services
 from clinic.patients.forms import PatientForm, SearchForm
 from clinic.patients.models import Patient, fold_name, phone_digits
 from clinic.policy import (
     ALL_STAFF,
     can_book,
+    can_open_journey,
     can_register_patients,
     can_view_patient_demographics,
     ensure,
@@ -49,6 +51,7 @@ def search():
         form=form,
         page=page,
         can_register=can_register_patients(current_user),
+        can_open_journey=can_open_journey(current_user),
     )
     if page is not None:
         audit.record(
@@ -58,6 +61,41 @@ def search():
             patients=[p.id for p in page.items],
         )
     return html
+
+
+@bp.route("/pick.json")
+def pick_json():
+    """The picker's search-as-you-type: at most ten patients, with what tells them apart."""
+    found = picker.find(query_text("q", 80))
+    return jsonify(
+        patients=[
+            {
+                "id": p.id,
+                "mrn": p.mrn,
+                "name": p.display_name,
+                "full_name": p.full_name,
+                "born": p.date_of_birth.isoformat(),
+                "phone": p.phone or "",
+            }
+            for p in found
+        ]
+    )
+
+
+@bp.route("/choose/journey")
+def choose_for_journey():
+    """Open a treatment journey: pick the patient first (name, birth date, MRN and phone shown)."""
+    ensure(can_open_journey(current_user), "Journeys are opened by a provider.")
+    chosen = db.session.get(Patient, query_id("patient") or 0)
+    if chosen is not None:
+        return redirect(url_for("journeys.new_journey", patient_id=chosen.id))
+    return render_template(
+        "patients/choose.html",
+        picker=picker.build(
+            None, action=url_for("patients.choose_for_journey"), label="Open a journey for"
+        ),
+        heading="Open a treatment journey",
+    )
 
 
 def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[Patient]:

@@ -31,10 +31,9 @@ def _five_minutes(form, field) -> None:
 
 
 class BookingForm(ClinicForm):
-    patient_mrn = StringField(
+    patient_mrn = StringField(  # set by the patient picker (a hidden input)
         "Patient MRN",
-        validators=[DataRequired(message="Enter the patient's MRN."), Length(max=20)],
-        description="Find it on the patient's page or through Patients search.",
+        validators=[DataRequired(message="Choose the patient first."), Length(max=20)],
     )
     kind = EnumSelectField("Visit", VisitKind, describe=_kind_with_length)
     provider = SelectField("With", coerce=int, validators=[DataRequired()])
@@ -103,7 +102,7 @@ class SlotSearchForm(ClinicForm):
     kind = EnumSelectField("Visit", VisitKind, describe=_kind_with_length)
     provider = SelectField("With", coerce=int, validate_choice=False)
     room = SelectField("Room", coerce=int, validate_choice=False)
-    patient_mrn = StringField("Patient MRN (optional)", validators=[Optional(), Length(max=20)])
+    patient_mrn = StringField("Patient MRN", validators=[Optional(), Length(max=20)])  # the picker
     day = DateField("From", validators=[Optional(), clinic_date_range()])
     submit = SubmitField("Find free slots")
 

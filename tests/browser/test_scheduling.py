@@ -42,14 +42,18 @@ def test_register_find_a_slot_and_book(page):
     _check(page, "patient-detail")
 
     page.goto(page.base_url + "/schedule/slots")
+    page.get_by_label("Find the patient").fill(mrn)  # the picker lists them as you type
+    page.locator("#picker-results").get_by_role("link", name="Choose Tove Marsh").click()
+    page.wait_for_load_state()
+    assert mrn in page.locator("#picker-chosen").inner_text()
     page.get_by_label("Visit").select_option("evaluation")
-    page.get_by_label("Patient MRN (optional)").fill(mrn)
     page.get_by_role("button", name="Find free slots").click()
     page.wait_for_load_state()
     _check(page, "slot-finder")
     page.locator("#slot-results").get_by_role("link", name="Book this").first.click()
     page.wait_for_load_state()
-    assert page.get_by_label("Patient MRN").input_value() == mrn
+    chosen = page.locator("#picker-chosen").inner_text()
+    assert "Marsh, Tove" in chosen and mrn in chosen and "1966-02-14" in chosen
     _check(page, "booking-form")
     page.get_by_role("button", name="Book").click()
     page.wait_for_load_state()

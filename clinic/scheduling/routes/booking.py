@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -13,6 +12,7 @@ from clinic.extensions import db
 from clinic.inputs import query_day, query_id
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.patients import picker as patient_picker
 from clinic.patients.models import Patient
 from clinic.policy import can_book, can_set_appointment_status, ensure
 from clinic.scheduling import bp, journey_links, services, slots
@@ -36,8 +36,22 @@ def get_appointment(appointment_id: int) -> Appointment:
 
 
 def _patient_by_mrn(mrn: str | None) -> Patient | None:
-    mrn = (mrn or "").strip().upper()
-    return db.session.scalar(sa.select(Patient).where(Patient.mrn == mrn)) if mrn else None
+    return patient_picker.by_mrn(mrn)
+
+
+BOOKING_ARGS = ("kind", "provider", "room", "date", "time", "link")
+
+
+def _picker_for(form) -> patient_picker.Picker:
+    """The patient picker of the booking page: who is being booked, shown before "Book"."""
+    field = form.patient_mrn
+    return patient_picker.build(
+        _patient_by_mrn(field.data),
+        action=url_for("scheduling.book"),
+        keep=patient_picker.current_args(*BOOKING_ARGS),
+        error=" ".join(field.errors) or None,
+        label="Patient being booked",
+    )
 
 
 def local_to_utc(day: date, start) -> datetime | None:
@@ -109,6 +123,8 @@ def _read_booking(form: BookingForm):
 
 
 def _conflict_page(template: str, form, conflict: services.BookingConflict, **context):
+    if context.get("original") is None and "picker" not in context:
+        context["picker"] = _picker_for(form)
     return render_template(
         template, form=form, clashes=conflict.clashes, suggestions=conflict.suggestions, **context
     ), 409
@@ -151,7 +167,12 @@ def book():
                 return redirect(url_for("scheduling.appointment", appointment_id=appointment.id))
     status = 422 if form.errors else 200
     return render_template(
-        "scheduling/book.html", form=form, clashes=[], suggestions=[], original=None
+        "scheduling/book.html",
+        form=form,
+        clashes=[],
+        suggestions=[],
+        original=None,
+        picker=_picker_for(form),
     ), status
 
 
@@ -306,6 +327,16 @@ def find_slots():
     clinicians, rooms = services.clinicians(), services.active_rooms()
     form.set_choices(clinicians, rooms)
     results = None
+    patient = db.session.get(Patient, query_id("patient") or 0) or _patient_by_mrn(
+        form.patient_mrn.data
+    )
+    form.patient_mrn.data = patient.mrn if patient else ""
+    picker = patient_picker.build(
+        patient,
+        action=url_for("scheduling.find_slots"),
+        keep=patient_picker.current_args("kind", "provider", "room", "day"),
+        label="Patient (optional)",
+    )
     if "kind" in request.args:
         if not form.validate():
             abort(400)
@@ -316,7 +347,6 @@ def find_slots():
         ]
         suitable = [r for r in rooms if r.kind in kind.room_kinds]
         chosen = [r for r in suitable if not form.room.data or r.id == form.room.data]
-        patient = _patient_by_mrn(form.patient_mrn.data)
         day = form.day.data or clinic_today()
         after = max(
             utcnow(), datetime.combine(day, datetime.min.time(), clinic_tz()).astimezone(UTC)
@@ -330,5 +360,9 @@ def find_slots():
             limit=15,
         )
     return render_template(
-        "scheduling/slots.html", form=form, results=results, can_book=can_book(current_user)
+        "scheduling/slots.html",
+        form=form,
+        results=results,
+        can_book=can_book(current_user),
+        picker=picker,
     )
