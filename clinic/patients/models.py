@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
+import jellyfish
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,6 +57,18 @@ def phone_digits(value: str | None) -> str | None:
     return digits or None
 
 
+def sound_key(value: str | None) -> str:
+    """How a name sounds (Metaphone of its folded letters), so misspellings still match:
+    "Okafer" and "Okafor" are both OKFR."""
+    letters = re.sub(r"[^a-z]", "", fold_name(value))
+    return jellyfish.metaphone(letters)[:40].upper() if letters else ""
+
+
+def reversed_digits(digits: str | None) -> str | None:
+    """The phone digits back to front: the last four digits become a prefix an index serves."""
+    return digits[::-1] if digits else None
+
+
 # Where medical record numbers come from. PostgreSQL draws them from this sequence; SQLite,
 # which has none, from the one row of MrnCounter. Either way no two registrations share one,
 # and nothing scans the patient table for the highest number.
@@ -90,6 +103,9 @@ class Patient(TimestampMixin, VersionedMixin, Model):
     family_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
     given_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
     phone_key: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    family_sound: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    given_sound: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    phone_rev: Mapped[str | None] = mapped_column(sa.String(20))
     address_line1: Mapped[str | None] = mapped_column(sa.String(120))
     address_line2: Mapped[str | None] = mapped_column(sa.String(120))
     city: Mapped[str | None] = mapped_column(sa.String(80))
@@ -107,16 +123,21 @@ class Patient(TimestampMixin, VersionedMixin, Model):
         sa.Index("ix_patient_family_key", "family_key", "given_key"),
         sa.Index("ix_patient_given_key", "given_key"),
         sa.Index("ix_patient_dob", "date_of_birth"),
+        sa.Index("ix_patient_family_sound", "family_sound", "given_sound"),
+        sa.Index("ix_patient_given_sound", "given_sound"),
+        sa.Index("ix_patient_phone_rev", "phone_rev"),
+        sa.Index("ix_patient_email", "email"),
     )
 
     @sa.orm.validates("given_name", "family_name", "phone")
     def _keep_keys(self, key: str, value: str | None) -> str | None:
         if key == "given_name":
-            self.given_key = fold_name(value)
+            self.given_key, self.given_sound = fold_name(value), sound_key(value)
         elif key == "family_name":
-            self.family_key = fold_name(value)
+            self.family_key, self.family_sound = fold_name(value), sound_key(value)
         else:
             self.phone_key = phone_digits(value)
+            self.phone_rev = reversed_digits(self.phone_key)
         return value
 
     @property

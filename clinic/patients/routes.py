@@ -98,7 +98,7 @@ def choose_for_journey():
     )
 
 
-def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[Patient]:
+def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[services.Duplicate]:
     if form.not_duplicate.data:
         return []
     return services.possible_duplicates(
@@ -106,6 +106,7 @@ def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[P
         family_name=form.family_name.data,
         date_of_birth=form.date_of_birth.data,
         phone=form.phone.data,
+        email=form.email.data,
         exclude_id=exclude_id,
     )
 
@@ -125,7 +126,7 @@ def _identity_changed(form: PatientForm, patient: Patient) -> bool:
 def register():
     ensure(can_register_patients(current_user))
     form = PatientForm()
-    duplicates: list[Patient] = []
+    duplicates: list[services.Duplicate] = []
     if form.validate_on_submit():
         duplicates = _duplicate_check(form)
         if not duplicates:
@@ -175,7 +176,7 @@ def edit(patient_id: int):
     if request.method == "GET":
         audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
         form.version.data = str(patient.version)
-    duplicates: list[Patient] = []
+    duplicates: list[services.Duplicate] = []
     if form.validate_on_submit():
         if form.version.data != str(patient.version):
             return _conflict(form, patient)

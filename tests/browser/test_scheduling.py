@@ -30,6 +30,7 @@ def test_register_find_a_slot_and_book(page):
     page.get_by_label("Given name").fill("Tove")
     page.get_by_label("Family name").fill("Marsh")
     page.get_by_label("Date of birth").fill("1966-02-14")
+    page.get_by_label("Sex").select_option("female")
     page.get_by_label("Phone", exact=True).fill("617 555 0911")
     page.get_by_label("Preferred contact method").select_option("phone")
     page.get_by_label("Emergency contact name").fill("Ola Marsh")
