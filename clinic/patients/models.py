@@ -6,6 +6,7 @@ import enum
 import re
 import unicodedata
 from datetime import date, datetime
+from typing import Any
 
 import jellyfish
 import sqlalchemy as sa
@@ -117,6 +118,10 @@ class Patient(TimestampMixin, VersionedMixin, Model):
     preferred_contact: Mapped[ContactMethod] = enum_column(
         ContactMethod, "preferred_contact", nullable=False, default=ContactMethod.PHONE
     )
+    # A duplicate merged into another record is kept, retired, and points at the survivor.
+    # (not indexed: an index SQLite would prefer to the search keys; patient_merge has one)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patient.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         sa.Index("ix_patient_name_dob", "family_name", "given_name", "date_of_birth"),
@@ -127,6 +132,10 @@ class Patient(TimestampMixin, VersionedMixin, Model):
         sa.Index("ix_patient_given_sound", "given_sound"),
         sa.Index("ix_patient_phone_rev", "phone_rev"),
         sa.Index("ix_patient_email", "email"),
+        sa.CheckConstraint(
+            "(merged_into_id IS NULL) = (merged_at IS NULL)", name="merged_where_and_when"
+        ),
+        sa.CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_self"),
     )
 
     @sa.orm.validates("given_name", "family_name", "phone")
@@ -143,6 +152,10 @@ class Patient(TimestampMixin, VersionedMixin, Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
     @property
     def display_name(self) -> str:
@@ -219,3 +232,30 @@ class PatientMedicine(TimestampMixin, Model):
             "(stopped_at IS NULL) = (stopped_by_id IS NULL)", name="stopped_who_and_when"
         ),
     )
+
+
+class PatientMerge(Model):
+    """One merge of a duplicate record into the survivor: who, when, why, and what moved.
+
+    `moved` is a JSON object of table name to the ids moved; `retired_snapshot` the duplicate's
+    identifying details at the moment of the merge (they stay on the retired record too).
+    """
+
+    __tablename__ = "patient_merge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("patient.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    retired_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("patient.id", ondelete="RESTRICT"), nullable=False, unique=True
+    )
+    merged_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    moved: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    retired_snapshot: Mapped[str] = mapped_column(sa.Text, nullable=False)
+
+    survivor: Mapped[Patient] = sa.orm.relationship(Patient, foreign_keys=[survivor_id])
+    retired: Mapped[Patient] = sa.orm.relationship(Patient, foreign_keys=[retired_id])
+    merged_by: Mapped[Any] = sa.orm.relationship("User")

@@ -36,15 +36,25 @@ class Picker:
     error: str | None = None
     field_name: str = "patient_mrn"  # the hidden input the host form posts
     label: str = "Patient"
+    param: str = "patient"  # the query arg a choice sets
+
+    @property
+    def prefix(self) -> str:
+        """Element ids: "picker-…" for a page's one picker, "picker-<param>-…" otherwise."""
+        return "picker" if self.param == "patient" else f"picker-{self.param}"
 
     def choose_url(self, patient_id: int | str) -> str:
-        args = {**self.keep, "patient": str(patient_id)}
+        args = {**self.keep, self.param: str(patient_id)}
         return f"{self.action}?{urlencode(args)}"
 
     @property
     def choose_template(self) -> str:
         """The choose link with a placeholder, for the script to fill."""
         return self.choose_url(PLACEHOLDER)
+
+    @property
+    def find_arg(self) -> str:
+        return "find" if self.param == "patient" else f"find_{self.param}"
 
     @property
     def change_url(self) -> str:
@@ -79,16 +89,20 @@ def build(
     keep: dict[str, object] | None = None,
     error: str | None = None,
     label: str = "Patient",
+    param: str = "patient",
 ) -> Picker:
-    """The picker for a page: `keep` are the page's query args that choosing must carry over."""
+    """The picker for a page: `keep` are the page's query args that choosing must carry over;
+    `param` names the query arg of the choice (and "find" + it, of the search) when a page
+    has two pickers."""
+    find_arg = "find" if param == "patient" else f"find_{param}"
     kept = {
         name: str(value)
         for name, value in (keep or {}).items()
-        if value not in (None, "") and name not in ("patient", "mrn", "find")
+        if value not in (None, "") and name not in (param, "mrn", find_arg)
     }
-    picker = Picker(chosen=chosen, action=action, keep=kept, error=error, label=label)
+    picker = Picker(chosen=chosen, action=action, keep=kept, error=error, label=label, param=param)
     if chosen is None:
-        picker.query = query_text("find", 80)
+        picker.query = query_text(find_arg, 80)
         if picker.query:
             picker.results = find(picker.query)
     return picker

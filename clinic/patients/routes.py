@@ -15,6 +15,7 @@ from clinic.patients.models import Patient, fold_name, phone_digits
 from clinic.policy import (
     ALL_STAFF,
     can_book,
+    can_manage_users,
     can_open_journey,
     can_register_patients,
     can_view_patient_demographics,
@@ -37,6 +38,17 @@ def get_patient(patient_id: int) -> Patient:
     patient = db.get_or_404(Patient, patient_id)
     ensure(can_view_patient_demographics(current_user, patient))
     return patient
+
+
+def _survivor_redirect(patient: Patient):
+    """A retired (merged) record leads to the record it was merged into."""
+    flash(
+        f"{patient.mrn} was a duplicate and has been merged into this record.",
+        "info",
+    )
+    return redirect(
+        url_for(request.endpoint or "patients.detail", patient_id=patient.merged_into_id)
+    )
 
 
 @bp.route("/")
@@ -147,6 +159,8 @@ def register():
 @bp.route("/<int:patient_id>")
 def detail(patient_id: int):
     patient = get_patient(patient_id)
+    if patient.merged_into_id is not None:
+        return _survivor_redirect(patient)
 
     appointments = appointments_for_patient(patient)
     html = render_template(  # before the commit, which would expire every loaded row
@@ -155,6 +169,7 @@ def detail(patient_id: int):
         appointments=appointments,
         can_edit=can_register_patients(current_user),
         can_book=can_book(current_user),
+        can_merge=can_manage_users(current_user),
     )
     audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
     return html
@@ -171,6 +186,8 @@ def _conflict(form: PatientForm, patient: Patient):
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
 def edit(patient_id: int):
     patient = get_patient(patient_id)
+    if patient.merged_into_id is not None:
+        return _survivor_redirect(patient)
     ensure(can_register_patients(current_user))
     form = PatientForm(obj=patient if request.method == "GET" else None)
     if request.method == "GET":

@@ -226,7 +226,12 @@ def possible_duplicates(
         same.append(Patient.email == address)
     if not same:
         return []
-    query = sa.select(Patient).where(sa.or_(*same)).order_by(Patient.mrn).limit(200)
+    query = (
+        sa.select(Patient)
+        .where(sa.or_(*same), Patient.merged_into_id.is_(None))
+        .order_by(Patient.mrn)
+        .limit(200)
+    )
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
     found = []
@@ -303,7 +308,11 @@ def search_query(text: str) -> SearchTerms:
     or its last digits) or a name ("family", "family, given", "given family"), spelt exactly or
     sounding alike; each served by an index."""
     text = (text or "").strip()
-    base = sa.select(Patient).order_by(Patient.family_key, Patient.given_key, Patient.id)
+    base = (
+        sa.select(Patient)
+        .where(Patient.merged_into_id.is_(None))  # a retired duplicate is not offered
+        .order_by(Patient.family_key, Patient.given_key, Patient.id)
+    )
     if not text:
         return SearchTerms("empty", base.where(sa.false()))
     if MRN_PATTERN.match(text):

@@ -40,9 +40,12 @@
   }
 
   function setUp(form) {
-    var input = form.querySelector("input[name=find]");
-    var list = document.getElementById("picker-results");
-    var status = document.getElementById("picker-status");
+    if (form.hasAttribute("data-picker-ready")) { return; }  // two pickers load this twice
+    form.setAttribute("data-picker-ready", "");
+    var input = form.querySelector("[data-picker-input]");
+    var section = form.closest("section") || document;
+    var list = section.querySelector(".picker-results");
+    var status = section.querySelector(".picker-status");
     if (!input || !list || !status) { return; }
     var url = form.getAttribute("data-search-url");
     var chooseUrl = form.getAttribute("data-choose-url");
