@@ -228,6 +228,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("scheduling.cancel", "POST", "/schedule/appointments/{appt}/cancel", {FD, A}),
     ("scheduling.reschedule", "GET", "/schedule/appointments/{appt}/reschedule", {FD, A}),
     ("scheduling.reschedule", "POST", "/schedule/appointments/{appt}/reschedule", {FD, A}),
+    ("scheduling.move", "POST", "/schedule/appointments/{appt}/move", {FD, A}),
     ("scheduling.find_slots", "GET", "/schedule/slots?kind=follow_up", STAFF),
     ("scheduling.day", "GET", "/schedule/day", STAFF),
     ("scheduling.day", "GET", "/schedule/day?view=rooms", STAFF),

@@ -167,6 +167,7 @@ def detail(patient_id: int):
         "patients/detail.html",
         patient=patient,
         appointments=appointments,
+        moved_to={a.rescheduled_from_id: a for a in appointments if a.rescheduled_from_id},
         can_edit=can_register_patients(current_user),
         can_book=can_book(current_user),
         can_merge=can_manage_users(current_user),

@@ -185,3 +185,21 @@ class RecallBookingForm(ClinicForm):
     def validate_kind(self, field) -> None:
         if field.data not in (VisitKind.FOLLOW_UP.value, VisitKind.PHONE_CHECK.value):
             raise ValidationError("Unknown visit.")
+
+
+class MoveForm(ClinicForm):
+    """Move a visit from the week grid (by keyboard, or filled in by dragging)."""
+
+    provider = SelectField("With", coerce=int, validators=[DataRequired()])
+    day = DateField(
+        "Date", validators=[DataRequired(message="Enter a real date."), clinic_date_range()]
+    )
+    start = TimeField(
+        "Start time", validators=[DataRequired(message="Enter a time like 09:30."), _five_minutes]
+    )
+    version = VersionField()
+    next = HiddenField()
+    submit = SubmitField("Move")
+
+    def set_choices(self, clinicians) -> None:
+        self.provider.choices = [(c.id, c.full_name) for c in clinicians]

@@ -95,11 +95,11 @@ def test_day_board_checks_in_and_refreshes_itself(page, live_app):
     row = page.locator("#day-board-rows tr", has_text="Walker, Board")
     row.wait_for()
     assert page.url.endswith("/schedule/board")  # refreshed in place, no reload
-    row.get_by_role("button", name="Check in").click()
+    row.get_by_role("button", name="Reached").click()  # a phone check: reached, not arrived
     page.wait_for_load_state()
     assert "Board Walker: checked in" in page.content()
     walker = page.locator("#day-board-rows tr", has_text="Walker, Board")
-    assert "Arrived, waiting" in walker.inner_text()
+    assert "Reached, call to start" in walker.inner_text()
 
 
 def test_calendars_and_booking_from_an_empty_slot(page):

@@ -19,6 +19,7 @@ from clinic.scheduling import bp, journey_links, services, slots
 from clinic.scheduling.forms import (
     BookingForm,
     CancelForm,
+    MoveForm,
     RescheduleForm,
     SlotSearchForm,
     StatusForm,
@@ -52,6 +53,15 @@ def _picker_for(form) -> patient_picker.Picker:
         error=" ".join(field.errors) or None,
         label="Patient being booked",
     )
+
+
+def warn_if_outside_hours(appointment: Appointment) -> None:
+    """The same note after a booking and after a move: outside the clinician's hours."""
+    if not slots.within_hours(appointment.provider, appointment.starts_at, appointment.ends_at):
+        flash(
+            f"Note: this is outside {appointment.provider.full_name}'s working hours.",
+            "warning",
+        )
 
 
 def local_to_utc(day: date, start) -> datetime | None:
@@ -151,14 +161,7 @@ def book():
             except Refused as err:
                 show_beside(form, err, "start")
             else:
-                outside = not slots.within_hours(
-                    appointment.provider, appointment.starts_at, appointment.ends_at
-                )
-                if outside:
-                    flash(
-                        f"Note: this is outside {appointment.provider.full_name}'s working hours.",
-                        "warning",
-                    )
+                warn_if_outside_hours(appointment)
                 flash(
                     f"Booked: {appointment.kind.label} for {appointment.patient.full_name}, "
                     f"{to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')}.",
@@ -313,12 +316,68 @@ def reschedule(appointment_id: int):
                 field = getattr(form, getattr(err, "field", None) or "start", None) or form.start
                 field.errors.append(str(err))
             else:
+                warn_if_outside_hours(new)
                 flash("Appointment moved; the old time is free again.", "success")
                 return redirect(url_for("scheduling.appointment", appointment_id=new.id))
     status = 422 if form.errors else 200
     return render_template(
         "scheduling/book.html", form=form, clashes=[], suggestions=[], original=original
     ), status
+
+
+@bp.route("/appointments/<int:appointment_id>/move", methods=["POST"])
+def move(appointment_id: int):
+    """Move a visit from the week grid: same length and room, the same clash checks as
+    booking, and the same note when the new time is outside the clinician's hours."""
+    ensure(can_book(current_user))
+    original = get_appointment(appointment_id)
+    form = MoveForm()
+    form.set_choices(services.clinicians())
+    back = _safe_next(form.next.data, url_for("scheduling.week"))
+    if not form.validate_on_submit():
+        problems = "; ".join(
+            f"{form[name].label.text}: {' '.join(errs)}"
+            for name, errs in form.errors.items()
+            if name in form
+        )
+        flash(f"Not moved. {problems or 'Check the time and try again.'}", "warning")
+        return redirect(back)
+    if form.version.data != str(original.version):
+        flash("Not moved: this visit changed meanwhile. Check it and move it again.", "warning")
+        return redirect(back)
+    provider = get_clinician(form.provider.data)
+    starts_at = local_to_utc(form.day.data, form.start.data)
+    if provider is None or starts_at is None:
+        flash("Not moved: that time does not exist on that day.", "warning")
+        return redirect(back)
+    try:
+        with attempt():
+            new = services.reschedule(
+                original,
+                provider=provider,
+                room=original.room,
+                starts_at=starts_at,
+                ends_at=starts_at + (original.ends_at - original.starts_at),
+                notes=original.notes,
+                by=current_user,
+            )
+    except services.BookingConflict as conflict:
+        taken = ", ".join(
+            f"{c.patient.display_name} {to_clinic(c.starts_at).strftime('%H:%M')}"
+            for c in conflict.clashes
+        )
+        flash(f"Not moved: that time is taken ({taken or 'booked at the same moment'}).", "danger")
+        return redirect(back)
+    except (Refused, StaleWrite) as err:
+        flash(f"Not moved: {err}", "warning")
+        return redirect(back)
+    warn_if_outside_hours(new)
+    flash(
+        f"Moved: {new.patient.full_name}, {new.kind.label.lower()} with {new.provider.full_name}, "
+        f"now {to_clinic(new.starts_at).strftime('%a %d %b %H:%M')}.",
+        "success",
+    )
+    return redirect(back)
 
 
 @bp.route("/slots")
