@@ -111,6 +111,9 @@ def test_calendars_and_booking_from_an_empty_slot(page):
     _check(page, "calendar-rooms")
     page.get_by_role("link", name="Week", exact=True).click()
     page.wait_for_load_state()
+    _check(page, "calendar-week-grid")  # every clinician
+    page.get_by_role("button", name="Show").click()  # one clinician's week
+    page.wait_for_load_state()
     _check(page, "calendar-week")
     page.get_by_role("link", name="Calendar subscription").click()
     page.get_by_role("button", name="Create a link").click()
