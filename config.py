@@ -90,8 +90,9 @@ class Config:
     JOBS_RETRY_MAX_SECONDS = _env_int("JOBS_RETRY_MAX_SECONDS", 3600)
     JOBS_POLL_SECONDS = _env_int("JOBS_POLL_SECONDS", 5)
     JOBS_HEARTBEAT_MAX_AGE = _env_int("JOBS_HEARTBEAT_MAX_AGE", 60)
-    # Public address used in links inside e-mails (invitations, password resets).
-    PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Public address used in links inside e-mails (invitations, password resets). Unset in
+    # development: links use the address the request came in on (clinic.mail.external_url).
+    PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL") or None
     PORTAL_INVITE_HOURS = _env_int("PORTAL_INVITE_HOURS", 72)
     PORTAL_RESET_HOURS = _env_int("PORTAL_RESET_HOURS", 2)
     PORTAL_LINK_LIMIT = os.environ.get("PORTAL_LINK_LIMIT", "5 per hour")

@@ -11,6 +11,7 @@ change that caused it was committed, and a mail server that is down loses nothin
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from email.message import EmailMessage
 from functools import partial
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request, url_for
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinic.extensions import Model, db
@@ -124,3 +125,37 @@ def deliver_smtp(claimed) -> None:
                 f"The mail server refused the message (answer {err.smtp_code})."
             ) from None
         raise
+
+
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for an e-mail, on the clinic's public address (PUBLIC_BASE_URL).
+
+    Without one (development), the address this request came in on, so a link written while
+    the app runs on another port still works; outside a request, the development default.
+    """
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        base = request.host_url if has_request_context() else DEVELOPMENT_BASE_URL
+    return base.rstrip("/") + url_for(endpoint, **values)
+
+
+_URL = re.compile(r"https?://[^\s<>\"\[\]]+")
+
+
+def link_parts(body: str) -> list[tuple[str, bool]]:
+    """A message body as (text, is_link) pieces, so the outbox shows its links as links.
+    A link whose token is masked ("…/[hidden: …]") stays plain text."""
+    parts: list[tuple[str, bool]] = []
+    last = 0
+    for match in _URL.finditer(body):
+        url = match.group(0).rstrip(".,;:)")
+        end = match.start() + len(url)
+        masked = body[end : end + 7] == "[hidden"
+        parts.append((body[last : match.start()], False))
+        parts.append((url, not masked))
+        last = end
+    parts.append((body[last:], False))
+    return [p for p in parts if p[0]]

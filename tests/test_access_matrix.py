@@ -33,6 +33,7 @@ from tests.careteam_helpers import join_care_team
 from tests.conftest import savepoint_db
 from tests.factories import PatientFactory, make_user
 from tests.journeys.records import placeholders as journey_placeholders
+from tests.patients.records import make_merge_record
 from tests.scheduling.factories import make_appointment, make_room
 
 A, FD, PR, CS, PT = (Role.ADMIN, Role.FRONT_DESK, Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT)
@@ -139,6 +140,10 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("journeys.consent", "GET", "/clinical/journeys/{journey}/consent", {PR, CS}),
     ("main.patient_home", "GET", "/my", {PT}),
     ("admin.users", "GET", "/admin/users", {A}),
+    ("admin.merges", "GET", "/admin/merges", {A}),
+    ("admin.merge_patients", "GET", "/admin/merges/new?a={patient}&b={other_patient}", {A}),
+    ("admin.merge_patients", "POST", "/admin/merges/new", {A}),
+    ("admin.merge_detail", "GET", "/admin/merges/{merge}", {A}),
     ("admin.new_user", "GET", "/admin/users/new", {A}),
     ("admin.new_user", "POST", "/admin/users/new", {A}),
     ("admin.user_detail", "GET", "/admin/users/{other}", {A}),
@@ -210,6 +215,8 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("outcomes.raise_concern", "POST", "/my/concern", {PT}),
     # patients
     ("patients.search", "GET", "/patients/?q=smith", STAFF),
+    ("patients.pick_json", "GET", "/patients/pick.json?q=smith", STAFF),
+    ("patients.choose_for_journey", "GET", "/patients/choose/journey?find=smith", {PR}),
     ("patients.register", "GET", "/patients/new", {FD, A}),
     ("patients.register", "POST", "/patients/new", {FD, A}),
     ("patients.detail", "GET", "/patients/{patient}", STAFF),
@@ -223,6 +230,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("scheduling.cancel", "POST", "/schedule/appointments/{appt}/cancel", {FD, A}),
     ("scheduling.reschedule", "GET", "/schedule/appointments/{appt}/reschedule", {FD, A}),
     ("scheduling.reschedule", "POST", "/schedule/appointments/{appt}/reschedule", {FD, A}),
+    ("scheduling.move", "POST", "/schedule/appointments/{appt}/move", {FD, A}),
     ("scheduling.find_slots", "GET", "/schedule/slots?kind=follow_up", STAFF),
     ("scheduling.day", "GET", "/schedule/day", STAFF),
     ("scheduling.day", "GET", "/schedule/day?view=rooms", STAFF),
@@ -343,6 +351,7 @@ def _build_records() -> dict[str, object]:
         other, patient, BreakGlassReason.EMERGENCY, "Covering the evening clinic.", 4
     )
     ids.update(member=member.id, other_patient=other_patient.id, break_glass=grant.id)
+    ids.update(merge=make_merge_record().id)
     ids.update(_safety_records(ids, users))
     ids["users"] = {role: users[role].id for role in Role}
     return ids

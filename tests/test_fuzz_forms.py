@@ -38,6 +38,7 @@ from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from tests import factories
 from tests.journeys.records import collected_journey, placeholders
+from tests.patients.records import make_merge_record
 from tests.test_access_matrix import PUBLIC, ROUTES
 
 EXAMPLES = 150  # per role; about 25 s per database on a 2-core machine
@@ -232,6 +233,7 @@ def build_world(db, make_user, role_user) -> World:
         room=room.id,
         provider=appt.provider_id,
         feed=feed,
+        merge=make_merge_record().id,
         **placeholders(),
     )
     _join_care_teams(db, ids, patient, role_user, other)

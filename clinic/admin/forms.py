@@ -3,8 +3,10 @@
 from datetime import date
 
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     StringField,
     SubmitField,
@@ -86,3 +88,21 @@ class AuditSearchForm(ClinicForm):
     date_from = DateField("From (clinic date)", validators=[Optional(), AUDIT_DATES])
     date_to = DateField("To (clinic date)", validators=[Optional(), AUDIT_DATES])
     submit = SubmitField("Search")
+
+
+class MergeForm(ClinicForm):
+    """Merge the duplicate into the survivor; both versions as previewed guard against staleness."""
+
+    survivor = HiddenField(validators=[DataRequired(), record_id])
+    retired = HiddenField(validators=[DataRequired(), record_id])
+    survivor_version = VersionField()
+    retired_version = VersionField()
+    reason = StringField(
+        "Why these are the same person",
+        validators=[DataRequired(message="Say why these are the same person."), Length(max=200)],
+        description="E.g. registered twice at the desk; confirmed with the patient by phone.",
+    )
+    close_retired_portal = BooleanField(
+        "Close the duplicate's portal account (the survivor's account is kept)"
+    )
+    submit = SubmitField("Merge these records")

@@ -61,7 +61,12 @@ class PatientForm(ClinicForm):
             real_birth_date,
         ],
     )
-    sex = EnumSelectField("Sex", Sex)
+    sex = EnumSelectField(
+        "Sex",
+        Sex,
+        blank="Choose…",
+        validators=[DataRequired(message="Choose one (Unknown if the patient has not said).")],
+    )
     phone = TelField(
         "Phone", validators=[Optional(), Length(max=32), valid_phone], description=PHONE_HELP
     )

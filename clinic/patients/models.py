@@ -6,7 +6,9 @@ import enum
 import re
 import unicodedata
 from datetime import date, datetime
+from typing import Any
 
+import jellyfish
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,6 +58,18 @@ def phone_digits(value: str | None) -> str | None:
     return digits or None
 
 
+def sound_key(value: str | None) -> str:
+    """How a name sounds (Metaphone of its folded letters), so misspellings still match:
+    "Okafer" and "Okafor" are both OKFR."""
+    letters = re.sub(r"[^a-z]", "", fold_name(value))
+    return jellyfish.metaphone(letters)[:40].upper() if letters else ""
+
+
+def reversed_digits(digits: str | None) -> str | None:
+    """The phone digits back to front: the last four digits become a prefix an index serves."""
+    return digits[::-1] if digits else None
+
+
 # Where medical record numbers come from. PostgreSQL draws them from this sequence; SQLite,
 # which has none, from the one row of MrnCounter. Either way no two registrations share one,
 # and nothing scans the patient table for the highest number.
@@ -90,6 +104,9 @@ class Patient(TimestampMixin, VersionedMixin, Model):
     family_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
     given_key: Mapped[str] = mapped_column(sa.String(80), nullable=False, default="")
     phone_key: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    family_sound: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    given_sound: Mapped[str] = mapped_column(sa.String(40), nullable=False, default="")
+    phone_rev: Mapped[str | None] = mapped_column(sa.String(20))
     address_line1: Mapped[str | None] = mapped_column(sa.String(120))
     address_line2: Mapped[str | None] = mapped_column(sa.String(120))
     city: Mapped[str | None] = mapped_column(sa.String(80))
@@ -101,27 +118,44 @@ class Patient(TimestampMixin, VersionedMixin, Model):
     preferred_contact: Mapped[ContactMethod] = enum_column(
         ContactMethod, "preferred_contact", nullable=False, default=ContactMethod.PHONE
     )
+    # A duplicate merged into another record is kept, retired, and points at the survivor.
+    # (not indexed: an index SQLite would prefer to the search keys; patient_merge has one)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patient.id"))
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         sa.Index("ix_patient_name_dob", "family_name", "given_name", "date_of_birth"),
         sa.Index("ix_patient_family_key", "family_key", "given_key"),
         sa.Index("ix_patient_given_key", "given_key"),
         sa.Index("ix_patient_dob", "date_of_birth"),
+        sa.Index("ix_patient_family_sound", "family_sound", "given_sound"),
+        sa.Index("ix_patient_given_sound", "given_sound"),
+        sa.Index("ix_patient_phone_rev", "phone_rev"),
+        sa.Index("ix_patient_email", "email"),
+        sa.CheckConstraint(
+            "(merged_into_id IS NULL) = (merged_at IS NULL)", name="merged_where_and_when"
+        ),
+        sa.CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_self"),
     )
 
     @sa.orm.validates("given_name", "family_name", "phone")
     def _keep_keys(self, key: str, value: str | None) -> str | None:
         if key == "given_name":
-            self.given_key = fold_name(value)
+            self.given_key, self.given_sound = fold_name(value), sound_key(value)
         elif key == "family_name":
-            self.family_key = fold_name(value)
+            self.family_key, self.family_sound = fold_name(value), sound_key(value)
         else:
             self.phone_key = phone_digits(value)
+            self.phone_rev = reversed_digits(self.phone_key)
         return value
 
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
     @property
     def display_name(self) -> str:
@@ -198,3 +232,30 @@ class PatientMedicine(TimestampMixin, Model):
             "(stopped_at IS NULL) = (stopped_by_id IS NULL)", name="stopped_who_and_when"
         ),
     )
+
+
+class PatientMerge(Model):
+    """One merge of a duplicate record into the survivor: who, when, why, and what moved.
+
+    `moved` is a JSON object of table name to the ids moved; `retired_snapshot` the duplicate's
+    identifying details at the moment of the merge (they stay on the retired record too).
+    """
+
+    __tablename__ = "patient_merge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("patient.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    retired_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("patient.id", ondelete="RESTRICT"), nullable=False, unique=True
+    )
+    merged_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    moved: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    retired_snapshot: Mapped[str] = mapped_column(sa.Text, nullable=False)
+
+    survivor: Mapped[Patient] = sa.orm.relationship(Patient, foreign_keys=[survivor_id])
+    retired: Mapped[Patient] = sa.orm.relationship(Patient, foreign_keys=[retired_id])
+    merged_by: Mapped[Any] = sa.orm.relationship("User")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.inputs import query_id, query_text
 from clinic.models import audit
-from clinic.patients import services
+from clinic.patients import picker, services
 from clinic.patients.forms import PatientForm, SearchForm
 from clinic.patients.models import Patient, fold_name, phone_digits
 from clinic.policy import (
     ALL_STAFF,
     can_book,
+    can_manage_users,
+    can_open_journey,
     can_register_patients,
     can_view_patient_demographics,
     ensure,
@@ -37,6 +40,17 @@ def get_patient(patient_id: int) -> Patient:
     return patient
 
 
+def _survivor_redirect(patient: Patient):
+    """A retired (merged) record leads to the record it was merged into."""
+    flash(
+        f"{patient.mrn} was a duplicate and has been merged into this record.",
+        "info",
+    )
+    return redirect(
+        url_for(request.endpoint or "patients.detail", patient_id=patient.merged_into_id)
+    )
+
+
 @bp.route("/")
 def search():
     form = SearchForm(request.args)
@@ -49,6 +63,7 @@ def search():
         form=form,
         page=page,
         can_register=can_register_patients(current_user),
+        can_open_journey=can_open_journey(current_user),
     )
     if page is not None:
         audit.record(
@@ -60,7 +75,42 @@ def search():
     return html
 
 
-def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[Patient]:
+@bp.route("/pick.json")
+def pick_json():
+    """The picker's search-as-you-type: at most ten patients, with what tells them apart."""
+    found = picker.find(query_text("q", 80))
+    return jsonify(
+        patients=[
+            {
+                "id": p.id,
+                "mrn": p.mrn,
+                "name": p.display_name,
+                "full_name": p.full_name,
+                "born": p.date_of_birth.isoformat(),
+                "phone": p.phone or "",
+            }
+            for p in found
+        ]
+    )
+
+
+@bp.route("/choose/journey")
+def choose_for_journey():
+    """Open a treatment journey: pick the patient first (name, birth date, MRN and phone shown)."""
+    ensure(can_open_journey(current_user), "Journeys are opened by a provider.")
+    chosen = db.session.get(Patient, query_id("patient") or 0)
+    if chosen is not None:
+        return redirect(url_for("journeys.new_journey", patient_id=chosen.id))
+    return render_template(
+        "patients/choose.html",
+        picker=picker.build(
+            None, action=url_for("patients.choose_for_journey"), label="Open a journey for"
+        ),
+        heading="Open a treatment journey",
+    )
+
+
+def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[services.Duplicate]:
     if form.not_duplicate.data:
         return []
     return services.possible_duplicates(
@@ -68,6 +118,7 @@ def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[P
         family_name=form.family_name.data,
         date_of_birth=form.date_of_birth.data,
         phone=form.phone.data,
+        email=form.email.data,
         exclude_id=exclude_id,
     )
 
@@ -87,7 +138,7 @@ def _identity_changed(form: PatientForm, patient: Patient) -> bool:
 def register():
     ensure(can_register_patients(current_user))
     form = PatientForm()
-    duplicates: list[Patient] = []
+    duplicates: list[services.Duplicate] = []
     if form.validate_on_submit():
         duplicates = _duplicate_check(form)
         if not duplicates:
@@ -108,14 +159,18 @@ def register():
 @bp.route("/<int:patient_id>")
 def detail(patient_id: int):
     patient = get_patient(patient_id)
+    if patient.merged_into_id is not None:
+        return _survivor_redirect(patient)
 
     appointments = appointments_for_patient(patient)
     html = render_template(  # before the commit, which would expire every loaded row
         "patients/detail.html",
         patient=patient,
         appointments=appointments,
+        moved_to={a.rescheduled_from_id: a for a in appointments if a.rescheduled_from_id},
         can_edit=can_register_patients(current_user),
         can_book=can_book(current_user),
+        can_merge=can_manage_users(current_user),
     )
     audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
     return html
@@ -132,12 +187,14 @@ def _conflict(form: PatientForm, patient: Patient):
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
 def edit(patient_id: int):
     patient = get_patient(patient_id)
+    if patient.merged_into_id is not None:
+        return _survivor_redirect(patient)
     ensure(can_register_patients(current_user))
     form = PatientForm(obj=patient if request.method == "GET" else None)
     if request.method == "GET":
         audit.record("patient.viewed", actor=current_user, obj=patient, patient_id=patient.id)
         form.version.data = str(patient.version)
-    duplicates: list[Patient] = []
+    duplicates: list[services.Duplicate] = []
     if form.validate_on_submit():
         if form.version.data != str(patient.version):
             return _conflict(form, patient)

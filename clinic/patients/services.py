@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+import jellyfish
 import sqlalchemy as sa
 
 from clinic.errors import Refused
@@ -22,6 +23,7 @@ from clinic.patients.models import (
     Sex,
     fold_name,
     phone_digits,
+    sound_key,
 )
 from clinic.portal import services as portal
 
@@ -173,33 +175,80 @@ def update_patient(
     return changed
 
 
+# How alike two names must be (Jaro-Winkler, 0 to 1) to count as the same name misspelt.
+NAME_ALIKE = 0.88
+GIVEN_ALIKE = 0.75
+DUPLICATE_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A record that may be the same person, and why it was picked out."""
+
+    patient: Patient
+    reasons: tuple[str, ...]
+
+
+def _names_alike(typed: str, stored_key: str, stored_sound: str, alike: float) -> bool:
+    key = fold_name(typed)
+    if not key or not stored_key:
+        return False
+    return (
+        key == stored_key
+        or (sound_key(typed) == stored_sound and bool(stored_sound))
+        or jellyfish.jaro_winkler_similarity(key, stored_key) >= alike
+        or jellyfish.damerau_levenshtein_distance(key, stored_key) <= 1
+        or (key.startswith(stored_key[:3]) and stored_key.startswith(key[:3]))
+    )
+
+
 def possible_duplicates(
     *,
     given_name: str,
     family_name: str,
     date_of_birth: date | None,
     phone: str | None,
+    email: str | None = None,
     exclude_id: int | None = None,
-) -> list[Patient]:
-    """Patients with the same name and date of birth, or the same phone number."""
+) -> list[Duplicate]:
+    """Records that may be the same person: a name alike (spelt the same, sounding the same or
+    a letter or two apart, "Danielle" and "Dana" too) with the same birth date, or the same
+    phone number or e-mail address. Candidates come from indexed columns and are then scored
+    here."""
     same = []
     if date_of_birth is not None:
-        same.append(
-            sa.and_(
-                Patient.family_key == fold_name(family_name),
-                Patient.given_key == fold_name(given_name),
-                Patient.date_of_birth == date_of_birth,
-            )
-        )
+        same.append(Patient.date_of_birth == date_of_birth)
     digits = phone_digits(phone)
     if digits:
         same.append(Patient.phone_key == digits)
+    address = (email or "").strip()
+    if address:
+        same.append(Patient.email == address)
     if not same:
         return []
-    query = sa.select(Patient).where(sa.or_(*same)).order_by(Patient.mrn).limit(10)
+    query = (
+        sa.select(Patient)
+        .where(sa.or_(*same), Patient.merged_into_id.is_(None))
+        .order_by(Patient.mrn)
+        .limit(200)
+    )
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
-    return list(db.session.scalars(query))
+    found = []
+    for other in db.session.scalars(query):
+        reasons = []
+        if date_of_birth is not None and other.date_of_birth == date_of_birth:
+            family = _names_alike(family_name, other.family_key, other.family_sound, NAME_ALIKE)
+            given = _names_alike(given_name, other.given_key, other.given_sound, GIVEN_ALIKE)
+            if family and given:
+                reasons.append("a name alike and the same date of birth")
+        if digits and other.phone_key == digits:
+            reasons.append("the same phone number")
+        if address and (other.email or "").lower() == address.lower():
+            reasons.append("the same e-mail address")
+        if reasons:
+            found.append(Duplicate(other, tuple(reasons)))
+    return found[:DUPLICATE_LIMIT]
 
 
 @dataclass(frozen=True)
@@ -229,11 +278,41 @@ def _prefix(column, key: str):
     return sa.and_(column >= key, column < upper)
 
 
+# A sound-alike match needs this many letters typed, or short entries would match too widely.
+SOUND_MIN_LETTERS = 4
+# A phone search needs this many digits: the last four, or the area code and exchange.
+PHONE_MIN_DIGITS = 4
+
+
+def _sounds_like(column, typed: str):
+    """`column` (a stored sound key) equals how `typed` sounds; None for short entries."""
+    sound = sound_key(typed)
+    if len(fold_name(typed)) < SOUND_MIN_LETTERS or not sound:
+        return None
+    return column == sound
+
+
+def _any(*conditions):
+    return sa.or_(*(c for c in conditions if c is not None))
+
+
+def phone_condition(digits: str):
+    """A phone number's start (area code first) or end (the last four digits), both served by
+    an index: the end through the reversed digits."""
+    digits = phone_digits(digits) or ""
+    return sa.or_(_prefix(Patient.phone_key, digits), _prefix(Patient.phone_rev, digits[::-1]))
+
+
 def search_query(text: str) -> SearchTerms:
-    """Patients matching a search box entry: an MRN, a date of birth, a phone number or a
-    name ("family", "family, given", "given family"), each served by an index."""
+    """Patients matching a search box entry: an MRN, a date of birth, a phone number (its start
+    or its last digits) or a name ("family", "family, given", "given family"), spelt exactly or
+    sounding alike; each served by an index."""
     text = (text or "").strip()
-    base = sa.select(Patient).order_by(Patient.family_key, Patient.given_key, Patient.id)
+    base = (
+        sa.select(Patient)
+        .where(Patient.merged_into_id.is_(None))  # a retired duplicate is not offered
+        .order_by(Patient.family_key, Patient.given_key, Patient.id)
+    )
     if not text:
         return SearchTerms("empty", base.where(sa.false()))
     if MRN_PATTERN.match(text):
@@ -242,36 +321,63 @@ def search_query(text: str) -> SearchTerms:
     if day is not None:
         return SearchTerms("dob", base.where(Patient.date_of_birth == day))
     digits = re.sub(r"\D", "", text)
-    if len(digits) >= 7 and not re.search(r"[A-Za-z]", text):
-        return SearchTerms("phone", base.where(Patient.phone_key == phone_digits(digits)))
+    if re.fullmatch(r"\+?[\d\s().-]+", text) and len(digits) >= PHONE_MIN_DIGITS:
+        return SearchTerms("phone", base.where(phone_condition(digits)))
     if "," in text:
-        family, given = (fold_name(part) for part in text.split(",", 1))
-        parts = [family, given]
+        family_text, given_text = text.split(",", 1)
+        family, given = fold_name(family_text), fold_name(given_text)
         if not family:
             return SearchTerms("empty", base.where(sa.false()))
-        where = _prefix(Patient.family_key, family)
         if given:
-            where = sa.and_(Patient.family_key == family, _prefix(Patient.given_key, given))
+            where = _any(
+                sa.and_(Patient.family_key == family, _prefix(Patient.given_key, given)),
+                _and_sound(Patient.family_sound, family_text, _prefix(Patient.given_key, given)),
+            )
+        else:
+            where = _any(
+                _prefix(Patient.family_key, family),
+                _sounds_like(Patient.family_sound, family_text),
+            )
         return SearchTerms("name", base.where(where))
-    parts = [fold_name(p) for p in text.split() if fold_name(p)]
+    words = [w for w in text.split() if fold_name(w)]
+    parts = [fold_name(w) for w in words]
     if not parts:
         return SearchTerms("empty", base.where(sa.false()))
     if len(parts) == 1:
         key = parts[0]
         return SearchTerms(
             "name",
-            base.where(sa.or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key))),
+            base.where(
+                _any(
+                    _prefix(Patient.family_key, key),
+                    _prefix(Patient.given_key, key),
+                    _sounds_like(Patient.family_sound, words[0]),
+                    _sounds_like(Patient.given_sound, words[0]),
+                )
+            ),
         )
     given, family = parts[0], "".join(parts[1:])
     return SearchTerms(
         "name",
         base.where(
-            sa.or_(
+            _any(
                 sa.and_(Patient.family_key == family, _prefix(Patient.given_key, given)),
                 sa.and_(_prefix(Patient.family_key, family), Patient.given_key == given),
                 sa.and_(
                     Patient.family_key == parts[0], _prefix(Patient.given_key, "".join(parts[1:]))
                 ),
+                # "Grace Okafer": the family name as it sounds, the given name as typed
+                _and_sound(
+                    Patient.family_sound, " ".join(words[1:]), _prefix(Patient.given_key, given)
+                ),
+                _and_sound(
+                    Patient.family_sound, words[0], _prefix(Patient.given_key, "".join(parts[1:]))
+                ),
             )
         ),
     )
+
+
+def _and_sound(column, typed: str, other):
+    sounds = _sounds_like(column, typed)
+    return None if sounds is None else sa.and_(sounds, other)

@@ -12,14 +12,14 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from clinic.auth import services as accounts
 from clinic.auth.models import Role, User
 from clinic.auth.passwords import hash_password, password_problems
 from clinic.errors import Conflict, Refused
 from clinic.extensions import db
-from clinic.mail import Email
+from clinic.mail import Email, external_url
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
@@ -84,8 +84,7 @@ def _issue(patient: Patient, purpose: LinkPurpose, email: str, by: User | None) 
 
 
 def _email_for(patient: Patient, purpose: LinkPurpose, email: str, token: str, hours: int) -> Email:
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    link = base + url_for("portal.redeem", token=token)
+    link = external_url("portal.redeem", token=token)
     clinic = current_app.config["CLINIC_NAME"]
     if purpose is LinkPurpose.INVITE:
         subject = f"Your invitation to the {clinic} patient portal"

@@ -12,16 +12,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from clinic.scheduling.models import Appointment, Status
+from clinic.scheduling.models import Appointment, Status, VisitKind
 
 WHERE = {
     Status.BOOKED: "Booked, not arrived",
     Status.CHECKED_IN: "Arrived, waiting",
     Status.IN_PROGRESS: "In visit",
-    Status.COMPLETED: "Discharged",
+    Status.COMPLETED: "Visit complete",
     Status.NO_SHOW: "No-show",
     Status.CANCELLED: "Cancelled",
 }
+
+# A phone check: nobody arrives or is discharged; the desk calls and reaches them or not.
+PHONE_WHERE = {
+    Status.BOOKED: "To call",
+    Status.CHECKED_IN: "Reached, call to start",
+    Status.IN_PROGRESS: "On the call",
+    Status.COMPLETED: "Call done",
+    Status.NO_SHOW: "Not reached",
+    Status.CANCELLED: "Cancelled",
+}
+PHONE_ACTIONS = {
+    Status.CHECKED_IN: "Reached",
+    Status.IN_PROGRESS: "Start call",
+    Status.COMPLETED: "Call done",
+    Status.NO_SHOW: "Not reached",
+    Status.CANCELLED: "Cancel",
+}
+
+
+def status_words(appointment: Appointment) -> str:
+    """Where the patient is, from the status alone, in the words of the visit's kind."""
+    if appointment.kind is VisitKind.PHONE_CHECK:
+        return PHONE_WHERE[appointment.status]
+    return WHERE[appointment.status]
+
 
 LocationSource = Callable[[list[Appointment], date], dict[int, str]]
 LOCATION_SOURCES: list[LocationSource] = []
@@ -33,7 +58,7 @@ def locations(appointments: list[Appointment], day: date) -> dict[int, str]:
     for source in LOCATION_SOURCES:
         for appointment_id, label in source(appointments, day).items():
             found.setdefault(appointment_id, label)
-    return {a.id: found.get(a.id) or WHERE[a.status] for a in appointments}
+    return {a.id: found.get(a.id) or status_words(a) for a in appointments}
 
 
 def where_is(appointment: Appointment, day: date) -> str:

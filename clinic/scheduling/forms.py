@@ -31,10 +31,9 @@ def _five_minutes(form, field) -> None:
 
 
 class BookingForm(ClinicForm):
-    patient_mrn = StringField(
+    patient_mrn = StringField(  # set by the patient picker (a hidden input)
         "Patient MRN",
-        validators=[DataRequired(message="Enter the patient's MRN."), Length(max=20)],
-        description="Find it on the patient's page or through Patients search.",
+        validators=[DataRequired(message="Choose the patient first."), Length(max=20)],
     )
     kind = EnumSelectField("Visit", VisitKind, describe=_kind_with_length)
     provider = SelectField("With", coerce=int, validators=[DataRequired()])
@@ -103,7 +102,7 @@ class SlotSearchForm(ClinicForm):
     kind = EnumSelectField("Visit", VisitKind, describe=_kind_with_length)
     provider = SelectField("With", coerce=int, validate_choice=False)
     room = SelectField("Room", coerce=int, validate_choice=False)
-    patient_mrn = StringField("Patient MRN (optional)", validators=[Optional(), Length(max=20)])
+    patient_mrn = StringField("Patient MRN", validators=[Optional(), Length(max=20)])  # the picker
     day = DateField("From", validators=[Optional(), clinic_date_range()])
     submit = SubmitField("Find free slots")
 
@@ -186,3 +185,21 @@ class RecallBookingForm(ClinicForm):
     def validate_kind(self, field) -> None:
         if field.data not in (VisitKind.FOLLOW_UP.value, VisitKind.PHONE_CHECK.value):
             raise ValidationError("Unknown visit.")
+
+
+class MoveForm(ClinicForm):
+    """Move a visit from the week grid (by keyboard, or filled in by dragging)."""
+
+    provider = SelectField("With", coerce=int, validators=[DataRequired()])
+    day = DateField(
+        "Date", validators=[DataRequired(message="Enter a real date."), clinic_date_range()]
+    )
+    start = TimeField(
+        "Start time", validators=[DataRequired(message="Enter a time like 09:30."), _five_minutes]
+    )
+    version = VersionField()
+    next = HiddenField()
+    submit = SubmitField("Move")
+
+    def set_choices(self, clinicians) -> None:
+        self.provider.choices = [(c.id, c.full_name) for c in clinicians]

@@ -179,7 +179,9 @@ STAGE_LOCATIONS = {
     StageKind.INJECTION: "In procedure",
     StageKind.RECOVERY: "In recovery",
 }
-DISCHARGED = "Discharged"
+# Recovery is signed off but the visit is still open: the board says so (and offers Complete)
+# rather than "Discharged" beside a visit that is not complete.
+DISCHARGED = "Recovery done, ready to leave"
 
 
 def stage_locations(appointments: list[Appointment], day: date) -> dict[int, str]:

@@ -90,10 +90,18 @@ def count_due(today: date) -> dict[str, int]:
 
 
 def recall_page(
-    today: date, *, now: datetime, show: str = "all", provider_id: int | None = None, page: int = 1
+    today: date,
+    *,
+    now: datetime,
+    show: str = "all",
+    provider_id: int | None = None,
+    page: int = 1,
+    patient_id: int | None = None,
 ) -> tuple[list[Recall], int]:
     """One page of recalls in due order, each with a suggested slot, and the total count."""
     conditions = _unbooked(today, show, provider_id)
+    if patient_id is not None:
+        conditions.append(FollowUp.patient_id == patient_id)
     total = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(FollowUp)

@@ -30,6 +30,7 @@ def test_register_find_a_slot_and_book(page):
     page.get_by_label("Given name").fill("Tove")
     page.get_by_label("Family name").fill("Marsh")
     page.get_by_label("Date of birth").fill("1966-02-14")
+    page.get_by_label("Sex").select_option("female")
     page.get_by_label("Phone", exact=True).fill("617 555 0911")
     page.get_by_label("Preferred contact method").select_option("phone")
     page.get_by_label("Emergency contact name").fill("Ola Marsh")
@@ -42,14 +43,18 @@ def test_register_find_a_slot_and_book(page):
     _check(page, "patient-detail")
 
     page.goto(page.base_url + "/schedule/slots")
+    page.get_by_label("Find the patient").fill(mrn)  # the picker lists them as you type
+    page.locator("#picker-results").get_by_role("link", name="Choose Tove Marsh").click()
+    page.wait_for_load_state()
+    assert mrn in page.locator("#picker-chosen").inner_text()
     page.get_by_label("Visit").select_option("evaluation")
-    page.get_by_label("Patient MRN (optional)").fill(mrn)
     page.get_by_role("button", name="Find free slots").click()
     page.wait_for_load_state()
     _check(page, "slot-finder")
     page.locator("#slot-results").get_by_role("link", name="Book this").first.click()
     page.wait_for_load_state()
-    assert page.get_by_label("Patient MRN").input_value() == mrn
+    chosen = page.locator("#picker-chosen").inner_text()
+    assert "Marsh, Tove" in chosen and mrn in chosen and "1966-02-14" in chosen
     _check(page, "booking-form")
     page.get_by_role("button", name="Book").click()
     page.wait_for_load_state()
@@ -90,11 +95,11 @@ def test_day_board_checks_in_and_refreshes_itself(page, live_app):
     row = page.locator("#day-board-rows tr", has_text="Walker, Board")
     row.wait_for()
     assert page.url.endswith("/schedule/board")  # refreshed in place, no reload
-    row.get_by_role("button", name="Check in").click()
+    row.get_by_role("button", name="Reached").click()  # a phone check: reached, not arrived
     page.wait_for_load_state()
     assert "Board Walker: checked in" in page.content()
     walker = page.locator("#day-board-rows tr", has_text="Walker, Board")
-    assert "Arrived, waiting" in walker.inner_text()
+    assert "Reached, call to start" in walker.inner_text()
 
 
 def test_calendars_and_booking_from_an_empty_slot(page):
@@ -105,6 +110,9 @@ def test_calendars_and_booking_from_an_empty_slot(page):
     page.wait_for_load_state()
     _check(page, "calendar-rooms")
     page.get_by_role("link", name="Week", exact=True).click()
+    page.wait_for_load_state()
+    _check(page, "calendar-week-grid")  # every clinician
+    page.get_by_role("button", name="Show").click()  # one clinician's week
     page.wait_for_load_state()
     _check(page, "calendar-week")
     page.get_by_role("link", name="Calendar subscription").click()

@@ -488,7 +488,7 @@ def test_board_with_journey_locations_runs_the_same_queries_for_10_or_1000(
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
     assert html.count("Processing (product being prepared)") == 334  # the first lane's rows
-    assert html.count("Arrived, waiting") == 666
+    assert html.count("Reached, call to start") == 666  # phone checks: reached, not "arrived"
 
 
 @pytest.mark.parametrize(

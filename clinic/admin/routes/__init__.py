@@ -6,4 +6,4 @@ from clinic.policy import ADMIN_ONLY, restrict_blueprint
 
 restrict_blueprint(bp, ADMIN_ONLY)
 
-from clinic.admin.routes import audit_trail, break_glass, users  # noqa: E402,F401
+from clinic.admin.routes import audit_trail, break_glass, merges, users  # noqa: E402,F401

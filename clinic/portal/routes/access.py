@@ -10,7 +10,7 @@ from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db, limiter
-from clinic.mail import OutboxMessage, outbox_enabled, queued_notice, send
+from clinic.mail import OutboxMessage, link_parts, outbox_enabled, queued_notice, send
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
@@ -142,5 +142,8 @@ def outbox_message(message_id: int):
     shown = patients_addressed([message.recipient])
     audit.record_read("outbox.message_viewed", current_user, shown, obj=message)
     return render_template(
-        "portal/outbox_message.html", message=message, body=services.masked_links(message.body)
+        "portal/outbox_message.html",
+        message=message,
+        body=services.masked_links(message.body),
+        parts=link_parts(services.masked_links(message.body)),
     )

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from flask import Response, abort, render_template, request
 from flask_login import current_user
 
+from clinic.auth.models import Role
 from clinic.auth.sessions import passive
 from clinic.inputs import query_day, query_id
 from clinic.models import audit
@@ -14,13 +15,14 @@ from clinic.models.base import utcnow
 from clinic.policy import can_book, can_export_calendar, ensure
 from clinic.reads import patients_of
 from clinic.scheduling import bp, export, services
-from clinic.scheduling.board import locations
+from clinic.scheduling.board import PHONE_ACTIONS, locations
 from clinic.scheduling.calendar import Column, build_grid
-from clinic.scheduling.forms import StatusForm
+from clinic.scheduling.forms import MoveForm, StatusForm
 from clinic.scheduling.models import WEEKDAYS, Status
 from clinic.scheduling.queries import appointments_between, appointments_on, get_clinician, get_room
 from clinic.scheduling.slots import hours_by_clinician
 from clinic.scheduling.states import ACTION_LABELS
+from clinic.scheduling.week_grid import build_week
 from clinic.timeutil import clinic_day_bounds, clinic_today, to_clinic
 
 
@@ -64,11 +66,34 @@ def day():
     )
 
 
+def _week_grid(monday: date):
+    """Every clinician's week: working hours, visits, free time; visits move by drag or form."""
+    people = services.clinicians()
+    start = clinic_day_bounds(monday)[0]
+    end = clinic_day_bounds(monday + timedelta(days=6))[1]
+    appointments = appointments_between(start, end)
+    days = build_week(monday, people, hours_by_clinician([p.id for p in people]), appointments)
+    audit.record_read("schedule.week_viewed", current_user, patients_of(appointments))
+    return render_template(
+        "scheduling/week_grid.html",
+        days=days,
+        weekdays=WEEKDAYS,
+        people=people,
+        monday=monday,
+        can_book=can_book(current_user),
+        move_form=MoveForm(),
+        prev_monday=monday - timedelta(days=7),
+        next_monday=monday + timedelta(days=7),
+    )
+
+
 @bp.route("/week")
 def week():
-    """Seven days from Monday for one clinician or one room."""
+    """Seven days from Monday: every clinician (the grid), or one clinician or room."""
     the_day = _day_arg()
     monday = the_day - timedelta(days=the_day.weekday())
+    if "provider" not in request.args and "room" not in request.args:
+        return _week_grid(monday)
     people, rooms = services.clinicians(), services.active_rooms()
     provider_id, room_id = query_id("provider"), query_id("room")
     subject = None
@@ -123,10 +148,13 @@ def _board_context(the_day: date) -> dict:
         where=locations(appointments, the_day),
         actions=actions,
         labels=ACTION_LABELS,
+        phone_labels=PHONE_ACTIONS,
         day=the_day,
         status_form=StatusForm(),
         counts=counts,
         today=clinic_today(),
+        # clinicians open the clinical chart, the front desk the patient's page
+        chart_links=current_user.role in (Role.PROVIDER, Role.CLINICAL_STAFF),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -13,12 +12,14 @@ from clinic.extensions import db
 from clinic.inputs import query_day, query_id
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.patients import picker as patient_picker
 from clinic.patients.models import Patient
 from clinic.policy import can_book, can_set_appointment_status, ensure
 from clinic.scheduling import bp, journey_links, services, slots
 from clinic.scheduling.forms import (
     BookingForm,
     CancelForm,
+    MoveForm,
     RescheduleForm,
     SlotSearchForm,
     StatusForm,
@@ -36,8 +37,31 @@ def get_appointment(appointment_id: int) -> Appointment:
 
 
 def _patient_by_mrn(mrn: str | None) -> Patient | None:
-    mrn = (mrn or "").strip().upper()
-    return db.session.scalar(sa.select(Patient).where(Patient.mrn == mrn)) if mrn else None
+    return patient_picker.by_mrn(mrn)
+
+
+BOOKING_ARGS = ("kind", "provider", "room", "date", "time", "link")
+
+
+def _picker_for(form) -> patient_picker.Picker:
+    """The patient picker of the booking page: who is being booked, shown before "Book"."""
+    field = form.patient_mrn
+    return patient_picker.build(
+        _patient_by_mrn(field.data),
+        action=url_for("scheduling.book"),
+        keep=patient_picker.current_args(*BOOKING_ARGS),
+        error=" ".join(field.errors) or None,
+        label="Patient being booked",
+    )
+
+
+def warn_if_outside_hours(appointment: Appointment) -> None:
+    """The same note after a booking and after a move: outside the clinician's hours."""
+    if not slots.within_hours(appointment.provider, appointment.starts_at, appointment.ends_at):
+        flash(
+            f"Note: this is outside {appointment.provider.full_name}'s working hours.",
+            "warning",
+        )
 
 
 def local_to_utc(day: date, start) -> datetime | None:
@@ -109,6 +133,8 @@ def _read_booking(form: BookingForm):
 
 
 def _conflict_page(template: str, form, conflict: services.BookingConflict, **context):
+    if context.get("original") is None and "picker" not in context:
+        context["picker"] = _picker_for(form)
     return render_template(
         template, form=form, clashes=conflict.clashes, suggestions=conflict.suggestions, **context
     ), 409
@@ -135,14 +161,7 @@ def book():
             except Refused as err:
                 show_beside(form, err, "start")
             else:
-                outside = not slots.within_hours(
-                    appointment.provider, appointment.starts_at, appointment.ends_at
-                )
-                if outside:
-                    flash(
-                        f"Note: this is outside {appointment.provider.full_name}'s working hours.",
-                        "warning",
-                    )
+                warn_if_outside_hours(appointment)
                 flash(
                     f"Booked: {appointment.kind.label} for {appointment.patient.full_name}, "
                     f"{to_clinic(appointment.starts_at).strftime('%a %d %b %H:%M')}.",
@@ -151,7 +170,12 @@ def book():
                 return redirect(url_for("scheduling.appointment", appointment_id=appointment.id))
     status = 422 if form.errors else 200
     return render_template(
-        "scheduling/book.html", form=form, clashes=[], suggestions=[], original=None
+        "scheduling/book.html",
+        form=form,
+        clashes=[],
+        suggestions=[],
+        original=None,
+        picker=_picker_for(form),
     ), status
 
 
@@ -292,6 +316,7 @@ def reschedule(appointment_id: int):
                 field = getattr(form, getattr(err, "field", None) or "start", None) or form.start
                 field.errors.append(str(err))
             else:
+                warn_if_outside_hours(new)
                 flash("Appointment moved; the old time is free again.", "success")
                 return redirect(url_for("scheduling.appointment", appointment_id=new.id))
     status = 422 if form.errors else 200
@@ -300,12 +325,77 @@ def reschedule(appointment_id: int):
     ), status
 
 
+@bp.route("/appointments/<int:appointment_id>/move", methods=["POST"])
+def move(appointment_id: int):
+    """Move a visit from the week grid: same length and room, the same clash checks as
+    booking, and the same note when the new time is outside the clinician's hours."""
+    ensure(can_book(current_user))
+    original = get_appointment(appointment_id)
+    form = MoveForm()
+    form.set_choices(services.clinicians())
+    back = _safe_next(form.next.data, url_for("scheduling.week"))
+    if not form.validate_on_submit():
+        problems = "; ".join(
+            f"{form[name].label.text}: {' '.join(errs)}"
+            for name, errs in form.errors.items()
+            if name in form
+        )
+        flash(f"Not moved. {problems or 'Check the time and try again.'}", "warning")
+        return redirect(back)
+    if form.version.data != str(original.version):
+        flash("Not moved: this visit changed meanwhile. Check it and move it again.", "warning")
+        return redirect(back)
+    provider = get_clinician(form.provider.data)
+    starts_at = local_to_utc(form.day.data, form.start.data)
+    if provider is None or starts_at is None:
+        flash("Not moved: that time does not exist on that day.", "warning")
+        return redirect(back)
+    try:
+        with attempt():
+            new = services.reschedule(
+                original,
+                provider=provider,
+                room=original.room,
+                starts_at=starts_at,
+                ends_at=starts_at + (original.ends_at - original.starts_at),
+                notes=original.notes,
+                by=current_user,
+            )
+    except services.BookingConflict as conflict:
+        taken = ", ".join(
+            f"{c.patient.display_name} {to_clinic(c.starts_at).strftime('%H:%M')}"
+            for c in conflict.clashes
+        )
+        flash(f"Not moved: that time is taken ({taken or 'booked at the same moment'}).", "danger")
+        return redirect(back)
+    except (Refused, StaleWrite) as err:
+        flash(f"Not moved: {err}", "warning")
+        return redirect(back)
+    warn_if_outside_hours(new)
+    flash(
+        f"Moved: {new.patient.full_name}, {new.kind.label.lower()} with {new.provider.full_name}, "
+        f"now {to_clinic(new.starts_at).strftime('%a %d %b %H:%M')}.",
+        "success",
+    )
+    return redirect(back)
+
+
 @bp.route("/slots")
 def find_slots():
     form = SlotSearchForm(request.args)
     clinicians, rooms = services.clinicians(), services.active_rooms()
     form.set_choices(clinicians, rooms)
     results = None
+    patient = db.session.get(Patient, query_id("patient") or 0) or _patient_by_mrn(
+        form.patient_mrn.data
+    )
+    form.patient_mrn.data = patient.mrn if patient else ""
+    picker = patient_picker.build(
+        patient,
+        action=url_for("scheduling.find_slots"),
+        keep=patient_picker.current_args("kind", "provider", "room", "day"),
+        label="Patient (optional)",
+    )
     if "kind" in request.args:
         if not form.validate():
             abort(400)
@@ -316,7 +406,6 @@ def find_slots():
         ]
         suitable = [r for r in rooms if r.kind in kind.room_kinds]
         chosen = [r for r in suitable if not form.room.data or r.id == form.room.data]
-        patient = _patient_by_mrn(form.patient_mrn.data)
         day = form.day.data or clinic_today()
         after = max(
             utcnow(), datetime.combine(day, datetime.min.time(), clinic_tz()).astimezone(UTC)
@@ -330,5 +419,9 @@ def find_slots():
             limit=15,
         )
     return render_template(
-        "scheduling/slots.html", form=form, results=results, can_book=can_book(current_user)
+        "scheduling/slots.html",
+        form=form,
+        results=results,
+        can_book=can_book(current_user),
+        picker=picker,
     )

@@ -13,6 +13,8 @@ from clinic.inputs import query_id, query_int
 from clinic.journeys.models import FollowUp
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.patients import picker as patient_picker
+from clinic.patients.models import Patient
 from clinic.policy import can_book, ensure
 from clinic.reads import patients_of
 from clinic.scheduling import bp, journey_links, recalls, services
@@ -33,9 +35,15 @@ def recalls_list():
     provider_id = query_id("provider")
     if show not in recalls.SHOW or page < 1:
         abort(400)
+    patient = db.session.get(Patient, query_id("patient") or 0)
     today = clinic_today()
     rows, total = recalls.recall_page(
-        today, now=utcnow(), show=show, provider_id=provider_id, page=page
+        today,
+        now=utcnow(),
+        show=show,
+        provider_id=provider_id,
+        page=page,
+        patient_id=patient.id if patient else None,
     )
     audit.record_read("recalls.viewed", current_user, patients_of(rows, "follow_up.patient_id"))
     return render_template(
@@ -49,6 +57,12 @@ def recalls_list():
         providers=[c for c in services.clinicians() if c.role.value == "provider"],
         today=today,
         form=RecallBookingForm(),
+        picker=patient_picker.build(
+            patient,
+            action=url_for("scheduling.recalls_list"),
+            keep=patient_picker.current_args("show", "provider"),
+            label="Only one patient's follow-ups (optional)",
+        ),
     )
 
 

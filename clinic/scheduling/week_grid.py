@@ -1,0 +1,95 @@
+"""The week for every clinician at once: for each day, one lane per clinician with their
+working hours, their visits and the free time between them. Weekends are left out unless
+someone works or has a visit then."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from clinic.auth.models import User
+from clinic.scheduling.models import Appointment, Status, WorkingHours
+from clinic.scheduling.slots import shift_bounds
+from clinic.timeutil import to_clinic
+
+MIN_FREE = timedelta(minutes=15)  # shorter gaps are not worth showing as free time
+
+
+@dataclass
+class Free:
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+@dataclass
+class Visit:
+    appointment: Appointment
+    outside_hours: bool
+
+
+@dataclass
+class Lane:
+    clinician: User
+    hours: WorkingHours | None
+    items: list[Free | Visit] = field(default_factory=list)
+
+    @property
+    def free_minutes(self) -> int:
+        return sum(i.minutes for i in self.items if isinstance(i, Free))
+
+
+@dataclass
+class WeekDay:
+    day: date
+    lanes: list[Lane]
+
+
+def _lane(day: date, clinician: User, hours: WorkingHours | None, visits: list[Appointment]):
+    lane = Lane(clinician, hours)
+    shift = shift_bounds(day, hours) if hours is not None else None
+    cursor = shift[0] if shift else None
+    for appointment in sorted(visits, key=lambda a: (a.starts_at, a.id)):
+        if shift and cursor is not None and appointment.starts_at - cursor >= MIN_FREE:
+            end = min(appointment.starts_at, shift[1])
+            if end - cursor >= MIN_FREE:
+                lane.items.append(Free(cursor, end))
+        outside = not (
+            shift and shift[0] <= appointment.starts_at and appointment.ends_at <= shift[1]
+        )
+        lane.items.append(Visit(appointment, outside))
+        if cursor is not None:
+            cursor = max(cursor, appointment.ends_at)
+    if shift and cursor is not None and shift[1] - cursor >= MIN_FREE:
+        lane.items.append(Free(cursor, shift[1]))
+    return lane
+
+
+def build_week(
+    monday: date,
+    clinicians: list[User],
+    hours: dict[int, dict[int, WorkingHours]],
+    appointments: list[Appointment],
+) -> list[WeekDay]:
+    """The days of the week to show, each with its clinicians' lanes (cancelled visits out)."""
+    live = [a for a in appointments if a.status is not Status.CANCELLED]
+    by_day: dict[date, dict[int, list[Appointment]]] = {}
+    for appointment in live:
+        day = to_clinic(appointment.starts_at).date()
+        by_day.setdefault(day, {}).setdefault(appointment.provider_id, []).append(appointment)
+    days = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        visits = by_day.get(day, {})
+        lanes = [
+            _lane(day, c, hours.get(c.id, {}).get(day.weekday()), visits.get(c.id, []))
+            for c in clinicians
+            if day.weekday() in hours.get(c.id, {}) or c.id in visits
+        ]
+        if day.weekday() >= 5 and not lanes:
+            continue  # a weekend nobody works
+        days.append(WeekDay(day, lanes))
+    return days
