@@ -13,3 +13,4 @@ from clinic.outcomes.models import QuestionnaireAnswer, QuestionnaireResponse  #
 from clinic.patients.models import Patient  # noqa: F401
 from clinic.portal.models import PortalLink  # noqa: F401
 from clinic.scheduling.models import Appointment, CalendarFeed, Room, WorkingHours  # noqa: F401
+from clinic.messaging.models import PatientMessage, Thread  # noqa: F401
