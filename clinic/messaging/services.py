@@ -175,13 +175,26 @@ def newest_templates(session: AnySession | None = None) -> list[MessageTemplate]
     )
 
 
+@dataclass(frozen=True)
+class Wording:
+    """A template's text, detached from any session (a worker reuses it across messages)."""
+
+    id: int
+    subject: str
+    body: str
+    sms_body: str
+
+
 class TemplateBook:
     """The newest templates, read once, answering 'which wording for this message?'."""
 
     def __init__(self, session: AnySession | None = None) -> None:
-        self.by_key = {(t.kind, t.visit_kind, t.therapy): t for t in newest_templates(session)}
+        self.by_key = {
+            (t.kind, t.visit_kind, t.therapy): Wording(t.id, t.subject, t.body, t.sms_body)
+            for t in newest_templates(session)
+        }
 
-    def pick(self, kind: MessageKind, visit_kind: str = "", therapy: str = "") -> MessageTemplate:
+    def pick(self, kind: MessageKind, visit_kind: str = "", therapy: str = "") -> Wording:
         for key in (
             (kind, visit_kind, therapy),
             (kind, visit_kind, ""),
