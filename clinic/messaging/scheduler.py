@@ -596,10 +596,12 @@ class Sender:
                 text = (message.recipient or "", message.body or "")
             handled += 1
             if outcome == "http":
-                self._send_text(message_id, *text, max_attempts=max_attempts)
+                self._send_text(message_id, *text, max_attempts=max_attempts, now=moment)
         return handled
 
-    def _send_text(self, message_id: int, to: str, body: str, max_attempts: int) -> None:
+    def _send_text(
+        self, message_id: int, to: str, body: str, max_attempts: int, now: datetime
+    ) -> None:
         error: transports.SmsFailure | None = None
         with self.app.app_context():
             try:
@@ -622,7 +624,7 @@ class Sender:
                 _settle(message, SendStatus.FAILED, str(error))
             else:
                 _settle(message, SendStatus.PLANNED, str(error))
-                message.due_at = utcnow() + backoff(message.attempts, retry_base, retry_max)
+                message.due_at = now + backoff(message.attempts, retry_base, retry_max)
 
     def run_once(self, now: datetime | None = None) -> int:
         self.plan(now)

@@ -61,7 +61,7 @@ def test_two_workers_plan_and_send_each_message_once(workers_app):
             start.wait()
             for minutes in range(0, 6 * 24 * 60, 180):  # six days of turns, every 3 hours
                 sender.run_once(NOW + timedelta(minutes=minutes))
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
