@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -293,10 +294,10 @@ def plan(session: AnySession, now: datetime | None = None) -> PlanResult:
                 continue
             if rule.procedures_only and visit_kind.value != "procedure":
                 continue
-            due = reminder_due(starts_at, rule, rules, tz, now)
-            if due is not None:
+            reminder_at = reminder_due(starts_at, rule, rules, tz, now)
+            if reminder_at is not None:
                 wanted.append(
-                    _row(patient_id, rule.kind, target, due, now, appointment_id=appt_id,
+                    _row(patient_id, rule.kind, target, reminder_at, now, appointment_id=appt_id,
                          visit_starts_at=starts_at)
                 )  # fmt: skip
 
@@ -437,7 +438,7 @@ def _therapy_of(appt: Appointment | None) -> str:
     return journey.therapy.value if journey is not None else ""
 
 
-def _external(endpoint: str, **values: object) -> str:
+def _external(endpoint: str, **values: Any) -> str:
     base = (current_app.config["PUBLIC_BASE_URL"] or "").rstrip("/")
     with current_app.test_request_context("/"):
         return base + url_for(endpoint, **values)

@@ -105,3 +105,23 @@ def follow_up_due(due_on, email: str):
     journey.patient.preferred_contact = ContactMethod.EMAIL
     db.session.flush()
     return follow_up
+
+
+def matrix_records(patient, patient_user, appt) -> dict[str, int]:
+    """What the route × role matrix and the form fuzzer need: a thread about an appointment of
+    `patient` (on the matrix clinicians' care team), the patient user's own thread, and a
+    patient's cancellation waiting for the front desk."""
+    from clinic.auth.models import Role, User
+    from clinic.messaging import inbox
+    from clinic.messaging.models import PatientReply, ReplyKind, ThreadSubject
+    from tests.factories import make_user
+
+    account = db.session.scalar(sa.select(User).where(User.patient_id == patient.id))
+    account = account or make_user(Role.PATIENT, patient=patient)
+    thread = inbox.start(account, ThreadSubject.APPOINTMENT, "Parking", "Where do I park?")
+    if patient_user is None or patient_user.role is not Role.PATIENT:
+        patient_user = make_user(Role.PATIENT)
+    own = inbox.start(patient_user, ThreadSubject.QUESTION, "", "May I shower?")
+    db.session.add(PatientReply(appointment_id=appt.id, reply=ReplyKind.RESCHEDULE))
+    db.session.flush()
+    return dict(thread=thread.id, own_thread=own.id, patient_reply=appt.id)

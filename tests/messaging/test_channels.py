@@ -16,7 +16,7 @@ from clinic.auth.models import Role
 from clinic.messaging import services, transports
 from clinic.messaging.models import MessageKind, MessagePreference, SendStatus
 from clinic.patients.models import ContactMethod
-from tests.messaging.helpers import messages, one, outbox, patient, sender, texts, visit
+from tests.messaging.helpers import one, outbox, patient, sender, texts, visit
 
 NY_NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)
 
