@@ -52,7 +52,7 @@ from clinic.models.base import utcnow
 from clinic.outcomes.models import QuestionnaireResponse
 from clinic.outcomes.states import OPEN_RESPONSE
 from clinic.patients.models import Patient
-from clinic.scheduling.models import LIVE_STATUSES, Appointment, Status
+from clinic.scheduling.models import LIVE_SQL, LIVE_STATUSES, Appointment, Status
 
 logger = logging.getLogger("clinic.messages")
 
@@ -223,8 +223,12 @@ def questionnaire_query(today: date, closing_days: int) -> sa.Select:
 
 def recall_query(today: date) -> sa.Select:
     """Follow-ups that fell due lately, still scheduled and not booked (ix_follow_up_due_on)."""
+    # the live-status condition written as the partial unique index states it, so SQLite
+    # (which matches the index's WHERE by its terms) uses uq_appointment_live_follow_up too
     booked = sa.select(Appointment.id).where(
-        Appointment.follow_up_id == FollowUp.id, Appointment.status.in_(LIVE_STATUSES)
+        Appointment.follow_up_id == FollowUp.id,
+        Appointment.follow_up_id.is_not(None),
+        sa.text(LIVE_SQL),
     )
     return (
         sa.select(FollowUp.id, FollowUp.patient_id)

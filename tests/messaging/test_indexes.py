@@ -94,3 +94,12 @@ def test_the_scheduler_query_uses_indexes(db, db_kind, name):
     for table in TABLES:
         assert f"Seq Scan on {table}" not in plan, plan
     assert any(index in plan for index in EXPECTED[name]), plan
+
+
+def test_the_bench_times_one_scheduling_pass(app, db):
+    from bench.messaging_bench import time_scheduling_pass
+    from tests.messaging.helpers import visit
+
+    visit(NOW + timedelta(days=2), booked_at=NOW - timedelta(hours=1))
+    took = time_scheduling_pass(app, NOW)
+    assert 0 < took < 5
