@@ -395,6 +395,8 @@ def _still_wanted(
     kind = message.kind
     if kind.about_visit:
         appt = session.get(Appointment, message.appointment_id)
+        if appt is not None and appt.status not in (Status.BOOKED, Status.CANCELLED):
+            return "The visit has begun or is over.", appt
         if appt is None or appt.status is not Status.BOOKED:
             moved = appt is not None and appt.rescheduled_to is not None
             return ("The visit was moved: a change notice goes instead." if moved
