@@ -599,8 +599,23 @@ class Sender:
                 if message_id is None:
                     break
                 book = book or services.TemplateBook(session)
-                outcome, message = prepare(session, message_id, moment, book, rules, tz)
-                text = (message.recipient or "", message.body or "")
+            try:
+                with _transaction(self.app) as session:
+                    rules = services.settings(session)
+                    outcome, message = prepare(session, message_id, moment, book, rules, tz)
+                    text = (message.recipient or "", message.body or "")
+            except sa.exc.OperationalError:
+                raise  # the database is gone: the claim's lease brings the message back
+            except Exception:
+                # a message that cannot be written (e.g. no wording for it) must not block the
+                # queue: it is marked failed for an admin to see on the patient's page
+                logger.exception("patient message could not be prepared")
+                with _transaction(self.app) as session:
+                    failed = session.get(PatientMessage, message_id)
+                    if failed is not None and failed.claimed_by == self.name:
+                        _settle(failed, SendStatus.FAILED, "The message could not be written.")
+                handled += 1
+                continue
             handled += 1
             if outcome == "http":
                 self._send_text(message_id, *text, max_attempts=max_attempts, now=moment)

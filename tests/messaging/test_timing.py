@@ -368,3 +368,22 @@ def test_a_recall_is_dropped_once_the_follow_up_is_booked(app, db):
     db.session.flush()
     run.send_due(ny(2026, 5, 4, 10, 0))
     assert messages(kind=K.RECALL)[0].status is SendStatus.SKIPPED
+
+
+def test_a_message_that_cannot_be_written_fails_without_blocking_the_rest(app, db):
+    now = ny(2026, 5, 5, 12, 0)
+    procedure = visit(ny(2026, 5, 12, 9, 0), booked_at=now, kind=VisitKind.PROCEDURE,
+                      room=make_room("Proc 9"))  # fmt: skip
+    other = visit(ny(2026, 5, 12, 11, 0), booked_at=now)
+    run = sender(app)
+    run.plan(now)
+    # the clinic's only wording for the medicine reminder is removed
+    from clinic.messaging.models import MessageTemplate
+
+    db.session.execute(
+        MessageTemplate.__table__.delete().where(MessageTemplate.kind == K.REMINDER_MEDICINE)
+    )
+    db.session.flush()
+    run.send_due(ny(2026, 5, 5, 12, 30))
+    assert one(procedure, K.REMINDER_MEDICINE).status is SendStatus.FAILED
+    assert one(other, K.CONFIRMATION).status is SENT
