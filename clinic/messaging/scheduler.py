@@ -501,6 +501,7 @@ def _values(
 
 def prepare(
     session: AnySession,
+    worker: str,
     message_id: int,
     now: datetime,
     book: services.TemplateBook,
@@ -509,8 +510,12 @@ def prepare(
 ) -> tuple[str, PatientMessage]:
     """Check, write and (for e-mail and the SMS outbox) send one claimed message in `session`.
     Returns the outcome: sent, skipped, deferred, or 'http' when a text waits for Twilio."""
-    message = session.get(PatientMessage, message_id)
+    # locked while it is written, and only while this worker still holds the claim (a lease
+    # that ran out may have passed it to another worker, who then sends it instead)
+    message = session.get(PatientMessage, message_id, with_for_update=True, populate_existing=True)
     assert message is not None
+    if message.status is not SendStatus.SENDING or message.claimed_by != worker:
+        return "lost", message
     if in_quiet_hours(now, rules, tz):
         message.status, message.claimed_by, message.lease_until = SendStatus.PLANNED, None, None
         message.due_at = outside_quiet_hours(now, rules, tz)
@@ -602,7 +607,9 @@ class Sender:
             try:
                 with _transaction(self.app) as session:
                     rules = services.settings(session)
-                    outcome, message = prepare(session, message_id, moment, book, rules, tz)
+                    outcome, message = prepare(
+                        session, self.name, message_id, moment, book, rules, tz
+                    )
                     text = (message.recipient or "", message.body or "")
             except sa.exc.OperationalError:
                 raise  # the database is gone: the claim's lease brings the message back
