@@ -1,7 +1,7 @@
 """Benchmark: one pass of the patient-message scheduler against a large clinic.
 
     .venv/bin/python -m bench.messaging_bench                    # 100,000 patients, a year
-    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/cjt_bench \
+    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/cjt_bench \
         .venv/bin/python -m bench.messaging_bench
     .venv/bin/python -m bench.messaging_bench --patients 20000 --per-day 60
 
@@ -11,7 +11,9 @@ repeated and leaves the data as it found it; `bench/run.py` may call it on its o
 Run as a module it builds its own clinic first: bulk patients (e-mail preferred), a year of
 appointments (half before today, half after, booked up to 60 days ahead), questionnaire sets
 and follow-ups, then prints the median and worst of several passes (the issue asks for under
-a second at 100,000 patients and a year of appointments).
+a second at 100,000 patients and a year of appointments). Measured on PostgreSQL 2026-11-27 on
+a shared 2-core machine: 100,000 patients, 54,750 appointments: first pass 1.7 s, each pass
+after it 166 ms median (406 ms worst).
 """
 
 from __future__ import annotations
