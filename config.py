@@ -90,6 +90,14 @@ class Config:
     JOBS_RETRY_MAX_SECONDS = _env_int("JOBS_RETRY_MAX_SECONDS", 3600)
     JOBS_POLL_SECONDS = _env_int("JOBS_POLL_SECONDS", 5)
     JOBS_HEARTBEAT_MAX_AGE = _env_int("JOBS_HEARTBEAT_MAX_AGE", 60)
+    # Patient messages (clinic/messaging): text messages through the local outbox or Twilio.
+    SMS_TRANSPORT = os.environ.get("SMS_TRANSPORT", "outbox")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com")
+    CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "")
+    MESSAGE_LINK_DAYS = _env_int("MESSAGE_LINK_DAYS", 30)
     # Public address used in links inside e-mails (invitations, password resets). Unset in
     # development: links use the address the request came in on (clinic.mail.external_url).
     PUBLIC_BASE_URL: str | None = os.environ.get("PUBLIC_BASE_URL") or None

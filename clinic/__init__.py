@@ -113,6 +113,7 @@ WINGS = (
     "outcomes",
     "instructions",
     "jobs",
+    "messaging",
 )
 
 

@@ -136,7 +136,39 @@ def load_instructions_command() -> None:
     click.echo(f"{added} sample texts added (marked as awaiting the clinic's review).")
 
 
+messages_cli = AppGroup("messages", help="Patient messages: plan and send what is due.")
+
+
+@messages_cli.command("plan")
+def plan_messages_command() -> None:
+    """Plan the confirmations, reminders, nudges and recalls that have become due."""
+    from clinic.messaging.scheduler import Sender
+
+    result = Sender(current_app._get_current_object()).plan()  # type: ignore[attr-defined]
+    click.echo(f"{result.planned} messages planned, {result.skipped} dropped (visit changed).")
+
+
+@messages_cli.command("send")
+def send_messages_command() -> None:
+    """Send the planned messages that are due now (what `flask worker` does each turn)."""
+    from clinic.messaging.scheduler import Sender
+
+    handled = Sender(current_app._get_current_object()).send_due()  # type: ignore[attr-defined]
+    click.echo(f"{handled} messages handled.")
+
+
+@messages_cli.command("load-defaults")
+def load_message_defaults_command() -> None:
+    """Add the shipped wording wherever a message has none."""
+    from clinic.messaging.services import load_defaults
+
+    added = load_defaults()
+    db.session.commit()
+    click.echo(f"{added} message templates added (samples for the clinic's review).")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(messages_cli)
     app.cli.add_command(load_instructions_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)

@@ -33,6 +33,7 @@ from tests.careteam_helpers import join_care_team
 from tests.conftest import savepoint_db
 from tests.factories import PatientFactory, make_user
 from tests.journeys.records import placeholders as journey_placeholders
+from tests.messaging.helpers import matrix_records as messaging_records
 from tests.patients.records import make_merge_record
 from tests.scheduling.factories import make_appointment, make_room
 
@@ -272,7 +273,47 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("journeys_admin.condition_toggle", "POST", "/admin/clinical/conditions/1/toggle", {A}),
     ("journeys_admin.protocol", "GET", "/admin/clinical/follow-up-protocols/prp", {A}),
     ("journeys_admin.protocol", "POST", "/admin/clinical/follow-up-protocols/prp", {A}),
+    # patient messages: wording and settings (admins), staff views, the team inbox (no admins:
+    # clinical content; the front desk sees appointment threads only), the patient's messages
+    ("messaging.templates", "GET", "/messages/templates", {A}),
+    ("messaging.edit_template", "GET", "/messages/templates/confirmation/any/any", {A}),
+    ("messaging.edit_template", "POST", "/messages/templates/confirmation/procedure/prp", {A}),
+    (
+        "messaging.new_template",
+        "GET",
+        "/messages/templates/new?kind=recall&visit_kind=any&therapy=prp",
+        {A},
+    ),
+    ("messaging.settings", "GET", "/messages/settings", {A}),
+    ("messaging.settings", "POST", "/messages/settings", {A}),
+    ("messaging.sms_outbox", "GET", "/messages/sms-outbox", {FD, A}),
+    ("messaging.patient_messages", "GET", "/messages/patients/{patient}", STAFF),
+    ("messaging.set_consent", "POST", "/messages/patients/{patient}/consent", {FD, A}),
+    ("messaging.upcoming", "GET", "/messages/upcoming", {FD, A}),
+    ("messaging.upcoming", "GET", "/messages/upcoming?date=2026-03-08", {FD, A}),
+    ("messaging.requests", "GET", "/messages/requests", {FD, A}),
+    ("messaging.request_handled", "POST", "/messages/requests/{patient_reply}/handled", {FD, A}),
+    ("messaging.team_inbox", "GET", "/messages/inbox", {FD, PR, CS}),
+    ("messaging.team_inbox", "GET", "/messages/inbox?show=unread", {FD, PR, CS}),
+    ("messaging.team_thread", "GET", "/messages/inbox/{thread}", {FD, PR, CS}),
+    ("messaging.team_thread", "POST", "/messages/inbox/{thread}", {FD, PR, CS}),
+    ("messaging.assign_thread", "POST", "/messages/inbox/{thread}/assign", {PR, CS}),
+    ("messaging.flag_urgent", "POST", "/messages/inbox/{thread}/urgent", {PR, CS}),
+    ("messaging.mark_unread", "POST", "/messages/inbox/{thread}/unread", {FD, PR, CS}),
+    ("messaging.my_messages", "GET", "/my/messages", {PT}),
+    ("messaging.my_messages", "POST", "/my/messages", {PT}),
+    ("messaging.my_thread", "GET", "/my/messages/{own_thread}", {PT}),
+    ("messaging.my_thread", "POST", "/my/messages/{own_thread}", {PT}),
+    # reached from a message without signing in: the link's own secret decides (410 unusable)
+    ("messaging.visit_link", "GET", "/m/visit/{appt}/not-a-real-token", PUBLIC),
+    ("messaging.visit_link", "POST", "/m/visit/{appt}/not-a-real-token", PUBLIC),
+    ("messaging.opt_out", "GET", "/m/stop/not-a-real-token", PUBLIC),
+    ("messaging.opt_out", "POST", "/m/stop/not-a-real-token", PUBLIC),
+    # the SMS provider's webhook: only a request signed with the provider's token is served
+    ("messaging.sms_inbound", "POST", "/messages/sms/inbound", PUBLIC),
 ]
+# Public routes that answer an unsigned request with 403 (the matrix posts no signature).
+SIGNED_WEBHOOKS = {"messaging.sms_inbound"}
 
 ROLES = [*Role, None]  # None: not signed in
 
@@ -353,6 +394,7 @@ def _build_records() -> dict[str, object]:
     ids.update(member=member.id, other_patient=other_patient.id, break_glass=grant.id)
     ids.update(merge=make_merge_record().id)
     ids.update(_safety_records(ids, users))
+    ids.update(messaging_records(patient, users[Role.PATIENT], appt))
     ids["users"] = {role: users[role].id for role in Role}
     return ids
 
@@ -428,7 +470,9 @@ def test_route_role_matrix(client, db, records, role, endpoint, method, url, all
         token = client.csrf_token("/account" if role else "/login")
         response = client.post(target, data={"csrf_token": token})
     status = response.status_code
-    if allowed == PUBLIC:
+    if allowed == PUBLIC and endpoint in SIGNED_WEBHOOKS:
+        assert status == 403, status
+    elif allowed == PUBLIC:
         assert status in (200, 302, 410), status
     elif role is None:
         assert status == 302 and response.headers["Location"].startswith("/login"), status

@@ -237,6 +237,9 @@ def build_world(db, make_user, role_user) -> World:
         **placeholders(),
     )
     _join_care_teams(db, ids, patient, role_user, other)
+    from tests.messaging.helpers import matrix_records
+
+    ids.update(matrix_records(patient, role_user, appt))
     stage_pages = _stages_with_open_forms(make_user)
     other_ids = [str(patient.id), str(appt.id), str(other.id), str(ids["stage"])]
     return World(ids, stage_pages, other_ids)

@@ -49,6 +49,10 @@ _DAY = timedelta(days=1)
 
 Deliver = Callable[[queue.Claimed], None]
 
+# Further work each turn of the loop, added by wings that own it (the patient messages'
+# planning and sending: `clinic.messaging.scheduler`); each returns how much it handled.
+PASSES: list[Callable[[Worker], int]] = []
+
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -183,7 +187,8 @@ class Worker:
         while not stop.is_set():
             try:
                 self.beat()
-                attempted = self.deliver_due()
+                attempted = sum(run_pass(self) for run_pass in PASSES)
+                attempted += self.deliver_due()
                 self.observe()
             except sa.exc.OperationalError:
                 # the database is unreachable: nothing can be claimed or recorded; try later

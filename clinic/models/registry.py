@@ -6,6 +6,7 @@ from clinic.instructions.models import InstructionReceipt, InstructionVersion  #
 from clinic.jobs.models import OutgoingMessage, WorkerHeartbeat  # noqa: F401
 from clinic.journeys import models as journeys_models  # noqa: F401
 from clinic.mail import OutboxMessage  # noqa: F401
+from clinic.messaging.models import PatientMessage, Thread  # noqa: F401
 from clinic.models.audit import AuditEvent  # noqa: F401
 from clinic.models.submission import FormSubmission  # noqa: F401
 from clinic.outcomes.adverse_models import AdverseEvent, PatientConcern  # noqa: F401

@@ -30,7 +30,7 @@ def test_the_booking_page_without_a_patient_offers_a_plain_search_form(client, l
     html = client.get("/schedule/book?kind=evaluation&find=okafor").get_data(as_text=True)
     assert 'name="find"' in html and 'value="okafor"' in html
     # each result shows name, birth date, MRN and phone, and links back with the patient chosen
-    assert "Okafor, Grace" in html and "born 1968-04-12" in html and grace.mrn in html
+    assert "Okafor, Grace" in html and "born 12 Apr 1968" in html and grace.mrn in html
     assert "617 555 0142" in html and "Okafor, Erik" in html
     assert f"/schedule/book?kind=evaluation&amp;patient={grace.id}" in html
     assert 'name="patient_mrn"' not in html  # nobody is chosen yet
@@ -42,7 +42,7 @@ def test_a_chosen_patient_is_shown_before_book_and_posted_by_mrn(client, login, 
     login(Role.FRONT_DESK)
     grace, _ = _people()
     html = client.get(f"/schedule/book?kind=evaluation&patient={grace.id}").get_data(as_text=True)
-    assert 'id="picker-chosen"' in html and "Okafor, Grace" in html and "born 1968-04-12" in html
+    assert 'id="picker-chosen"' in html and "Okafor, Grace" in html and "born 12 Apr 1968" in html
     assert f'<input type="hidden" name="patient_mrn" value="{grace.mrn}">' in html
     assert f"Booking for Grace Okafor, born 1968-04-12, MRN {grace.mrn}" in html
     assert 'href="/schedule/book?kind=evaluation"' in html  # choose another patient
