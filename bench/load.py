@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import importlib
 import json
 import os
 import re
@@ -42,6 +43,7 @@ WRK = ROOT / "bench" / "wrk"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cjt_bench"
 TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 COOKIE = "cjt_session"
+BOOKED_NOTE = "Booked by the benchmark"  # prepare() removes these before each run
 # Production settings the bench serves with (the secret is made per run).
 SERVE_ENV = {
     "CLINIC_ENV": "production",
@@ -160,11 +162,13 @@ def prepare(url: str) -> dict:
                 ),
                 {"u": bench0, "p": patel.id},
             )
+        c.execute(sa.text("DELETE FROM appointment WHERE notes = :n"), {"n": BOOKED_NOTE})
         # the portal patient: the first bench patient with an account and an open questionnaire
         answer = q(
             "SELECT r.id, r.patient_id, u.email FROM questionnaire_response r "
             "JOIN user_account u ON u.patient_id = r.patient_id "
-            "WHERE u.email LIKE 'patient-%@bench.example.com' AND r.status = 'assigned' "
+            "WHERE u.email LIKE 'patient-%@bench.example.com' "
+            "AND r.status IN ('assigned', 'in_progress') "
             "AND r.available_from <= CURRENT_DATE AND r.due_by >= CURRENT_DATE "
             "ORDER BY r.patient_id, r.id LIMIT 1"
         )
@@ -379,7 +383,7 @@ def post_body(page: Page, browser: Browser, ids: dict) -> tuple[str, dict[str, s
                     "day": "{day}",
                     "start": "{start}",
                     "minutes": "",
-                    "notes": "",
+                    "notes": BOOKED_NOTE,
                     "link": "",
                 }
             )
@@ -471,6 +475,8 @@ def drive(url: str, seconds: int, connections: int, script: str, env: dict[str, 
             "-t1",
             f"-c{connections}",
             f"-d{seconds}s",
+            "--timeout",
+            "30s",
             "--latency",
             "-s",
             str(WRK / script),
@@ -493,10 +499,12 @@ def count_statements(url: str, secret: str, runs: list[tuple[Page, str, str]]) -
     saved = dict(os.environ)
     os.environ.update({**SERVE_ENV, "DATABASE_URL": _driver(url), "SECRET_KEY": secret})
     try:
+        import config as settings
         from clinic import create_app
         from clinic.extensions import db
 
-        app = create_app()
+        importlib.reload(settings)  # its classes read the environment when first imported
+        app = create_app(settings.ProductionConfig)
     finally:
         os.environ.clear()
         os.environ.update(saved)
