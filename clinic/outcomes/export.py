@@ -98,8 +98,8 @@ def registry_query(filters: Filters, cycle_ids: list[int] | None = None) -> sa.S
     base_where = sa.and_(r.timepoint == BASELINE, r.in_window.is_(True))
     events_where = sa.true()
     if cycle_ids is not None:
-        their_follow_ups = sa.select(m.FollowUp.id).where(m.FollowUp.cycle_id.in_(cycle_ids))
-        at_where = r.follow_up_id.in_(their_follow_ups)
+        # a follow-up's answers carry its cycle (CHECK follow_up_in_cycle): read by cycle id
+        at_where = sa.and_(at_where, r.cycle_id.in_(cycle_ids))
         base_where = sa.and_(base_where, r.cycle_id.in_(cycle_ids))
         events_where = AdverseEvent.cycle_id.in_(cycle_ids)
     at = _pivot(r.follow_up_id, at_where, "at_timepoint")
