@@ -468,6 +468,19 @@ def worker_rss(process: subprocess.Popen) -> list[int]:
     return sizes
 
 
+def settle(base: str, limit: float = 180) -> None:
+    """Wait until the app has worked through what an earlier page left queued (wrk stops, the
+    workers do not): two /livez answers in a row within 200 ms, or `limit` seconds."""
+    quick, began = 0, time.monotonic()
+    while quick < 2 and time.monotonic() - began < limit:
+        asked = time.monotonic()
+        try:
+            urllib.request.urlopen(f"{base}/livez", timeout=limit).read()
+        except OSError:
+            time.sleep(0.5)
+        quick = quick + 1 if time.monotonic() - asked < 0.2 else 0
+
+
 def drive(url: str, seconds: int, connections: int, script: str, env: dict[str, str]) -> Result:
     out = subprocess.run(
         [
@@ -583,9 +596,11 @@ def run_clinic(size: str, url: str, args) -> tuple[dict[str, Result], dict]:
         results["reference"] = drive(ref_url, args.seconds, 8, "report.lua", {})
         print(f"  {size}: reference {results['reference'].rps:.0f} req/s", flush=True)
         for page, cookie, body, env in work:
+            settle(base)
             env = {"BENCH_COOKIE": cookie, "BENCH_BODY": body, **env}
             results[page.name] = drive(base + page.path, args.seconds, 8, page.script, env)
             print(f"  {size}: {page.name} {results[page.name].rps:.0f} req/s", flush=True)
+        settle(base)
         extra["export"] = export_first_row(base, browsers["provider"], "/registry/export.csv")
         extra["rss"] = worker_rss(app)
         try:
