@@ -94,9 +94,9 @@ def registry_query(filters: Filters, cycle_ids: list[int] | None = None) -> sa.S
     with `cycle_ids`, only those cycles, every part of the query narrowed to them."""
     cycles = cohort(filters)
     r = QuestionnaireResponse
-    at_where = r.follow_up_id.is_not(None)
-    base_where = sa.and_(r.timepoint == BASELINE, r.in_window.is_(True))
-    events_where = sa.true()
+    at_where: sa.ColumnElement[bool] = r.follow_up_id.is_not(None)
+    base_where: sa.ColumnElement[bool] = sa.and_(r.timepoint == BASELINE, r.in_window.is_(True))
+    events_where: sa.ColumnElement[bool] = sa.true()
     if cycle_ids is not None:
         # a follow-up's answers carry its cycle (CHECK follow_up_in_cycle): read by cycle id
         at_where = sa.and_(at_where, r.cycle_id.in_(cycle_ids))
