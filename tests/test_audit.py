@@ -133,6 +133,8 @@ def test_search_escapes_wildcards(client, login, make_user, db):
     _seed(db, make_user)
     html = client.get("/admin/audit?action=%25").get_data(as_text=True)
     assert "0 events" in html
+    for odd in ("%20%20", "%F4%8F%BF%BF"):  # blank once trimmed; the last code point there is
+        assert client.get(f"/admin/audit?action={odd}").status_code in (200, 400)
 
 
 def test_no_route_changes_audit_rows(app):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -152,13 +153,12 @@ def audit_export():
 def _filter_audit(query: sa.Select, form: AuditSearchForm) -> sa.Select:
     if form.action.data:
         prefix = form.action.data.strip()
-        query = query.where(
-            AuditEvent.action.startswith(prefix, autoescape=True),
+        query = query.where(AuditEvent.action.startswith(prefix, autoescape=True))
+        if prefix and ord(prefix[-1]) < sys.maxunicode:
             # the same prefix as a range, which the plain b-tree index on action serves (LIKE
             # alone is served by no index under a collation other than C)
-            AuditEvent.action >= prefix,
-            AuditEvent.action < prefix[:-1] + chr(ord(prefix[-1]) + 1),
-        )
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            query = query.where(AuditEvent.action >= prefix, AuditEvent.action < upper)
     if form.object_type.data:
         query = query.where(AuditEvent.object_type == form.object_type.data.strip())
     if form.patient_id.data:
