@@ -23,7 +23,7 @@ help:
 	@echo "make format  - ruff format and ruff's fixes"
 	@echo "make lock    - re-pin requirements.lock and requirements-test.lock from pyproject.toml"
 	@echo "make clean   - remove the virtualenv, caches and the databases the tests leave behind"
-	@echo "make bench   - time the busiest pages on 100,000 patients (BENCH_ARGS, BENCH_DATABASE_URL)"
+	@echo "make bench   - all-day pages over HTTP (gunicorn + wrk) on 1,000 and 100,000 patients, PostgreSQL (BENCH_ARGS, BENCH_DATABASE_URL)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

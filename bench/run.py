@@ -1,24 +1,21 @@
-"""Benchmark: the pages people use all day, against a large clinic's data.
+"""Benchmark entry point: `make bench` runs bench/load.py (over HTTP, gunicorn and wrk, on a
+small and a large clinic); `--quick` keeps the in-process timing:
 
-    make bench                       # 100,000 patients, 20,000 treated journeys, on SQLite
-    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/cjt_bench make bench
-    .venv/bin/python -m bench.run --patients 20000 --journeys 4000 --repeat 10
+    .venv/bin/python -m bench.run --quick --patients 20000 --journeys 4000 --repeat 10
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/cjt_bench python -m bench.run --quick
 
-Builds a fresh database (migrations, demo data, then bulk patients, a month of bookings and
-treated journeys with their follow-ups, answered questionnaires and adverse events),
-signs in as each role and times each page through the app (routing, queries, templates),
-printing the median and 95th percentile in milliseconds and the SQL statements per request.
+Quick mode builds a fresh database (SQLite unless BENCH_DATABASE_URL; migrations, the demo,
+then bench/clinic_data.py's clinic), signs in as each role and times each page through the app
+(routing, queries, templates): median and 95th percentile in ms, SQL statements per request.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,51 +27,11 @@ from clinic import create_app  # noqa: E402
 from clinic.extensions import db  # noqa: E402
 from config import DevelopmentConfig  # noqa: E402
 
-SURNAMES = [
-    "Garcia",
-    "Smith",
-    "Nguyen",
-    "Okafor",
-    "Kowalski",
-    "Haddad",
-    "Larsen",
-    "Moreau",
-    "Tanaka",
-    "Silva",
-    "Brown",
-    "Cohen",
-    "Rossi",
-    "Murphy",
-    "Ivanova",
-    "Patel",
-]
-GIVEN = [
-    "Ana",
-    "Ben",
-    "Chloe",
-    "Dmitri",
-    "Ebony",
-    "Farah",
-    "Gus",
-    "Hana",
-    "Ivan",
-    "Jun",
-    "Kofi",
-    "Lena",
-    "Marco",
-    "Nia",
-    "Omar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sven",
-    "Tariq",
-]
 
-
-def build(url: str, patients: int, days: int, journeys: int) -> object:
+def build(url: str, patients: int, journeys: int) -> object:
     from flask_migrate import upgrade
 
+    from bench.clinic_data import generate
     from clinic.demo import load_demo_data
 
     config = type(
@@ -85,117 +42,15 @@ def build(url: str, patients: int, days: int, journeys: int) -> object:
         upgrade()
         load_demo_data()
         db.session.commit()
-        _bulk_patients(patients)
-        _bulk_bookings(days)
-        from bench.registry_data import bulk_registry
-
-        bulk_registry(min(journeys, patients))
+        generate(patients, journeys)
     return app
 
 
-def _bulk_patients(count: int) -> None:
-    from clinic.patients.models import Patient, fold_name, phone_digits
-
-    rng = random.Random(7)
-    now = datetime.now(UTC)
-    batch = []
-    for n in range(count):
-        family, given = rng.choice(SURNAMES) + str(n % 997), rng.choice(GIVEN)
-        phone = f"+1 617 {rng.randint(200, 999)} {rng.randint(1000, 9999)}"
-        batch.append(
-            {
-                "mrn": f"BX{n:07d}",
-                "given_name": given,
-                "family_name": family,
-                "given_key": fold_name(given),
-                "family_key": fold_name(family),
-                "date_of_birth": date(1940, 1, 1) + timedelta(days=rng.randint(0, 25000)),
-                "sex": "female" if n % 2 else "male",
-                "phone": phone,
-                "phone_key": phone_digits(phone),
-                "preferred_contact": "phone",
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-        )
-        if len(batch) == 5000:
-            db.session.execute(sa.insert(Patient.__table__), batch)
-            batch = []
-    if batch:
-        db.session.execute(sa.insert(Patient.__table__), batch)
-    db.session.commit()
-
-
-def _bulk_bookings(days: int) -> None:
-    """Follow-up visits every 30 minutes, 8:00–17:00, for every provider, around today."""
-    from zoneinfo import ZoneInfo
-
-    from clinic.auth.models import Role, User
-    from clinic.scheduling.models import Appointment
-    from clinic.timeutil import clinic_tz
-
-    tz: ZoneInfo = clinic_tz()
-    now = datetime.now(UTC)
-    for n in range(4):  # clinicians of their own, so the demo's bookings never clash
-        db.session.add(
-            User(
-                email=f"bench{n}@bench.example.com",
-                full_name=f"Dr Bench {n}",
-                role=Role.PROVIDER,
-                password_hash="!",
-                active=True,
-                session_version=1,
-            )
-        )
-    db.session.flush()
-    providers = db.session.scalars(
-        sa.select(User.id).where(User.email.like("bench%@bench.example.com"))
-    ).all()
-    patient_ids = db.session.scalars(
-        sa.select(sa.text("id"))
-        .select_from(sa.text("patient"))
-        .where(sa.text("mrn LIKE 'BX%'"))
-        .limit(days * 40 * 4)
-    ).all()
-    pid = iter(patient_ids)
-    rows = []
-    start_day = date.today() - timedelta(days=days // 2)
-    for offset in range(days):
-        day = start_day + timedelta(days=offset)
-        if day.weekday() >= 5:
-            continue
-        for provider in providers:
-            for slot in range(18):
-                starts = datetime(day.year, day.month, day.day, 8, 0, tzinfo=tz) + timedelta(
-                    minutes=30 * slot, days=0
-                )
-                if slot % 6 == 5:
-                    continue  # leave gaps, as a real day has
-                rows.append(
-                    {
-                        "patient_id": next(pid),
-                        "provider_id": provider,
-                        "room_id": None,
-                        "kind": "follow_up",
-                        "starts_at": starts.astimezone(UTC),
-                        "ends_at": (starts + timedelta(minutes=30)).astimezone(UTC),
-                        "status": "booked",
-                        "created_at": now,
-                        "updated_at": now,
-                        "version": 1,
-                    }
-                )
-    # ORM insert so the UTC type adapts values the same way the app does
-    db.session.execute(sa.insert(Appointment), rows)
-    db.session.commit()
-
-
-def measure(app, pages: list[tuple[str, str]], repeat: int) -> list[tuple]:
+def measure(app, pages: list[tuple[str, str]], repeat: int, clients: dict) -> list[tuple]:
 
     results = []
     for role, path in pages:
-        client = _signed_in(app, role)
+        client = clients.get(role) or clients.setdefault(role, _signed_in(app, role))
         statements = _count_statements(app, client, path)
         timings = []
         for _ in range(repeat):
@@ -276,11 +131,11 @@ EXPORTS = [
 ]
 
 
-def measure_exports(app, exports: list[tuple[str, str]]) -> list[tuple]:
+def measure_exports(app, exports: list[tuple[str, str]], clients: dict) -> list[tuple]:
     """Time to the first CSV row (header excluded) and to the whole file, with its row count."""
     results = []
     for role, path in exports:
-        client = _signed_in(app, role)
+        client = clients.get(role) or clients.setdefault(role, _signed_in(app, role))
         began = time.perf_counter()
         response = client.get(path)
         chunks = iter(response.response)
@@ -294,9 +149,14 @@ def measure_exports(app, exports: list[tuple[str, str]]) -> list[tuple]:
 
 
 def main() -> None:
+    if "--quick" not in sys.argv[1:]:
+        from bench.load import main as over_http
+
+        over_http(sys.argv[1:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--journeys", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
@@ -313,17 +173,17 @@ def main() -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     began = time.perf_counter()
-    app = build(url, args.patients, args.days, args.journeys)
+    app = build(url, args.patients, args.journeys)
+    clients: dict = {}  # one sign-in per role: a second factor's code is good once
     print(
-        f"built {args.patients:,} patients, {args.journeys:,} treated journeys and {args.days} "
-        "days of bookings on "
+        f"built {args.patients:,} patients and {args.journeys:,} journeys on "
         f"{url.split(':')[0]} in {time.perf_counter() - began:.1f}s"
     )
     print(f"{'role':<11} {'page':<26} {'median ms':>10} {'p95 ms':>8} {'SQL':>5}")
-    for role, path, median, p95, statements in measure(app, PAGES, args.repeat):
+    for role, path, median, p95, statements in measure(app, PAGES, args.repeat, clients):
         print(f"{role:<11} {path:<26} {median:>10.1f} {p95:>8.1f} {statements:>5}")
     print(f"{'role':<11} {'export':<26} {'first row ms':>12} {'whole ms':>9} {'rows':>7}")
-    for role, path, first_ms, whole_ms, count in measure_exports(app, EXPORTS):
+    for role, path, first_ms, whole_ms, count in measure_exports(app, EXPORTS, clients):
         print(f"{role:<11} {path:<26} {first_ms:>12.1f} {whole_ms:>9.1f} {count:>7}")
 
 

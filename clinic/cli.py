@@ -70,6 +70,28 @@ def load_demo_command(if_empty: bool) -> None:
     click.echo("Demo data loaded.")
 
 
+@demo_cli.command("generate")
+@click.option("--patients", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--journeys", type=click.IntRange(0), default=None, help="Default: patients / 5.")
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo_generate_command(patients: int, journeys: int | None, seed: int) -> None:
+    """Add a clinic's years of history in bulk (for the benchmark): patients, journeys in every
+    state with their records, a year of appointments and ~18 audit rows per patient."""
+    from clinic.demo import database_is_empty, load_demo_data
+
+    try:  # bench/ sits beside wsgi.py in a checkout; an installed wheel does not carry it
+        from bench.clinic_data import generate
+    except ImportError:
+        raise click.ClickException("flask demo generate runs from a checkout (bench/).") from None
+
+    _refuse_outside_development()
+    if database_is_empty():
+        load_demo_data()
+        db.session.commit()
+    generate(patients, journeys, seed=seed, echo=click.echo)
+    click.echo(f"Generated a clinic of {patients:,} patients.")
+
+
 @demo_cli.command("logins")
 def demo_logins_command() -> None:
     """Print the demo sign-ins for every role."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,8 +84,10 @@ def test_admin_searches_and_pages_the_audit_trail(client, login, make_user, db):
     page1 = client.get("/admin/audit?action=bulk").get_data(as_text=True)
     assert "60 events" in page1
     assert page1.count("<code>bulk.event</code>") == 50
-    page2 = client.get("/admin/audit?action=bulk&page=2").get_data(as_text=True)
+    older = re.search(r'href="([^"]+)">Older events', page1).group(1).replace("&amp;", "&")
+    page2 = client.get(older).get_data(as_text=True)
     assert page2.count("<code>bulk.event</code>") == 10
+    assert "Older events" not in page2 and "Newest events" in page2
     by_actor = client.get("/admin/audit?actor=searcher.target").get_data(as_text=True)
     assert "60 events" in by_actor
     by_type = client.get("/admin/audit?object_type=patient").get_data(as_text=True)
@@ -96,11 +99,42 @@ def test_admin_searches_and_pages_the_audit_trail(client, login, make_user, db):
     assert "old.event" in old and "bulk.event" not in old
 
 
+def test_pages_follow_on_from_the_last_event_and_counts_stop_at_the_cap(
+    client, login, make_user, db, monkeypatch
+):
+    """Keyset pages: ties on the time are ordered by id, no event is shown twice or skipped;
+    the count is exact up to the cap, then "More than"."""
+    from clinic.admin.routes import audit_trail
+
+    login(Role.ADMIN)
+    actor = make_user(Role.FRONT_DESK)
+    now = datetime.now(UTC)
+    for i in range(7):
+        at = now - timedelta(minutes=i // 3)  # three events share each minute
+        db.session.add(
+            AuditEvent(occurred_at=at, action="tie.event", actor_id=actor.id, object_type="tie",
+                       object_id=str(i))
+        )  # fmt: skip
+    db.session.flush()
+    client.application.config["AUDIT_PAGE_SIZE"] = 3
+    monkeypatch.setattr(audit_trail, "COUNT_CAP", 5)
+    seen, url = [], "/admin/audit?action=tie."
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        assert "More than 5 events" in html
+        seen += re.findall(r"<td>tie (\d+)</td>", html)
+        found = re.search(r'href="([^"]+)">Older events', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(seen) == [str(i) for i in range(7)]
+
+
 def test_search_escapes_wildcards(client, login, make_user, db):
     login(Role.ADMIN)
     _seed(db, make_user)
     html = client.get("/admin/audit?action=%25").get_data(as_text=True)
     assert "0 events" in html
+    for odd in ("%20%20", "%F4%8F%BF%BF"):  # blank once trimmed; the last code point there is
+        assert client.get(f"/admin/audit?action={odd}").status_code in (200, 400)
 
 
 def test_no_route_changes_audit_rows(app):

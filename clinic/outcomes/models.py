@@ -34,10 +34,10 @@ class QuestionnaireResponse(VersionedMixin, Model):
     )
     # The treatment cycle the answers measure (its baseline, or one of its follow-ups).
     cycle_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("treatment_cycle.id", ondelete="RESTRICT"), index=True
+        sa.ForeignKey("treatment_cycle.id", ondelete="RESTRICT")
     )
     follow_up_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("follow_up.id", ondelete="RESTRICT"), index=True
+        sa.ForeignKey("follow_up.id", ondelete="RESTRICT")
     )
     available_from: Mapped[date] = mapped_column(sa.Date, nullable=False)
     due_by: Mapped[date | None] = mapped_column(sa.Date)
@@ -77,6 +77,11 @@ class QuestionnaireResponse(VersionedMixin, Model):
             "follow_up_id IS NULL OR cycle_id IS NOT NULL", name="follow_up_in_cycle"
         ),
         sa.Index("ix_questionnaire_response_patient_status", "patient_id", "status"),
+        # the registry's pivots: answers per follow-up and instrument, baselines per cycle
+        sa.Index("ix_questionnaire_response_follow_up_code", "follow_up_id", "instrument_code"),
+        sa.Index(
+            "ix_questionnaire_response_cycle_timepoint", "cycle_id", "timepoint", "instrument_code"
+        ),
     )
 
     def answer_map(self) -> dict[str, int | None]:

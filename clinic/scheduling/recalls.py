@@ -58,13 +58,14 @@ def window_state(follow_up: FollowUp, today: date) -> str:
 
 def _unbooked(today: date, show: str, provider_id: int | None):
     """The where-clause: scheduled, in an open journey, not booked, window open or soon."""
-    booked = sa.select(Appointment.follow_up_id).where(
-        Appointment.follow_up_id.is_not(None), Appointment.status.in_(LIVE_STATUSES)
+    # NOT EXISTS (an anti-join on the live-booking index), not NOT IN over every booking
+    booked = sa.exists().where(
+        Appointment.follow_up_id == FollowUp.id, Appointment.status.in_(LIVE_STATUSES)
     )
     conditions = [
         FollowUp.status == FollowUpStatus.SCHEDULED,
         Journey.status.in_(OPEN_JOURNEY),
-        FollowUp.id.not_in(booked),
+        ~booked,
         FollowUp.window_opens_on <= today + timedelta(days=LOOKAHEAD_DAYS),
     ]
     if show == "overdue":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -46,6 +47,36 @@ def shift_bounds(day: date, hours: WorkingHours) -> tuple[datetime, datetime]:
     return start, end
 
 
+@dataclass
+class Spans:
+    """Busy spans kept in start order, with the latest end so far beside each: whether a time
+    is free is two lookups (a bisect and a max), however many spans a clinician has."""
+
+    starts: list[datetime] = field(default_factory=list)
+    spans: list[tuple[datetime, datetime]] = field(default_factory=list)
+    _reach: list[datetime] | None = None
+
+    def add(self, start: datetime, end: datetime) -> None:
+        insort(self.spans, (start, end))
+        self.starts = [s for s, _e in self.spans]
+        self._reach = None
+
+    def free(self, start: datetime, end: datetime) -> bool:
+        """No span overlaps [start, end): every span starting before `end` ends by `start`."""
+        if self._reach is None:
+            self._reach, latest = [], None
+            for _s, e in self.spans:
+                latest = e if latest is None or e > latest else latest
+                self._reach.append(latest)
+        before = bisect_left(self.starts, end)
+        return before == 0 or self._reach[before - 1] <= start
+
+
+def _spans(rows: list[tuple[datetime, datetime]]) -> Spans:
+    spans = sorted(rows)
+    return Spans([s for s, _e in spans], spans)
+
+
 def _busy(provider_ids, room_ids, patient_ids, start, end):
     """Live appointments touching these people or rooms between start and end, in one query."""
     who = [Appointment.provider_id.in_(provider_ids)]
@@ -74,11 +105,10 @@ def _busy(provider_ids, room_ids, patient_ids, start, end):
         if row.room_id is not None:
             by_room[row.room_id].append(span)
         by_patient[row.patient_id].append(span)
-    return by_provider, by_room, by_patient
-
-
-def _free(spans, start, end) -> bool:
-    return all(not (s < end and start < e) for s, e in spans)
+    return tuple(
+        defaultdict(Spans, {key: _spans(spans) for key, spans in found.items()})
+        for found in (by_provider, by_room, by_patient)
+    )
 
 
 def _round_up(moment: datetime) -> datetime:
@@ -114,12 +144,11 @@ class Planner:
         )
 
     def hold(self, slot: Slot, patient_id: int | None) -> None:
-        span = (slot.starts_at, slot.ends_at)
-        self.by_provider[slot.provider.id].append(span)
+        self.by_provider[slot.provider.id].add(slot.starts_at, slot.ends_at)
         if slot.room is not None:
-            self.by_room[slot.room.id].append(span)
+            self.by_room[slot.room.id].add(slot.starts_at, slot.ends_at)
         if patient_id is not None:
-            self.by_patient[patient_id].append(span)
+            self.by_patient[patient_id].add(slot.starts_at, slot.ends_at)
 
     def next_free(
         self,
@@ -139,7 +168,7 @@ class Planner:
         if not providers or (kind.needs_room and not rooms):
             return []
         first_day = after.astimezone(clinic_tz()).date()
-        by_patient = self.by_patient[patient_id] if patient_id is not None else []
+        by_patient = self.by_patient[patient_id] if patient_id is not None else Spans()
         found: list[Slot] = []
         for offset in range(days + 1):
             day = first_day + timedelta(days=offset)
@@ -156,15 +185,13 @@ class Planner:
                     moment += STEP
             for moment, _name, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
                 finish = moment + length
-                if not _free(self.by_provider[provider.id], moment, finish):
+                if not self.by_provider[provider.id].free(moment, finish):
                     continue
-                if not _free(by_patient, moment, finish):
+                if not by_patient.free(moment, finish):
                     continue
                 room = None
                 if rooms and (kind.needs_room or kind.room_kinds):
-                    room = next(
-                        (r for r in rooms if _free(self.by_room[r.id], moment, finish)), None
-                    )
+                    room = next((r for r in rooms if self.by_room[r.id].free(moment, finish)), None)
                     if room is None and kind.needs_room:
                         continue
                 found.append(Slot(moment, finish, provider, room))

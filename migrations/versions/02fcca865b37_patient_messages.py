@@ -4,7 +4,7 @@ SMS outbox, secure message threads; indexes the scheduler's queries use on appoi
 questionnaire_response.
 
 Revision ID: 02fcca865b37
-Revises: a7c3e91d5b20
+Revises: c8e2f4a1b7d3
 Create Date: 2026-11-27 02:37:44.070654
 
 """
@@ -18,7 +18,7 @@ from clinic.messaging import samples
 
 # revision identifiers, used by Alembic.
 revision = "02fcca865b37"
-down_revision = "a7c3e91d5b20"
+down_revision = "c8e2f4a1b7d3"
 branch_labels = None
 depends_on = None
 

@@ -100,3 +100,18 @@ def test_same_query_count_for_5_and_500_journeys(client, db, login, make_user, p
     many, many_html = _count(client, path_for(patient))
     assert few == many, (few, many)
     assert len(many_html) > len(few_html) * 5  # the larger set really was rendered
+
+
+def test_the_banner_is_worked_out_once_per_page(client, db, login, make_user, monkeypatch):
+    """The chart shows the banner and its safety panel: one banner_for, not one per include."""
+    from clinic.journeys import routes
+
+    calls = []
+    real = routes.banner_for
+    monkeypatch.setattr(routes, "banner_for", lambda patient: calls.append(1) or real(patient))
+    provider = make_user(Role.PROVIDER)
+    patient = PatientFactory()
+    login(Role.PROVIDER, provider)
+    build(db, provider, make_user(Role.CLINICAL_STAFF), 1, patient=patient)
+    assert client.get(f"/clinical/patients/{patient.id}/chart").status_code == 200
+    assert len(calls) == 1

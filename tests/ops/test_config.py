@@ -166,7 +166,7 @@ def test_engine_bounds_waits_and_hides_parameters_on_postgresql():
     assert options["pool_pre_ping"] is True and options["hide_parameters"] is True
     assert options["connect_args"] == {
         "connect_timeout": 4,
-        "options": "-c statement_timeout=15000",
+        "options": "-c statement_timeout=15000 -c jit=off",
     }
 
 

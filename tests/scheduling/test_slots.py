@@ -188,3 +188,29 @@ def test_the_slot_finder_page_lists_and_links_free_times(client, login, clinic, 
 def test_the_slot_finder_refuses_unknown_input(client, login, clinic):
     login(Role.FRONT_DESK)
     assert client.get("/schedule/slots?kind=teleport").status_code == 400
+
+
+def test_busy_spans_answer_like_checking_every_span():
+    """The planner's sorted spans (bisect and running latest end) agree with a plain scan,
+    overlapping and nested spans and holds added later included."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from clinic.scheduling.slots import Spans, _spans
+
+    rng = random.Random(5)
+    base = datetime(2030, 1, 7, 13, tzinfo=UTC)
+    for _round in range(200):
+        raw = []
+        for _ in range(rng.randint(0, 12)):
+            start = base + timedelta(minutes=15 * rng.randint(0, 40))
+            raw.append((start, start + timedelta(minutes=15 * rng.randint(1, 12))))
+        spans = _spans(raw[: len(raw) // 2])
+        for start, end in raw[len(raw) // 2 :]:
+            spans.add(start, end)
+        for _ in range(20):
+            start = base + timedelta(minutes=15 * rng.randint(-2, 45))
+            end = start + timedelta(minutes=15 * rng.randint(1, 6))
+            expected = all(not (s < end and start < e) for s, e in raw)
+            assert spans.free(start, end) is expected
+    assert Spans().free(base, base + timedelta(minutes=30))

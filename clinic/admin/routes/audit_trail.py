@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, render_template, request, stream_with_context
@@ -21,6 +23,7 @@ from clinic.models.audit import AuditEvent, shown_to_or_about
 from clinic.timeutil import clinic_day_bounds, format_clinic_time
 
 EXPORT_LIMIT = 50_000
+COUNT_CAP = 1000  # the trail holds millions of rows: counted exactly up to here, then "1,000+"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (
     "when",
@@ -38,7 +41,7 @@ COLUMNS = (
 def _search() -> tuple[AuditSearchForm, sa.Select | None]:
     form = AuditSearchForm(request.args)
     query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    args = {k: v for k, v in request.args.items() if k not in ("page", "format")}
+    args = {k: v for k, v in request.args.items() if k not in ("before", "format")}
     if args and not form.validate():
         return form, None
     return form, _filter_audit(query, form)
@@ -46,7 +49,7 @@ def _search() -> tuple[AuditSearchForm, sa.Select | None]:
 
 def _record_search(form: AuditSearchForm, action: str) -> None:
     """Reading the audit trail is audited: what was searched for, and about which patient."""
-    terms = {k: v for k, v in request.args.items() if k not in ("page", "submit", "format") and v}
+    terms = {k: v for k, v in request.args.items() if k not in ("before", "submit", "format") and v}
     patient_id = form.patient_id.data.strip() if form.patient_id.data else ""
     audit.record(
         action,
@@ -56,19 +59,45 @@ def _record_search(form: AuditSearchForm, action: str) -> None:
     )
 
 
+@dataclass
+class AuditPage:
+    """One page of a search, newest first, and where the next older page starts: pages are
+    read from an event onwards (keyset), never counted through or skipped with OFFSET."""
+
+    items: list[AuditEvent]
+    total: int  # capped at COUNT_CAP + 1
+    older: int | None  # the `before` of the next page
+    first: bool
+
+    @property
+    def total_label(self) -> str:
+        if self.total > COUNT_CAP:
+            return f"More than {COUNT_CAP:,} events"
+        return f"{self.total} event{'' if self.total == 1 else 's'}"
+
+
+def _page(query: sa.Select, before: int | None, size: int) -> AuditPage:
+    capped = query.order_by(None).with_only_columns(AuditEvent.id).limit(COUNT_CAP + 1)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery())) or 0
+    if before is not None:
+        mark = sa.select(AuditEvent.occurred_at).where(AuditEvent.id == before).scalar_subquery()
+        query = query.where(  # the first condition bounds the index scan, the second orders ties
+            AuditEvent.occurred_at <= mark,
+            sa.or_(AuditEvent.occurred_at < mark, AuditEvent.id < before),
+        )
+    rows = list(db.session.scalars(query.limit(size + 1)))
+    older = rows[size - 1].id if len(rows) > size else None
+    return AuditPage(rows[:size], total, older, before is None)
+
+
 @bp.route("/audit", endpoint="audit")
 def audit_search():
     form, query = _search()
     events = None
     if query is not None:
-        events = db.paginate(
-            query,
-            page=query_int("page", 1, high=100000),
-            per_page=current_app.config["AUDIT_PAGE_SIZE"],
-            error_out=False,
-        )
+        events = _page(query, query_int("before"), current_app.config["AUDIT_PAGE_SIZE"])
         _record_search(form, "audit.searched")
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k != "before"}
     return render_template("admin/audit.html", form=form, page=events, args=args)
 
 
@@ -123,7 +152,13 @@ def audit_export():
 
 def _filter_audit(query: sa.Select, form: AuditSearchForm) -> sa.Select:
     if form.action.data:
-        query = query.where(AuditEvent.action.startswith(form.action.data.strip(), autoescape=True))
+        prefix = form.action.data.strip()
+        query = query.where(AuditEvent.action.startswith(prefix, autoescape=True))
+        if prefix and ord(prefix[-1]) < sys.maxunicode:
+            # the same prefix as a range, which the plain b-tree index on action serves (LIKE
+            # alone is served by no index under a collation other than C)
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            query = query.where(AuditEvent.action >= prefix, AuditEvent.action < upper)
     if form.object_type.data:
         query = query.where(AuditEvent.object_type == form.object_type.data.strip())
     if form.patient_id.data:

@@ -235,6 +235,15 @@ class FollowUp(TimestampMixin, VersionedMixin, Model):
             "window_opens_on <= due_on AND due_on <= window_closes_on", name="due_inside_window"
         ),
         sa.UniqueConstraint("cycle_id", "label", name="cycle_label"),
+        # unbooked follow-ups by window (front-desk counts, recall list): scheduled ones only
+        sa.Index(
+            "ix_follow_up_scheduled_window",
+            "window_opens_on",
+            "window_closes_on",
+            "journey_id",
+            postgresql_where=sa.text("status = 'scheduled'"),
+            sqlite_where=sa.text("status = 'scheduled'"),
+        ),
         sa.CheckConstraint(
             "(pain_medicine IS NOT NULL AND pain_medicine = 'opioid')"
             " = (opioid_mme_per_day IS NOT NULL)",

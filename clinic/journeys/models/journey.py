@@ -129,6 +129,9 @@ class Cycle(TimestampMixin, Model):
     )
 
 
+OPEN_STAGE_SQL = "status IN ('pending', 'in_progress', 'completed')"
+
+
 class Stage(TimestampMixin, VersionedMixin, Model):
     """One stage of a journey: its status, who moved it and when, and its checklist version."""
 
@@ -183,6 +186,16 @@ class Stage(TimestampMixin, VersionedMixin, Model):
         sa.CheckConstraint(
             "(signed_at IS NULL) = (signed_by_id IS NULL)", name="signer_and_time_together"
         ),
+        # the worklist: open stages in the order it lists them (most stages are signed)
+        sa.Index(
+            "ix_stage_open",
+            "status",
+            "updated_at",
+            "id",
+            postgresql_where=sa.text(OPEN_STAGE_SQL),
+            sqlite_where=sa.text(OPEN_STAGE_SQL),
+        ),
+        sa.Index("ix_stage_started_at", "started_at"),  # today's procedures
     )
 
     @property
