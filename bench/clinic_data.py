@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from bench.registry_data import _flush, _next_id, _sync_sequences, bulk_registry
 from clinic.extensions import db
-from clinic.patients.models import fold_name, phone_digits
+from clinic.patients.models import fold_name, phone_digits, reversed_digits, sound_key
 from clinic.timeutil import clinic_tz
 
 SURNAMES = (
@@ -146,10 +146,13 @@ def bulk_patients(count: int, rng: random.Random) -> None:
                 family_name=family,
                 given_key=fold_name(given),
                 family_key=fold_name(family),
+                given_sound=sound_key(given),
+                family_sound=sound_key(family),
                 date_of_birth=date(1940, 1, 1) + timedelta(days=rng.randint(0, 25000)),
                 sex="female" if n % 2 else "male",
                 phone=phone,
                 phone_key=phone_digits(phone),
+                phone_rev=reversed_digits(phone_digits(phone)),
                 preferred_contact="phone",
                 created_at=now,
                 updated_at=now,

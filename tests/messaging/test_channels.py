@@ -120,7 +120,8 @@ def test_the_adapter_refuses_to_start_without_its_settings(app):
 
 
 def _signed_post(client, app, form: dict, token: str = "secret-token"):  # noqa: S107
-    url = (app.config["PUBLIC_BASE_URL"] or "http://localhost").rstrip("/") + "/messages/sms/inbound"
+    base = app.config["PUBLIC_BASE_URL"] or "http://localhost"
+    url = base.rstrip("/") + "/messages/sms/inbound"
     signature = transports.twilio_signature(token, url, form)
     return client.post(
         "/messages/sms/inbound", data=form, headers={"X-Twilio-Signature": signature}
