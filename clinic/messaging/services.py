@@ -26,6 +26,7 @@ from clinic.messaging.models import (
 )
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.patients import merge as patient_merge
 from clinic.patients.models import ContactMethod, Patient
 
 _LINK = re.compile(r"(/m/(?:visit/\d+|stop)/)[\w.-]+")
@@ -401,3 +402,34 @@ def patient_for_opt_out(token: str) -> Patient | None:
     if not isinstance(patient_id, int):
         return None
     return db.session.get(Patient, patient_id)
+
+
+def merge_preferences(survivor_id: int, retired_id: int) -> None:
+    """Two records of one person: the stricter consent of the two holds (a "no" on either
+    record, and the earlier opt-out, stay in force on the survivor)."""
+    retired = db.session.get(MessagePreference, retired_id)
+    if retired is None:
+        return
+    kept = db.session.get(MessagePreference, survivor_id)
+    if kept is None:
+        kept = MessagePreference(patient_id=survivor_id)
+        kept.email_ok, kept.sms_ok, kept.sms_detail_ok = (
+            retired.email_ok,
+            retired.sms_ok,
+            retired.sms_detail_ok,
+        )
+        kept.opted_out_at, kept.opted_out_how = retired.opted_out_at, retired.opted_out_how
+        db.session.add(kept)
+    else:
+        kept.email_ok = kept.email_ok and retired.email_ok
+        kept.sms_ok = kept.sms_ok and retired.sms_ok
+        kept.sms_detail_ok = kept.sms_detail_ok and retired.sms_detail_ok
+        if retired.opted_out_at is not None and (
+            kept.opted_out_at is None or retired.opted_out_at < kept.opted_out_at
+        ):
+            kept.opted_out_at, kept.opted_out_how = retired.opted_out_at, retired.opted_out_how
+    db.session.delete(retired)
+    db.session.flush()
+
+
+patient_merge.ONE_ROW_MERGERS["message_preference"] = merge_preferences

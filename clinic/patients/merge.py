@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -47,7 +48,15 @@ TABLE_WORDS = {
     "adverse_event": "adverse events",
     "patient_concern": "concerns raised",
     "break_glass": "emergency access grants",
+    "patient_message": "messages sent",
+    "message_thread": "secure message threads",
+    "message_preference": "message consent",
 }
+
+# Tables keyed by the patient (one row each), merged by their own wing instead of moved:
+# table name -> merge(survivor_id, retired_id), registered by that wing (higher wings react to
+# lower ones through hooks, never imports).
+ONE_ROW_MERGERS: dict[str, Callable[[int, int], None]] = {}
 
 
 def patient_references() -> list[sa.Column]:
@@ -197,6 +206,10 @@ def merge(
     for move in checked.moves:
         if move.table == "user_account" and checked.both_portal:
             continue  # the closed account stays with the retired record
+        if move.table in ONE_ROW_MERGERS:
+            ONE_ROW_MERGERS[move.table](survivor.id, retired.id)
+            moved.setdefault(move.table, []).extend(move.ids)
+            continue
         table = db.metadata.tables[move.table]
         values: dict[str, object] = {move.column: survivor.id}
         if "version" in table.c:

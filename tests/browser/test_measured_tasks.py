@@ -44,6 +44,7 @@ def test_front_desk_registers_and_books_an_evaluation(page):
     _type(page, "Given name", "Ines")
     _type(page, "Family name", "Varga")
     _type(page, "Date of birth", "1971-08-30")
+    _choose(counter, page, "Sex", "female")  # no default: the desk asks
     _type(page, "Phone", "617 555 0733", exact=True)
     if page.get_by_label("Preferred contact method").input_value() != "phone":
         _choose(counter, page, "Preferred contact method", "phone")

@@ -40,7 +40,7 @@ EXPECTED = {
         "ix_questionnaire_response_opens",
         "ix_questionnaire_response_patient_status",
     ),
-    "recalls": ("ix_follow_up_due_on",),
+    "recalls": ("ix_follow_up_due_on", "ix_follow_up_scheduled_window"),
     "stale visit messages": ("ix_patient_message_due",),
     "claim": ("ix_patient_message_due",),
 }

@@ -212,3 +212,39 @@ def test_a_merge_without_a_reason_is_refused_beside_the_field(client, login, db,
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="reason-error"' in html
     assert db.session.get(Patient, retired.id).merged_into_id is None
+
+
+@pytest.mark.parametrize("survivor_has_one", [False, True])
+def test_message_consent_merges_to_the_stricter_of_the_two(db, pair, survivor_has_one):
+    from clinic.messaging import services as messaging
+    from clinic.messaging.models import MessagePreference
+
+    survivor, retired = pair
+    opted_out = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    db.session.add(
+        MessagePreference(
+            patient_id=retired.id,
+            email_ok=True,
+            sms_ok=False,
+            opted_out_at=opted_out,
+            opted_out_how="STOP reply",
+        )
+    )
+    if survivor_has_one:
+        db.session.add(MessagePreference(patient_id=survivor.id, email_ok=True, sms_ok=True))
+    db.session.flush()
+    assert "message_preference" in merging.ONE_ROW_MERGERS
+    assert messaging.merge_preferences is merging.ONE_ROW_MERGERS["message_preference"]
+    merging.merge(
+        survivor,
+        retired,
+        by=make_user(Role.ADMIN),
+        reason="registered twice",
+        survivor_version=survivor.version,
+        retired_version=retired.version,
+    )
+    db.session.expire_all()
+    assert db.session.get(MessagePreference, retired.id) is None
+    kept = db.session.get(MessagePreference, survivor.id)
+    assert kept.sms_ok is False  # a "no" on either record stays a "no"
+    assert kept.opted_out_at == opted_out and kept.opted_out_how == "STOP reply"

@@ -44,7 +44,7 @@ def test_a_chosen_patient_is_shown_before_book_and_posted_by_mrn(client, login, 
     html = client.get(f"/schedule/book?kind=evaluation&patient={grace.id}").get_data(as_text=True)
     assert 'id="picker-chosen"' in html and "Okafor, Grace" in html and "born 12 Apr 1968" in html
     assert f'<input type="hidden" name="patient_mrn" value="{grace.mrn}">' in html
-    assert f"Booking for Grace Okafor, born 1968-04-12, MRN {grace.mrn}" in html
+    assert f"Booking for Grace Okafor, born 12 Apr 1968, MRN {grace.mrn}" in html
     assert 'href="/schedule/book?kind=evaluation"' in html  # choose another patient
 
 
