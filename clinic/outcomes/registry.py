@@ -63,8 +63,12 @@ def injected_volume(stage_id) -> sa.ScalarSelect:
     )
 
 
-def cohort(filters: Filters) -> sa.Subquery:
-    """One row per injected cycle matching the filters, with its product and dose."""
+def cohort(filters: Filters, product: bool = True) -> sa.Subquery:
+    """One row per injected cycle matching the filters, with its product and dose.
+
+    Without `product` (the dashboard's counts need only cycles and patients) the processing
+    stage is joined only when a platelet or dose filter needs it.
+    """
     inj = sa.orm.aliased(m.Stage, name="inj")
     proc = sa.orm.aliased(m.Stage, name="proc")
     injected_ml = injected_volume(inj.id)
@@ -73,35 +77,40 @@ def cohort(filters: Filters) -> sa.Subquery:
     band = sa.case(
         (dose > 5, "A"), (dose >= 3, "B"), (dose >= 1, "C"), (dose.is_not(None), "D"), else_=None
     )
-    query = (
-        sa.select(
-            m.Cycle.id.label("cycle_id"),
-            m.Cycle.number.label("cycle_number"),
-            m.Journey.id.label("journey_id"),
-            m.Journey.patient_id.label("patient_id"),
-            m.Journey.therapy.label("therapy"),
-            m.Journey.provider_id.label("provider_id"),
-            injected_at.label("injected_at"),
+    f = filters
+    product = product or bool(f.paw or f.dose_band)
+    columns: list[sa.ColumnElement] = [
+        m.Cycle.id.label("cycle_id"),
+        m.Cycle.number.label("cycle_number"),
+        m.Journey.id.label("journey_id"),
+        m.Journey.patient_id.label("patient_id"),
+        m.Journey.therapy.label("therapy"),
+        m.Journey.provider_id.label("provider_id"),
+        injected_at.label("injected_at"),
+    ]
+    if product:
+        columns += [
             injected_ml.label("injected_ml"),
             m.ProcessingRecord.paw_class.label("paw_class"),
             dose.label("dose_billions"),
             band.label("dose_band"),
-        )
+        ]
+    query = (
+        sa.select(*columns)
         .join(m.Journey, m.Journey.id == m.Cycle.journey_id)
         .join(inj, sa.and_(inj.cycle_id == m.Cycle.id, inj.kind == StageKind.INJECTION))
         .join(m.InjectionRecord, m.InjectionRecord.stage_id == inj.id)
-        .outerjoin(
+        .where(inj.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]))
+    )
+    if product:
+        query = query.outerjoin(
             proc,
             sa.and_(
                 proc.cycle_id == m.Cycle.id,
                 proc.kind == StageKind.PROCESSING,
                 proc.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
             ),
-        )
-        .outerjoin(m.ProcessingRecord, m.ProcessingRecord.stage_id == proc.id)
-        .where(inj.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]))
-    )
-    f = filters
+        ).outerjoin(m.ProcessingRecord, m.ProcessingRecord.stage_id == proc.id)
     if f.therapy:
         query = query.where(m.Journey.therapy == Therapy(f.therapy))
     if f.provider_id:
@@ -180,45 +189,70 @@ class TimepointRow:
         return stats.share(self.pgic_responders, self.pgic_answered)
 
 
+def _flag(cond) -> sa.Case:
+    return sa.case((cond, 1), else_=0)
+
+
+# What an answer is, as bits of one grouping key (one key, not seven: the database then expects
+# few groups and counts them in a hash instead of sorting every answer).
+OPENED, IN_WINDOW, OUT_OF_WINDOW, PAIRED, RESPONDER, WORSE, PGIC_RESPONDER = (
+    1 << i for i in range(7)
+)
+
+
 def _timepoint_query(cycles: sa.Subquery, code: str, today: date):
+    """The chosen instrument's and the PGIC's answers, counted per timepoint and per kind.
+
+    The answers are read once for both instruments (only the chosen one is paired with its
+    baseline) and grouped by what each answer is (open yet, answered in or out of its window,
+    paired, improved enough, worse): a few dozen small groups a hash can hold, so the database
+    neither sorts every answer nor evaluates a dozen conditional sums per row. _tally adds the
+    groups up.
+    """
     r = sa.orm.aliased(QuestionnaireResponse, name="r")
     b = sa.orm.aliased(QuestionnaireResponse, name="b")
     done = r.status == ResponseStatus.COMPLETED
     in_window = sa.and_(done, r.in_window.is_(True))
-    opened = r.available_from <= today
     change = b.score - r.score
     paired = sa.and_(in_window, b.id.is_not(None))
-    count_if = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
+    kind = sum(  # one small integer per answer saying what it is (bits: see KIND_BITS)
+        (_flag(cond) * bit for bit, cond in (
+            (OPENED, r.available_from <= today),
+            (IN_WINDOW, in_window),
+            (OUT_OF_WINDOW, sa.and_(done, r.in_window.is_(False))),
+            (PAIRED, paired),
+            (RESPONDER, sa.and_(paired, _important(code, b.score, change))),
+            (WORSE, sa.and_(paired, change < 0)),
+            (PGIC_RESPONDER, sa.and_(in_window, r.score <= 2)),
+        )),
+        sa.literal(0),
+    )  # fmt: skip
+    keys = (r.instrument_code.label("code"), m.FollowUp.label.label("label"), kind.label("kind"))
     return (
         sa.select(
-            m.FollowUp.label,
+            *keys,
             sa.func.min(m.FollowUp.id).label("order_key"),
-            sa.func.count(r.id).label("assigned"),
-            count_if(~opened).label("pending"),
-            count_if(opened).label("eligible"),
-            sa.func.count(sa.distinct(sa.case((opened, cycles.c.patient_id)))).label("patients"),
-            count_if(sa.and_(opened, in_window)).label("answered"),
-            count_if(sa.and_(done, r.in_window.is_(False))).label("out_of_window"),
-            count_if(paired).label("n"),
+            sa.func.count(r.id).label("count"),
             sa.func.sum(sa.case((paired, change))).label("total"),
             sa.func.sum(sa.case((paired, change * change))).label("total_sq"),
-            count_if(sa.and_(paired, _important(code, b.score, change))).label("responders"),
-            count_if(sa.and_(paired, change < 0)).label("worse"),
-            count_if(sa.and_(in_window, r.score <= 2)).label("pgic_responders"),
         )
         .select_from(cycles)
-        .join(m.FollowUp, m.FollowUp.cycle_id == cycles.c.cycle_id)
         .join(
             r,
             sa.and_(
-                r.follow_up_id == m.FollowUp.id,
-                r.instrument_code == code,
-                r.status != ResponseStatus.VOIDED,
+                r.cycle_id == cycles.c.cycle_id,
+                sa.or_(
+                    sa.and_(r.instrument_code == code, r.status != ResponseStatus.VOIDED),
+                    # of the PGIC only the answers counted in the figures are needed
+                    sa.and_(r.instrument_code == "pgic", in_window),
+                ),
             ),
         )
+        .join(m.FollowUp, m.FollowUp.id == r.follow_up_id)
         .outerjoin(
             b,
             sa.and_(
+                r.instrument_code == code,
                 b.cycle_id == cycles.c.cycle_id,
                 b.timepoint == BASELINE,
                 b.instrument_code == code,
@@ -227,8 +261,72 @@ def _timepoint_query(cycles: sa.Subquery, code: str, today: date):
             ),
         )
         .where(m.FollowUp.status != "cancelled")
+        .group_by(*keys)
+    )
+
+
+def _patients_query(cycles: sa.Subquery, code: str, today: date):
+    """Patients per timepoint whose questionnaire has opened (for small-cell suppression)."""
+    r = sa.orm.aliased(QuestionnaireResponse, name="r")
+    return (
+        sa.select(m.FollowUp.label, sa.func.count(sa.distinct(cycles.c.patient_id)))
+        .select_from(cycles)
+        .join(
+            r,
+            sa.and_(
+                r.cycle_id == cycles.c.cycle_id,
+                r.instrument_code == code,
+                r.status != ResponseStatus.VOIDED,
+                r.available_from <= today,
+            ),
+        )
+        .join(m.FollowUp, m.FollowUp.id == r.follow_up_id)
+        .where(m.FollowUp.status != "cancelled")
         .group_by(m.FollowUp.label)
     )
+
+
+@dataclass
+class _Tally:
+    """One timepoint's counts and sums, added up from the grouped rows."""
+
+    order_key: int = 0
+    assigned: int = 0
+    pending: int = 0
+    eligible: int = 0
+    answered: int = 0
+    out_of_window: int = 0
+    n: int = 0
+    total: Decimal = Decimal(0)
+    total_sq: Decimal = Decimal(0)
+    responders: int = 0
+    worse: int = 0
+    pgic_responders: int = 0
+    patients: int = 0
+
+
+def _tally(rows) -> dict[tuple[str, str], _Tally]:
+    tallies: dict[tuple[str, str], _Tally] = {}
+    for row in rows:
+        t = tallies.get((row.code, row.label))
+        if t is None:
+            t = tallies[(row.code, row.label)] = _Tally(order_key=row.order_key)
+        count, kind = int(row.count), int(row.kind)
+        t.order_key = min(t.order_key, row.order_key)
+        t.assigned += count
+        if kind & OPENED:
+            t.eligible += count
+            t.answered += count if kind & IN_WINDOW else 0
+        else:
+            t.pending += count
+        t.out_of_window += count if kind & OUT_OF_WINDOW else 0
+        t.n += count if kind & PAIRED else 0
+        t.total += Decimal(row.total or 0)
+        t.total_sq += Decimal(row.total_sq or 0)
+        t.responders += count if kind & RESPONDER else 0
+        t.worse += count if kind & WORSE else 0
+        t.pgic_responders += count if kind & PGIC_RESPONDER else 0
+    return tallies
 
 
 @dataclass
@@ -255,7 +353,7 @@ def figures(filters: Filters, today: date | None = None) -> Figures:
     """The cohort's figures: four aggregate queries whatever the number of patients."""
     today = today or clinic_today()
     min_cell = int(current_app.config.get("REGISTRY_MIN_CELL", 5))
-    cycles = cohort(filters)
+    cycles = cohort(filters, product=False)
     size = db.session.execute(
         sa.select(
             sa.func.count(cycles.c.cycle_id),
@@ -275,11 +373,11 @@ def figures(filters: Filters, today: date | None = None) -> Figures:
             ),
         )
     ).one()
-    rows = {
-        row.label: row
-        for row in db.session.execute(_timepoint_query(cycles, filters.instrument, today))
-    }
-    pgic = {row.label: row for row in db.session.execute(_timepoint_query(cycles, "pgic", today))}
+    tallies = _tally(db.session.execute(_timepoint_query(cycles, filters.instrument, today)))
+    for label, patients in db.session.execute(_patients_query(cycles, filters.instrument, today)):
+        tallies[(filters.instrument, label)].patients = int(patients)
+    rows = {label: t for (code, label), t in tallies.items() if code == filters.instrument}
+    pgic = {label: t for (code, label), t in tallies.items() if code == "pgic"}
     timepoints = [_row(label, row, pgic.get(label), min_cell) for label, row in rows.items()]
     timepoints.sort(key=lambda t: t.due_days)
     result = Figures(filters, min_cell, size[0], size[1], timepoints, surgery=size[2])

@@ -13,7 +13,7 @@ from clinic.models.audit import AuditEvent
 from clinic.outcomes import registry
 from clinic.outcomes.export import csv_line, safe_cell
 from clinic.outcomes.registry import Filters
-from tests.outcomes.registry_data import answered, treat
+from tests.outcomes.registry_data import answered, complete, response, treat
 
 # ODI baseline → 6 weeks for seven patients: changes 10, 20, 30, −5, 0 (in window), one answered
 # out of window, one not answered. n 5, mean 11, 3 reach 10 points, 1 worse.
@@ -45,6 +45,26 @@ def test_figures_per_timepoint_match_hand_computation(app, cohort):
     assert six.responder_share == 60 and six.worse_share == 20
     three = next(t for t in result.timepoints if t.label == "3 months")
     assert three.pending == 7 and three.eligible == 0  # not reached: never counted as missing
+
+
+def test_pgic_share_counts_in_window_answers_beside_the_chosen_instrument(app, cohort):
+    # PGIC at 6 weeks: 1, 2, 3, 5 in window (2 of 4 "much better"), one out of window, two not
+    # answered; the answers are read in the same grouped query as the ODI's and kept apart.
+    for journey, score in zip(cohort, (1, 2, 3, 5), strict=False):
+        complete(response(journey, "pgic", "6 weeks"), score)
+    complete(response(cohort[4], "pgic", "6 weeks"), 1, in_window=False)
+    six = _six_weeks(registry.figures(Filters(instrument="odi")))
+    assert (six.pgic_answered, six.pgic_responders, six.pgic_share) == (4, 2, 50)
+    assert (six.eligible, six.answered, six.change.n) == (7, 5, 5)  # the ODI's, unchanged
+
+
+def test_pain_scale_responders_need_two_points_or_thirty_percent(app, cohort):
+    # NRS 8→6 (2 points), 3→2 (1 point but 33 %), 9→8 (1 point, 11 %), 5→6 (worse), 4→4
+    for journey, (base, six) in zip(cohort, [(8, 6), (3, 2), (9, 8), (5, 6), (4, 4)], strict=False):
+        answered(journey, "nrs_pain", base, six)
+    six = _six_weeks(registry.figures(Filters(instrument="nrs_pain")))
+    assert six.change.n == 5 and six.change.mean == pytest.approx(0.6)
+    assert (six.responders, six.worse, six.answered, six.missing) == (2, 1, 5, 2)
 
 
 def test_small_cells_are_suppressed(app, cohort):
