@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from clinic.auth.models import Role, User
 from clinic.careteam.models import JourneyMember, TeamRole
-from clinic.careteam.services import team_patient_ids
+from clinic.careteam.services import team_patients
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
@@ -105,7 +105,7 @@ class Worklist:
     in_progress: list[m.Stage]
     to_sign: list[m.Stage]
     ready: list[m.Stage]
-    mine: frozenset[int] = frozenset()  # patients on the user's care team
+    mine: frozenset[int] = frozenset()  # shown patients who are on the user's care team
     show: str = "all"
 
     def all(self) -> list[m.Stage]:
@@ -136,7 +136,9 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
     Patients on the user's care team come first; `show="mine"` lists only them.
     """
 
-    team_ids = frozenset(team_patient_ids(user))
+    # The care team is a subquery the database joins (a semi-join, a hashed subplan in the
+    # ordering), not thousands of ids bound into every statement.
+    on_team = m.Journey.patient_id.in_(team_patients(user))
     covering = sa.select(JourneyMember.journey_id).where(
         JourneyMember.user_id == user.id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
     )
@@ -145,20 +147,31 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
         sa.true() if user.role is Role.PROVIDER else m.Stage.kind.in_(STAFF_KINDS)
     )
     if show == "mine":
-        scope = sa.and_(scope, m.Journey.patient_id.in_(team_ids))
-    own_first = sa.case((m.Journey.patient_id.in_(team_ids), 0), else_=1)
+        scope = sa.and_(scope, on_team)
+    own_first = sa.case((on_team, 0), else_=1).label("own_first")
+    team_ids: set[int] = set()
 
     def base() -> sa.Select:
-        return _stage_query().order_by(None).order_by(own_first, m.Stage.updated_at, m.Stage.id)
+        return (
+            _stage_query()
+            .add_columns(own_first)
+            .order_by(None)
+            .order_by(own_first, m.Stage.updated_at, m.Stage.id)
+        )
 
-    in_progress = db.session.scalars(
-        base().where(scope, m.Stage.status == StageStatus.IN_PROGRESS).limit(limit)
-    ).all()
+    def read(query: sa.Select) -> list[m.Stage]:
+        """The stages, noting whose patients are on the user's care team (own_first 0)."""
+        stages = []
+        for stage, own in db.session.execute(query):
+            stages.append(stage)
+            if own == 0:
+                team_ids.add(stage.journey.patient_id)
+        return stages
+
+    in_progress = read(base().where(scope, m.Stage.status == StageStatus.IN_PROGRESS).limit(limit))
     to_sign = []
     if user.role is Role.PROVIDER:
-        to_sign = db.session.scalars(
-            base().where(mine, m.Stage.status == StageStatus.COMPLETED).limit(limit)
-        ).all()
+        to_sign = read(base().where(mine, m.Stage.status == StageStatus.COMPLETED).limit(limit))
     # "Up next": pending stages whose predecessor in the cycle is done (or the evaluation).
     previous = sa.orm.aliased(m.Stage)
     previous_kind = sa.case(
@@ -170,7 +183,7 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
         sa.cast(previous.kind, sa.String) == previous_kind,
         previous.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
     )
-    ready = db.session.scalars(
+    ready = read(
         base()
         .where(
             scope,
@@ -180,9 +193,9 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
             ),
         )
         .limit(limit)
-    ).all()
+    )
     start, end = clinic_day_bounds(clinic_today())
-    today = db.session.scalars(
+    today = read(
         base()
         .where(
             scope,
@@ -192,9 +205,14 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
             m.Stage.status != StageStatus.CANCELLED,
         )
         .limit(limit)
-    ).all()
+    )
     return Worklist(
-        list(today), list(in_progress), list(to_sign), list(ready), mine=team_ids, show=show
+        list(today),
+        list(in_progress),
+        list(to_sign),
+        list(ready),
+        mine=frozenset(team_ids),
+        show=show,
     )
 
 
