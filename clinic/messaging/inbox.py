@@ -1,7 +1,7 @@
 """Secure messages between a patient and the care team.
 
 Who sees a thread follows the care-team rules: providers and clinical staff see the threads of
-patients on their care team (`careteam.services.team_patient_ids`) and those assigned to them;
+patients on their care team (`careteam.services.team_patients`) and those assigned to them;
 the front desk sees only threads about appointments, for every patient (they see the schedule
 of all). Admins and other patients see none. The patient is told a reply is waiting by e-mail
 or text (never its content): a `patient_message` row the worker sends.
@@ -49,8 +49,8 @@ def visible_to(user: User) -> sa.ColumnElement[bool] | None:
     if user.role is Role.FRONT_DESK:
         return Thread.subject == ThreadSubject.APPOINTMENT
     if user.role in CLINICAL:
-        patient_ids = careteam.team_patient_ids(user)
-        return sa.or_(Thread.patient_id.in_(patient_ids), Thread.assigned_to_id == user.id)
+        on_team = Thread.patient_id.in_(careteam.team_patients(user))
+        return sa.or_(on_team, Thread.assigned_to_id == user.id)
     return None
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from babel.dates import format_skeleton, format_time
 from flask import Flask, render_template_string
 
-from clinic.dates import label
+from clinic.dates import fmt_date, fmt_datetime, fmt_short_date, fmt_time, label
 from clinic.journeys.codes import Guidance
 from clinic.patients.models import Sex
 from clinic.scheduling.models import Status as AppointmentStatus
+from clinic.timeutil import to_clinic
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # 15:30 UTC on a November day is 10:30 in New York (EST).
@@ -105,3 +107,22 @@ def test_no_template_shows_a_raw_enum_value():
             ):
                 offenders.append(f"{path.relative_to(TEMPLATES)}: {text} (use |label)")
     assert offenders == []
+
+
+@pytest.mark.dialect_independent
+@pytest.mark.parametrize("locale", ["en_GB", "en_US", "de_DE", "fr_FR"])
+def test_the_cached_patterns_write_what_babel_writes(app, monkeypatch, locale):
+    """The filters parse each locale's pattern once (a long list calls them thousands of times);
+    what they write is still Babel's format_skeleton / format_time, in every locale and hour."""
+    monkeypatch.setitem(app.config, "CLINIC_LOCALE", locale)
+    with app.app_context():
+        for hours in range(0, 400 * 24, 37):
+            moment = MOMENT + timedelta(hours=hours, minutes=hours % 60)
+            local = to_clinic(moment)
+            day = format_skeleton("yMMMd", local.date(), locale=locale)
+            clock = format_time(local.time(), "short", locale=locale)
+            assert fmt_date(moment) == day
+            assert fmt_short_date(moment) == format_skeleton("MMMd", local.date(), locale=locale)
+            assert fmt_time(moment) == clock
+            assert fmt_datetime(moment) == f"{day}, {clock}"
+        assert fmt_time(time(9, 5)) == format_time(time(9, 5), "short", locale=locale)

@@ -115,3 +115,43 @@ def test_the_banner_is_worked_out_once_per_page(client, db, login, make_user, mo
     build(db, provider, make_user(Role.CLINICAL_STAFF), 1, patient=patient)
     assert client.get(f"/clinical/patients/{patient.id}/chart").status_code == 200
     assert len(calls) == 1
+
+
+def _team_queries_bound(client) -> list[int]:
+    """Parameters bound into the worklist's stage queries and its urgent-messages query."""
+    client.get("/clinical/worklist")
+    bound: list[int] = []
+
+    def params(conn, cursor, statement, parameters, *args):
+        if "own_first" in statement or "FROM message_thread" in statement:
+            bound.append(len(parameters or ()))
+
+    event.listen(Engine, "before_cursor_execute", params)
+    try:
+        assert client.get("/clinical/worklist").status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", params)
+    return bound
+
+
+def test_the_care_team_is_joined_in_the_database_not_bound_as_ids(client, db, login, make_user):
+    """A provider's care team can be thousands of patients: the worklist's statements ask the
+    database for it (a subquery), so their bound parameters do not grow with the team, and
+    the page still tells the provider's own patients from the others'."""
+    provider = make_user(Role.PROVIDER)
+    other = make_user(Role.PROVIDER)
+    author = make_user(Role.CLINICAL_STAFF)
+    build(db, provider, author, 3)
+    build(db, other, author, 1)
+    outsider = db.session.scalar(
+        sa.select(m.Journey).where(m.Journey.provider_id == other.id)
+    ).patient
+    login(Role.PROVIDER, provider)
+    few = _team_queries_bound(client)
+    build(db, provider, author, 40)
+    many = _team_queries_bound(client)
+    assert len(few) == 5 and few == many, (few, many)
+    html = client.get("/clinical/worklist").get_data(as_text=True)
+    assert html.count("your patient</span>") >= 43
+    row = html[html.index(outsider.display_name) :]
+    assert "not on your team" in row[: row.index("</td>")]

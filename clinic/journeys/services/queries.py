@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from clinic.auth.models import Role, User
 from clinic.careteam.models import JourneyMember, TeamRole
-from clinic.careteam.services import team_patient_ids
+from clinic.careteam.services import team_patients
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
@@ -105,7 +105,7 @@ class Worklist:
     in_progress: list[m.Stage]
     to_sign: list[m.Stage]
     ready: list[m.Stage]
-    mine: frozenset[int] = frozenset()  # patients on the user's care team
+    mine: frozenset[int] = frozenset()  # shown patients who are on the user's care team
     show: str = "all"
 
     def all(self) -> list[m.Stage]:
@@ -115,9 +115,22 @@ class Worklist:
         return stage.journey.patient_id in self.mine
 
 
-def _stage_query():
+def _stage_page(conditions: list[sa.ColumnElement[bool]], order: sa.Label, limit: int):
+    """The first `limit` open-journey stages meeting the conditions, in worklist order, with
+    their journey, patient and cycle. The page's stage ids are picked first from the stage
+    and journey rows alone (the open-stage index); only those rows are joined to patient and
+    cycle (joining every candidate first read ~20,000 patient rows to keep 200)."""
+    top = (
+        sa.select(m.Stage.id, order)
+        .join(m.Stage.journey)
+        .where(m.Journey.status.in_(OPEN_JOURNEY), *conditions)
+        .order_by(order, m.Stage.updated_at, m.Stage.id)
+        .limit(limit)
+        .subquery()
+    )
     return (
-        sa.select(m.Stage)
+        sa.select(m.Stage, top.c[order.name])
+        .join(top, top.c.id == m.Stage.id)
         .join(m.Stage.journey)
         .join(m.Journey.patient)
         .outerjoin(m.Stage.cycle)
@@ -125,8 +138,7 @@ def _stage_query():
             contains_eager(m.Stage.journey).contains_eager(m.Journey.patient),
             contains_eager(m.Stage.cycle),
         )
-        .where(m.Journey.status.in_(OPEN_JOURNEY))
-        .order_by(m.Stage.updated_at, m.Stage.id)
+        .order_by(top.c[order.name], m.Stage.updated_at, m.Stage.id)
     )
 
 
@@ -136,7 +148,9 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
     Patients on the user's care team come first; `show="mine"` lists only them.
     """
 
-    team_ids = frozenset(team_patient_ids(user))
+    # The care team is a subquery the database joins (a semi-join, a hashed subplan in the
+    # ordering), not thousands of ids bound into every statement.
+    on_team = m.Journey.patient_id.in_(team_patients(user))
     covering = sa.select(JourneyMember.journey_id).where(
         JourneyMember.user_id == user.id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
     )
@@ -145,20 +159,23 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
         sa.true() if user.role is Role.PROVIDER else m.Stage.kind.in_(STAFF_KINDS)
     )
     if show == "mine":
-        scope = sa.and_(scope, m.Journey.patient_id.in_(team_ids))
-    own_first = sa.case((m.Journey.patient_id.in_(team_ids), 0), else_=1)
+        scope = sa.and_(scope, on_team)
+    own_first = sa.case((on_team, 0), else_=1).label("own_first")
+    team_ids: set[int] = set()
 
-    def base() -> sa.Select:
-        return _stage_query().order_by(None).order_by(own_first, m.Stage.updated_at, m.Stage.id)
+    def read(*conditions: sa.ColumnElement[bool]) -> list[m.Stage]:
+        """The section's stages, noting whose patients are on the care team (own_first 0)."""
+        stages = []
+        for stage, own in db.session.execute(_stage_page(list(conditions), own_first, limit)):
+            stages.append(stage)
+            if own == 0:
+                team_ids.add(stage.journey.patient_id)
+        return stages
 
-    in_progress = db.session.scalars(
-        base().where(scope, m.Stage.status == StageStatus.IN_PROGRESS).limit(limit)
-    ).all()
+    in_progress = read(scope, m.Stage.status == StageStatus.IN_PROGRESS)
     to_sign = []
     if user.role is Role.PROVIDER:
-        to_sign = db.session.scalars(
-            base().where(mine, m.Stage.status == StageStatus.COMPLETED).limit(limit)
-        ).all()
+        to_sign = read(mine, m.Stage.status == StageStatus.COMPLETED)
     # "Up next": pending stages whose predecessor in the cycle is done (or the evaluation).
     previous = sa.orm.aliased(m.Stage)
     previous_kind = sa.case(
@@ -170,31 +187,26 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
         sa.cast(previous.kind, sa.String) == previous_kind,
         previous.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
     )
-    ready = db.session.scalars(
-        base()
-        .where(
-            scope,
-            m.Stage.status == StageStatus.PENDING,
-            sa.or_(
-                m.Stage.kind.in_([StageKind.EVALUATION, StageKind.COLLECTION]), predecessor_done
-            ),
-        )
-        .limit(limit)
-    ).all()
+    ready = read(
+        scope,
+        m.Stage.status == StageStatus.PENDING,
+        sa.or_(m.Stage.kind.in_([StageKind.EVALUATION, StageKind.COLLECTION]), predecessor_done),
+    )
     start, end = clinic_day_bounds(clinic_today())
-    today = db.session.scalars(
-        base()
-        .where(
-            scope,
-            m.Stage.kind.in_(PROCEDURE_KINDS),
-            m.Stage.started_at >= start,
-            m.Stage.started_at < end,
-            m.Stage.status != StageStatus.CANCELLED,
-        )
-        .limit(limit)
-    ).all()
+    today = read(
+        scope,
+        m.Stage.kind.in_(PROCEDURE_KINDS),
+        m.Stage.started_at >= start,
+        m.Stage.started_at < end,
+        m.Stage.status != StageStatus.CANCELLED,
+    )
     return Worklist(
-        list(today), list(in_progress), list(to_sign), list(ready), mine=team_ids, show=show
+        list(today),
+        list(in_progress),
+        list(to_sign),
+        list(ready),
+        mine=frozenset(team_ids),
+        show=show,
     )
 
 
