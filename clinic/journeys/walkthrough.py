@@ -23,7 +23,7 @@ from clinic.journeys.services import (
 )
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models.base import utcnow
-from clinic.timeutil import clinic_today
+from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
 def tick_all(stage: m.Stage, by: User) -> None:
@@ -189,6 +189,11 @@ def inject(journey: m.Journey, provider: User, *, sign: bool = True, days_ago: i
         provider,
     )
     started = utcnow() - timedelta(days=days_ago, minutes=45)
+    if days_ago:
+        # that clinic day's noon, so "days ago" holds just after the clinic's midnight too
+        started = clinic_day_bounds(clinic_today() - timedelta(days=days_ago))[0] + timedelta(
+            hours=12
+        )
     backdate_cycle(journey, stage, started)
     stages.save_stage(
         stage,

@@ -163,7 +163,7 @@ def test_a_move_onto_a_taken_time_or_from_a_stale_page_changes_nothing(client, l
 
 def test_the_board_words_phone_checks_and_links_by_role(client, login, clinic, db):
     today = clinic_today()
-    start = clinic_day_bounds(today)[0] + timedelta(hours=10)
+    start = clinic_day_bounds(today)[0]  # at the day's start: already due, at any time of day
     call = _book(clinic, starts_at=start, provider=clinic.nurse, kind=VisitKind.PHONE_CHECK)
     visit = _book(clinic, starts_at=start, patient=clinic.other_patient)
     services.change_status(visit, Status.CHECKED_IN, by=None)
