@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from bench.registry_data import _flush, _next_id, _sync_sequences, bulk_registry
 from clinic.extensions import db
+from clinic.outcomes import registry_store
 from clinic.patients.models import fold_name, phone_digits, reversed_digits, sound_key
 from clinic.timeutil import clinic_tz
 
@@ -113,6 +114,8 @@ def generate(patients: int, journeys: int | None = None, seed: int = 7, echo=pri
     other_journeys(journeys - treated, treated, providers, rng)
     records()
     step(f"{journeys - treated:,} journeys in the other states, every stage with its record")
+    stored = registry_store.rebuild()  # the rows went in by Core, past the ORM's bookkeeping
+    step(f"the registry's stored rows ({stored[0]:,} cycles, {stored[1]:,} answers)")
     appointments(providers, rng)
     step("a year of past and a quarter of future appointments")
     audit_trail(AUDIT_PER_PATIENT * patients, rng)

@@ -95,7 +95,8 @@ def register_extensions(app: Flask) -> None:
 
     with app.app_context():
         configure_engine(db.engine)
-    import clinic.models.registry  # noqa: F401  - every model is mapped before first use
+    import clinic.models.registry
+    import clinic.outcomes.registry_store  # noqa: F401  - keeps the stored registry rows current
 
 
 # Each wing's package only declares its blueprint; its views (and the access rule of the whole

@@ -1,5 +1,5 @@
 """Command-line tools: `flask users create`, `flask demo load|logins`, `flask backup`,
-`flask worker`."""
+`flask worker`, `flask messages plan|send`, `flask registry rebuild`."""
 
 from __future__ import annotations
 
@@ -189,7 +189,22 @@ def load_message_defaults_command() -> None:
     click.echo(f"{added} message templates added (samples for the clinic's review).")
 
 
+registry_cli = AppGroup("registry", help="The outcomes registry's stored rows.")
+
+
+@registry_cli.command("rebuild")
+def rebuild_registry_command() -> None:
+    """Recompute the registry's stored rows from the records (after a bulk import or a change
+    to how they are computed; day-to-day changes keep them current by themselves)."""
+    from clinic.outcomes.registry_store import rebuild
+
+    cycles, answers = rebuild()
+    db.session.commit()
+    click.echo(f"Registry rows recomputed: {cycles} treated cycles, {answers} follow-up answers.")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(registry_cli)
     app.cli.add_command(messages_cli)
     app.cli.add_command(load_instructions_command)
     app.cli.add_command(users_cli)

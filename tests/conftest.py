@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import flask_migrate
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import BadSignature
 
@@ -17,6 +17,7 @@ from clinic import create_app
 from clinic.auth.models import Role, User
 from clinic.extensions import db as _db
 from clinic.extensions import limiter
+from clinic.outcomes.registry_store import refresh_pending
 from config import TestConfig
 from tests import factories
 from tests.databases import PG_HINT, fresh_url, postgres_url
@@ -58,6 +59,10 @@ class FreshContextClient(FlaskClient):
         # Buffered: a streamed body (CSV exports) is read inside this request's contexts, as a
         # server would, instead of leaving them pushed until someone reads it.
         kwargs.setdefault("buffered", True)
+        if has_app_context():
+            # Records the test wrote itself (never committed: the test's transaction is rolled
+            # back) get their stored registry rows, as their commit would have given them.
+            refresh_pending()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

@@ -19,8 +19,8 @@ from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.outcomes import services
 from clinic.outcomes.adverse_models import AdverseEvent
+from clinic.outcomes.cohort import Filters, cohort
 from clinic.outcomes.models import BASELINE, QuestionnaireResponse, ResponseStatus
-from clinic.outcomes.registry import Filters, cohort
 from clinic.patients.models import Patient
 from clinic.timeutil import to_clinic
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from clinic.auth.models import User
 from clinic.extensions import db
+from clinic.outcomes import registry_store
 from clinic.outcomes.instruments import standard_set
 from clinic.outcomes.models import BASELINE, QuestionnaireResponse
 from clinic.outcomes.services import assign
@@ -53,6 +54,7 @@ def baseline_for_cycle(journey, cycle, by: User | None) -> None:
             .values(cycle_id=cycle.id)
             .execution_options(synchronize_session="fetch")
         )
+        registry_store.touch_cycles([cycle.id])  # a bulk update: the ORM does not see it
         return
     assign(
         journey.patient,

@@ -1,14 +1,15 @@
 """The outcomes registry: a cohort of treated cycles, and its figures per follow-up timepoint.
 
-Every figure is an SQL aggregate over the cohort (a fixed number of queries whatever the data
-size); Python only turns sums into means, intervals and shares. The platelet dose is computed
-from the volume actually injected (the sum of the injection sites), not the product's volume.
+Every figure is an SQL aggregate (a fixed number of queries whatever the data size) over the
+stored registry rows (`registry_models`: one narrow row per injected cycle and per follow-up
+answer, kept current by `registry_store`); Python only turns sums into means, intervals and
+shares. The cohort's definition, read live from the records, is in `cohort`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -17,141 +18,28 @@ from flask import current_app
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.journey import journey_condition
-from clinic.journeys.states import StageKind, StageStatus, Therapy
+from clinic.journeys.states import Therapy
 from clinic.outcomes import stats
 from clinic.outcomes.adverse_models import AdverseEvent
-from clinic.outcomes.models import BASELINE, QuestionnaireResponse, ResponseStatus
-from clinic.outcomes.scoring import MCID_POINTS, NRS_PERCENT
-from clinic.timeutil import clinic_today, clinic_tz
+from clinic.outcomes.cohort import Filters, cohort, day_start, injected_volume  # noqa: F401
+from clinic.outcomes.registry_models import (
+    IN_WINDOW,
+    OUT_OF_WINDOW,
+    PAIRED,
+    PGIC_RESPONDER,
+    RESPONDER,
+    WORSE,
+    RegistryCycle,
+    RegistryPoint,
+)
+from clinic.outcomes.registry_store import refresh_pending
+from clinic.timeutil import clinic_today
 
 INSTRUMENTS = {"odi": "Oswestry Disability Index", "ndi": "Neck Disability Index",
                "nrs_pain": "Pain (0–10)", "nrs_radiating": "Spreading pain (0–10)"}  # fmt: skip
 DOSE_BANDS = ("A", "B", "C", "D")
 PAW_BANDS = ("P1", "P2", "P3", "P4")
 REGIONS = ("cervical", "lumbar")
-
-
-@dataclass(frozen=True)
-class Filters:
-    therapy: str | None = None
-    condition_id: int | None = None
-    region: str | None = None
-    level: str | None = None
-    provider_id: int | None = None
-    paw: str | None = None
-    dose_band: str | None = None
-    injected_from: date | None = None
-    injected_to: date | None = None
-    instrument: str = "odi"
-
-    def describe(self) -> str:
-        """The filters as one line for the audit trail."""
-        return "; ".join(f"{k}={v}" for k, v in vars(self).items() if v is not None)[:500]
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=clinic_tz())
-
-
-def injected_volume(stage_id) -> sa.ScalarSelect:
-    """The total volume injected over the injection stage's sites (mL): read per stage through
-    the index on injection_site.stage_id, so a chunk of the cohort reads only its own sites."""
-    return (
-        sa.select(sa.func.sum(m.InjectionSite.volume_ml))
-        .where(m.InjectionSite.stage_id == stage_id)
-        .scalar_subquery()
-    )
-
-
-def cohort(filters: Filters, product: bool = True) -> sa.Subquery:
-    """One row per injected cycle matching the filters, with its product and dose.
-
-    Without `product` (the dashboard's counts need only cycles and patients) the processing
-    stage is joined only when a platelet or dose filter needs it.
-    """
-    inj = sa.orm.aliased(m.Stage, name="inj")
-    proc = sa.orm.aliased(m.Stage, name="proc")
-    injected_ml = injected_volume(inj.id)
-    injected_at = sa.func.coalesce(m.InjectionRecord.procedure_started_at, inj.completed_at)
-    dose = m.ProcessingRecord.product_platelets * injected_ml / 1000
-    band = sa.case(
-        (dose > 5, "A"), (dose >= 3, "B"), (dose >= 1, "C"), (dose.is_not(None), "D"), else_=None
-    )
-    f = filters
-    product = product or bool(f.paw or f.dose_band)
-    columns: list[sa.ColumnElement] = [
-        m.Cycle.id.label("cycle_id"),
-        m.Cycle.number.label("cycle_number"),
-        m.Journey.id.label("journey_id"),
-        m.Journey.patient_id.label("patient_id"),
-        m.Journey.therapy.label("therapy"),
-        m.Journey.provider_id.label("provider_id"),
-        injected_at.label("injected_at"),
-    ]
-    if product:
-        columns += [
-            injected_ml.label("injected_ml"),
-            m.ProcessingRecord.paw_class.label("paw_class"),
-            dose.label("dose_billions"),
-            band.label("dose_band"),
-        ]
-    query = (
-        sa.select(*columns)
-        .join(m.Journey, m.Journey.id == m.Cycle.journey_id)
-        .join(inj, sa.and_(inj.cycle_id == m.Cycle.id, inj.kind == StageKind.INJECTION))
-        .join(m.InjectionRecord, m.InjectionRecord.stage_id == inj.id)
-        .where(inj.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]))
-    )
-    if product:
-        query = query.outerjoin(
-            proc,
-            sa.and_(
-                proc.cycle_id == m.Cycle.id,
-                proc.kind == StageKind.PROCESSING,
-                proc.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
-            ),
-        ).outerjoin(m.ProcessingRecord, m.ProcessingRecord.stage_id == proc.id)
-    if f.therapy:
-        query = query.where(m.Journey.therapy == Therapy(f.therapy))
-    if f.provider_id:
-        query = query.where(m.Journey.provider_id == f.provider_id)
-    if f.condition_id:
-        query = query.where(
-            sa.exists().where(
-                journey_condition.c.journey_id == m.Journey.id,
-                journey_condition.c.condition_id == f.condition_id,
-            )
-        )
-    neck = sa.exists().where(m.TargetSite.journey_id == m.Journey.id, m.TargetSite.level.like("C%"))
-    if f.region == "cervical":
-        query = query.where(neck)
-    elif f.region == "lumbar":
-        query = query.where(~neck)
-    if f.level:
-        query = query.where(
-            sa.exists().where(
-                m.TargetSite.journey_id == m.Journey.id, m.TargetSite.level == f.level
-            )
-        )
-    if f.paw:
-        query = query.where(m.ProcessingRecord.paw_class.like(f"{f.paw}%"))
-    if f.dose_band:
-        query = query.where(band == f.dose_band)
-    if f.injected_from:
-        query = query.where(injected_at >= _day_start(f.injected_from))
-    if f.injected_to:
-        query = query.where(injected_at < _day_start(f.injected_to + timedelta(days=1)))
-    return query.subquery("cohort")
-
-
-def _important(instrument: str, base, change):
-    """SQL for 'reached the clinically important improvement' (mirrors scoring.change)."""
-    if instrument in ("odi", "ndi"):
-        return change >= MCID_POINTS[instrument]
-    return sa.and_(
-        change > 0,
-        sa.or_(change >= MCID_POINTS["single"], change * 100 >= NRS_PERCENT * base),
-    )
 
 
 @dataclass
@@ -189,101 +77,88 @@ class TimepointRow:
         return stats.share(self.pgic_responders, self.pgic_answered)
 
 
-def _flag(cond) -> sa.Case:
-    return sa.case((cond, 1), else_=0)
+def stored_cohort(filters: Filters) -> sa.Select | None:
+    """The injected cycles matching the filters, read from the stored registry rows
+    (`registry_store` keeps them equal to the records); None when no filter is set (every
+    stored cycle is in the cohort)."""
+    rc, f = RegistryCycle, filters
+    conditions: list[sa.ColumnElement[bool]] = []
+    if f.therapy:
+        conditions.append(rc.therapy == Therapy(f.therapy).value)
+    if f.provider_id:
+        conditions.append(rc.provider_id == f.provider_id)
+    if f.condition_id:
+        conditions.append(
+            sa.exists().where(
+                journey_condition.c.journey_id == rc.journey_id,
+                journey_condition.c.condition_id == f.condition_id,
+            )
+        )
+    if f.region:
+        conditions.append(rc.cervical.is_(f.region == "cervical"))
+    if f.level:
+        conditions.append(
+            sa.exists().where(
+                m.TargetSite.journey_id == rc.journey_id, m.TargetSite.level == f.level
+            )
+        )
+    if f.paw:
+        conditions.append(rc.paw_class.like(f"{f.paw}%"))
+    if f.dose_band:
+        conditions.append(rc.dose_band == f.dose_band)
+    if f.injected_from:
+        conditions.append(rc.injected_at >= day_start(f.injected_from))
+    if f.injected_to:
+        conditions.append(rc.injected_at < day_start(f.injected_to + timedelta(days=1)))
+    return sa.select(rc.cycle_id).where(*conditions) if conditions else None
 
 
-# What an answer is, as bits of one grouping key (one key, not seven: the database then expects
-# few groups and counts them in a hash instead of sorting every answer).
-OPENED, IN_WINDOW, OUT_OF_WINDOW, PAIRED, RESPONDER, WORSE, PGIC_RESPONDER = (
-    1 << i for i in range(7)
-)
+def _in_cohort(query: sa.Select, cycles: sa.Select | None, column) -> sa.Select:
+    """The query limited to the cohort's cycles (a semi-join; nothing to add without filters)."""
+    return query if cycles is None else query.where(column.in_(cycles))
 
 
-def _timepoint_query(cycles: sa.Subquery, code: str, today: date):
+def _timepoint_query(cycles: sa.Select | None, code: str, today: date):
     """The chosen instrument's and the PGIC's answers, counted per timepoint and per kind.
 
-    The answers are read once for both instruments (only the chosen one is paired with its
-    baseline) and grouped by what each answer is (open yet, answered in or out of its window,
-    paired, improved enough, worse): a few dozen small groups a hash can hold, so the database
-    neither sorts every answer nor evaluates a dozen conditional sums per row. _tally adds the
-    groups up.
+    Each stored answer says what it is (answered in or out of its window, paired with its
+    baseline, improved enough, worse) and its change; grouped by that they make a few dozen
+    groups (each counting how many of its answers have opened by `today`); _tally adds them.
     """
-    r = sa.orm.aliased(QuestionnaireResponse, name="r")
-    b = sa.orm.aliased(QuestionnaireResponse, name="b")
-    done = r.status == ResponseStatus.COMPLETED
-    in_window = sa.and_(done, r.in_window.is_(True))
-    change = b.score - r.score
-    paired = sa.and_(in_window, b.id.is_not(None))
-    kind = sum(  # one small integer per answer saying what it is (bits: see KIND_BITS)
-        (_flag(cond) * bit for bit, cond in (
-            (OPENED, r.available_from <= today),
-            (IN_WINDOW, in_window),
-            (OUT_OF_WINDOW, sa.and_(done, r.in_window.is_(False))),
-            (PAIRED, paired),
-            (RESPONDER, sa.and_(paired, _important(code, b.score, change))),
-            (WORSE, sa.and_(paired, change < 0)),
-            (PGIC_RESPONDER, sa.and_(in_window, r.score <= 2)),
-        )),
-        sa.literal(0),
-    )  # fmt: skip
-    keys = (r.instrument_code.label("code"), m.FollowUp.label.label("label"), kind.label("kind"))
-    return (
+    p = RegistryPoint
+    paired = p.kind.op("&")(PAIRED) != 0
+    keys = (p.instrument_code.label("code"), p.label.label("label"), p.kind.label("kind"))
+    query = (
         sa.select(
             *keys,
-            sa.func.min(m.FollowUp.id).label("order_key"),
-            sa.func.count(r.id).label("count"),
-            sa.func.sum(sa.case((paired, change))).label("total"),
-            sa.func.sum(sa.case((paired, change * change))).label("total_sq"),
+            sa.func.min(p.follow_up_id).label("order_key"),
+            sa.func.count().label("count"),
+            sa.func.count(sa.case((p.available_from <= today, 1))).label("opened"),
+            sa.func.sum(sa.case((paired, p.change))).label("total"),
+            sa.func.sum(sa.case((paired, p.change * p.change))).label("total_sq"),
         )
-        .select_from(cycles)
-        .join(
-            r,
-            sa.and_(
-                r.cycle_id == cycles.c.cycle_id,
-                sa.or_(
-                    sa.and_(r.instrument_code == code, r.status != ResponseStatus.VOIDED),
-                    # of the PGIC only the answers counted in the figures are needed
-                    sa.and_(r.instrument_code == "pgic", in_window),
-                ),
-            ),
+        # of the PGIC only the answers counted in the figures are needed
+        .where(
+            sa.or_(
+                p.instrument_code == code,
+                sa.and_(p.instrument_code == "pgic", p.kind.op("&")(IN_WINDOW) != 0),
+            )
         )
-        .join(m.FollowUp, m.FollowUp.id == r.follow_up_id)
-        .outerjoin(
-            b,
-            sa.and_(
-                r.instrument_code == code,
-                b.cycle_id == cycles.c.cycle_id,
-                b.timepoint == BASELINE,
-                b.instrument_code == code,
-                b.status == ResponseStatus.COMPLETED,
-                b.in_window.is_(True),
-            ),
-        )
-        .where(m.FollowUp.status != "cancelled")
         .group_by(*keys)
     )
+    return _in_cohort(query, cycles, p.cycle_id)
 
 
-def _patients_query(cycles: sa.Subquery, code: str, today: date):
+def _patients_query(cycles: sa.Select | None, code: str, today: date):
     """Patients per timepoint whose questionnaire has opened (for small-cell suppression)."""
-    r = sa.orm.aliased(QuestionnaireResponse, name="r")
-    return (
-        sa.select(m.FollowUp.label, sa.func.count(sa.distinct(cycles.c.patient_id)))
-        .select_from(cycles)
-        .join(
-            r,
-            sa.and_(
-                r.cycle_id == cycles.c.cycle_id,
-                r.instrument_code == code,
-                r.status != ResponseStatus.VOIDED,
-                r.available_from <= today,
-            ),
-        )
-        .join(m.FollowUp, m.FollowUp.id == r.follow_up_id)
-        .where(m.FollowUp.status != "cancelled")
-        .group_by(m.FollowUp.label)
+    p, rc = RegistryPoint, RegistryCycle
+    query = (
+        sa.select(p.label, sa.func.count(sa.distinct(rc.patient_id)))
+        .join(rc, rc.cycle_id == p.cycle_id)
+        .where(p.instrument_code == code, p.available_from <= today)
+        .group_by(p.label)
     )
+    return _in_cohort(query, cycles, p.cycle_id)
 
 
 @dataclass
@@ -311,14 +186,12 @@ def _tally(rows) -> dict[tuple[str, str], _Tally]:
         t = tallies.get((row.code, row.label))
         if t is None:
             t = tallies[(row.code, row.label)] = _Tally(order_key=row.order_key)
-        count, kind = int(row.count), int(row.kind)
+        count, opened, kind = int(row.count), int(row.opened), int(row.kind)
         t.order_key = min(t.order_key, row.order_key)
         t.assigned += count
-        if kind & OPENED:
-            t.eligible += count
-            t.answered += count if kind & IN_WINDOW else 0
-        else:
-            t.pending += count
+        t.eligible += opened
+        t.answered += opened if kind & IN_WINDOW else 0
+        t.pending += count - opened
         t.out_of_window += count if kind & OUT_OF_WINDOW else 0
         t.n += count if kind & PAIRED else 0
         t.total += Decimal(row.total or 0)
@@ -350,27 +223,22 @@ RELATEDNESS_ORDER = ("unrelated", "unlikely", "possible", "probable", "definite"
 
 
 def figures(filters: Filters, today: date | None = None) -> Figures:
-    """The cohort's figures: four aggregate queries whatever the number of patients."""
+    """The cohort's figures: four aggregate queries over the stored registry rows, whatever
+    the number of patients (this transaction's own changes are stored first)."""
+    refresh_pending()
     today = today or clinic_today()
     min_cell = int(current_app.config.get("REGISTRY_MIN_CELL", 5))
-    cycles = cohort(filters, product=False)
+    cycles = stored_cohort(filters)
+    rc = RegistryCycle
     size = db.session.execute(
-        sa.select(
-            sa.func.count(cycles.c.cycle_id),
-            sa.func.count(sa.distinct(cycles.c.patient_id)),
-            sa.func.count(
-                sa.distinct(
-                    sa.case(
-                        (
-                            sa.exists().where(
-                                m.FollowUp.cycle_id == cycles.c.cycle_id,
-                                m.FollowUp.later_procedure == "surgery",
-                            ),
-                            cycles.c.cycle_id,
-                        )
-                    )
-                )
+        _in_cohort(
+            sa.select(
+                sa.func.count(),
+                sa.func.count(sa.distinct(rc.patient_id)),
+                sa.func.count(sa.case((rc.surgery.is_(True), 1))),
             ),
+            cycles,
+            rc.cycle_id,
         )
     ).one()
     tallies = _tally(db.session.execute(_timepoint_query(cycles, filters.instrument, today)))
@@ -411,7 +279,7 @@ def _row(label: str, row, pgic, min_cell: int) -> TimepointRow:
     )
 
 
-def _events(result: Figures, cycles: sa.Subquery) -> None:
+def _events(result: Figures, cycles: sa.Select | None) -> None:
     """Adverse events by grade and by the stronger of the two relatedness judgements."""
     query = (
         sa.select(
@@ -421,9 +289,10 @@ def _events(result: Figures, cycles: sa.Subquery) -> None:
             sa.func.count(AdverseEvent.id),
             sa.func.sum(sa.case((AdverseEvent.serious.is_(True), 1), else_=0)),
         )
-        .join(cycles, cycles.c.cycle_id == AdverseEvent.cycle_id)
+        .join(RegistryCycle, RegistryCycle.cycle_id == AdverseEvent.cycle_id)
         .group_by(AdverseEvent.grade, AdverseEvent.related_procedure, AdverseEvent.related_product)
     )
+    query = _in_cohort(query, cycles, AdverseEvent.cycle_id)
     table: dict[int, dict[str, int]] = {g: dict.fromkeys(RELATEDNESS_ORDER, 0) for g in range(1, 6)}
     for grade, procedure, product, count, serious in db.session.execute(query):
         strongest = max(procedure.value, product.value, key=RELATEDNESS_ORDER.index)

@@ -27,9 +27,12 @@ from clinic.scheduling.models import LIVE_STATUSES, Appointment
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-# Tables whose patient references are not moved: the records themselves, the merge log, and
-# the audit trail (append-only history of what happened to each record).
-NOT_MOVED = frozenset({"patient", "patient_merge", "audit_event", "audit_event_patient"})
+# Tables whose patient references are not moved: the records themselves, the merge log, the
+# audit trail (append-only history of what happened to each record), and derived rows that are
+# recomputed from the moved records (the registry's, through AFTER_MOVE).
+NOT_MOVED = frozenset(
+    {"patient", "patient_merge", "audit_event", "audit_event_patient", "registry_cycle"}
+)
 
 # Plain words for the tables that move, for the preview and the audit.
 TABLE_WORDS = {
@@ -57,6 +60,8 @@ TABLE_WORDS = {
 # table name -> merge(survivor_id, retired_id), registered by that wing (higher wings react to
 # lower ones through hooks, never imports).
 ONE_ROW_MERGERS: dict[str, Callable[[int, int], None]] = {}
+# Told after rows of a table moved to the survivor by a bulk update: (table name, row ids).
+AFTER_MOVE: list[Callable[[str, list[int]], None]] = []
 
 
 def patient_references() -> list[sa.Column]:
@@ -217,6 +222,8 @@ def merge(
         db.session.execute(
             sa.update(table).where(table.c[move.column] == retired.id).values(**values)
         )
+        for hook in AFTER_MOVE:
+            hook(move.table, move.ids)
         moved.setdefault(move.table, []).extend(move.ids)
     now = utcnow()
     retired.merged_into_id = survivor.id

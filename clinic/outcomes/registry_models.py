@@ -1,0 +1,75 @@
+"""The registry's stored rows: each treated cycle's cohort facts and each follow-up answer's facts.
+
+They are derived data, kept current by `registry_store` from the records they summarise
+(answers, follow-ups, stages, processing and injection records, journeys) in the same
+transaction as the change, so the cohort dashboard reads two narrow tables instead of joining
+the whole clinical history on every view. `flask registry rebuild` recomputes them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinic.extensions import Model
+from clinic.models.base import UTCDateTime
+
+
+class RegistryCycle(Model):
+    """One injected cycle (injection completed or signed) with what the registry filters on."""
+
+    __tablename__ = "registry_cycle"
+
+    cycle_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("treatment_cycle.id", ondelete="CASCADE"), primary_key=True
+    )
+    journey_id: Mapped[int] = mapped_column(sa.ForeignKey("journey.id"), nullable=False)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), nullable=False)
+    therapy: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    provider_id: Mapped[int | None] = mapped_column(sa.Integer)
+    injected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paw_class: Mapped[str | None] = mapped_column(sa.String(20))
+    dose_band: Mapped[str | None] = mapped_column(sa.String(1))
+    # a target at a cervical level (the registry's "neck" region; otherwise "lower back")
+    cervical: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    # a follow-up of the cycle recorded surgery at the treated level
+    surgery: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+
+    __table_args__ = (sa.Index("ix_registry_cycle_journey", "journey_id"),)
+
+
+class RegistryPoint(Model):
+    """One questionnaire answer (not voided) at a follow-up (not cancelled) of an injected cycle:
+    what kind of answer it is (the bits below: answered in or out of its window,
+    paired with the cycle's baseline, improved enough, worse) and its change from the baseline."""
+
+    __tablename__ = "registry_point"
+
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("questionnaire_response.id", ondelete="CASCADE"), primary_key=True
+    )
+    cycle_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("registry_cycle.cycle_id", ondelete="CASCADE"), nullable=False
+    )
+    instrument_code: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    label: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    # the follow-up's id: timepoints are listed in the order their follow-ups were planned
+    follow_up_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # the questionnaire opens on this day (before it, the answer is still pending)
+    available_from: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    kind: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False)
+    # baseline score minus this score (positive: better), when paired with a baseline
+    change: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 1))
+
+    __table_args__ = (
+        sa.Index("ix_registry_point_instrument_cycle", "instrument_code", "cycle_id"),
+        sa.Index("ix_registry_point_cycle", "cycle_id"),
+    )
+
+
+# What a stored answer is, as bits of RegistryPoint.kind (whether it has opened depends on the
+# day, so the registry works that out when it reads them).
+IN_WINDOW, OUT_OF_WINDOW, PAIRED, RESPONDER, WORSE, PGIC_RESPONDER = (1 << i for i in range(6))

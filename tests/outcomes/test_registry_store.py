@@ -1,0 +1,254 @@
+"""The registry's stored rows stay equal to the records they summarise, whatever changes them:
+answers, voids, follow-ups, the product, the journey, a patient merge; at commit, in the same
+transaction; and with two transactions changing the same cycle at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+
+from clinic.auth.models import Role
+from clinic.careteam import services as careteam
+from clinic.db_setup import begin_write
+from clinic.extensions import db
+from clinic.journeys import models as m
+from clinic.journeys.services import journeys
+from clinic.journeys.states import Therapy
+from clinic.outcomes import registry, registry_store, services
+from clinic.outcomes.models import QuestionnaireResponse
+from clinic.outcomes.registry import Filters
+from clinic.outcomes.registry_models import (
+    IN_WINDOW,
+    PAIRED,
+    RESPONDER,
+    RegistryCycle,
+    RegistryPoint,
+)
+from clinic.patients import merge as patient_merge
+from tests import factories
+from tests.conftest import make_test_app
+from tests.databases import fresh_url
+from tests.outcomes.registry_data import answered, complete, response, treat
+
+
+def _snapshot() -> tuple[list, list]:
+    cycles = db.session.execute(sa.select(RegistryCycle.__table__).order_by("cycle_id")).all()
+    points = db.session.execute(sa.select(RegistryPoint.__table__).order_by("response_id")).all()
+    return [tuple(r) for r in cycles], [tuple(r) for r in points]
+
+
+def assert_stored_rows_are_current() -> None:
+    """What the transaction's changes left stored equals a recompute from the records."""
+    registry_store.refresh_pending()
+    kept = _snapshot()
+    with db.session.begin_nested() as savepoint:
+        registry_store.rebuild()
+        fresh = _snapshot()
+        savepoint.rollback()
+    assert kept == fresh
+    assert kept[0], "the scenario should have stored rows"
+    db.session.expire_all()  # stored rows are written by Core: reload any the test holds
+
+
+@pytest.fixture
+def two(db, make_journey, provider, staff, staff2):
+    first, second = (treat(make_journey, provider, staff, staff2) for _ in range(2))
+    answered(first, "odi", 50, 30)
+    answered(second, "odi", 40, None)
+    return first, second
+
+
+def test_answers_voids_and_baselines_are_stored_as_they_change(two, provider):
+    first, second = two
+    assert_stored_rows_are_current()
+    six = response(first, "odi", "6 weeks")
+    point = db.session.get(RegistryPoint, six.id)
+    assert point.kind & (IN_WINDOW | PAIRED | RESPONDER) == IN_WINDOW | PAIRED | RESPONDER
+    assert point.change == Decimal("20.0")
+
+    services.void(response(second, "odi", "3 months"), by=provider, reason="assigned twice")
+    complete(response(second, "odi", "6 weeks"), 45)  # worse than its baseline of 40
+    assert_stored_rows_are_current()
+    assert db.session.get(RegistryPoint, response(second, "odi", "3 months").id) is None
+    assert db.session.get(RegistryPoint, response(second, "odi", "6 weeks").id).change == -5
+
+    complete(response(first, "odi", "baseline"), 25)  # a corrected baseline re-pairs every answer
+    assert_stored_rows_are_current()
+    assert db.session.get(RegistryPoint, six.id).change == -5
+
+
+def test_follow_ups_product_and_journey_changes_are_stored(two, db):
+    first, second = two
+    follow_up = db.session.get(m.FollowUp, response(first, "odi", "6 weeks").follow_up_id)
+    follow_up.later_procedure = "surgery"
+    db.session.flush()
+    assert_stored_rows_are_current()
+    assert db.session.get(RegistryCycle, follow_up.cycle_id).surgery
+
+    follow_up.status = "cancelled"
+    db.session.flush()
+    assert_stored_rows_are_current()
+    assert db.session.get(RegistryPoint, response(first, "odi", "6 weeks").id) is None
+
+    processing = db.session.scalars(
+        sa.select(m.ProcessingRecord)
+        .join(m.Stage, m.Stage.id == m.ProcessingRecord.stage_id)
+        .where(m.Stage.journey_id == second.id)
+    ).one()
+    processing.paw_class = "P4-Bβ"
+    db.session.add(
+        m.TargetSite(journey_id=second.id, level="C5-C6", side="left", structure="facet")
+    )
+    second.therapy = Therapy.BMAC
+    db.session.flush()
+    assert_stored_rows_are_current()
+    stored = db.session.scalars(
+        sa.select(RegistryCycle).where(RegistryCycle.journey_id == second.id)
+    ).one()
+    assert (stored.paw_class, stored.cervical, stored.therapy) == ("P4-Bβ", True, "bmac")
+    assert registry.figures(Filters(therapy="bmac", region="cervical")).cycles == 1
+
+
+def test_a_patient_merge_moves_the_stored_cycles_to_the_survivor(two, db, make_journey):
+    from clinic.auth.models import User
+
+    first, second = two
+    admin = factories.make_user(Role.ADMIN)
+    survivor, retired = first.patient, second.patient
+    patient_merge.merge(
+        survivor,
+        retired,
+        by=db.session.get(User, admin.id),
+        reason="same person, registered twice",
+        survivor_version=survivor.version,
+        retired_version=retired.version,
+    )
+    assert_stored_rows_are_current()
+    patients = db.session.scalars(sa.select(sa.distinct(RegistryCycle.patient_id))).all()
+    assert patients == [survivor.id]
+    assert registry.figures(Filters()).patients == 1
+
+
+def test_a_request_that_saves_an_answer_stores_its_row_at_commit(
+    client, login, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2, days_ago=42)  # 6 weeks: open today
+    answered(journey, "nrs_pain", 8, None)
+    six = response(journey, "nrs_pain", "6 weeks")
+    registry_store.refresh_pending()  # as the fixture's commit would have
+    assert db.session.get(RegistryPoint, six.id).kind == 0  # stored, not answered yet
+    login(Role.PROVIDER, provider)
+    entered = client.post_form(
+        f"/questionnaires/{six.id}/enter",
+        {"item_axial": "5", "submit": "Submit answers", "version": str(six.version)},
+    )
+    assert entered.status_code == 302
+    db.session.expire_all()
+    point = db.session.get(RegistryPoint, six.id)  # stored by the request's own commit
+    assert point.kind & (IN_WINDOW | PAIRED) == IN_WINDOW | PAIRED and point.change == 3
+
+
+@pytest.fixture(scope="module")
+def race_app(db_kind):
+    """A database of its own with one treated cycle, for transactions that really commit."""
+    app = make_test_app(fresh_url(db_kind, "registryrace"))
+    with app.app_context():
+        flask_migrate.upgrade()
+        provider = factories.make_user(Role.PROVIDER)
+        staff = factories.make_user(Role.CLINICAL_STAFF)
+        staff2 = factories.make_user(Role.CLINICAL_STAFF)
+        condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.362"))
+
+        def make_journey():
+            journey = journeys.open_journey(
+                factories.PatientFactory(),
+                therapy=Therapy.PRP,
+                provider=provider,
+                condition_ids=[condition.id],
+                targets=[("L4-L5", "midline", "disc")],
+                by=provider,
+            )
+            for member in (staff, staff2):
+                careteam.add_member(journey, member, provider)
+            return journey
+
+        journey = treat(make_journey, provider, staff, staff2)
+        answered(journey, "odi", 50, None)
+        answered(journey, "nrs_pain", 8, None)
+        db.session.commit()
+        app.config["RACE_JOURNEY"] = journey.id
+        db.session.remove()
+        db.engine.dispose()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_two_transactions_answering_the_same_cycle_both_commit_and_both_are_stored(
+    race_app, db_kind, monkeypatch
+):
+    journey_id = race_app.config["RACE_JOURNEY"]
+    refresh, first = registry_store._refresh, threading.Lock()
+
+    def slow_refresh(connection, cycle_ids):
+        refresh(connection, cycle_ids)
+        if first.acquire(blocking=False):
+            time.sleep(0.5)  # the other transaction refreshes the same cycle meanwhile
+
+    monkeypatch.setattr(registry_store, "_refresh", slow_refresh)
+    with race_app.app_context():  # both transactions write the cycle's first stored rows
+        db.session.execute(sa.delete(RegistryPoint))
+        db.session.execute(sa.delete(RegistryCycle))
+        db.session.commit()
+        db.session.remove()
+    errors: list[BaseException] = []
+    before_flush = threading.Barrier(2) if db_kind == "sqlite" else None
+    before_commit = threading.Barrier(2) if db_kind == "postgresql" else None
+
+    def answer(code: str, score: int) -> None:
+        try:
+            with race_app.app_context():
+                if before_flush:
+                    before_flush.wait(timeout=30)
+                begin_write(db.session)  # as every POST does (SQLite: BEGIN IMMEDIATE)
+                resp = db.session.scalars(
+                    sa.select(QuestionnaireResponse).where(
+                        QuestionnaireResponse.journey_id == journey_id,
+                        QuestionnaireResponse.instrument_code == code,
+                        QuestionnaireResponse.timepoint == "6 weeks",
+                    )
+                ).one()
+                complete(resp, score)  # flushed: this transaction holds its row
+                if before_commit:
+                    before_commit.wait(timeout=30)  # both commit (and refresh) at once
+                db.session.commit()
+                db.session.remove()
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [
+        threading.Thread(target=answer, args=("odi", 30)),
+        threading.Thread(target=answer, args=("nrs_pain", 5)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    with race_app.app_context():
+        stored = dict(
+            db.session.execute(
+                sa.select(RegistryPoint.instrument_code, RegistryPoint.change)
+                .join(QuestionnaireResponse, QuestionnaireResponse.id == RegistryPoint.response_id)
+                .where(QuestionnaireResponse.timepoint == "6 weeks")
+            ).all()
+        )
+        assert stored["odi"] == 20 and stored["nrs_pain"] == 3
+        assert_stored_rows_are_current()
+        db.session.rollback()
+        db.session.remove()
