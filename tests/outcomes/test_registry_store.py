@@ -252,3 +252,13 @@ def test_two_transactions_answering_the_same_cycle_both_commit_and_both_are_stor
         assert_stored_rows_are_current()
         db.session.rollback()
         db.session.remove()
+
+
+def test_flask_registry_rebuild_restores_rows_lost_to_a_bulk_write(app, two):
+    registry_store.refresh_pending()
+    kept = _snapshot()
+    db.session.execute(sa.delete(RegistryPoint))  # e.g. a bulk import past the app
+    result = app.test_cli_runner().invoke(args=["registry", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "2 treated cycles" in result.output
+    assert _snapshot() == kept
