@@ -21,6 +21,9 @@ from clinic.outcomes import services
 from clinic.outcomes.adverse_models import AdverseEvent
 from clinic.outcomes.cohort import Filters, cohort
 from clinic.outcomes.models import BASELINE, QuestionnaireResponse, ResponseStatus
+from clinic.outcomes.registry import stored_cohort
+from clinic.outcomes.registry_models import RegistryCycle
+from clinic.outcomes.registry_store import refresh_pending
 from clinic.patients.models import Patient
 from clinic.timeutil import to_clinic
 
@@ -35,6 +38,11 @@ COLUMNS = [
     *(f"{c}_{part}" for c in CODES if c != "pgic" for part in ("baseline", "score", "in_window")),
     "pgic_score", "pgic_in_window", "adverse_events", "serious_adverse_events",
 ]  # fmt: skip
+# the follow-up's columns each line carries (read as columns: no ORM object per line)
+FOLLOW_UP_FIELDS = (
+    "label", "due_on", "status", "loss_reason", "pain_medicine", "opioid_mme_per_day",
+    "work_status", "later_procedure", "later_procedure_on",
+)  # fmt: skip
 
 
 def safe_cell(value: object) -> object:
@@ -45,16 +53,21 @@ def safe_cell(value: object) -> object:
 
 
 def csv_line(values: Iterable[object]) -> str:
+    return csv_lines([values])
+
+
+def csv_lines(rows: Iterable[Iterable[object]]) -> str:
+    """Many CSV lines as one text (one writer for all of them)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(
-        ["" if v is None else safe_cell(v) for v in values]
-    )
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for values in rows:
+        writer.writerow(["" if v is None else safe_cell(v) for v in values])
     return buffer.getvalue()
 
 
-def shift_days(patient_id: int) -> int:
+def shift_days(patient_id: int, key: bytes | None = None) -> int:
     """A stable per-patient offset (−182…+182 days, never 0) from a secret key."""
-    digest = hmac.new(_key(), f"shift:{patient_id}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(key or _key(), f"shift:{patient_id}".encode(), hashlib.sha256).digest()
     offset = int.from_bytes(digest[:4], "big") % 364 - 182
     return offset or 182
 
@@ -65,9 +78,10 @@ def _key() -> bytes:
     ).encode()
 
 
-def subject_code(patient_id: int) -> str:
+def subject_code(patient_id: int, key: bytes | None = None) -> str:
     """A pseudonymous subject code: the same patient always gets the same code."""
-    return "S" + hmac.new(_key(), f"subject:{patient_id}".encode(), hashlib.sha256).hexdigest()[:12]
+    digest = hmac.new(key or _key(), f"subject:{patient_id}".encode(), hashlib.sha256)
+    return "S" + digest.hexdigest()[:12]
 
 
 def _pivot(key_column, where, name: str) -> sa.Subquery:
@@ -121,7 +135,7 @@ def registry_query(filters: Filters, cycle_ids: list[int] | None = None) -> sa.S
         sa.select(
             cycles,
             sa.case((neck, "cervical"), else_="lumbar").label("region"),
-            m.FollowUp,
+            *(getattr(m.FollowUp, name).label(f"fu_{name}") for name in FOLLOW_UP_FIELDS),
             Patient.mrn,
             *(c for c in at.c if c.name != "key"),
             *(c.label(f"base_{c.name}") for c in base.c if c.name != "key"),
@@ -155,71 +169,86 @@ def _flag(value: int | None) -> str | None:
 
 
 def registry_rows(filters: Filters, *, deidentified: bool) -> Iterator[str]:
-    """CSV text, header first, one line per cycle × timepoint. The cohort's cycles are listed
-    first (one light query), then read EXPORT_CHUNK cycles at a time, so the first line goes
-    out after one small query rather than after the whole cohort is joined and sorted, and
-    the work grows in step with the cohort."""
+    """CSV text: the header, then the lines of EXPORT_CHUNK cycles at a time (one line per
+    cycle × timepoint). The cohort's cycles are listed first from the registry's stored rows
+    (an index read), then read from the records chunk by chunk, so the first lines go out
+    after two small queries rather than after the whole cohort is joined and sorted, and the
+    work grows in step with the cohort."""
     yield csv_line(COLUMNS)
-    cycles = cohort(filters)
-    keys = db.session.scalars(
-        sa.select(cycles.c.cycle_id).order_by(cycles.c.patient_id, cycles.c.cycle_id)
-    ).all()
+    keys = db.session.scalars(cohort_keys(filters)).all()
+    values = RegistryValues(deidentified)
     for start in range(0, len(keys), EXPORT_CHUNK):
         chunk = list(keys[start : start + EXPORT_CHUNK])
-        for row in db.session.execute(registry_query(filters, chunk)).all():
-            yield csv_line(_registry_values(row._mapping, deidentified))
+        rows = db.session.execute(registry_query(filters, chunk))
+        yield csv_lines(values(row._mapping) for row in rows)
 
 
-def _registry_values(row, deidentified: bool) -> list[object]:
-    follow_up: m.FollowUp = row[m.FollowUp]
-    patient_id = row["patient_id"]
+def cohort_keys(filters: Filters) -> sa.Select:
+    """The cohort's cycle ids in the export's order, from the stored registry rows (equal to
+    the records: registry_store), with this transaction's own changes stored first."""
+    refresh_pending()
+    rc = RegistryCycle
+    query = sa.select(rc.cycle_id).order_by(rc.patient_id, rc.cycle_id)
+    cycles = stored_cohort(filters)
+    return query if cycles is None else query.where(rc.cycle_id.in_(cycles))
 
-    def day(value: date | datetime | None) -> str | None:
+
+class RegistryValues:
+    """One export line's values from a row of registry_query (identified or de-identified)."""
+
+    def __init__(self, deidentified: bool) -> None:
+        self.deidentified = deidentified
+        self.key = _key() if deidentified else b""
+
+    def day(self, value: date | datetime | None, patient_id: int) -> str | None:
         if value is None:
             return None
         if isinstance(value, datetime):
             value = to_clinic(value).date()
-        if deidentified:
-            value = value + timedelta(days=shift_days(patient_id))
+        if self.deidentified:
+            value = value + timedelta(days=shift_days(patient_id, self.key))
         return value.isoformat()
 
-    values: list[object] = [
-        subject_code(patient_id) if deidentified else row["mrn"],
-        row["journey_id"],
-        row["cycle_number"],
-        _value(row["therapy"]),
-        row["region"],
-        row["provider_id"],
-        day(row["injected_at"]),
-        _value(row["injected_ml"]),
-        row["paw_class"],
-        _value(_round(row["dose_billions"])),
-        row["dose_band"],
-        follow_up.label,
-        day(follow_up.due_on),
-        follow_up.status.value,
-        _value(follow_up.loss_reason),
-        _value(follow_up.pain_medicine),
-        _value(follow_up.opioid_mme_per_day),
-        _value(follow_up.work_status),
-        _value(follow_up.later_procedure),
-        day(follow_up.later_procedure_on),
-    ]
-    for code in CODES:
-        if code == "pgic":
-            continue
-        values += [
-            _value(row[f"base_{code}_score"]),
-            _value(row[f"{code}_score"]),
-            _flag(row[f"{code}_in_window"]),
+    def __call__(self, row) -> list[object]:
+        patient_id = row["patient_id"]
+        day = self.day
+        values: list[object] = [
+            subject_code(patient_id, self.key) if self.deidentified else row["mrn"],
+            row["journey_id"],
+            row["cycle_number"],
+            _value(row["therapy"]),
+            row["region"],
+            row["provider_id"],
+            day(row["injected_at"], patient_id),
+            _value(row["injected_ml"]),
+            row["paw_class"],
+            _value(_round(row["dose_billions"])),
+            row["dose_band"],
+            row["fu_label"],
+            day(row["fu_due_on"], patient_id),
+            row["fu_status"].value,
+            _value(row["fu_loss_reason"]),
+            _value(row["fu_pain_medicine"]),
+            _value(row["fu_opioid_mme_per_day"]),
+            _value(row["fu_work_status"]),
+            _value(row["fu_later_procedure"]),
+            day(row["fu_later_procedure_on"], patient_id),
         ]
-    values += [
-        _value(row["pgic_score"]),
-        _flag(row["pgic_in_window"]),
-        row["events"] or 0,
-        int(row["serious"] or 0),
-    ]
-    return values
+        for code in CODES:
+            if code == "pgic":
+                continue
+            values += [
+                _value(row[f"base_{code}_score"]),
+                _value(row[f"{code}_score"]),
+                _flag(row[f"{code}_in_window"]),
+            ]
+        values += [
+            _value(row["pgic_score"]),
+            _flag(row["pgic_in_window"]),
+            row["events"] or 0,
+            int(row["serious"] or 0),
+        ]
+        return values
 
 
 def _round(value: object) -> Decimal | None:
