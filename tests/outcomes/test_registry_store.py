@@ -13,11 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
-from clinic.careteam import services as careteam
 from clinic.db_setup import begin_write
 from clinic.extensions import db
 from clinic.journeys import models as m
-from clinic.journeys.services import journeys
 from clinic.journeys.states import Therapy
 from clinic.outcomes import registry, registry_store, services
 from clinic.outcomes.models import QuestionnaireResponse
@@ -33,6 +31,7 @@ from clinic.patients import merge as patient_merge
 from tests import factories
 from tests.conftest import make_test_app
 from tests.databases import fresh_url
+from tests.journeys.conftest import journey_maker
 from tests.outcomes.registry_data import answered, complete, response, treat
 
 
@@ -162,21 +161,7 @@ def race_app(db_kind):
         provider = factories.make_user(Role.PROVIDER)
         staff = factories.make_user(Role.CLINICAL_STAFF)
         staff2 = factories.make_user(Role.CLINICAL_STAFF)
-        condition = db.session.scalar(sa.select(m.Condition).where(m.Condition.code == "M51.362"))
-
-        def make_journey():
-            journey = journeys.open_journey(
-                factories.PatientFactory(),
-                therapy=Therapy.PRP,
-                provider=provider,
-                condition_ids=[condition.id],
-                targets=[("L4-L5", "midline", "disc")],
-                by=provider,
-            )
-            for member in (staff, staff2):
-                careteam.add_member(journey, member, provider)
-            return journey
-
+        make_journey = journey_maker(provider, (staff, staff2))
         journey = treat(make_journey, provider, staff, staff2)
         answered(journey, "odi", 50, None)
         answered(journey, "nrs_pain", 8, None)
