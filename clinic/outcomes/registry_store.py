@@ -166,14 +166,30 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
 
 def _refresh(connection: sa.Connection, cycle_ids: list[int] | None) -> None:
     """Delete and recompute the stored rows of these cycles (all cycles when None)."""
-    points, cycles = sa.delete(RegistryPoint), sa.delete(RegistryCycle)
-    if cycle_ids is not None:
-        points = points.where(RegistryPoint.cycle_id.in_(cycle_ids))
-        cycles = cycles.where(RegistryCycle.cycle_id.in_(cycle_ids))
-    connection.execute(points)
-    connection.execute(cycles)
-    connection.execute(sa.insert(RegistryCycle).from_select(_CYCLE_COLUMNS, _cycle_rows(cycle_ids)))
-    connection.execute(sa.insert(RegistryPoint).from_select(_POINT_COLUMNS, _point_rows(cycle_ids)))
+    params = {} if cycle_ids is None else {"ids": cycle_ids}
+    for statement in _statements(every_cycle=cycle_ids is None):
+        connection.execute(statement, params)
+
+
+_STATEMENTS: dict[bool, tuple] = {}
+
+
+def _statements(every_cycle: bool) -> tuple:
+    """The refresh's four statements, built once (for a list of cycles bound as `ids`): every
+    write that touches a cycle runs them, and building them costs more than running them."""
+    if every_cycle not in _STATEMENTS:
+        ids = None if every_cycle else sa.bindparam("ids", expanding=True)
+        points, cycles = sa.delete(RegistryPoint), sa.delete(RegistryCycle)
+        if ids is not None:
+            points = points.where(RegistryPoint.cycle_id.in_(ids))
+            cycles = cycles.where(RegistryCycle.cycle_id.in_(ids))
+        _STATEMENTS[every_cycle] = (
+            points,
+            cycles,
+            sa.insert(RegistryCycle).from_select(_CYCLE_COLUMNS, _cycle_rows(ids)),
+            sa.insert(RegistryPoint).from_select(_POINT_COLUMNS, _point_rows(ids)),
+        )
+    return _STATEMENTS[every_cycle]
 
 
 _CYCLE_COLUMNS = [
@@ -182,7 +198,7 @@ _CYCLE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _cycle_rows(cycle_ids: list[int] | None) -> sa.Select:
+def _cycle_rows(cycle_ids) -> sa.Select:
     c = cohort(Filters(), product=True, cycle_ids=cycle_ids)
     cervical = sa.exists().where(
         m.TargetSite.journey_id == c.c.journey_id, m.TargetSite.level.like("C%")
@@ -225,7 +241,7 @@ def _flag(cond) -> sa.Case:
     return sa.case((cond, 1), else_=0)
 
 
-def _point_rows(cycle_ids: list[int] | None) -> sa.Select:
+def _point_rows(cycle_ids) -> sa.Select:
     """Each answer with its cycle's baseline score (read once per answer), then what it is."""
     r = sa.orm.aliased(QuestionnaireResponse, name="r")
     b = sa.orm.aliased(QuestionnaireResponse, name="b")
