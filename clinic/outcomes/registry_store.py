@@ -178,7 +178,9 @@ def _statements(every_cycle: bool) -> tuple:
     """The refresh's four statements, built once (for a list of cycles bound as `ids`): every
     write that touches a cycle runs them, and building them costs more than running them."""
     if every_cycle not in _STATEMENTS:
-        ids = None if every_cycle else sa.bindparam("ids", expanding=True)
+        ids: sa.BindParameter[list[int]] | None = (
+            None if every_cycle else sa.bindparam("ids", expanding=True)
+        )
         points, cycles = sa.delete(RegistryPoint), sa.delete(RegistryCycle)
         if ids is not None:
             points = points.where(RegistryPoint.cycle_id.in_(ids))
