@@ -22,35 +22,39 @@ from clinic.timeutil import clinic_day_bounds, clinic_today
 
 @dataclass
 class Chart:
+    """A patient's journeys with their stages, and what the timeline draws beside them, each
+    read as the columns it shows (names, counts) rather than as whole records."""
+
     patient: Patient
     journeys: list[m.Journey]
-    ticks: dict[int, int] = field(default_factory=dict)
+    ticks: dict[int, int] = field(default_factory=dict)  # stage id: ticked items
+    checklist_sizes: dict[int, int] = field(default_factory=dict)  # template id: items
+    names: dict[int, str] = field(default_factory=dict)  # user id: full name
     notes: dict[int, list[m.StageNote]] = field(default_factory=dict)
     specimens: dict[int, m.Specimen] = field(default_factory=dict)
     follow_ups: dict[int, list[m.FollowUp]] = field(default_factory=dict)
 
     def checklist_progress(self, stage: m.Stage) -> tuple[int, int] | None:
-        if stage.checklist_template is None:
+        if stage.checklist_template_id is None:
             return None
-        return self.ticks.get(stage.id, 0), len(stage.checklist_template.items)
+        return self.ticks.get(stage.id, 0), self.checklist_sizes.get(stage.checklist_template_id, 0)
+
+    def name_of(self, user_id: int | None) -> str:
+        return self.names.get(user_id, "") if user_id is not None else ""
 
 
 def chart_for(patient: Patient) -> Chart:
+    """The chart's journeys (conditions, targets, cycles, stages), then the names, checklist
+    sizes, ticks, notes, specimens and follow-ups it shows: a fixed number of statements.
+    A stage's cycle comes from its journey's cycles already loaded (no statement of its own)."""
     journeys = db.session.scalars(
         sa.select(m.Journey)
         .where(m.Journey.patient_id == patient.id)
         .options(
-            selectinload(m.Journey.provider),
             selectinload(m.Journey.conditions),
             selectinload(m.Journey.targets),
             selectinload(m.Journey.cycles),
-            selectinload(m.Journey.stages).options(
-                selectinload(m.Stage.cycle),
-                selectinload(m.Stage.completed_by),
-                selectinload(m.Stage.signed_by),
-                selectinload(m.Stage.ended_by),
-                selectinload(m.Stage.checklist_template).selectinload(m.ChecklistTemplate.items),
-            ),
+            selectinload(m.Journey.stages),
         )
         .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
     ).all()
@@ -58,6 +62,29 @@ def chart_for(patient: Patient) -> Chart:
     journey_ids = [j.id for j in journeys]
     if not journey_ids:
         return chart
+    stages = [s for j in journeys for s in j.stages]
+    people = {j.provider_id for j in journeys} | {
+        who
+        for s in stages
+        for who in (s.completed_by_id, s.signed_by_id, s.ended_by_id)
+        if who is not None
+    }
+    chart.names = {
+        user_id: name
+        for user_id, name in db.session.execute(
+            sa.select(User.id, User.full_name).where(User.id.in_(people))
+        )
+    }
+    templates = {s.checklist_template_id for s in stages if s.checklist_template_id is not None}
+    if templates:
+        chart.checklist_sizes = {
+            template_id: size
+            for template_id, size in db.session.execute(
+                sa.select(m.ChecklistItem.template_id, sa.func.count())
+                .where(m.ChecklistItem.template_id.in_(templates))
+                .group_by(m.ChecklistItem.template_id)
+            )
+        }
     stage_ids = sa.select(m.Stage.id).where(m.Stage.journey_id.in_(journey_ids))
     chart.ticks = dict(
         db.session.execute(
