@@ -26,7 +26,7 @@ def _plans(db, run, discourage_seqscan: bool = True) -> str:
     seen: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append((statement, parameters))
 
     engine = db.session.get_bind()

@@ -222,8 +222,10 @@ def worklist_rows(
     """
 
     # The care team is a subquery the database joins (a semi-join, a hashed subplan in the
-    # ordering), not thousands of ids bound into every statement.
-    on_team = m.Journey.patient_id.in_(team_patients(user))
+    # ordering), not thousands of ids bound into every statement; one CTE, worked out once
+    # for the four sections.
+    team = team_patients(user).cte("team")
+    on_team = m.Journey.patient_id.in_(sa.select(team.c[0]))
     covering = sa.select(JourneyMember.journey_id).where(
         JourneyMember.user_id == user.id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
     )
