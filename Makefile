@@ -44,16 +44,11 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# One process (one import of the app): migrate, load the demo into an empty database, print the
+# demo sign-ins, serve with Flask's development server (`flask serve-dev`, development only).
 run: install
 	@mkdir -p instance
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo load --if-empty
-	@echo ""
-	@echo "Demo sign-ins (development only):"
-	@$(BIN)/flask demo logins
-	@echo ""
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C stops)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask serve-dev --host $(HOST) --port $(PORT)
 
 # Migrations are their own step, run once per release from one machine (never at start-up,
 # where two nodes would race); on PostgreSQL an advisory lock makes a second run wait.

@@ -1,5 +1,6 @@
 """Command-line tools: `flask users create`, `flask demo load|logins`, `flask backup`,
-`flask worker`, `flask messages plan|send`, `flask registry rebuild`."""
+`flask worker`, `flask messages plan|send`, `flask registry rebuild`, `flask serve-dev` (what
+`make run` runs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, pass_script_info, with_appcontext
 
 from clinic.auth import services as accounts
 from clinic.auth.models import Role
@@ -57,9 +58,13 @@ def _refuse_outside_development() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has accounts.")
 def load_demo_command(if_empty: bool) -> None:
     """Load demo accounts and patients."""
+    _refuse_outside_development()
+    _load_demo(if_empty)
+
+
+def _load_demo(if_empty: bool) -> None:
     from clinic.demo import database_is_empty, load_demo_data
 
-    _refuse_outside_development()
     if not database_is_empty():
         if if_empty:
             click.echo("The database already has data; demo data not loaded.")
@@ -68,6 +73,50 @@ def load_demo_command(if_empty: bool) -> None:
     load_demo_data()
     db.session.commit()
     click.echo("Demo data loaded.")
+
+
+@click.command("serve-dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@pass_script_info
+def serve_dev_command(info: ScriptInfo, host: str, port: int) -> None:
+    """`make run` in one process: apply the migrations, load the demo into an empty database,
+    print the demo sign-ins and serve with Flask's development server (as `flask run`).
+    Development only; separate commands each imported the whole app again (~4 s each)."""
+    from flask.cli import get_debug_flag, show_server_banner
+    from werkzeug.serving import is_running_from_reloader, run_simple
+
+    app = info.load_app()
+    debug = get_debug_flag()
+    if not is_running_from_reloader():  # the reloader's child serves; the parent set up
+        with app.app_context():
+            _refuse_outside_development()
+            _migrate_keeping_logging()
+            _load_demo(if_empty=True)
+            from clinic.demo import demo_logins_table
+
+            click.echo("\nDemo sign-ins (development only):")
+            click.echo(demo_logins_table())
+            db.session.remove()
+        click.echo(f"\nServing on http://{host}:{port}  (Ctrl+C stops)")
+    show_server_banner(debug, info.app_import_path)
+    run_simple(host, port, app, use_reloader=debug, use_debugger=debug, threaded=True)
+
+
+def _migrate_keeping_logging() -> None:
+    """`flask db upgrade`; Alembic's env.py configures logging from alembic.ini, which would
+    otherwise also quieten the server's own log lines afterwards."""
+    import logging
+
+    from flask_migrate import upgrade
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        upgrade()
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 @demo_cli.command("generate")
@@ -211,3 +260,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(serve_dev_command)

@@ -13,6 +13,7 @@ from clinic.dates import register_date_filters
 from clinic.navigation import nav_for
 from clinic.submissions import once_field
 from clinic.transaction import keep_after_rollback
+from clinic.url_patterns import url_pattern
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -121,6 +122,7 @@ def register_web_hooks(app: Flask) -> None:
     )
     register_date_filters(app)
     app.jinja_env.globals["once_field"] = once_field
+    app.jinja_env.globals["url_pattern"] = url_pattern
 
     @app.context_processor
     def _template_globals() -> dict:

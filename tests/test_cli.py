@@ -120,3 +120,29 @@ def test_demo_data_is_refused_in_production(tmp_path):
     app = production_app(tmp_path)
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code != 0 and "refused" in result.output
+
+
+def test_serve_dev_migrates_loads_the_demo_once_and_serves_from_one_process(tmp_path, monkeypatch):
+    """`make run` is one `flask serve-dev`: the migrations, the demo into an empty database,
+    the sign-ins printed, then the development server, without importing the app again."""
+    import werkzeug.serving
+
+    from tests.conftest import make_test_app
+    from tests.ops.settings import limiter_kept
+
+    served = []
+    monkeypatch.setattr(
+        werkzeug.serving, "run_simple", lambda host, port, app, **kw: served.append((host, port))
+    )
+    with limiter_kept():
+        app = make_test_app(f"sqlite:///{tmp_path / 'dev.db'}")
+        runner = app.test_cli_runner()
+        first = runner.invoke(args=["serve-dev", "--port", "5099"])
+        assert first.exit_code == 0, first.output
+        assert "Demo data loaded." in first.output
+        assert all(login.email in first.output for login in DEMO_LOGINS)
+        assert "Serving on http://127.0.0.1:5099" in first.output
+        again = runner.invoke(args=["serve-dev"])
+        assert again.exit_code == 0, again.output
+        assert "already has data" in again.output
+    assert served == [("127.0.0.1", 5099), ("127.0.0.1", 5000)]

@@ -43,6 +43,24 @@ def test_filters_by_stage_and_shows_counts_and_appointment_times(
     assert client.get("/clinical/worklist?when=someday").status_code == 400
 
 
+def test_a_section_shows_its_first_25_and_links_to_all_of_them(
+    client, login, db, make_journey, provider
+):
+    journeys = [make_journey() for _ in range(27)]  # each evaluation is up next
+    login(Role.PROVIDER, provider)
+    html = client.get("/clinical/worklist?when=any").get_data(as_text=True)
+    assert re.search(r"Up next <span[^>]*>27</span>", html)
+    shown = [j for j in journeys if j.patient.display_name in html]
+    assert len(shown) == 25
+    link = re.search(r'<a href="([^"]+)" id="wl-ready-all">Show all 27</a>', html)
+    assert link is not None
+    assert "section=ready" in link.group(1) and link.group(1).endswith("#wl-ready")
+    everything = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert all(j.patient.display_name in everything for j in journeys)
+    assert 'id="wl-ready-all"' not in everything
+    assert client.get("/clinical/worklist?section=elsewhere").status_code == 400
+
+
 def test_today_keeps_patients_with_a_visit_today_or_work_today(
     client, login, db, make_journey, provider
 ):

@@ -45,7 +45,7 @@ def key_values(stage: m.Stage) -> list[tuple[str, str]]:
 @bp.route("/worklist/sign", methods=["GET", "POST"])
 @require_roles(Role.PROVIDER)
 def batch_sign():
-    waiting = worklist_for(current_user).to_sign
+    waiting = worklist_for(current_user, sections=("to_sign",)).to_sign
     form = BatchSignForm()
     if request.method == "POST":
         if not form.validate_on_submit():

@@ -7,9 +7,9 @@ from flask_login import current_user
 
 from clinic.inputs import query_text
 from clinic.journeys import bp
-from clinic.journeys.services.queries import WORKLIST_SHOW, find_patients, worklist_for
+from clinic.journeys.services.queries import SECTIONS, WORKLIST_SHOW, find_patients, worklist_rows
 from clinic.journeys.states import StageKind
-from clinic.journeys.worklist_view import WHEN_CHOICES, build_page
+from clinic.journeys.worklist_view import ANCHORS, WHEN_CHOICES, build_page
 from clinic.models import audit
 from clinic.reads import patients_of
 from clinic.timeutil import clinic_today
@@ -20,20 +20,23 @@ def render_worklist():
     show = request.args.get("show", "all")
     when = request.args.get("when", "any")
     kind_code = request.args.get("stage", "")
+    expanded = request.args.get("section") or None
     if show not in WORKLIST_SHOW or when not in WHEN_CHOICES:
+        abort(400)
+    if expanded is not None and expanded not in SECTIONS:
         abort(400)
     kinds = {k.value: k for k in StageKind}
     if kind_code and kind_code not in kinds:
         abort(400)
     today = clinic_today()
-    work = worklist_for(current_user, show=show)
-    page = build_page(work, when, kinds.get(kind_code), today)
+    work = worklist_rows(current_user, show=show)
+    page = build_page(work, when, kinds.get(kind_code), today, expanded)
     shown = [s for rows in page.sections.values() for s in rows]
     audit.record_read("worklist.viewed", current_user, patients_of(shown, "journey.patient_id"))
     return render_template(
         "journeys/worklist.html",
-        work=work,
         page=page,
+        anchors=ANCHORS,
         today=today,
         when_choices=WHEN_CHOICES,
         stage_kinds=list(StageKind),

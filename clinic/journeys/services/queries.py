@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, selectinload
@@ -21,35 +22,39 @@ from clinic.timeutil import clinic_day_bounds, clinic_today
 
 @dataclass
 class Chart:
+    """A patient's journeys with their stages, and what the timeline draws beside them, each
+    read as the columns it shows (names, counts) rather than as whole records."""
+
     patient: Patient
     journeys: list[m.Journey]
-    ticks: dict[int, int] = field(default_factory=dict)
+    ticks: dict[int, int] = field(default_factory=dict)  # stage id: ticked items
+    checklist_sizes: dict[int, int] = field(default_factory=dict)  # template id: items
+    names: dict[int, str] = field(default_factory=dict)  # user id: full name
     notes: dict[int, list[m.StageNote]] = field(default_factory=dict)
     specimens: dict[int, m.Specimen] = field(default_factory=dict)
     follow_ups: dict[int, list[m.FollowUp]] = field(default_factory=dict)
 
     def checklist_progress(self, stage: m.Stage) -> tuple[int, int] | None:
-        if stage.checklist_template is None:
+        if stage.checklist_template_id is None:
             return None
-        return self.ticks.get(stage.id, 0), len(stage.checklist_template.items)
+        return self.ticks.get(stage.id, 0), self.checklist_sizes.get(stage.checklist_template_id, 0)
+
+    def name_of(self, user_id: int | None) -> str:
+        return self.names.get(user_id, "") if user_id is not None else ""
 
 
 def chart_for(patient: Patient) -> Chart:
+    """The chart's journeys (conditions, targets, cycles, stages), then the names, checklist
+    sizes, ticks, notes, specimens and follow-ups it shows: a fixed number of statements.
+    A stage's cycle comes from its journey's cycles already loaded (no statement of its own)."""
     journeys = db.session.scalars(
         sa.select(m.Journey)
         .where(m.Journey.patient_id == patient.id)
         .options(
-            selectinload(m.Journey.provider),
             selectinload(m.Journey.conditions),
             selectinload(m.Journey.targets),
             selectinload(m.Journey.cycles),
-            selectinload(m.Journey.stages).options(
-                selectinload(m.Stage.cycle),
-                selectinload(m.Stage.completed_by),
-                selectinload(m.Stage.signed_by),
-                selectinload(m.Stage.ended_by),
-                selectinload(m.Stage.checklist_template).selectinload(m.ChecklistTemplate.items),
-            ),
+            selectinload(m.Journey.stages),
         )
         .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
     ).all()
@@ -57,6 +62,29 @@ def chart_for(patient: Patient) -> Chart:
     journey_ids = [j.id for j in journeys]
     if not journey_ids:
         return chart
+    stages = [s for j in journeys for s in j.stages]
+    people = {j.provider_id for j in journeys} | {
+        who
+        for s in stages
+        for who in (s.completed_by_id, s.signed_by_id, s.ended_by_id)
+        if who is not None
+    }
+    chart.names = {
+        user_id: name
+        for user_id, name in db.session.execute(
+            sa.select(User.id, User.full_name).where(User.id.in_(people))
+        )
+    }
+    templates = {s.checklist_template_id for s in stages if s.checklist_template_id is not None}
+    if templates:
+        chart.checklist_sizes = {
+            template_id: size
+            for template_id, size in db.session.execute(
+                sa.select(m.ChecklistItem.template_id, sa.func.count())
+                .where(m.ChecklistItem.template_id.in_(templates))
+                .group_by(m.ChecklistItem.template_id)
+            )
+        }
     stage_ids = sa.select(m.Stage.id).where(m.Stage.journey_id.in_(journey_ids))
     chart.ticks = dict(
         db.session.execute(
@@ -97,6 +125,32 @@ FIRST_KINDS = (StageKind.EVALUATION, StageKind.COLLECTION)
 
 
 WORKLIST_SHOW = ("all", "mine")
+SECTIONS = ("today", "in_progress", "to_sign", "ready")
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One stage of a worklist section, as much as the page filters and orders by."""
+
+    section: str
+    stage_id: int
+    own_first: int  # 0: the patient is on the user's care team
+    patient_id: int
+    kind: StageKind
+    started_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass
+class WorkRows:
+    """Each section's first `limit` stages (one more read tells whether the section has more)."""
+
+    sections: dict[str, list[WorkRow]]
+    limit: int
+    show: str = "all"
+
+    def capped(self, section: str) -> bool:
+        return len(self.sections.get(section, [])) > self.limit
 
 
 @dataclass
@@ -115,42 +169,63 @@ class Worklist:
         return stage.journey.patient_id in self.mine
 
 
-def _stage_page(conditions: list[sa.ColumnElement[bool]], order: sa.Label, limit: int):
-    """The first `limit` open-journey stages meeting the conditions, in worklist order, with
-    their journey, patient and cycle. The page's stage ids are picked first from the stage
-    and journey rows alone (the open-stage index); only those rows are joined to patient and
-    cycle (joining every candidate first read ~20,000 patient rows to keep 200)."""
-    top = (
-        sa.select(m.Stage.id, order)
+def _section(name: str, conditions: list[sa.ColumnElement[bool]], order: sa.Label, limit: int):
+    """The section's first `limit` + 1 open-journey stages in worklist order, read from stage
+    and journey rows alone (the open-stage index); patients and cycles are joined later, for
+    the rows a page shows."""
+    return (
+        sa.select(
+            sa.literal(name, sa.String).label("section"),
+            m.Stage.id.label("stage_id"),
+            order,
+            m.Journey.patient_id,
+            m.Stage.kind,
+            m.Stage.started_at,
+            m.Stage.updated_at,
+        )
         .join(m.Stage.journey)
         .where(m.Journey.status.in_(OPEN_JOURNEY), *conditions)
         .order_by(order, m.Stage.updated_at, m.Stage.id)
-        .limit(limit)
-        .subquery()
+        .limit(limit + 1)
+        .subquery(name)
     )
-    return (
-        sa.select(m.Stage, top.c[order.name])
-        .join(top, top.c.id == m.Stage.id)
-        .join(m.Stage.journey)
-        .join(m.Journey.patient)
-        .outerjoin(m.Stage.cycle)
-        .options(
-            contains_eager(m.Stage.journey).contains_eager(m.Journey.patient),
-            contains_eager(m.Stage.cycle),
+
+
+def _predecessor_done() -> sa.ColumnElement[bool]:
+    """A pending stage's predecessor in its cycle is completed or signed. The OFFSET keeps
+    PostgreSQL from turning this EXISTS into a hash of every completed or signed stage (63,000
+    at 100,000 patients, most of the section's time): it stays a probe of the candidate's own
+    cycle through the stage's cycle index, a handful of rows per pending stage."""
+    previous = sa.orm.aliased(m.Stage)
+    previous_kind = sa.case(
+        {"processing": "collection", "injection": "processing", "recovery": "injection"},
+        value=sa.cast(m.Stage.kind, sa.String),
+    )
+    return sa.exists(
+        sa.select(previous.id)
+        .where(
+            previous.cycle_id == m.Stage.cycle_id,
+            sa.cast(previous.kind, sa.String) == previous_kind,
+            previous.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
         )
-        .order_by(top.c[order.name], m.Stage.updated_at, m.Stage.id)
+        .offset(0)
     )
 
 
-def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
-    """Stages waiting on this user or their team: in progress, awaiting signature, up next.
+def worklist_rows(
+    user: User, limit: int = 200, show: str = "all", sections: tuple[str, ...] = SECTIONS
+) -> WorkRows:
+    """Stages waiting on this user or their team, per section, in one statement: today's
+    procedures, in progress, awaiting signature (providers) and up next.
 
     Patients on the user's care team come first; `show="mine"` lists only them.
     """
 
     # The care team is a subquery the database joins (a semi-join, a hashed subplan in the
-    # ordering), not thousands of ids bound into every statement.
-    on_team = m.Journey.patient_id.in_(team_patients(user))
+    # ordering), not thousands of ids bound into every statement; one CTE, worked out once
+    # for the four sections.
+    team = team_patients(user).cte("team")
+    on_team = m.Journey.patient_id.in_(sa.select(team.c[0]))
     covering = sa.select(JourneyMember.journey_id).where(
         JourneyMember.user_id == user.id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
     )
@@ -161,51 +236,76 @@ def worklist_for(user: User, limit: int = 200, show: str = "all") -> Worklist:
     if show == "mine":
         scope = sa.and_(scope, on_team)
     own_first = sa.case((on_team, 0), else_=1).label("own_first")
-    team_ids: set[int] = set()
-
-    def read(*conditions: sa.ColumnElement[bool]) -> list[m.Stage]:
-        """The section's stages, noting whose patients are on the care team (own_first 0)."""
-        stages = []
-        for stage, own in db.session.execute(_stage_page(list(conditions), own_first, limit)):
-            stages.append(stage)
-            if own == 0:
-                team_ids.add(stage.journey.patient_id)
-        return stages
-
-    in_progress = read(scope, m.Stage.status == StageStatus.IN_PROGRESS)
-    to_sign = []
-    if user.role is Role.PROVIDER:
-        to_sign = read(mine, m.Stage.status == StageStatus.COMPLETED)
-    # "Up next": pending stages whose predecessor in the cycle is done (or the evaluation).
-    previous = sa.orm.aliased(m.Stage)
-    previous_kind = sa.case(
-        {"processing": "collection", "injection": "processing", "recovery": "injection"},
-        value=sa.cast(m.Stage.kind, sa.String),
-    )
-    predecessor_done = sa.exists().where(
-        previous.cycle_id == m.Stage.cycle_id,
-        sa.cast(previous.kind, sa.String) == previous_kind,
-        previous.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
-    )
-    ready = read(
-        scope,
-        m.Stage.status == StageStatus.PENDING,
-        sa.or_(m.Stage.kind.in_([StageKind.EVALUATION, StageKind.COLLECTION]), predecessor_done),
-    )
     start, end = clinic_day_bounds(clinic_today())
-    today = read(
-        scope,
-        m.Stage.kind.in_(PROCEDURE_KINDS),
-        m.Stage.started_at >= start,
-        m.Stage.started_at < end,
-        m.Stage.status != StageStatus.CANCELLED,
+    conditions: dict[str, list[sa.ColumnElement[bool]]] = {
+        "today": [
+            scope,
+            m.Stage.kind.in_(PROCEDURE_KINDS),
+            m.Stage.started_at >= start,
+            m.Stage.started_at < end,
+            m.Stage.status != StageStatus.CANCELLED,
+        ],
+        "in_progress": [scope, m.Stage.status == StageStatus.IN_PROGRESS],
+        "to_sign": [mine, m.Stage.status == StageStatus.COMPLETED],
+        # "Up next": pending stages whose predecessor in the cycle is done (or the first ones).
+        "ready": [
+            scope,
+            m.Stage.status == StageStatus.PENDING,
+            sa.or_(m.Stage.kind.in_(FIRST_KINDS), _predecessor_done()),
+        ],
+    }
+    wanted = [
+        name
+        for name in sections
+        if name != "to_sign" or user.role is Role.PROVIDER  # only providers sign
+    ]
+    found: dict[str, list[WorkRow]] = {name: [] for name in SECTIONS}
+    if wanted:
+        parts = [_section(name, conditions[name], own_first, limit) for name in wanted]
+        query = sa.union_all(*(sa.select(part) for part in parts))
+        for row in db.session.execute(query):
+            found[row.section].append(WorkRow(**row._asdict()))
+    for rows in found.values():  # the union keeps no order: each section's, again
+        rows.sort(key=lambda r: (r.own_first, _utc(r.updated_at), r.stage_id))
+    return WorkRows(found, limit, show)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_stages(ids: set[int]) -> dict[int, m.Stage]:
+    """These stages with their journey, patient and cycle, in one statement."""
+    if not ids:
+        return {}
+    query = (
+        sa.select(m.Stage)
+        .join(m.Stage.journey)
+        .join(m.Journey.patient)
+        .outerjoin(m.Stage.cycle)
+        .where(m.Stage.id.in_(ids))
+        .options(
+            contains_eager(m.Stage.journey).contains_eager(m.Journey.patient),
+            contains_eager(m.Stage.cycle),
+        )
     )
+    return {stage.id: stage for stage in db.session.scalars(query).unique()}
+
+
+def worklist_for(
+    user: User, limit: int = 200, show: str = "all", sections: tuple[str, ...] = SECTIONS
+) -> Worklist:
+    """The worklist's sections as stages (the first `limit` of each): two statements."""
+    rows = worklist_rows(user, limit, show, sections)
+    kept = {name: found[:limit] for name, found in rows.sections.items()}
+    stages = load_stages({r.stage_id for found in kept.values() for r in found})
+    listed = {name: [stages[r.stage_id] for r in kept[name]] for name in SECTIONS}
     return Worklist(
-        list(today),
-        list(in_progress),
-        list(to_sign),
-        list(ready),
-        mine=frozenset(team_ids),
+        today=listed["today"],
+        in_progress=listed["in_progress"],
+        to_sign=listed["to_sign"],
+        ready=listed["ready"],
+        mine=frozenset(r.patient_id for found in kept.values() for r in found if r.own_first == 0),
         show=show,
     )
 
