@@ -27,11 +27,13 @@ def _field_names(form) -> list[str]:
     return [f.name for f in form if f.name not in SKIP]
 
 
-def build_form(stage: m.Stage, submitted: bool):
-    """The stage's form: filled from the request when submitted, else from its record."""
+def build_form(stage: m.Stage, submitted: bool, choices: bool = True):
+    """The stage's form: filled from the request when submitted, else from its record
+    (without `choices`, for reading its values only, the lists' options are not read)."""
     form_cls = STAGE_FORMS[stage.kind.value]
     form = form_cls() if submitted else form_cls(formdata=None)
-    _set_choices(stage, form)
+    if choices:
+        _set_choices(stage, form)
     if not submitted:
         fill_from_record(form, record_of(stage))
         form.version.data = str(stage.version)

@@ -141,3 +141,27 @@ def test_a_stage_changed_after_review_is_not_signed(
 def test_only_providers_review_and_sign(client, login):
     login(Role.CLINICAL_STAFF)
     assert client.get("/clinical/worklist/sign").status_code == 403
+
+
+def test_review_page_reads_a_fixed_number_of_statements_whatever_it_lists(
+    client, login, db, make_journey, provider, staff, staff2, count_queries
+):
+    """Each stage's record is read with the others of its kind, not one by one."""
+
+    def waiting(n: int) -> None:
+        for _ in range(n):
+            journey = make_journey()
+            walk.evaluate(journey, provider)
+            walk.collect(journey, staff)
+            walk.process(journey, staff, staff2)
+
+    def statements() -> int:
+        with count_queries() as counter:
+            assert client.get("/clinical/worklist/sign").status_code == 200
+        return counter.count
+
+    login(Role.PROVIDER, provider)
+    waiting(1)
+    few = statements()
+    waiting(3)  # four of each kind now wait (evaluation is signed; collection, processing)
+    assert statements() == few

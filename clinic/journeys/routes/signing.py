@@ -16,7 +16,7 @@ from clinic.journeys import models as m
 from clinic.journeys.context import show
 from clinic.journeys.forms import BatchSignForm
 from clinic.journeys.services import stages
-from clinic.journeys.services.journeys import record_of
+from clinic.journeys.services.journeys import preload_records, record_of
 from clinic.journeys.services.queries import worklist_for
 from clinic.journeys.stageform import build_form, visible_fields
 from clinic.models import audit
@@ -29,7 +29,7 @@ TICKED = re.compile(r"^(\d{1,9}):(\d{1,9})$")
 
 def key_values(stage: m.Stage) -> list[tuple[str, str]]:
     """The stage record's filled-in fields as (label, words), for review before signing."""
-    form = build_form(stage, submitted=False)
+    form = build_form(stage, submitted=False, choices=False)
     record = record_of(stage)
     pairs = []
     for f in visible_fields(stage, form):
@@ -81,7 +81,9 @@ def batch_sign():
     audit.record_read(
         "worklist.sign_review_viewed", current_user, patients_of(waiting, "journey.patient_id")
     )
+    loaded = preload_records(waiting)  # held while the rows are built
     rows = [(stage, key_values(stage)) for stage in waiting]
+    del loaded
     return render_template("journeys/batch_sign.html", rows=rows, form=form)
 
 

@@ -150,6 +150,33 @@ def record_of(stage: m.Stage):
     return db.session.get(RECORD_MODELS[stage.kind], stage.id)
 
 
+def preload_records(stages: list[m.Stage]) -> list:
+    """Read the records of many stages in one statement per kind, with an evaluation's
+    contraindications and the people they name, in one more. While the caller holds the list
+    returned (the session keeps only weak references), `record_of` and `db.session.get(User)`
+    find each one without a statement."""
+    by_kind: dict[StageKind, list[int]] = {}
+    for stage in stages:
+        by_kind.setdefault(stage.kind, []).append(stage.id)
+    records: list = []
+    for kind, ids in by_kind.items():
+        model = RECORD_MODELS[kind]
+        query = sa.select(model).where(model.__table__.c.stage_id.in_(ids))
+        if model is m.EvaluationRecord:
+            query = query.options(sa.orm.selectinload(m.EvaluationRecord.contraindications))
+        records += db.session.scalars(query).all()
+    people = {
+        getattr(record, column.key)
+        for record in records
+        for column in sa.inspect(type(record)).columns
+        if column.key.endswith("_by_id")
+    } | {stage.completed_by_id for stage in stages}
+    people.discard(None)
+    if people:
+        records += db.session.scalars(sa.select(User).where(User.id.in_(people))).all()
+    return records
+
+
 def _require_open_journey(journey: m.Journey, by: User) -> None:
     if not can_open_journey(by):
         raise Refused("Only a provider changes diagnoses and targets.")
