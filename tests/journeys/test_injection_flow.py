@@ -168,6 +168,8 @@ def test_a_refused_time_out_leaves_the_injection_pending(
     html = response.get_data(as_text=True)
     assert message in html
     assert 'id="timeout-form"' in html  # asked again, the input kept
+    # the page shows what is stored: the start (and its custody hand-off) was undone
+    assert "Released for injection" not in html and "now: <strong>Processed</strong>" in html
     _assert_nothing_written(db, pending)
     if "STOP" in message:  # the hard stop stays on record
         assert len(_audits(db, "timeout.specimen_mismatch")) == 1
