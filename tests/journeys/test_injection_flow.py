@@ -5,6 +5,7 @@ leaves nothing written."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -329,3 +330,17 @@ def test_cervical_transforaminal_first_site_needs_the_providers_yes(
     assert journeys.record_of(stage).sites == []
     response = client.post_form(url(stage), {**risky, "site-cervical_risk_accepted": "y"})
     assert response.status_code == 302
+
+
+def test_a_time_out_sent_twice_is_recorded_once(client, login, pending, provider, staff, db):
+    login(Role.PROVIDER, provider)
+    page = client.get(url(pending)).get_data(as_text=True)
+    key = re.search(r'name="submission_key" value="([^"]+)"', page).group(1)
+    form = {**_time_out_form(pending, staff), "submission_key": key}
+    first = client.post_form(url(pending, "/time-out"), form, token_from=url(pending))
+    again = client.post_form(url(pending, "/time-out"), form, token_from=url(pending))
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    db.session.expire_all()
+    assert len(_audits(db, "timeout.confirmed", pending)) == 1
+    assert len(_audits(db, "stage.started", pending)) == 1

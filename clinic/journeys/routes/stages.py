@@ -227,6 +227,7 @@ def add_note(journey_id: int, stage_id: int):
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/time-out", methods=["POST"])
+@once
 def time_out(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = timeout_form(submitted=True)
