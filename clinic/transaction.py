@@ -71,8 +71,14 @@ def attempt() -> Iterator[None]:
     clash when it is flushed, the change is undone at once (the page can then be rendered
     from what is stored) and the refusal is raised in the one vocabulary."""
     try:
-        with db.session.begin_nested():
-            yield
+        try:
+            with db.session.begin_nested():
+                yield
+        except BaseException:
+            # A savepoint's rollback expires only the objects it flushed; one first loaded
+            # inside it (after an earlier copy was let go) would keep the undone values.
+            db.session.expire_all()
+            raise
     except StaleDataError:
         raise StaleWrite() from None
     except IntegrityError:

@@ -9,7 +9,7 @@ from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
-from clinic.journeys.services import gating, safety, verification
+from clinic.journeys.services import checklists, gating, safety, verification
 from clinic.journeys.services.journeys import record_of
 from clinic.journeys.services.screening import measured_flags
 from clinic.journeys.services.stages import reopen_refusal
@@ -56,13 +56,15 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         checklist_form=checklist_form,
         timeout_form=timeout_form(submitted=False),
         team=verification.team_of(stage) if stage.kind is StageKind.INJECTION else [],
+        timeout_checklist=_timeout_checklist(stage),
         site_form=_site_form(stage),
+        first_site_form=first_site_form(stage, submitted=False),
         target_form=f.TargetForm(formdata=None),
         conditions_form=_conditions_form(journey),
         may_plan=can_open_journey(current_user),
         cervical_risk=safety.cervical_transforaminal_risk(journey),
         product_age=safety.product_age(specimen)
-        if stage.kind is StageKind.INJECTION and stage.status is StageStatus.IN_PROGRESS
+        if stage.kind is StageKind.INJECTION and stage.status in OPEN
         else (0.0, None, None),
         product_volume=_product_volume(stage),
         measured_flags=_measured_flags(stage),
@@ -76,6 +78,19 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
     )
     context.update(overrides)
     return context
+
+
+OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
+
+
+def _timeout_checklist(stage: m.Stage) -> m.ChecklistTemplate | None:
+    """The checklist the time-out form reads out: the stage's, or for a pending injection the
+    version its time-out will fix when it starts the stage."""
+    if stage.kind is not StageKind.INJECTION:
+        return None
+    if stage.checklist_template is not None or stage.status is not StageStatus.PENDING:
+        return stage.checklist_template
+    return checklists.current_template(stage.kind, stage.journey.therapy)
 
 
 def clinical_team_choices() -> list[tuple[str, str]]:
@@ -119,14 +134,35 @@ def _site_form(stage: m.Stage) -> f.SiteForm:
     form = f.SiteForm(formdata=None)
     if stage.kind is not StageKind.INJECTION:
         return form
+    done = _fill_next_target(stage, form)
+    volume = _product_volume(stage)
+    if volume is not None and not done:
+        form.volume_ml.data = volume
+    return form
+
+
+def _fill_next_target(stage: m.Stage, form: f.SiteForm) -> set:
+    """Level, side and structure from the first planned target not yet injected."""
     done = {(s.level, s.side, s.structure) for s in record_of(stage).sites}
     targets = [t for t in stage.journey.targets if (t.level, t.side, t.structure) not in done]
     if targets:
         form.level.data, form.side.data = targets[0].level, targets[0].side
         form.structure.data = targets[0].structure
-    volume = _product_volume(stage)
-    if volume is not None and not done:
-        form.volume_ml.data = volume
+    return done
+
+
+def first_site_form(stage: m.Stage, submitted: bool) -> f.FirstSiteForm | None:
+    """The first injected site's fields inside the injection record's form, while the injection
+    is in progress with no site yet (else None: more sites go through "Add site"). Level, side
+    and structure come from the plan; the volume is left for the team to give."""
+    if stage.kind is not StageKind.INJECTION or stage.status is not StageStatus.IN_PROGRESS:
+        return None
+    if record_of(stage).sites or stage_work_refusal(current_user, stage):
+        return None
+    if submitted:
+        return f.FirstSiteForm(prefix="site", meta={"csrf": False})
+    form = f.FirstSiteForm(formdata=None, prefix="site", meta={"csrf": False})
+    _fill_next_target(stage, form)
     return form
 
 

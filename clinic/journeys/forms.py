@@ -25,6 +25,7 @@ from wtforms.validators import (
     Optional,
     Regexp,
 )
+from wtforms.widgets import HiddenInput
 
 from clinic.forms import ClinicForm, VersionField, clinic_date_range
 from clinic.journeys import codes
@@ -257,6 +258,12 @@ class MemberForm(Form):
 
 class TimeOutForm(ClinicForm):
     members = FieldList(FormField(MemberForm), min_entries=3, max_entries=6)
+    checklist_read = BooleanField(
+        "We confirmed every item above aloud",
+        description="Ticks every item shown, in your name, with the team confirming below.",
+    )
+    # Which checklist version the page showed: the items confirmed are the ones read aloud.
+    checklist_id = IntegerField(widget=HiddenInput(), validators=OPT)
     specimen_code = StringField(
         "Syringe specimen ID",
         validators=[DataRequired(message="Enter or scan the ID on the syringe."), Length(max=20)],
@@ -286,6 +293,19 @@ class SiteForm(ClinicForm):
     )
     cervical_risk_accepted = BooleanField(
         "The provider chose a transforaminal route at a cervical level knowing the risk"
+    )
+
+
+@bounded("injection_site")
+class FirstSiteForm(SiteForm):
+    """The first injected site, inside the injection record's form: a draft saved before the
+    site is injected leaves its volume blank and records no site."""
+
+    volume_ml = DecimalField(
+        "Volume (mL)",
+        places=2,
+        validators=[Optional(), NumberRange(0.01)],
+        description="The volume injected at this site: the site is recorded when it is given.",
     )
 
 

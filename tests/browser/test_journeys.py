@@ -63,12 +63,8 @@ def test_time_out_mismatch_stops_the_injection(browser, live_server):
     up_next = page.get_by_role("region", name="Up next")
     up_next.get_by_role("link", name="Guided injection (cycle 1)").first.click()
     page.wait_for_load_state()
-    page.get_by_role("button", name="Start stage").click()
-    page.wait_for_load_state()
-    for box in page.locator("#checklist input[type=checkbox]").all():
-        box.check()
-    page.get_by_role("button", name="Save checklist").click()
-    page.wait_for_load_state()
+    # no Start step: the time-out form reads the checklist out and starts the injection
+    page.get_by_label("We confirmed every item above aloud").check()
     page.get_by_label("Team member 1", exact=True).select_option(label="Sam Whitaker, RN")
     page.get_by_label("Password of team member 1").fill(NURSE[1])
     page.get_by_label("Syringe specimen ID").fill("SP-ZZZZZZ")
@@ -76,6 +72,9 @@ def test_time_out_mismatch_stops_the_injection(browser, live_server):
     page.wait_for_load_state()
     assert page.locator("#hard-stop").is_visible()
     assert "STOP: the syringe does not match this patient" in page.content()
+    # the stop undid the start: the injection is still pending, the input kept
+    assert page.locator("h1 + .stage-status-pending").count() == 1
+    assert page.get_by_label("Syringe specimen ID").input_value() == "SP-ZZZZZZ"
     assert _axe_violations(page) == []
     screenshot(page, "journeys-time-out-stop")
     context.close()

@@ -102,27 +102,25 @@ def test_provider_completes_and_signs_an_injection(browser, live_server):
     counter.click(_injection_up_next(page))
     page.wait_for_load_state()
     stage_url = page.url
-    counter.click(page.get_by_role("button", name="Start stage"))
-    page.wait_for_load_state()
-    for box in page.locator("#checklist input[type=checkbox]").all():
-        counter.click(box)
-    counter.click(page.get_by_role("button", name="Save checklist"))
-    page.wait_for_load_state()
+    # The pending injection opens on its time-out: the checklist is read aloud in that form,
+    # and confirming it starts the stage.
+    assert page.get_by_role("button", name="Start stage").count() == 0
+    assert _axe_violations(page) == []
+    screenshot(page, "measured-injection-time-out")
     _choose(counter, page, "Team member 1", label="Sam Whitaker, RN")
     _type(page, "Password of team member 1", NURSE[1])
+    counter.click(page.get_by_label("We confirmed every item above aloud"))
     _type(page, "Syringe specimen ID", _specimen_code(stage_url))
     counter.click(page.get_by_role("button", name="Confirm time-out"))
     page.wait_for_load_state()
     assert "Time-out complete" in page.content(), page.locator(
         ".invalid-feedback, .alert, .text-danger"
     ).all_inner_texts()
-    if not page.get_by_label("Volume (mL)").input_value():
-        _type(page, "Volume (mL)", "3")
-    counter.click(page.get_by_role("button", name="Add site"))
-    page.wait_for_load_state()
-    assert "Injected site recorded" in page.content(), page.locator(
-        ".invalid-feedback, .alert, .text-danger"
-    ).all_inner_texts()
+    # The first site is part of the record's form, its level, side and structure from the plan.
+    planned_level = page.get_by_label("Level").input_value()
+    assert page.get_by_role("button", name="Add site").count() == 0
+    screenshot(page, "measured-injection-record")
+    _type(page, "Volume (mL)", "3")
     _choose(counter, page, "Guidance", "fluoroscopy")
     _type(page, "Contrast (mL)", "0.5")
     _type(page, "Fluoroscopy time (s)", "20")
@@ -134,20 +132,37 @@ def test_provider_completes_and_signs_an_injection(browser, live_server):
     _choose(counter, page, "Product", "used")
     counter.click(page.get_by_role("button", name="Save, complete and sign"))
     page.wait_for_load_state()
-    assert "Draft saved, stage completed, signed" in page.content(), page.locator(
+    assert "injected site recorded, stage completed, signed" in page.content(), page.locator(
         ".invalid-feedback, .alert, .text-danger"
     ).all_inner_texts()
     assert page.url.endswith("#actions")
     assert _axe_violations(page) == []
     screenshot(page, "measured-injection-signed")
     figures = counter.record("provider-completes-and-signs-injection")
-    # Before this work: about 26 clicks and 9 page loads. Each safety step (checklist,
-    # time-out with a colleague's password, each site) is still its own form.
-    assert figures["page_loads"] <= 6 and figures["clicks"] <= 20, figures
+    # Before: about 26 clicks and 9 page loads, then 20 and 6 (a Start step, nine checklist
+    # ticks and their save, a separate site form). Now the time-out form reads the checklist
+    # out and starts the stage, and the first site is saved with the record.
+    assert figures["clicks"] <= 12 and figures["page_loads"] <= 4, figures
     with _LIVE["app"].app_context():
         from clinic.extensions import db
         from clinic.journeys import models as m
+        from clinic.journeys.services.journeys import record_of
 
         stage_id = int(stage_url.rsplit("/", 1)[1])
-        status = db.session.scalar(sa.select(m.Stage.status).where(m.Stage.id == stage_id))
-        assert status.value == "signed"
+        stage = db.session.get(m.Stage, stage_id)
+        assert stage.status.value == "signed"
+        sites = record_of(stage).sites
+        target = stage.journey.targets[0]
+        assert [(s.level, s.side, s.structure, s.volume_ml) for s in sites] == [
+            (target.level, target.side, target.structure, 3)
+        ]
+        assert planned_level == target.level
+        ticks = db.session.scalars(
+            sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == stage_id)
+        ).all()
+        assert len(ticks) == len(stage.checklist_template.items)
+        assert {t.ticked_by.email for t in ticks} == {PROVIDER[0]}
+        team = db.session.scalars(
+            sa.select(m.TimeoutMember).where(m.TimeoutMember.stage_id == stage_id)
+        ).all()
+        assert sorted(t.confirmed_by for t in team) == ["password", "session"]

@@ -3,6 +3,7 @@ effects wait for the commit, refusal audit rows outlive the rollback, and no rou
 
 from __future__ import annotations
 
+import gc
 import re
 import secrets
 from pathlib import Path
@@ -149,6 +150,26 @@ def test_a_refused_attempt_undoes_only_its_own_part(tx_app):
     assert tx_app.test_client().post(f"/t/attempt/{key}").status_code == 302
     assert _exists(tx_app, key)
     assert not _exists(tx_app, key + "-inner")
+
+
+def test_a_refused_attempt_leaves_no_undone_value_in_memory(app, db):
+    """A row loaded first inside the savepoint, then changed and flushed there, shows what is
+    stored once the attempt is refused (SQLAlchemy expires only what the savepoint flushed)."""
+    from clinic.auth.models import User
+    from tests import factories
+
+    user_id = factories.make_user(full_name="Stored Name").id
+    db.session.expunge_all()
+    held = []
+    with pytest.raises(Refused), attempt():
+        user = db.session.get(User, user_id)
+        user.full_name = "Undone Name"
+        db.session.flush()
+        del user  # the copy the savepoint flushed is let go ...
+        gc.collect()
+        held.append(db.session.get(User, user_id))  # ... and one loaded again inside it
+        raise Refused("no")
+    assert held[0].full_name == "Stored Name"
 
 
 def test_after_commit_callbacks_are_dropped_on_rollback(app, db):

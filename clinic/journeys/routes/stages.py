@@ -10,7 +10,7 @@ from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
-from clinic.journeys.context import stage_context, timeout_form
+from clinic.journeys.context import first_site_form, stage_context, timeout_form
 from clinic.journeys.loaders import load_stage
 from clinic.journeys.services import checklists, notes, specimens, stages
 from clinic.journeys.services.journeys import record_of
@@ -28,7 +28,7 @@ def _url(stage, anchor: str | None = None) -> str:
     return url_for("journeys.stage", journey_id=stage.journey_id, stage_id=stage.id, _anchor=anchor)
 
 
-def _conflict(stage, form):
+def _conflict(stage, form, site_form=None):
     """409: the stage changed since the form was loaded; show the newer values, keep input."""
     db.session.refresh(stage)
     changed = differences(form, record_of(stage)) if form is not None else []
@@ -39,6 +39,8 @@ def _conflict(stage, form):
         context["form"] = form
     else:
         context["form"] = build_form(stage, submitted=False)
+    if site_form is not None:
+        context["first_site_form"] = site_form
     return render_template(TEMPLATE, **context), 409
 
 
@@ -47,11 +49,17 @@ def stage(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     submitted = request.method == "POST"
     form = build_form(stage, submitted)
+    # The injection's first site comes with its record (when the page sent those fields).
+    site_form = first_site_form(stage, submitted)
+    if submitted and not any(name.startswith("site-") for name in request.form):
+        site_form = None
+    then = request.form.get("then", "")
     if not submitted:
         audit.record(
             "stage.viewed", actor=current_user, obj=stage, patient_id=stage.journey.patient_id
         )
-    elif form.validate_on_submit():
+    elif _valid(form, site_form):
+        refused_on = form
         try:
             with attempt():
                 values = values_from_form(form, stage)
@@ -62,23 +70,62 @@ def stage(journey_id: int, stage_id: int):
                     form.version.data,
                     verifier_password=form.data.get("verifier_password"),
                 )
+                refused_on = site_form
+                site_added = site_form is not None and _first_site(stage, site_form, then)
         except StaleWrite:
-            return _conflict(stage, form)
+            return _conflict(stage, form, site_form)
         except Refused as err:
-            show_beside(form, err)
+            show_beside(refused_on, err, "level" if refused_on is site_form else None)
         else:
-            return _after_save(stage, request.form.get("then", ""))
+            return _after_save(stage, then, site_added)
     status = 422 if submitted else 200
-    return render_template(TEMPLATE, **stage_context(stage, form=form)), status
+    context = stage_context(stage, form=form)
+    if site_form is not None:
+        context["first_site_form"] = site_form
+    return render_template(TEMPLATE, **context), status
 
 
-def _after_save(stage, then: str):
+def _valid(form, site_form) -> bool:
+    """Both parts of the page's record form, each with its errors beside its fields."""
+    valid = form.validate_on_submit()
+    return (site_form is None or site_form.validate()) and valid
+
+
+def _first_site(stage, site_form, then: str) -> bool:
+    """Record the first injected site sent with the record, once its volume is given; without
+    one a draft is saved alone, but the stage is not completed without a site."""
+    if site_form.volume_ml.data is None:
+        if then in ("complete", "sign"):
+            raise Refused(
+                "Give the volume injected at this site: the injection is completed with its "
+                "sites recorded.",
+                field="volume_ml",
+            )
+        return False
+    specimens.add_injection_site(
+        stage,
+        _site_values(site_form),
+        current_user,
+        off_plan_reason=site_form.off_plan_reason.data,
+        cervical_risk_accepted=site_form.cervical_risk_accepted.data,
+    )
+    return True
+
+
+def _site_values(form) -> dict:
+    extra = ("csrf_token", "off_plan_reason", "cervical_risk_accepted")
+    values = {k: v for k, v in form.data.items() if k not in extra}
+    values["needle"] = (values.get("needle") or "").strip() or None
+    return values
+
+
+def _after_save(stage, then: str, site_added: bool = False):
     """The draft is saved; "Save and complete" (and "…and sign") go on in their own savepoints,
     so a refusal there leaves the saved draft and says why beside the actions."""
+    done = ["Draft saved"] + (["injected site recorded"] if site_added else [])
     if then not in ("complete", "sign"):
-        flash("Draft saved.", "success")
+        flash(f"{', '.join(done)}.", "success")
         return redirect(_url(stage, "record"))
-    done = ["Draft saved"]
     try:
         with attempt():
             stages.complete_stage(stage, current_user)
@@ -180,6 +227,7 @@ def add_note(journey_id: int, stage_id: int):
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/time-out", methods=["POST"])
+@once
 def time_out(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = timeout_form(submitted=True)
@@ -191,7 +239,14 @@ def time_out(journey_id: int, stage_id: int):
         ]
         try:
             with attempt():
-                specimens.confirm_time_out(stage, form.specimen_code.data, members, current_user)
+                stages.time_out(
+                    stage,
+                    form.specimen_code.data,
+                    members,
+                    current_user,
+                    checklist_read=form.checklist_read.data,
+                    checklist_id=form.checklist_id.data,
+                )
         except specimens.SpecimenMismatch as err:
             # The hard stop's audit row outlives the rollback (keep_after_rollback).
             context = stage_context(
@@ -199,6 +254,8 @@ def time_out(journey_id: int, stage_id: int):
             )
             return render_template(TEMPLATE, **context), 422
         except Refused as err:
+            if err.field == "checklist_read":
+                form.checklist_read.data = False  # confirmed again once read again
             show_beside(form, err, "specimen_code")
         else:
             flash("Time-out complete: the syringe matches this patient's product.", "success")
@@ -212,14 +269,11 @@ def add_site(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = f.SiteForm()
     if form.validate_on_submit():
-        extra = ("csrf_token", "off_plan_reason", "cervical_risk_accepted")
-        values = {k: v for k, v in form.data.items() if k not in extra}
-        values["needle"] = (values.get("needle") or "").strip() or None
         try:
             with attempt():
                 specimens.add_injection_site(
                     stage,
-                    values,
+                    _site_values(form),
                     current_user,
                     off_plan_reason=form.off_plan_reason.data,
                     cervical_risk_accepted=form.cervical_risk_accepted.data,
@@ -229,5 +283,7 @@ def add_site(journey_id: int, stage_id: int):
         else:
             flash("Injected site recorded.", "success")
             return redirect(_url(stage, "sites"))
-    context = stage_context(stage, form=build_form(stage, False), site_form=form)
+    context = stage_context(
+        stage, form=build_form(stage, False), site_form=form, first_site_form=None
+    )
     return render_template(TEMPLATE, **context), 422

@@ -32,7 +32,7 @@ def current_template(kind: StageKind, therapy: Therapy) -> m.ChecklistTemplate |
     return None
 
 
-def set_ticks(stage: m.Stage, item_ids: set[int], by: User) -> None:
+def set_ticks(stage: m.Stage, item_ids: set[int], by: User, how: str | None = None) -> None:
     """Tick the given items and untick the rest; a kept tick keeps its who and when."""
     refusal = stage_work_refusal(by, stage)
     if refusal:
@@ -59,8 +59,24 @@ def set_ticks(stage: m.Stage, item_ids: set[int], by: User) -> None:
         actor=by,
         obj=stage,
         patient_id=stage.journey.patient_id,
-        detail=f"{len(item_ids)} of {len(valid)} ticked",
+        detail=f"{len(item_ids)} of {len(valid)} ticked" + (f"; {how}" if how else ""),
     )
+
+
+def confirm_read_aloud(stage: m.Stage, template_id: int | None, by: User) -> None:
+    """At the time-out the team read every item of the checklist shown aloud: each is ticked in
+    the name of the person who recorded it (the team's own confirmations are the time-out's).
+    The version the page showed must be the stage's, so what is ticked is what was read."""
+    template = stage.checklist_template
+    if template is None:
+        return
+    if template_id != template.id:
+        raise Refused(
+            "The time-out checklist changed since this page was opened: read the items shown "
+            "now aloud and confirm again.",
+            field="checklist_read",
+        )
+    set_ticks(stage, {item.id for item in template.items}, by, how="read aloud at the time-out")
 
 
 def new_version(

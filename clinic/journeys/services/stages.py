@@ -78,6 +78,40 @@ def start_stage(stage: m.Stage, by: User) -> None:
     _audit("stage.started", stage, by)
 
 
+def time_out(
+    stage: m.Stage,
+    entered_code: str,
+    members: list[tuple[User | None, str | None]],
+    by: User,
+    *,
+    checklist_read: bool = False,
+    checklist_id: int | None = None,
+) -> None:
+    """The injection's time-out as one step: it starts a pending injection (the same gating,
+    refusals and audit as starting it alone), ticks the checklist the team read aloud, then
+    checks the syringe's ID and the team (`specimens.confirm_time_out`). A refusal anywhere
+    undoes all of it; only a hard stop's audit row stays."""
+    _require_worker(stage, by)
+    if stage.kind is not StageKind.INJECTION:
+        raise Refused("Only an injection has a time-out.")
+    if stage.status is StageStatus.PENDING:
+        start_stage(stage, by)
+    if stage.status is not StageStatus.IN_PROGRESS:
+        raise Refused(f"This injection is {stage.status.label.lower()}: no time-out now.")
+    if record_of(stage).timeout_confirmed_at is not None:
+        raise Refused("The time-out is already confirmed.")
+    if checklist_read:
+        checklists.confirm_read_aloud(stage, checklist_id, by)
+    blockers = gating.checklist_blockers(stage)
+    if blockers:
+        raise Refused(
+            "Read the time-out checklist aloud with the team, then tick that you confirmed "
+            "every item. " + blockers[0],
+            field="checklist_read",
+        )
+    specimens.confirm_time_out(stage, entered_code, members, by)
+
+
 def save_stage(
     stage: m.Stage,
     values: dict[str, Any],
