@@ -223,8 +223,8 @@ def _cycle_rows(cycle_ids) -> sa.Select:
 
 
 _POINT_COLUMNS = [
-    "response_id", "cycle_id", "instrument_code", "label", "follow_up_id", "available_from",
-    "kind", "change",
+    "response_id", "cycle_id", "patient_id", "instrument_code", "label", "follow_up_id",
+    "available_from", "kind", "change",
 ]  # fmt: skip
 
 
@@ -265,6 +265,7 @@ def _point_rows(cycle_ids) -> sa.Select:
         sa.select(
             r.id.label("response_id"),
             r.cycle_id.label("cycle_id"),
+            rc.c.patient_id.label("patient_id"),
             r.instrument_code.label("code"),
             m.FollowUp.label.label("label"),
             m.FollowUp.id.label("follow_up_id"),
@@ -298,6 +299,7 @@ def _point_rows(cycle_ids) -> sa.Select:
     return sa.select(
         a.c.response_id,
         a.c.cycle_id,
+        a.c.patient_id,
         a.c.code,
         a.c.label,
         a.c.follow_up_id,

@@ -31,7 +31,14 @@ if TYPE_CHECKING:
 # audit trail (append-only history of what happened to each record), and derived rows that are
 # recomputed from the moved records (the registry's, through AFTER_MOVE).
 NOT_MOVED = frozenset(
-    {"patient", "patient_merge", "audit_event", "audit_event_patient", "registry_cycle"}
+    {
+        "patient",
+        "patient_merge",
+        "audit_event",
+        "audit_event_patient",
+        "registry_cycle",
+        "registry_point",
+    }
 )
 
 # Plain words for the tables that move, for the preview and the audit.
