@@ -79,7 +79,10 @@ def test_up_next_probes_each_candidates_cycle_instead_of_hashing_every_done_stag
     subquery's form rules the hash out, so none may appear."""
     provider = make_user(Role.PROVIDER)
     ready = lambda: worklist_rows(provider, sections=("ready",))  # noqa: E731
-    assert "Index Scan using ix_stage_cycle_id" in _plans(db, ready)
+    # an index scan or a bitmap of it, as the table's statistics make the planner prefer
+    assert re.search(
+        r"(?:Index Scan using|Bitmap Index Scan on) ix_stage_cycle_id", _plans(db, ready)
+    )
     plan = _plans(db, ready, discourage_seqscan=False)
     for name in re.findall(r"hashed (SubPlan \d+)", plan):  # the care team's may be hashed
         body = plan[plan.index(f"{name}\n") :].split("\n")[1]
