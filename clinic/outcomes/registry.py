@@ -21,7 +21,7 @@ from clinic.journeys.models.journey import journey_condition
 from clinic.journeys.states import Therapy
 from clinic.outcomes import stats
 from clinic.outcomes.adverse_models import AdverseEvent
-from clinic.outcomes.cohort import Filters, cohort, day_start, injected_volume  # noqa: F401
+from clinic.outcomes.cohort import Filters, day_start
 from clinic.outcomes.registry_models import (
     IN_WINDOW,
     OUT_OF_WINDOW,

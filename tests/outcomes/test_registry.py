@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from clinic.auth.models import Role
 from clinic.models.audit import AuditEvent
+from clinic.outcomes import cohort as cohort_query
 from clinic.outcomes import registry, registry_store
+from clinic.outcomes.cohort import Filters
 from clinic.outcomes.export import csv_line, safe_cell
-from clinic.outcomes.registry import Filters
 from tests.outcomes.registry_data import answered, complete, response, treat
 
 # ODI baseline → 6 weeks for seven patients: changes 10, 20, 30, −5, 0 (in window), one answered
@@ -78,7 +79,7 @@ def test_small_cells_are_suppressed(app, cohort):
 
 def test_dose_comes_from_the_injected_volume(db, cohort):
     # 1,100 ×10³/µL × 3 mL injected = 3.3 billion (band B); the 6 mL product would say 6.6 (A)
-    rows = db.session.execute(sa.select(registry.cohort(Filters()))).all()
+    rows = db.session.execute(sa.select(cohort_query.cohort(Filters()))).all()
     assert {float(r.dose_billions) for r in rows} == {3.3} and {r.dose_band for r in rows} == {"B"}
     assert registry.figures(Filters(dose_band="A")).cycles == 0
     assert registry.figures(Filters(dose_band="B")).cycles == 7
