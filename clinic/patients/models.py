@@ -128,8 +128,21 @@ class Patient(TimestampMixin, VersionedMixin, Model):
         sa.Index("ix_patient_family_key", "family_key", "given_key"),
         sa.Index("ix_patient_given_key", "given_key"),
         sa.Index("ix_patient_dob", "date_of_birth"),
-        sa.Index("ix_patient_family_sound", "family_sound", "given_sound"),
-        sa.Index("ix_patient_given_sound", "given_sound"),
+        # A sound-alike search reads its first matches in the results' order.
+        sa.Index(
+            "ix_patient_family_sound_order",
+            "family_sound",
+            "family_key",
+            "given_key",
+            "id",
+        ),
+        sa.Index(
+            "ix_patient_given_sound_order",
+            "given_sound",
+            "family_key",
+            "given_key",
+            "id",
+        ),
         sa.Index("ix_patient_phone_rev", "phone_rev"),
         sa.Index("ix_patient_email", "email"),
         sa.CheckConstraint(

@@ -57,7 +57,7 @@ def search():
     page = None
     if form.q.data and form.validate():
         terms = services.search_query(form.q.data)
-        page = db.paginate(terms.query, per_page=PAGE_SIZE, error_out=False, count=True)
+        page = services.search_page(terms, request.args.get("page", 1, type=int), PAGE_SIZE)
     html = render_template(  # before the commit, which would expire every loaded row
         "patients/search.html",
         form=form,

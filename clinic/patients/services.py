@@ -303,6 +303,30 @@ def phone_condition(digits: str):
     return sa.or_(_prefix(Patient.phone_key, digits), _prefix(Patient.phone_rev, digits[::-1]))
 
 
+# A search lists at most this many patients: past it the page says to narrow the search.
+SEARCH_LIMIT = 500
+
+
+def search_page(terms: SearchTerms, page: int, per_page: int):
+    """One page of a search's results. The count stops at SEARCH_LIMIT + 1 (shown as "more than
+    500"), and pages reach only the first SEARCH_LIMIT results: a common name costs the same
+    whatever the number of patients."""
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            terms.query.order_by(None).limit(SEARCH_LIMIT + 1).subquery()
+        )
+    )
+    shown = min(total or 0, SEARCH_LIMIT)
+    last = max(1, -(-shown // per_page))
+    found = db.paginate(
+        terms.query, page=min(max(page, 1), last), per_page=per_page, error_out=False, count=False
+    )
+    found.items = found.items[: max(0, shown - (found.page - 1) * per_page)]
+    found.total = shown
+    found.more = (total or 0) > SEARCH_LIMIT  # type: ignore[attr-defined]
+    return found
+
+
 def search_query(text: str) -> SearchTerms:
     """Patients matching a search box entry: an MRN, a date of birth, a phone number (its start
     or its last digits) or a name ("family", "family, given", "given family"), spelt exactly or
@@ -347,13 +371,35 @@ def search_query(text: str) -> SearchTerms:
         key = parts[0]
         # Index range scans joined by UNION: written as one OR, the planner walks the
         # family-name index in result order and filters tens of thousands of rows (EXPLAIN).
+        # Each range keeps only its first SEARCH_LIMIT + 1 in the page's order (read in that
+        # order from an index where one serves it), so a common name costs the same at any
+        # size; the first SEARCH_LIMIT results of the union are exact (see `search_page`).
         conditions = (
             _prefix(Patient.family_key, key),
             _prefix(Patient.given_key, key),
             _sounds_like(Patient.family_sound, words[0]),
             _sounds_like(Patient.given_sound, words[0]),
         )
-        either = sa.union(*(sa.select(Patient.id).where(c) for c in conditions if c is not None))
+        either = sa.union(
+            *(
+                sa.select(
+                    sa.select(Patient.id)
+                    .where(c, Patient.merged_into_id.is_(None))
+                    .order_by(Patient.family_key, Patient.given_key, Patient.id)
+                    .limit(SEARCH_LIMIT + 1)
+                    .subquery()
+                    .c.id
+                )
+                for c in conditions
+                if c is not None
+            )
+        )
+        if db.session.get_bind().dialect.name == "postgresql":
+            # The ids as one array (an InitPlan): the page's rows are then read through the
+            # primary key, where `IN (union)` made the planner hash-join a scan of every patient.
+            return SearchTerms(
+                "name", base.where(Patient.id == sa.any_(sa.func.array(either.scalar_subquery())))
+            )
         return SearchTerms("name", base.where(Patient.id.in_(either)))
     given, family = parts[0], "".join(parts[1:])
     return SearchTerms(

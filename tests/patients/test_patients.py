@@ -207,6 +207,25 @@ def test_search_by_mrn_and_the_search_page_pages(client, login, db, people):
     assert "Zephyr, Pat29" in second
 
 
+def test_a_search_matching_more_than_the_limit_lists_the_first_and_says_to_narrow_it(
+    client, login, db, monkeypatch
+):
+    """Each range of a name search keeps its first SEARCH_LIMIT + 1 matches in the page's order,
+    so the results shown are still the first ones, and the count stops past the limit."""
+    monkeypatch.setattr(services, "SEARCH_LIMIT", 4)
+    for n in range(7):
+        PatientFactory(given_name=f"Pat{n}", family_name="Zephyr")
+    PatientFactory(given_name="Zephyrine", family_name="Abbott")  # the given-name range
+    login(Role.FRONT_DESK)
+    html = client.get("/patients/?q=zephyr").get_data(as_text=True)
+    assert "More than 4 patients match; the first 4 are listed" in html
+    assert "Abbott, Zephyrine" in html and "Zephyr, Pat2" in html and "Pat3" not in html
+    # pages stop at the limit: a page past it shows the last one
+    assert "Zephyr, Pat2" in client.get("/patients/?q=zephyr&page=9").get_data(as_text=True)
+    few = client.get("/patients/?q=abbott").get_data(as_text=True)
+    assert "1 patient found" in few and "More than" not in few
+
+
 def test_name_search_is_served_by_an_index(db, people):
     """Prefix searches are ranges over indexed keys, so 100,000 patients stay fast."""
     query = services.search_query("okafor").query
