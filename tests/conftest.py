@@ -18,6 +18,7 @@ from clinic.auth.models import Role, User
 from clinic.extensions import db as _db
 from clinic.extensions import limiter
 from clinic.outcomes.registry_store import refresh_pending
+from clinic.scheduling import recalls
 from config import TestConfig
 from tests import factories
 from tests.databases import PG_HINT, fresh_url, postgres_url
@@ -100,6 +101,7 @@ def db(app: Flask):
 
     Commits made by the code under test become SAVEPOINT releases on this connection.
     """
+    recalls.forget_counts()
     with app.app_context():
         engines = _db._app_engines[app]
         engine = engines[None]
@@ -145,6 +147,7 @@ def module_connection(app: Flask):
 @contextmanager
 def savepoint_db(app: Flask, connection):
     """The database inside a savepoint of the module's transaction, rolled back after a test."""
+    recalls.forget_counts()
     with app.app_context():
         savepoint = connection.begin_nested()
         _db.session.remove()

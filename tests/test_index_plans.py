@@ -49,6 +49,14 @@ def test_due_follow_ups_are_counted_from_the_scheduled_index(db):
     assert "ix_follow_up_scheduled_window" in plan and "Seq Scan on follow_up" not in plan
 
 
+def test_the_due_counts_stamp_is_three_index_probes(db):
+    from clinic.scheduling.recalls import _last_written
+
+    plan = _plans(db, _last_written)
+    for table in ("follow_up", "appointment", "journey"):
+        assert f"ix_{table}_updated_at" in plan
+
+
 def test_the_worklist_reads_open_stages_from_their_partial_index(db, make_user):
     provider = make_user(Role.PROVIDER)
     plan = _plans(db, lambda: worklist_for(provider))

@@ -204,6 +204,7 @@ class Appointment(TimestampMixin, VersionedMixin, Model):
         sa.Index("ix_appointment_provider_time", "provider_id", "starts_at"),
         sa.Index("ix_appointment_room_time", "room_id", "starts_at"),
         sa.Index("ix_appointment_starts_at", "starts_at"),
+        sa.Index("ix_appointment_updated_at", "updated_at"),  # recalls.count_due's stamp
         # A follow-up is booked at most once at a time: a second live booking is refused.
         sa.Index(
             "uq_appointment_live_follow_up",

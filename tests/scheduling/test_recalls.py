@@ -395,6 +395,46 @@ def test_front_desk_home_counts_recalls(client, login, db):
     assert 'href="/schedule/recalls"' in html
 
 
+def test_the_front_desk_count_is_kept_until_a_follow_up_or_booking_is_written(
+    app, client, login, db
+):
+    """Counting reads every open follow-up, so the count is kept between views; booking one
+    (a write to the tables it reads) brings a fresh count at once."""
+    login(Role.FRONT_DESK)
+    journey, _ = _journey()
+    follow_up = _follow_up(journey, "six weeks", -3, 20)
+    _follow_up(journey, "overdue", -30, -2)
+    assert "2 follow-ups due and not booked" in client.get("/front-desk").get_data(as_text=True)
+    statements: list[str] = []
+    engine = _db._app_engines[app][None]
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        html = client.get("/front-desk").get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert "2 follow-ups due and not booked" in html
+    assert statements and not any("window_closes_on" in s for s in statements)
+    rows, _ = recalls.recall_page(clinic_today(), now=utcnow())
+    slot = next(r.slot for r in rows if r.follow_up.id == follow_up.id)
+    response = client.post_form(
+        f"/schedule/recalls/{follow_up.id}/book",
+        {
+            "kind": "follow_up",
+            "provider": str(slot.provider.id),
+            "room": str(slot.room.id) if slot.room else "",
+            "starts_at": slot.starts_at.isoformat(),
+        },
+        token_from="/schedule/recalls",
+    )
+    assert response.status_code == 302
+    html = client.get("/front-desk").get_data(as_text=True)
+    assert "1 follow-up due and not booked" in html and "1 overdue" in html
+
+
 def test_clinicians_and_patients_cannot_reach_recalls(client, sign_in_as, db):
     for role in (Role.PROVIDER, Role.CLINICAL_STAFF, Role.PATIENT):
         sign_in_as(role)

@@ -225,6 +225,7 @@ class FollowUp(TimestampMixin, VersionedMixin, Model):
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
     __table_args__ = (
+        sa.Index("ix_follow_up_updated_at", "updated_at"),  # recalls.count_due's stamp
         sa.CheckConstraint(
             "status <> 'done' OR (completed_at IS NOT NULL AND completed_by_id IS NOT NULL"
             " AND plan IS NOT NULL)",

@@ -74,6 +74,7 @@ class Journey(TimestampMixin, VersionedMixin, Model):
     stages: Mapped[list[Stage]] = relationship(back_populates="journey", order_by="Stage.id")
 
     __table_args__ = (
+        sa.Index("ix_journey_updated_at", "updated_at"),  # recalls.count_due's stamp
         sa.CheckConstraint(
             "status NOT IN ('not_candidate', 'cancelled') OR status_reason IS NOT NULL",
             name="ended_with_reason",
