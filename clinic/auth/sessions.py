@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from clinic.auth import mfa
@@ -37,7 +37,28 @@ def load_user(session_user_id: str) -> User | None:
         user_id, version = (int(part) for part in session_user_id.split(":"))
     except (AttributeError, ValueError):
         return None
-    user = db.session.get(User, user_id)
+    token = session.get("sid")
+    if not token:
+        user = db.session.get(User, user_id)
+    else:
+        # The user and this browser's session row in one statement (both are read on every
+        # request); `current_session_row` then answers from what was read.
+        digest = _digest(str(token))
+        found = db.session.execute(
+            sa.select(User, SignedInSession)
+            .outerjoin(
+                SignedInSession,
+                sa.and_(
+                    SignedInSession.user_id == User.id,
+                    SignedInSession.token_hash == digest,
+                    SignedInSession.ended_at.is_(None),
+                ),
+            )
+            .where(User.id == user_id)
+        ).first()
+        user = found[0] if found else None
+        if found:
+            g.session_row = (user_id, digest, found[1])
     if user is None or not user.active or user.session_version != version:
         return None
     return user
@@ -79,6 +100,10 @@ def current_session_row() -> SignedInSession | None:
     token = session.get("sid")
     if not token or not current_user.is_authenticated:
         return None
+    read = g.get("session_row")
+    if read is not None and read[:2] == (current_user.id, _digest(str(token))):
+        row = read[2]
+        return row if row is not None and row.ended_at is None else None
     return db.session.scalar(
         sa.select(SignedInSession).where(
             SignedInSession.token_hash == _digest(str(token)),
