@@ -19,8 +19,8 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask, Response, abort, g, has_app_context, request
-from sqlalchemy import event
+from flask import Flask, Response, abort, current_app, g, has_app_context, request
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -127,10 +127,24 @@ def rollback() -> None:
         db.session.commit()
 
 
+_NO_DISK_WAIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
+def _read_commit_without_waiting() -> None:
+    """A page view's transaction writes only audit rows of what was shown (and the session's
+    last-seen time): on PostgreSQL its commit need not wait for the disk (DURABLE_READ_AUDIT)."""
+    if current_app.config.get("DURABLE_READ_AUDIT") or not db.session().in_transaction():
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_NO_DISK_WAIT)
+
+
 def finish(response: Response) -> Response:
     """Commit after a successful view, roll back after a refusal or an error page."""
     if response.status_code < 400:
         submissions.remember_result(response)
+        if request.method in ("GET", "HEAD"):
+            _read_commit_without_waiting()
         commit()
     else:
         rollback()

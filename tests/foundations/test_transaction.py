@@ -60,6 +60,11 @@ def tx_app(db_kind):
         after_commit(lambda: SENT.append(key))
         return redirect("/done")
 
+    @app.route("/t/read/<key>")
+    def read(key):
+        write(key)  # as a page view's audit row
+        return "shown", 200
+
     @app.route("/t/refused/<key>", methods=["POST"])
     def refused(key):
         write(key)
@@ -112,6 +117,43 @@ def test_a_successful_view_commits_then_runs_its_side_effects(tx_app):
     assert response.status_code == 302
     assert _exists(tx_app, key)
     assert key in SENT
+
+
+def test_a_page_view_commits_without_waiting_for_the_disk_and_a_change_waits(tx_app):
+    """On PostgreSQL a GET's commit (its audit rows) does not wait for the WAL to reach the
+    disk; a POST's does, and so does a GET's with DURABLE_READ_AUDIT. Either way the row is
+    stored and visible at once."""
+    with tx_app.app_context():
+        engine = db.engine
+        postgres = engine.dialect.name == "postgresql"
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    def settings(method: str, path: str) -> list[str]:
+        seen.clear()
+        sa.event.listen(engine, "before_cursor_execute", note)
+        try:
+            response = tx_app.test_client().open(path, method=method)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", note)
+        assert response.status_code in (200, 302)
+        return [s for s in seen if "synchronous_commit" in s]
+
+    key = _key()
+    assert settings("GET", f"/t/read/{key}") == (
+        ["SET LOCAL synchronous_commit TO OFF"] if postgres else []
+    )
+    assert _exists(tx_app, key)
+    assert settings("POST", f"/t/ok/{_key()}") == []
+    tx_app.config["DURABLE_READ_AUDIT"] = True
+    try:
+        key = _key()
+        assert settings("GET", f"/t/read/{key}") == []
+        assert _exists(tx_app, key)
+    finally:
+        tx_app.config["DURABLE_READ_AUDIT"] = False
 
 
 def test_a_refused_view_leaves_nothing_but_its_audit_row(tx_app):
