@@ -131,8 +131,9 @@ _NO_DISK_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def _read_commit_without_waiting() -> None:
-    """A page view's transaction writes only audit rows of what was shown (and the session's
-    last-seen time): on PostgreSQL its commit need not wait for the disk (DURABLE_READ_AUDIT)."""
+    """A page view's transaction changes no record: it writes audit rows of what was shown (and
+    marks such as last-seen or read times), so on PostgreSQL its commit need not wait for the
+    disk (DURABLE_READ_AUDIT)."""
     if current_app.config.get("DURABLE_READ_AUDIT") or not db.session().in_transaction():
         return
     if db.session.get_bind().dialect.name == "postgresql":
