@@ -143,9 +143,10 @@ class Config:
     # Two-step sign-in (TOTP): always for admins and providers; for every staff role when set.
     MFA_REQUIRED_FOR_ALL_STAFF = os.environ.get("MFA_REQUIRED_FOR_ALL_STAFF", "0") == "1"
     # A page view (GET) changes no record: it writes its audit row (and marks such as the
-    # session's last-seen time or a message thread read). On PostgreSQL its commit does not wait for the disk unless this is 1: the row is
-    # stored and visible at once, and only a crash of the database server itself within ~0.6 s
-    # could lose it (an fsync costs ~3 ms of every page). Changes (POST) always wait.
+    # session's last-seen time or a message thread read). On PostgreSQL its commit does not
+    # wait for the disk unless this is 1: the row is stored and visible at once, and only a
+    # crash of the database server itself within ~0.6 s could lose it (an fsync costs ~3 ms
+    # of every page). Changes (POST) always wait.
     DURABLE_READ_AUDIT = os.environ.get("DURABLE_READ_AUDIT", "0") == "1"
     # Days a new calendar feed link works (0: until replaced or switched off).
     CALENDAR_FEED_DAYS = _env_int("CALENDAR_FEED_DAYS", 180)
