@@ -12,7 +12,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_login import current_user, login_user, logout_user
 
 from clinic.auth import mfa
-from clinic.auth.models import Role, SignedInSession, User
+from clinic.auth.models import Role, SecondFactor, SignedInSession, User
 from clinic.extensions import db, login_manager
 from clinic.models import audit
 from clinic.models.base import utcnow
@@ -41,11 +41,12 @@ def load_user(session_user_id: str) -> User | None:
     if not token:
         user = db.session.get(User, user_id)
     else:
-        # The user and this browser's session row in one statement (both are read on every
-        # request); `current_session_row` then answers from what was read.
+        # The user, this browser's session row and the user's second factor in one statement
+        # (all are read on every request): `current_session_row` then answers from what was
+        # read, and `mfa.factor_of` from the session's identity map.
         digest = _digest(str(token))
         found = db.session.execute(
-            sa.select(User, SignedInSession)
+            sa.select(User, SignedInSession, SecondFactor)
             .outerjoin(
                 SignedInSession,
                 sa.and_(
@@ -54,11 +55,13 @@ def load_user(session_user_id: str) -> User | None:
                     SignedInSession.ended_at.is_(None),
                 ),
             )
+            .outerjoin(SecondFactor, SecondFactor.user_id == User.id)
             .where(User.id == user_id)
         ).first()
         user = found[0] if found else None
         if found:
             g.session_row = (user_id, digest, found[1])
+            g.second_factor = found[2]  # held: the identity map keeps only what is referenced
     if user is None or not user.active or user.session_version != version:
         return None
     return user

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import g
+
 from clinic.journeys.services import screening
 from clinic.patients.models import Patient, PatientAllergy, PatientMedicine
 from clinic.timeutil import clinic_today
@@ -17,6 +19,7 @@ class Banner:
     allergies: list[PatientAllergy]
     medicines: list[PatientMedicine]
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (level, text)
+    earlier: list[screening.EarlierAbsolute] = field(default_factory=list)
 
 
 def age_on(born: date, day: date) -> int:
@@ -31,14 +34,23 @@ def banner_for(patient: Patient) -> Banner:
         allergies=screening.allergies(patient),
         medicines=screening.medicines(patient),
     )
-    for earlier in screening.earlier_absolutes(patient):
+    banner.earlier, relative = screening.contraindication_alerts(patient)
+    for earlier in banner.earlier:
         state = "reviewed" if earlier.review else "not yet reviewed"
         level = "info" if earlier.review else "danger"
         text = f"Absolute contraindication ({state}): {'; '.join(earlier.labels)}"
         banner.alerts.append((level, text))
-    for label in screening.relative_labels(patient):
+    for label in relative:
         banner.alerts.append(("warning", f"Relative contraindication: {label}"))
     for screen in screening.open_screens(patient):
         level = "warning" if screen.outcome.allows_procedure else "danger"
         banner.alerts.append((level, f"Procedure-day screen: {screen.outcome.label.lower()}"))
     return banner
+
+
+def banner_once(patient: Patient) -> Banner:
+    """The banner, worked out once per request (a page shows it and its safety panel)."""
+    made = g.setdefault("patient_banners", {})
+    if patient.id not in made:
+        made[patient.id] = banner_for(patient)
+    return made[patient.id]

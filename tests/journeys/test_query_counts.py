@@ -115,12 +115,15 @@ def test_same_query_count_for_5_and_500_journeys(client, db, login, make_user, p
 
 
 def test_the_banner_is_worked_out_once_per_page(client, db, login, make_user, monkeypatch):
-    """The chart shows the banner and its safety panel: one banner_for, not one per include."""
-    from clinic.journeys import routes
+    """The chart shows the banner and its safety panel: one banner_for, not one per include
+    (the panel's earlier contraindications come from the banner too)."""
+    from clinic.journeys import banner
+    from clinic.journeys.services import screening
 
     calls = []
-    real = routes.banner_for
-    monkeypatch.setattr(routes, "banner_for", lambda patient: calls.append(1) or real(patient))
+    real = banner.banner_for
+    monkeypatch.setattr(banner, "banner_for", lambda patient: calls.append(1) or real(patient))
+    monkeypatch.setattr(screening, "earlier_absolutes", None)  # not read again
     provider = make_user(Role.PROVIDER)
     patient = PatientFactory()
     login(Role.PROVIDER, provider)

@@ -18,13 +18,13 @@ from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
 from clinic.journeys import safety_forms as sf
+from clinic.journeys.banner import banner_once
 from clinic.journeys.loaders import (
     load_journey_to_manage,
     load_patient,
     load_specimen,
 )
 from clinic.journeys.services import journeys as journey_services
-from clinic.journeys.services import screening
 from clinic.journeys.services.queries import active_providers, chart_for
 from clinic.journeys.states import JourneyStatus, Therapy
 from clinic.models import audit
@@ -57,7 +57,7 @@ def chart(patient_id: int):
         medicine_form=sf.MedicineForm(formdata=None),
         review_form=sf.ReviewForm(formdata=None),
         remove_form=sf.RemoveForm(formdata=None),
-        earlier_absolutes=screening.earlier_absolutes(patient),
+        earlier_absolutes=banner_once(patient).earlier,
     )
 
 

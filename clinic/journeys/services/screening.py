@@ -138,7 +138,20 @@ def _contraindications_by_journey(
 ) -> dict[int, list[str]]:
     """Labels of this kind recorded at the live evaluation of each journey (one query)."""
     rows = db.session.execute(
-        sa.select(m.Journey.id, m.Contraindication.label)
+        _contraindication_rows(patient).where(
+            m.Journey.status.in_(statuses), m.Contraindication.kind == kind
+        )
+    )
+    found: dict[int, list[str]] = {}
+    for journey_id, label, _kind in rows:
+        found.setdefault(journey_id, []).append(label)
+    return found
+
+
+def _contraindication_rows(patient: Patient) -> sa.Select:
+    """(journey, label, kind) of contraindications recorded at each live evaluation."""
+    return (
+        sa.select(m.Journey.id, m.Contraindication.label, m.Contraindication.kind)
         .join(m.Stage, m.Stage.journey_id == m.Journey.id)
         .join(evaluation_contraindication, evaluation_contraindication.c.stage_id == m.Stage.id)
         .join(
@@ -147,23 +160,45 @@ def _contraindications_by_journey(
         )
         .where(
             m.Journey.patient_id == patient.id,
-            m.Journey.status.in_(statuses),
             m.Stage.kind == StageKind.EVALUATION,
             m.Stage.status.not_in((StageStatus.CANCELLED, StageStatus.VOIDED)),
-            m.Contraindication.kind == kind,
         )
         .order_by(m.Journey.id, m.Contraindication.position)
     )
-    found: dict[int, list[str]] = {}
-    for journey_id, label in rows:
-        found.setdefault(journey_id, []).append(label)
-    return found
 
 
 def relative_labels(patient: Patient) -> list[str]:
     """Relative contraindications recorded in the patient's open journeys."""
     by_journey = _contraindications_by_journey(patient, ContraindicationKind.RELATIVE, OPEN)
+    return _labels(by_journey)
+
+
+def _labels(by_journey: dict[int, list[str]]) -> list[str]:
     return sorted({label for labels in by_journey.values() for label in labels})
+
+
+def contraindication_alerts(patient: Patient) -> tuple[list[EarlierAbsolute], list[str]]:
+    """`earlier_absolutes` and `relative_labels` for the banner, read in one statement."""
+    relative: dict[int, list[str]] = {}
+    absolute: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        _contraindication_rows(patient).where(
+            sa.or_(
+                sa.and_(
+                    m.Contraindication.kind == ContraindicationKind.RELATIVE,
+                    m.Journey.status.in_(OPEN),
+                ),
+                sa.and_(
+                    m.Contraindication.kind == ContraindicationKind.ABSOLUTE,
+                    m.Journey.status == JourneyStatus.NOT_CANDIDATE,
+                ),
+            )
+        )
+    )
+    for journey_id, label, kind in rows:
+        found = relative if kind is ContraindicationKind.RELATIVE else absolute
+        found.setdefault(journey_id, []).append(label)
+    return _with_reviews(absolute), _labels(relative)
 
 
 def earlier_absolutes(patient: Patient) -> list[EarlierAbsolute]:
@@ -171,6 +206,10 @@ def earlier_absolutes(patient: Patient) -> list[EarlierAbsolute]:
     by_journey = _contraindications_by_journey(
         patient, ContraindicationKind.ABSOLUTE, (JourneyStatus.NOT_CANDIDATE,)
     )
+    return _with_reviews(by_journey)
+
+
+def _with_reviews(by_journey: dict[int, list[str]]) -> list[EarlierAbsolute]:
     if not by_journey:
         return []
     journeys = db.session.scalars(sa.select(m.Journey).where(m.Journey.id.in_(by_journey)))
