@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 
 from clinic.auth.models import Role, User
 from clinic.errors import Refused
@@ -146,8 +147,13 @@ def not_a_candidate(journey: m.Journey, reason: str, by: User) -> None:
 
 
 def record_of(stage: m.Stage):
-    """The stage's typed record."""
-    return db.session.get(RECORD_MODELS[stage.kind], stage.id)
+    """The stage's typed record. Within a request it is held until the request ends: the
+    session's identity map keeps only what something references, and a page asks for the
+    same record from several places (a stage page read its processing record twice)."""
+    record = db.session.get(RECORD_MODELS[stage.kind], stage.id)
+    if record is not None and has_request_context():
+        g.setdefault("held_records", []).append(record)
+    return record
 
 
 def preload_records(stages: list[m.Stage]) -> list:
