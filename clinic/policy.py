@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, g, has_request_context, request
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
@@ -90,9 +90,21 @@ class OutsideCareTeam(Forbidden):
 
 
 def care_team_access(user: User, patient_id: int) -> str | None:
-    """How a clinician reaches this patient: "team", "break_glass", or None (not at all)."""
+    """How a clinician reaches this patient: "team", "break_glass", or None (not at all).
+    A page view (GET) works it out once (its loader and its template both ask); a change may
+    alter it mid-request, so a POST asks the database each time."""
     if user.role not in CLINICAL:
         return None
+    if not (has_request_context() and request.method == "GET"):
+        return _care_team_access(user, patient_id)
+    known = g.setdefault("care_team_access", {})
+    key = (user.id, patient_id)
+    if key not in known:
+        known[key] = _care_team_access(user, patient_id)
+    return known[key]
+
+
+def _care_team_access(user: User, patient_id: int) -> str | None:
     if team.in_care_team(user, patient_id):
         return "team"
     if team.active_break_glass(user, patient_id) is not None:
