@@ -3,6 +3,7 @@ SQL statements whatever the number of appointments (relations loaded eagerly).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -11,9 +12,9 @@ from sqlalchemy.orm import joinedload
 from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.scheduling.models import Appointment, Room, Status
+from clinic.scheduling.models import Appointment, Room, Status, VisitKind
 from clinic.scheduling.services import CLINICIAN_ROLES
-from clinic.timeutil import clinic_day_bounds
+from clinic.timeutil import clinic_day_bounds, clinic_tz
 
 
 def _eager(query: sa.Select) -> sa.Select:
@@ -84,3 +85,85 @@ def day_summary(day: date) -> dict[Status, int]:
     counts = dict.fromkeys(Status, 0)
     counts.update({status: count for status, count in rows})
     return counts
+
+
+@dataclass(slots=True)
+class VisitRow:
+    """One visit as a calendar lists it: plain columns (no ORM object, no relationships) and
+    its times turned into the clinic's zone once, here, not again in every template use."""
+
+    id: int
+    patient_id: int
+    provider_id: int
+    room_id: int | None
+    kind: VisitKind
+    status: Status
+    version: int
+    starts_at: datetime  # UTC, as stored
+    ends_at: datetime
+    family_name: str
+    given_name: str
+    day: date  # the clinic's calendar day
+    start_hm: str  # clinic wall-clock HH:MM
+    end_hm: str
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+def _patient_column(column):
+    # A correlated lookup per row (an index probe of pk_patient) rather than a join: for a
+    # week's few hundred visits PostgreSQL otherwise merge-joins along the patient key,
+    # walking every patient up to the highest id booked (8 ms at 100,000 patients, 1 ms so).
+    return (
+        sa.select(column)
+        .where(Patient.id == Appointment.patient_id)
+        .correlate(Appointment)
+        .scalar_subquery()
+    )
+
+
+def visit_rows(start: datetime, end: datetime, *, include_cancelled: bool = False) -> list[VisitRow]:
+    """Visits starting in [start, end) in time order, as light rows (one statement)."""
+    query = (
+        sa.select(
+            Appointment.id,
+            Appointment.patient_id,
+            Appointment.provider_id,
+            Appointment.room_id,
+            Appointment.kind,
+            Appointment.status,
+            Appointment.version,
+            Appointment.starts_at,
+            Appointment.ends_at,
+            _patient_column(Patient.family_name),
+            _patient_column(Patient.given_name),
+        )
+        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    if not include_cancelled:
+        query = query.where(Appointment.status != Status.CANCELLED)
+    tz = clinic_tz()
+    rows = []
+    for r in db.session.execute(query):
+        starts, ends = r[7], r[8]  # UTC-aware on both databases (UTCDateTime)
+        local_start, local_end = starts.astimezone(tz), ends.astimezone(tz)
+        rows.append(
+            VisitRow(
+                *r[:7],
+                starts,
+                ends,
+                r[9],
+                r[10],
+                local_start.date(),
+                f"{local_start.hour:02d}:{local_start.minute:02d}",
+                f"{local_end.hour:02d}:{local_end.minute:02d}",
+            )
+        )
+    return rows
