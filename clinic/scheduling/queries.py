@@ -128,7 +128,9 @@ def _patient_column(column):
     )
 
 
-def visit_rows(start: datetime, end: datetime, *, include_cancelled: bool = False) -> list[VisitRow]:
+def visit_rows(
+    start: datetime, end: datetime, *, include_cancelled: bool = False
+) -> list[VisitRow]:
     """Visits starting in [start, end) in time order, as light rows (one statement)."""
     query = (
         sa.select(
@@ -141,8 +143,8 @@ def visit_rows(start: datetime, end: datetime, *, include_cancelled: bool = Fals
             Appointment.version,
             Appointment.starts_at,
             Appointment.ends_at,
-            _patient_column(Patient.family_name),
-            _patient_column(Patient.given_name),
+            _patient_column(Patient.family_name).label("family_name"),
+            _patient_column(Patient.given_name).label("given_name"),
         )
         .where(Appointment.starts_at >= start, Appointment.starts_at < end)
         .order_by(Appointment.starts_at, Appointment.id)
@@ -152,18 +154,24 @@ def visit_rows(start: datetime, end: datetime, *, include_cancelled: bool = Fals
     tz = clinic_tz()
     rows = []
     for r in db.session.execute(query):
-        starts, ends = r[7], r[8]  # UTC-aware on both databases (UTCDateTime)
+        starts, ends = r.starts_at, r.ends_at  # UTC-aware on both databases (UTCDateTime)
         local_start, local_end = starts.astimezone(tz), ends.astimezone(tz)
         rows.append(
             VisitRow(
-                *r[:7],
-                starts,
-                ends,
-                r[9],
-                r[10],
-                local_start.date(),
-                f"{local_start.hour:02d}:{local_start.minute:02d}",
-                f"{local_end.hour:02d}:{local_end.minute:02d}",
+                id=r.id,
+                patient_id=r.patient_id,
+                provider_id=r.provider_id,
+                room_id=r.room_id,
+                kind=r.kind,
+                status=r.status,
+                version=r.version,
+                starts_at=starts,
+                ends_at=ends,
+                family_name=r.family_name,
+                given_name=r.given_name,
+                day=local_start.date(),
+                start_hm=f"{local_start.hour:02d}:{local_start.minute:02d}",
+                end_hm=f"{local_end.hour:02d}:{local_end.minute:02d}",
             )
         )
     return rows
