@@ -20,7 +20,8 @@ from clinic.timeutil import clinic_day_bounds, clinic_tz
 def _eager(query: sa.Select) -> sa.Select:
     return query.options(
         joinedload(Appointment.patient),
-        joinedload(Appointment.provider),
+        # a clinician has no patient record: not User.patient's join (and 30 columns a row)
+        joinedload(Appointment.provider).lazyload(User.patient),
         joinedload(Appointment.room),
     )
 
