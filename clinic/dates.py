@@ -43,6 +43,20 @@ def _short_time(locale: str) -> tuple[DateTimePattern, Locale]:
     return parse_pattern(found.time_formats["short"]), found
 
 
+@lru_cache(maxsize=4096)
+def _day_text(skeleton: str, day: date, locale: str) -> str:
+    """A day in a skeleton's pattern, formatted once: lists repeat the same few days, and
+    Babel's formatting (month names looked up per call) cost ~40 µs each time."""
+    pattern, found = _skeleton(skeleton, locale)
+    return pattern.apply(day, found)
+
+
+@lru_cache(maxsize=2048)
+def _clock_text(clock: time, locale: str) -> str:
+    pattern, found = _short_time(locale)
+    return pattern.apply(clock, found)
+
+
 def _day(value: date | datetime) -> date:
     """The clinic calendar day of a date, or of a stored UTC time."""
     if isinstance(value, datetime):
@@ -60,8 +74,7 @@ def fmt_date(value: date | datetime | None) -> str:
     """A day as the clinic writes it: 27 Nov 2026."""
     if value is None:
         return ""
-    pattern, locale = _skeleton("yMMMd", _locale())
-    return pattern.apply(_day(value), locale)
+    return _day_text("yMMMd", _day(value), _locale())
 
 
 def fmt_long_date(value: date | datetime | None) -> str:
@@ -75,16 +88,14 @@ def fmt_short_date(value: date | datetime | None) -> str:
     """A day in the current year's short form: 27 Nov."""
     if value is None:
         return ""
-    pattern, locale = _skeleton("MMMd", _locale())
-    return pattern.apply(_day(value), locale)
+    return _day_text("MMMd", _day(value), _locale())
 
 
 def fmt_time(value: datetime | time | None) -> str:
     """A wall-clock time in the clinic: 14:30."""
     if value is None:
         return ""
-    pattern, locale = _short_time(_locale())
-    return pattern.apply(_clock(value), locale)
+    return _clock_text(_clock(value), _locale())
 
 
 def fmt_datetime(value: datetime | None) -> str:

@@ -3,6 +3,7 @@ SQL statements whatever the number of appointments (relations loaded eagerly).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -11,15 +12,16 @@ from sqlalchemy.orm import joinedload
 from clinic.auth.models import User
 from clinic.extensions import db
 from clinic.patients.models import Patient
-from clinic.scheduling.models import Appointment, Room, Status
+from clinic.scheduling.models import Appointment, Room, Status, VisitKind
 from clinic.scheduling.services import CLINICIAN_ROLES
-from clinic.timeutil import clinic_day_bounds
+from clinic.timeutil import clinic_day_bounds, clinic_tz
 
 
 def _eager(query: sa.Select) -> sa.Select:
     return query.options(
         joinedload(Appointment.patient),
-        joinedload(Appointment.provider),
+        # a clinician has no patient record: not User.patient's join (and 30 columns a row)
+        joinedload(Appointment.provider).lazyload(User.patient),
         joinedload(Appointment.room),
     )
 
@@ -84,3 +86,93 @@ def day_summary(day: date) -> dict[Status, int]:
     counts = dict.fromkeys(Status, 0)
     counts.update({status: count for status, count in rows})
     return counts
+
+
+@dataclass(slots=True)
+class VisitRow:
+    """One visit as a calendar lists it: plain columns (no ORM object, no relationships) and
+    its times turned into the clinic's zone once, here, not again in every template use."""
+
+    id: int
+    patient_id: int
+    provider_id: int
+    room_id: int | None
+    kind: VisitKind
+    status: Status
+    version: int
+    starts_at: datetime  # UTC, as stored
+    ends_at: datetime
+    family_name: str
+    given_name: str
+    day: date  # the clinic's calendar day
+    start_hm: str  # clinic wall-clock HH:MM
+    end_hm: str
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+def _patient_column(column):
+    # A correlated lookup per row (an index probe of pk_patient) rather than a join: for a
+    # week's few hundred visits PostgreSQL otherwise merge-joins along the patient key,
+    # walking every patient up to the highest id booked (8 ms at 100,000 patients, 1 ms so).
+    return (
+        sa.select(column)
+        .where(Patient.id == Appointment.patient_id)
+        .correlate(Appointment)
+        .scalar_subquery()
+    )
+
+
+def visit_rows(
+    start: datetime, end: datetime, *, include_cancelled: bool = False
+) -> list[VisitRow]:
+    """Visits starting in [start, end) in time order, as light rows (one statement)."""
+    query = (
+        sa.select(
+            Appointment.id,
+            Appointment.patient_id,
+            Appointment.provider_id,
+            Appointment.room_id,
+            Appointment.kind,
+            Appointment.status,
+            Appointment.version,
+            Appointment.starts_at,
+            Appointment.ends_at,
+            _patient_column(Patient.family_name).label("family_name"),
+            _patient_column(Patient.given_name).label("given_name"),
+        )
+        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    if not include_cancelled:
+        query = query.where(Appointment.status != Status.CANCELLED)
+    tz = clinic_tz()
+    rows = []
+    for r in db.session.execute(query):
+        starts, ends = r.starts_at, r.ends_at  # UTC-aware on both databases (UTCDateTime)
+        local_start, local_end = starts.astimezone(tz), ends.astimezone(tz)
+        rows.append(
+            VisitRow(
+                id=r.id,
+                patient_id=r.patient_id,
+                provider_id=r.provider_id,
+                room_id=r.room_id,
+                kind=r.kind,
+                status=r.status,
+                version=r.version,
+                starts_at=starts,
+                ends_at=ends,
+                family_name=r.family_name,
+                given_name=r.given_name,
+                day=local_start.date(),
+                start_hm=f"{local_start.hour:02d}:{local_start.minute:02d}",
+                end_hm=f"{local_end.hour:02d}:{local_end.minute:02d}",
+            )
+        )
+    return rows

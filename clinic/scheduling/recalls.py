@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from clinic.auth.models import Role, User
 from clinic.extensions import db
@@ -139,8 +139,10 @@ def recall_page(
     provider_id: int | None = None,
     page: int = 1,
     patient_id: int | None = None,
+    clinicians: list[User] | None = None,
 ) -> tuple[list[Recall], int]:
-    """One page of recalls in due order, each with a suggested slot, and the total count."""
+    """One page of recalls in due order, each with a suggested slot, and the total count
+    (`clinicians`: services.clinicians(), when the caller has read them already)."""
     conditions = _unbooked(today, show, provider_id)
     if patient_id is not None:
         conditions.append(FollowUp.patient_id == patient_id)
@@ -155,7 +157,7 @@ def recall_page(
         .join(Journey, Journey.id == FollowUp.journey_id)
         .join(User, User.id == Journey.provider_id)
         .outerjoin(FollowUpProtocolStep, FollowUpProtocolStep.id == FollowUp.protocol_step_id)
-        .options(joinedload(FollowUp.patient))
+        .options(joinedload(FollowUp.patient), lazyload(User.patient))  # clinicians have none
         .where(*conditions)
         .order_by(FollowUp.due_on, FollowUp.id)
         .limit(PAGE_SIZE)
@@ -170,7 +172,7 @@ def recall_page(
         )
         for follow_up, provider, due_days in rows
     ]
-    suggest(recalls, now)
+    suggest(recalls, now, clinicians)
     return recalls, total or 0
 
 
@@ -179,13 +181,14 @@ def _search_start(follow_up: FollowUp, now: datetime) -> datetime:
     return max(now, opens.astimezone(UTC))
 
 
-def suggest(recalls: list[Recall], now: datetime) -> None:
+def suggest(recalls: list[Recall], now: datetime, clinicians: list[User] | None = None) -> None:
     """Give each recall the earliest free slot from its window's opening (or now): a visit
     with the responsible provider (an exam room when one is free), a phone check with the
     clinical staff or the provider. Slots handed out are held, so no two rows share one."""
     if not recalls:
         return
-    clinicians = services.clinicians()
+    if clinicians is None:
+        clinicians = services.clinicians()
     staff = [c for c in clinicians if c.role is Role.CLINICAL_STAFF]
     active = {c.id for c in clinicians}
     rooms = [r for r in services.active_rooms() if r.kind in (RoomKind.EXAM, RoomKind.ULTRASOUND)]

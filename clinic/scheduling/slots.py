@@ -99,12 +99,14 @@ def _busy(provider_ids, room_ids, patient_ids, start, end):
         )
     ).all()
     by_provider, by_room, by_patient = defaultdict(list), defaultdict(list), defaultdict(list)
-    for row in rows:
+    wanted_rooms, wanted_patients = set(room_ids or ()), set(patient_ids or ())
+    for row in rows:  # a clinician's visits bring every patient's: keep only those asked for
         span = (row.starts_at, row.ends_at)
         by_provider[row.provider_id].append(span)
-        if row.room_id is not None:
+        if row.room_id in wanted_rooms:
             by_room[row.room_id].append(span)
-        by_patient[row.patient_id].append(span)
+        if row.patient_id in wanted_patients:
+            by_patient[row.patient_id].append(span)
     return tuple(
         defaultdict(Spans, {key: _spans(spans) for key, spans in found.items()})
         for found in (by_provider, by_room, by_patient)

@@ -1,16 +1,18 @@
 """The week for every clinician at once: for each day, one lane per clinician with their
 working hours, their visits and the free time between them. Weekends are left out unless
-someone works or has a visit then."""
+someone works or has a visit then. Visits come in as light rows (queries.VisitRow) for the
+page, or as Appointment objects; free time carries its clinic wall-clock times, worked out once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from clinic.auth.models import User
-from clinic.scheduling.models import Appointment, Status, WorkingHours
+from clinic.scheduling.models import Status, WorkingHours
 from clinic.scheduling.slots import shift_bounds
-from clinic.timeutil import to_clinic
+from clinic.timeutil import clinic_tz
 
 MIN_FREE = timedelta(minutes=15)  # shorter gaps are not worth showing as free time
 
@@ -19,6 +21,8 @@ MIN_FREE = timedelta(minutes=15)  # shorter gaps are not worth showing as free t
 class Free:
     starts_at: datetime
     ends_at: datetime
+    start_hm: str = ""  # clinic wall-clock HH:MM
+    end_hm: str = ""
 
     @property
     def minutes(self) -> int:
@@ -27,7 +31,7 @@ class Free:
 
 @dataclass
 class Visit:
-    appointment: Appointment
+    appointment: Any  # a VisitRow or an Appointment
     outside_hours: bool
 
 
@@ -48,7 +52,16 @@ class WeekDay:
     lanes: list[Lane]
 
 
-def _lane(day: date, clinician: User, hours: WorkingHours | None, visits: list[Appointment]):
+def _hm(moment: datetime, tz: tzinfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def _free(starts_at: datetime, ends_at: datetime, tz: tzinfo) -> Free:
+    return Free(starts_at, ends_at, _hm(starts_at, tz), _hm(ends_at, tz))
+
+
+def _lane(day: date, clinician: User, hours: WorkingHours | None, visits: list, tz: tzinfo):
     lane = Lane(clinician, hours)
     shift = shift_bounds(day, hours) if hours is not None else None
     cursor = shift[0] if shift else None
@@ -56,7 +69,7 @@ def _lane(day: date, clinician: User, hours: WorkingHours | None, visits: list[A
         if shift and cursor is not None and appointment.starts_at - cursor >= MIN_FREE:
             end = min(appointment.starts_at, shift[1])
             if end - cursor >= MIN_FREE:
-                lane.items.append(Free(cursor, end))
+                lane.items.append(_free(cursor, end, tz))
         outside = not (
             shift and shift[0] <= appointment.starts_at and appointment.ends_at <= shift[1]
         )
@@ -64,7 +77,7 @@ def _lane(day: date, clinician: User, hours: WorkingHours | None, visits: list[A
         if cursor is not None:
             cursor = max(cursor, appointment.ends_at)
     if shift and cursor is not None and shift[1] - cursor >= MIN_FREE:
-        lane.items.append(Free(cursor, shift[1]))
+        lane.items.append(_free(cursor, shift[1], tz))
     return lane
 
 
@@ -72,20 +85,21 @@ def build_week(
     monday: date,
     clinicians: list[User],
     hours: dict[int, dict[int, WorkingHours]],
-    appointments: list[Appointment],
+    appointments: list,
 ) -> list[WeekDay]:
     """The days of the week to show, each with its clinicians' lanes (cancelled visits out)."""
+    tz = clinic_tz()
     live = [a for a in appointments if a.status is not Status.CANCELLED]
-    by_day: dict[date, dict[int, list[Appointment]]] = {}
+    by_day: dict[date, dict[int, list]] = {}
     for appointment in live:
-        day = to_clinic(appointment.starts_at).date()
+        day = getattr(appointment, "day", None) or appointment.starts_at.astimezone(tz).date()
         by_day.setdefault(day, {}).setdefault(appointment.provider_id, []).append(appointment)
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
         visits = by_day.get(day, {})
         lanes = [
-            _lane(day, c, hours.get(c.id, {}).get(day.weekday()), visits.get(c.id, []))
+            _lane(day, c, hours.get(c.id, {}).get(day.weekday()), visits.get(c.id, []), tz)
             for c in clinicians
             if day.weekday() in hours.get(c.id, {}) or c.id in visits
         ]

@@ -1,5 +1,6 @@
-"""The every-clinician week grid in the browser: move a visit by keyboard through its move
-form, and by dragging it onto free time; the warning outside working hours shows."""
+"""The every-clinician week grid in the browser: move a visit by keyboard through the page's
+one move form (a dialog opened from the visit's "Move"), and by dragging it onto free time;
+the warning outside working hours shows."""
 
 from __future__ import annotations
 
@@ -65,14 +66,24 @@ def test_move_a_visit_by_keyboard_and_get_the_working_hours_warning(page, live_a
     assert "Gridley, Keyes" in visit.inner_text()
     assert _axe_violations(page) == []
     screenshot(page, "week-grid")
-    summary = visit.locator("summary")
-    summary.focus()
-    page.keyboard.press("Enter")  # opens the move form
-    page.keyboard.press("Tab")  # With
+    move = visit.get_by_role("button", name="Move Keyes Gridley")  # a link without scripts
+    assert move.get_attribute("href").endswith(f"/appointments/{visit_id}/reschedule")
+    assert page.locator("form[id^=move-]").count() == 1  # one move form for the whole page
+    move.focus()
+    page.keyboard.press("Enter")  # opens the page's move form, filled in with this visit
+    dialog = page.get_by_role("dialog", name="Move Keyes Gridley")
+    assert dialog.is_visible() and _axe_violations(page) == []
+    assert page.evaluate("document.activeElement.id") == "move-provider"  # With
+    assert page.locator("#move-day").input_value() == wednesday.isoformat()
+    page.keyboard.press("Escape")  # closes it; focus goes back to "Move"
+    assert not dialog.is_visible() and page.evaluate(
+        "document.activeElement.textContent"
+    ).startswith("Move")
+    page.keyboard.press(" ")  # a button also opens on the space bar
     page.keyboard.press("Tab")  # Date
     page.keyboard.press("Tab")  # Start time
-    page.locator(f"#move-{visit_id}-start").fill("21:00")  # after everyone's hours
-    page.locator(f"#move-{visit_id}-start").press("Enter")
+    page.locator("#move-start").fill("21:00")  # after everyone's hours
+    page.locator("#move-start").press("Enter")
     page.wait_for_load_state()
     content = page.content()
     assert "Moved: Keyes Gridley" in content and f"outside {provider}" in content

@@ -20,6 +20,7 @@ PAGES = [
     "/schedule/day?date=2030-03-04&view=rooms",
     "/schedule/week?date=2030-03-04&provider={first}",
     "/schedule/week?date=2030-03-04&room={room}",
+    "/schedule/week?date=2030-03-04",  # every clinician's week (the grid)
     "/schedule/board?date=2030-03-04",
     "/schedule/board/rows?date=2030-03-04",
     "/schedule/day/print?date=2030-03-04",

@@ -80,13 +80,16 @@ def test_a_lane_shows_visits_free_gaps_and_visits_outside_hours(clinic, db):
     assert items[0].minutes == 60 and isinstance(items[1], Visit)
 
 
-def test_the_week_grid_page_shows_every_clinician_and_move_forms(client, login, clinic, db):
+def test_the_week_grid_page_shows_every_clinician_and_a_move_form(client, login, clinic, db):
     login(Role.FRONT_DESK)
-    _book(clinic)
+    visit = _book(clinic)
     html = client.get("/schedule/week?date=2030-03-06").get_data(as_text=True)
     assert "every clinician" in html and "Dr Ada Stone" in html and "Nurse Cara Lind" in html
     assert "works 09:00–17:00" in html and "Free 09:00–10:00" in html
     assert 'data-move-visit="' in html and 'id="move-' in html
+    # one move form for the page; each visit's "Move" is a link to its reschedule page
+    assert html.count('id="move-form"') == 1 and html.count('name="version"') == 1
+    assert f'href="/schedule/appointments/{visit.id}/reschedule" data-move-open' in html
     assert 'src="/static/js/week.js"' in html and "<script>" not in html
     # one clinician's week is still there
     single = client.get(f"/schedule/week?date=2030-03-06&provider={clinic.provider.id}")

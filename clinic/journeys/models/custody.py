@@ -242,6 +242,16 @@ class FollowUp(TimestampMixin, VersionedMixin, Model):
             "window_opens_on",
             "window_closes_on",
             "journey_id",
+            postgresql_include=["id"],  # the due count reads it index-only
+            postgresql_where=sa.text("status = 'scheduled'"),
+            sqlite_where=sa.text("status = 'scheduled'"),
+        ),
+        # the recall list walks scheduled follow-ups in due order and stops after a page
+        sa.Index(
+            "ix_follow_up_scheduled_due",
+            "due_on",
+            "id",
+            postgresql_include=["journey_id", "window_opens_on", "window_closes_on"],
             postgresql_where=sa.text("status = 'scheduled'"),
             sqlite_where=sa.text("status = 'scheduled'"),
         ),

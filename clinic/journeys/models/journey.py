@@ -79,6 +79,15 @@ class Journey(TimestampMixin, VersionedMixin, Model):
             "status NOT IN ('not_candidate', 'cancelled') OR status_reason IS NOT NULL",
             name="ended_with_reason",
         ),
+        # open journeys by id (and provider): the recall list and the due count join
+        # follow-ups to them without reading the journey rows
+        sa.Index(
+            "ix_journey_open",
+            "id",
+            "provider_id",
+            postgresql_where=sa.text("status IN ('evaluating', 'in_treatment', 'follow_up')"),
+            sqlite_where=sa.text("status IN ('evaluating', 'in_treatment', 'follow_up')"),
+        ),
     )
 
     @property

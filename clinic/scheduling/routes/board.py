@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import Role
@@ -17,9 +17,15 @@ from clinic.reads import patients_of
 from clinic.scheduling import bp, export, services
 from clinic.scheduling.board import PHONE_ACTIONS, locations
 from clinic.scheduling.calendar import Column, build_grid
-from clinic.scheduling.forms import MoveForm, StatusForm
+from clinic.scheduling.forms import StatusForm
 from clinic.scheduling.models import WEEKDAYS, Status
-from clinic.scheduling.queries import appointments_between, appointments_on, get_clinician, get_room
+from clinic.scheduling.queries import (
+    appointments_between,
+    appointments_on,
+    get_clinician,
+    get_room,
+    visit_rows,
+)
 from clinic.scheduling.slots import hours_by_clinician
 from clinic.scheduling.states import ACTION_LABELS
 from clinic.scheduling.week_grid import build_week
@@ -71,9 +77,9 @@ def _week_grid(monday: date):
     people = services.clinicians()
     start = clinic_day_bounds(monday)[0]
     end = clinic_day_bounds(monday + timedelta(days=6))[1]
-    appointments = appointments_between(start, end)
-    days = build_week(monday, people, hours_by_clinician([p.id for p in people]), appointments)
-    audit.record_read("schedule.week_viewed", current_user, patients_of(appointments))
+    visits = visit_rows(start, end)  # light rows; cancelled visits are not shown
+    days = build_week(monday, people, hours_by_clinician([p.id for p in people]), visits)
+    audit.record_read("schedule.week_viewed", current_user, patients_of(visits))
     return render_template(
         "scheduling/week_grid.html",
         days=days,
@@ -81,7 +87,8 @@ def _week_grid(monday: date):
         people=people,
         monday=monday,
         can_book=can_book(current_user),
-        move_form=MoveForm(),
+        # the shared move form's address, {id} filled in by week.js with the visit moved
+        move_action=url_for("scheduling.move", appointment_id=0).replace("/0/", "/{id}/"),
         prev_monday=monday - timedelta(days=7),
         next_monday=monday + timedelta(days=7),
     )

@@ -37,6 +37,7 @@ def recalls_list():
         abort(400)
     patient = db.session.get(Patient, query_id("patient") or 0)
     today = clinic_today()
+    clinicians = services.clinicians()
     rows, total = recalls.recall_page(
         today,
         now=utcnow(),
@@ -44,6 +45,7 @@ def recalls_list():
         provider_id=provider_id,
         page=page,
         patient_id=patient.id if patient else None,
+        clinicians=clinicians,
     )
     audit.record_read("recalls.viewed", current_user, patients_of(rows, "follow_up.patient_id"))
     return render_template(
@@ -54,7 +56,7 @@ def recalls_list():
         pages=max(1, -(-total // recalls.PAGE_SIZE)),
         show=show,
         provider_id=provider_id,
-        providers=[c for c in services.clinicians() if c.role.value == "provider"],
+        providers=[c for c in clinicians if c.role.value == "provider"],
         today=today,
         form=RecallBookingForm(),
         picker=patient_picker.build(
