@@ -10,7 +10,7 @@ Found with EXPLAIN (ANALYZE, BUFFERS) at 100,000 patients (issue 15):
   count hashed all 20,000 by a sequential scan; the page probed 900 journeys' rows).
 
 Revision ID: 5c0e7d9a2b41
-Revises: a17e9b073ac0
+Revises: c81f4e9a2d17
 Create Date: 2026-11-27 09:40:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5c0e7d9a2b41"
-down_revision = "a17e9b073ac0"
+down_revision = "c81f4e9a2d17"
 branch_labels = None
 depends_on = None
 
