@@ -40,7 +40,11 @@ EXPECTED = {
         "ix_questionnaire_response_opens",
         "ix_questionnaire_response_patient_status",
     ),
-    "recalls": ("ix_follow_up_due_on", "ix_follow_up_scheduled_window"),
+    "recalls": (
+        "ix_follow_up_due_on",
+        "ix_follow_up_scheduled_window",
+        "ix_follow_up_scheduled_due",  # scheduled follow-ups in due order (5c0e7d9a2b41)
+    ),
     "stale visit messages": ("ix_patient_message_due",),
     "claim": ("ix_patient_message_due",),
 }
