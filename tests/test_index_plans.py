@@ -97,3 +97,12 @@ def test_the_registry_dashboard_reads_its_stored_rows_through_their_indexes(db):
     plan = _plans(db, lambda: registry.figures(Filters(instrument="odi")))
     assert "Seq Scan on registry_point" not in plan
     assert len(re.findall(r"(?:Scan using|Index Scan on) ix_registry_point_\w+", plan)) >= 2
+
+
+def test_a_registry_view_reads_its_stored_figures_by_primary_key(db):
+    """Stored figures (migration 89743aaa753d) are read beside the generation's one row by the
+    filters' key: a probe of pk_registry_figures, whatever the number of filter sets stored."""
+    registry.figures(Filters())  # computes and stores; the next view reads what it stored
+    plan = _plans(db, lambda: registry.figures(Filters()))
+    assert "pk_registry_figures" in plan and "pk_registry_generation" in plan
+    assert "registry_point" not in plan
