@@ -115,6 +115,8 @@ def _note_changes(session: Session, _context) -> None:
             continue
         dirty = dirty or _dirty(session)
         dirty[key].update(ids)
+    if any(isinstance(obj, (m.Cycle, QuestionnaireResponse)) for obj in session.deleted):
+        session.info[_CHANGED] = True  # their stored rows went with them (ON DELETE CASCADE)
 
 
 @event.listens_for(Session, "before_commit")

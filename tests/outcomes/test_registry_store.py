@@ -244,6 +244,18 @@ def test_two_transactions_answering_the_same_cycle_both_commit_and_both_are_stor
         db.session.remove()
 
 
+def test_a_deleted_answer_moves_the_generation_on(two):
+    first, _second = two
+    registry_store.settle()
+    generation = db.session.scalar(sa.select(RegistryGeneration.value))
+    six = response(first, "odi", "6 weeks")
+    db.session.delete(six)  # its stored row goes by ON DELETE CASCADE
+    db.session.flush()
+    registry_store.settle()
+    assert db.session.get(RegistryPoint, six.id) is None
+    assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation + 1
+
+
 @pytest.mark.parametrize("commit_before", ["_aggregates", "_store"])
 def test_a_view_racing_a_commit_never_leaves_out_of_date_figures_current(
     race_app, db_kind, monkeypatch, commit_before
