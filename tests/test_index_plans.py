@@ -106,3 +106,11 @@ def test_a_registry_view_reads_its_stored_figures_by_primary_key(db):
     plan = _plans(db, lambda: registry.figures(Filters()))
     assert "pk_registry_figures" in plan and "pk_registry_generation" in plan
     assert "registry_point" not in plan
+
+
+def test_the_registry_provider_filter_reads_providers_by_role_and_name(client, login, db):
+    """One role's accounts in name order (migration 0d1e6015612b): an index range, never a scan
+    of every account (one patient in twenty has a portal account)."""
+    login(Role.PROVIDER)
+    plan = _plans(db, lambda: client.get("/registry"))
+    assert "ix_user_account_role_name" in plan
