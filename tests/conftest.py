@@ -17,7 +17,7 @@ from clinic import create_app
 from clinic.auth.models import Role, User
 from clinic.extensions import db as _db
 from clinic.extensions import limiter
-from clinic.outcomes.registry_store import refresh_pending
+from clinic.outcomes.registry_store import settle
 from clinic.scheduling import recalls
 from config import TestConfig
 from tests import factories
@@ -62,8 +62,9 @@ class FreshContextClient(FlaskClient):
         kwargs.setdefault("buffered", True)
         if has_app_context():
             # Records the test wrote itself (never committed: the test's transaction is rolled
-            # back) get their stored registry rows, as their commit would have given them.
-            refresh_pending()
+            # back) get their stored registry rows and a new registry generation, as their
+            # commit would have given them.
+            settle()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
@@ -305,7 +306,7 @@ class QueryCounter:
     def __enter__(self) -> QueryCounter:
         from sqlalchemy import event
 
-        refresh_pending()  # the test's own writes get their registry rows first, uncounted
+        settle()  # the test's own writes get their registry rows (as at commit) first, uncounted
         self.count = 0
         self.statements: list[str] = []
         event.listen(self.connection, "before_cursor_execute", self._count)

@@ -124,3 +124,20 @@ def test_the_recall_list_walks_scheduled_follow_ups_in_due_order(db):
     # on near-empty tables either scheduled partial index may be chosen (CI took the window one)
     assert "ix_follow_up_scheduled_" in plan
     assert "Seq Scan on journey" not in plan and "Seq Scan on follow_up" not in plan
+
+
+def test_a_registry_view_reads_its_stored_figures_by_primary_key(db):
+    """Stored figures (migration 89743aaa753d) are read beside the generation's one row by the
+    filters' key: a probe of pk_registry_figures, whatever the number of filter sets stored."""
+    registry.figures(Filters())  # computes and stores; the next view reads what it stored
+    plan = _plans(db, lambda: registry.figures(Filters()))
+    assert "pk_registry_figures" in plan and "pk_registry_generation" in plan
+    assert "registry_point" not in plan
+
+
+def test_the_registry_provider_filter_reads_providers_by_role_and_name(client, login, db):
+    """One role's accounts in name order (migration 0d1e6015612b): an index range, never a scan
+    of every account (one patient in twenty has a portal account)."""
+    login(Role.PROVIDER)
+    plan = _plans(db, lambda: client.get("/registry"))
+    assert "ix_user_account_role_name" in plan

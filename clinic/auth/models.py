@@ -66,6 +66,8 @@ class User(UserMixin, TimestampMixin, VersionedMixin, Model):
             name="patient_link_matches_role",
         ),
         sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+        # staff of one role by name (the registry's provider filter), among the portal accounts
+        sa.Index("ix_user_account_role_name", "role", "full_name"),
     )
 
     def get_id(self) -> str:

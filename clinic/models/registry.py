@@ -11,7 +11,12 @@ from clinic.models.audit import AuditEvent  # noqa: F401
 from clinic.models.submission import FormSubmission  # noqa: F401
 from clinic.outcomes.adverse_models import AdverseEvent, PatientConcern  # noqa: F401
 from clinic.outcomes.models import QuestionnaireAnswer, QuestionnaireResponse  # noqa: F401
-from clinic.outcomes.registry_models import RegistryCycle, RegistryPoint  # noqa: F401
+from clinic.outcomes.registry_models import (  # noqa: F401
+    RegistryCycle,
+    RegistryFigures,
+    RegistryGeneration,
+    RegistryPoint,
+)
 from clinic.patients.models import Patient  # noqa: F401
 from clinic.portal.models import PortalLink  # noqa: F401
 from clinic.scheduling.models import Appointment, CalendarFeed, Room, WorkingHours  # noqa: F401

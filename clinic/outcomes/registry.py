@@ -4,16 +4,23 @@ Every figure is an SQL aggregate (a fixed number of queries whatever the data si
 stored registry rows (`registry_models`: one narrow row per injected cycle and per follow-up
 answer, kept current by `registry_store`); Python only turns sums into means, intervals and
 shares. The cohort's definition, read live from the records, is in `cohort`.
+
+The aggregates' rows are stored per set of filters (`RegistryFigures`) for the registry's
+generation and the day they were computed for, so a view reads them in one statement while
+nothing they depend on has changed; the small-cell rule (a setting) is applied after reading.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
 from clinic.extensions import db
 from clinic.journeys import models as m
@@ -30,9 +37,11 @@ from clinic.outcomes.registry_models import (
     RESPONDER,
     WORSE,
     RegistryCycle,
+    RegistryFigures,
+    RegistryGeneration,
     RegistryPoint,
 )
-from clinic.outcomes.registry_store import refresh_pending
+from clinic.outcomes.registry_store import changed_in_transaction, refresh_pending
 from clinic.timeutil import clinic_today
 
 INSTRUMENTS = {"odi": "Oswestry Disability Index", "ndi": "Neck Disability Index",
@@ -132,7 +141,7 @@ def _timepoint_query(cycles: sa.Select | None, code: str, today: date):
         sa.select(
             *keys,
             sa.func.min(p.follow_up_id).label("order_key"),
-            sa.func.count().label("count"),
+            sa.func.count().label("answers"),
             sa.func.count(sa.case((p.available_from <= today, 1))).label("opened"),
             sa.func.sum(sa.case((paired, p.change))).label("total"),
             sa.func.sum(sa.case((paired, p.change * p.change))).label("total_sq"),
@@ -184,7 +193,7 @@ def _tally(rows) -> dict[tuple[str, str], _Tally]:
         t = tallies.get((row.code, row.label))
         if t is None:
             t = tallies[(row.code, row.label)] = _Tally(order_key=row.order_key)
-        count, opened, kind = int(row.count), int(row.opened), int(row.kind)
+        count, opened, kind = int(row.answers), int(row.opened), int(row.kind)
         t.order_key = min(t.order_key, row.order_key)
         t.assigned += count
         t.eligible += opened
@@ -221,11 +230,94 @@ RELATEDNESS_ORDER = ("unrelated", "unlikely", "possible", "probable", "definite"
 
 
 def figures(filters: Filters, today: date | None = None) -> Figures:
-    """The cohort's figures: four aggregate queries over the stored registry rows, whatever
-    the number of patients (this transaction's own changes are stored first)."""
+    """The cohort's figures: stored ones when they are current (one statement), else four
+    aggregate queries over the stored registry rows, whatever the number of patients, then
+    stored. A transaction with changes of its own not yet committed computes them afresh."""
     refresh_pending()
+    db.session.flush()  # an adverse event not flushed yet counts as a change too
     today = today or clinic_today()
-    min_cell = int(current_app.config.get("REGISTRY_MIN_CELL", 5))
+    if changed_in_transaction():
+        return _figures(filters, _aggregates(filters, today))
+    key = filters_key(filters)
+    stored = db.session.execute(_STORED, {"key": key, "day": today}).one_or_none()
+    if stored is not None and stored.figures is not None:
+        return _figures(filters, json.loads(stored.figures))
+    # Computed after reading the generation: in read-committed each statement sees at least
+    # what that one did, so the figures are never older than the number they are stored under.
+    aggregates = _aggregates(filters, today)
+    if stored is not None:
+        _store(key, stored.generation, today, json.dumps(aggregates, separators=(",", ":")))
+    return _figures(filters, aggregates)
+
+
+def filters_key(filters: Filters) -> str:
+    """The filters, normalised: those set, by name, in a fixed order."""
+    return ";".join(
+        f"{f.name}={value}"
+        for f in fields(filters)
+        if (value := getattr(filters, f.name)) is not None
+    )
+
+
+# The generation and, when they are current, the figures stored for these filters and this day.
+_STORED = (
+    sa.select(RegistryGeneration.value.label("generation"), RegistryFigures.figures)
+    .outerjoin(
+        RegistryFigures,
+        sa.and_(
+            RegistryFigures.filters_key == sa.bindparam("key"),
+            RegistryFigures.generation == RegistryGeneration.value,
+            RegistryFigures.day == sa.bindparam("day"),
+        ),
+    )
+    .where(RegistryGeneration.id == 1)
+)
+
+
+def _store(key: str, generation: int, day: date, aggregates: str) -> None:
+    """Store the figures, unless another view stored some for a later generation meanwhile
+    (two views computing the same figures at once: the second waits, then replaces or keeps)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RegistryFigures)
+    statement = insert.values(filters_key=key, generation=generation, day=day, figures=aggregates)
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[RegistryFigures.filters_key],
+            set_={
+                "generation": statement.excluded.generation,
+                "day": statement.excluded.day,
+                "figures": statement.excluded.figures,
+            },
+            where=RegistryFigures.generation <= statement.excluded.generation,
+        )
+    )
+
+
+class _Group(NamedTuple):
+    """One group of answers (_timepoint_query's row), as stored."""
+
+    code: str
+    label: str
+    kind: int
+    order_key: int
+    answers: int
+    opened: int
+    total: str | None
+    total_sq: str | None
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _group(r) -> list:
+    """A row of _timepoint_query as stored (the sums as exact decimal text)."""
+    return [r.code, r.label, int(r.kind), int(r.order_key), int(r.answers), int(r.opened),
+            _text(r.total), _text(r.total_sq)]  # fmt: skip
+
+
+def _aggregates(filters: Filters, today: date) -> dict:
+    """The four aggregate queries' rows, as plain values (JSON: sums as exact decimal text)."""
     cycles = stored_cohort(filters)
     rc = RegistryCycle
     size = db.session.execute(
@@ -239,18 +331,36 @@ def figures(filters: Filters, today: date | None = None) -> Figures:
             rc.cycle_id,
         )
     ).one()
-    tallies = _tally(db.session.execute(_timepoint_query(cycles, filters.instrument, today)))
-    for label, patients in db.session.execute(_patients_query(cycles, filters.instrument, today)):
-        tallies[(filters.instrument, label)].patients = int(patients)
+    groups = [
+        _group(r) for r in db.session.execute(_timepoint_query(cycles, filters.instrument, today))
+    ]
+    patients = [
+        [label, int(n)]
+        for label, n in db.session.execute(_patients_query(cycles, filters.instrument, today))
+    ]
+    events = [
+        [int(grade), procedure.value, product.value, int(count), int(serious or 0)]
+        for grade, procedure, product, count, serious in db.session.execute(_events_query(cycles))
+    ]
+    return dict(size=[int(v) for v in size], groups=groups, patients=patients, events=events)
+
+
+def _figures(filters: Filters, aggregates: dict) -> Figures:
+    """The figures from the aggregates' rows (stored or just computed)."""
+    min_cell = int(current_app.config.get("REGISTRY_MIN_CELL", 5))
+    tallies = _tally(_Group(*row) for row in aggregates["groups"])
+    for label, patients in aggregates["patients"]:
+        tallies[(filters.instrument, label)].patients = patients
     rows = {label: t for (code, label), t in tallies.items() if code == filters.instrument}
     pgic = {label: t for (code, label), t in tallies.items() if code == "pgic"}
     timepoints = [_row(label, row, pgic.get(label), min_cell) for label, row in rows.items()]
     timepoints.sort(key=lambda t: t.due_days)
-    result = Figures(filters, min_cell, size[0], size[1], timepoints, surgery=size[2])
-    result.surgery_suppressed = stats.suppressed(size[1], min_cell) or stats.suppressed(
-        size[2], min_cell
+    cycles, patients, surgery = aggregates["size"]
+    result = Figures(filters, min_cell, cycles, patients, timepoints, surgery=surgery)
+    result.surgery_suppressed = stats.suppressed(patients, min_cell) or stats.suppressed(
+        surgery, min_cell
     )
-    _events(result, cycles)
+    _events(result, aggregates["events"])
     return result
 
 
@@ -277,8 +387,8 @@ def _row(label: str, row, pgic, min_cell: int) -> TimepointRow:
     )
 
 
-def _events(result: Figures, cycles: sa.Select | None) -> None:
-    """Adverse events by grade and by the stronger of the two relatedness judgements."""
+def _events_query(cycles: sa.Select | None) -> sa.Select:
+    """Adverse events counted by grade and both relatedness judgements (and how many serious)."""
     query = (
         sa.select(
             AdverseEvent.grade,
@@ -290,12 +400,16 @@ def _events(result: Figures, cycles: sa.Select | None) -> None:
         .join(RegistryCycle, RegistryCycle.cycle_id == AdverseEvent.cycle_id)
         .group_by(AdverseEvent.grade, AdverseEvent.related_procedure, AdverseEvent.related_product)
     )
-    query = _in_cohort(query, cycles, AdverseEvent.cycle_id)
+    return _in_cohort(query, cycles, AdverseEvent.cycle_id)
+
+
+def _events(result: Figures, rows) -> None:
+    """Adverse events by grade and by the stronger of the two relatedness judgements."""
     table: dict[int, dict[str, int]] = {g: dict.fromkeys(RELATEDNESS_ORDER, 0) for g in range(1, 6)}
-    for grade, procedure, product, count, serious in db.session.execute(query):
-        strongest = max(procedure.value, product.value, key=RELATEDNESS_ORDER.index)
+    for grade, procedure, product, count, serious in rows:
+        strongest = max(procedure, product, key=RELATEDNESS_ORDER.index)
         table[grade][strongest] += count
-        result.serious_events += int(serious or 0)
+        result.serious_events += serious
     result.events = table
 
 

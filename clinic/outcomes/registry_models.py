@@ -4,6 +4,10 @@ They are derived data, kept current by `registry_store` from the records they su
 (answers, follow-ups, stages, processing and injection records, journeys) in the same
 transaction as the change, so the cohort dashboard reads two narrow tables instead of joining
 the whole clinical history on every view. `flask registry rebuild` recomputes them.
+
+The dashboard's aggregates over them are stored too (`RegistryFigures`, per set of filters),
+valid while the registry's generation (`RegistryGeneration`, moved on by every commit that
+changes what they are computed from) and the day are those they were computed for.
 """
 
 from __future__ import annotations
@@ -90,3 +94,30 @@ class RegistryPoint(Model):
 # What a stored answer is, as bits of RegistryPoint.kind (whether it has opened depends on the
 # day, so the registry works that out when it reads them).
 IN_WINDOW, OUT_OF_WINDOW, PAIRED, RESPONDER, WORSE, PGIC_RESPONDER = (1 << i for i in range(6))
+
+
+class RegistryGeneration(Model):
+    """One row: a number `registry_store` moves on, in the same transaction, whenever a commit
+    changes anything the registry's figures are computed from (stored rows, adverse events).
+    Figures stored for an older number are out of date."""
+
+    __tablename__ = "registry_generation"
+
+    id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+
+class RegistryFigures(Model):
+    """The dashboard's aggregates for one set of filters, as computed for a generation and a day
+    (what has opened depends on the day); read instead of recomputing while both still hold."""
+
+    __tablename__ = "registry_figures"
+
+    # the filters, normalised (registry.filters_key)
+    filters_key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    generation: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
+    day: Mapped[date] = mapped_column(sa.Date, nullable=False)
+    # the aggregate queries' rows, as JSON (registry._encode)
+    figures: Mapped[str] = mapped_column(sa.Text, nullable=False)

@@ -13,6 +13,13 @@ transaction at a time anyway.
 
 Bulk writes that bypass the ORM (the benchmark's generator, Core updates) call `touch_cycles`
 / `touch_journeys` or `rebuild`; `flask registry rebuild` recomputes everything.
+
+The dashboard stores its figures per set of filters (`registry.figures`), valid for one
+registry generation. A commit that changed stored rows or an adverse event moves the generation
+on, last thing before it commits (after the cycle locks, so no lock order can deadlock), in the
+same transaction: a reader sees the new number only together with the new rows, and figures
+stored under an older number are never read as current. Until its commit, a transaction that
+changed them reads figures computed afresh (its own changes are not in the stored ones).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from clinic.extensions import db
 from clinic.journeys import models as m
+from clinic.outcomes.adverse_models import AdverseEvent
 from clinic.outcomes.cohort import Filters, cohort
 from clinic.outcomes.models import BASELINE, QuestionnaireResponse, ResponseStatus
 from clinic.outcomes.registry_models import (
@@ -35,12 +43,15 @@ from clinic.outcomes.registry_models import (
     RESPONDER,
     WORSE,
     RegistryCycle,
+    RegistryFigures,
+    RegistryGeneration,
     RegistryPoint,
 )
 from clinic.outcomes.scoring import MCID_POINTS, NRS_PERCENT
 from clinic.patients import merge as patient_merge
 
 _DIRTY = "registry_dirty"
+_CHANGED = "registry_changed"  # this transaction changed what the figures are computed from
 LOCK_NAMESPACE = 7311  # pg_advisory_xact_lock(namespace, cycle id)
 CHUNK = 500  # ids per statement (SQLite's bound-parameter limit is far above)
 
@@ -97,23 +108,52 @@ def _note_changes(session: Session, _context) -> None:
             key, ids = "journeys", {obj.id}
         elif isinstance(obj, _BY_JOURNEY):
             key, ids = "journeys", _values(obj, "journey_id")
+        elif isinstance(obj, AdverseEvent):  # the figures count them (by their cycle)
+            session.info[_CHANGED] = True
+            continue
         else:
             continue
         dirty = dirty or _dirty(session)
         dirty[key].update(ids)
+    if any(isinstance(obj, (m.Cycle, QuestionnaireResponse)) for obj in session.deleted):
+        session.info[_CHANGED] = True  # their stored rows went with them (ON DELETE CASCADE)
 
 
 @event.listens_for(Session, "before_commit")
 def _refresh_before_commit(session: Session) -> None:
-    if session.info.get(_DIRTY):
-        session.flush()
-        refresh_pending(session, lock=True)
+    settle(session)
+
+
+def settle(session: Session | None = None) -> None:
+    """What a commit does first: store this transaction's changes (flushed now, as the commit
+    would only flush them after this hook), recompute the touched cycles' rows under their locks,
+    and move the generation on if anything the figures read changed."""
+    session = session or db.session()
+    session.flush()
+    refresh_pending(session, lock=True)
+    if session.info.pop(_CHANGED, False):
+        bump_generation(session.connection())
+
+
+def changed_in_transaction(session: Session | None = None) -> bool:
+    """Whether this transaction has changed, and not yet committed, what the figures read."""
+    return bool((session or db.session()).info.get(_CHANGED))
+
+
+_BUMP = sa.update(RegistryGeneration).values(value=RegistryGeneration.value + 1)
+
+
+def bump_generation(connection: sa.Connection) -> None:
+    """Figures stored so far are out of date once this transaction commits (on PostgreSQL the
+    row stays locked until then: the next writer's number follows this one's)."""
+    connection.execute(_BUMP)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None and not previous_transaction.nested:
         session.info.pop(_DIRTY, None)
+        session.info.pop(_CHANGED, None)
 
 
 def refresh_pending(session: Session | None = None, *, lock: bool = False) -> None:
@@ -142,20 +182,33 @@ def refresh_pending(session: Session | None = None, *, lock: bool = False) -> No
     if lock and connection.dialect.name == "postgresql":
         for cycle_id in ids:
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_NAMESPACE, cycle_id)))
+    changed = 0
     for chunk in _chunks(ids):
-        _refresh(connection, chunk)
+        changed += _refresh(connection, chunk)
+    if changed:  # rows deleted or written (a cycle not injected has none either way)
+        session.info[_CHANGED] = True
 
 
 def rebuild(connection: sa.Connection | None = None) -> tuple[int, int]:
-    """Recompute every stored registry row; returns (cycles, answers) stored."""
+    """Recompute every stored registry row and move the generation on (stored figures from
+    before are out of date, and deleted); returns (cycles, answers) stored."""
     connection = connection or db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("LOCK TABLE registry_cycle, registry_point IN EXCLUSIVE MODE"))
-    _refresh(connection, None)
+    recompute_rows(connection)
+    bump_generation(connection)
+    current = sa.select(RegistryGeneration.value).scalar_subquery()
+    connection.execute(sa.delete(RegistryFigures).where(RegistryFigures.generation < current))
     return (
         connection.scalar(sa.select(sa.func.count()).select_from(RegistryCycle)) or 0,
         connection.scalar(sa.select(sa.func.count()).select_from(RegistryPoint)) or 0,
     )
+
+
+def recompute_rows(connection: sa.Connection) -> None:
+    """Recompute every stored cycle and answer row (the stored rows' migration fills them so,
+    before the generation's table exists)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("LOCK TABLE registry_cycle, registry_point IN EXCLUSIVE MODE"))
+    _refresh(connection, None)
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -164,11 +217,14 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
         yield ordered[start : start + CHUNK]
 
 
-def _refresh(connection: sa.Connection, cycle_ids: list[int] | None) -> None:
-    """Delete and recompute the stored rows of these cycles (all cycles when None)."""
+def _refresh(connection: sa.Connection, cycle_ids: list[int] | None) -> int:
+    """Delete and recompute the stored rows of these cycles (all cycles when None); returns
+    how many rows were deleted or written."""
     params = {} if cycle_ids is None else {"ids": cycle_ids}
-    for statement in _statements(every_cycle=cycle_ids is None):
-        connection.execute(statement, params)
+    return sum(  # (an INSERT's row count is kept only when asked for: _statements)
+        max(connection.execute(statement, params).rowcount, 0)
+        for statement in _statements(every_cycle=cycle_ids is None)
+    )
 
 
 _STATEMENTS: dict[bool, tuple] = {}
@@ -188,8 +244,12 @@ def _statements(every_cycle: bool) -> tuple:
         _STATEMENTS[every_cycle] = (
             points,
             cycles,
-            sa.insert(RegistryCycle).from_select(_CYCLE_COLUMNS, _cycle_rows(ids)),
-            sa.insert(RegistryPoint).from_select(_POINT_COLUMNS, _point_rows(ids)),
+            sa.insert(RegistryCycle)
+            .from_select(_CYCLE_COLUMNS, _cycle_rows(ids))
+            .execution_options(preserve_rowcount=True),
+            sa.insert(RegistryPoint)
+            .from_select(_POINT_COLUMNS, _point_rows(ids))
+            .execution_options(preserve_rowcount=True),
         )
     return _STATEMENTS[every_cycle]
 

@@ -96,9 +96,9 @@ def upgrade():
         )
 
     # ### end Alembic commands ###
-    from clinic.outcomes.registry_store import rebuild  # noqa: PLC0415 - the app at this revision
+    from clinic.outcomes.registry_store import recompute_rows  # noqa: PLC0415 - the app's recompute
 
-    rebuild(op.get_bind())
+    recompute_rows(op.get_bind())
 
 
 def downgrade():

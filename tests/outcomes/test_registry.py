@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from clinic.outcomes import cohort as cohort_query
 from clinic.outcomes import registry, registry_store
 from clinic.outcomes.cohort import Filters
 from clinic.outcomes.export import csv_line, safe_cell
+from clinic.outcomes.registry_models import RegistryFigures, RegistryGeneration
+from clinic.timeutil import clinic_today
 from tests.outcomes.registry_data import answered, complete, response, treat
 
 # ODI baseline → 6 weeks for seven patients: changes 10, 20, 30, −5, 0 (in window), one answered
@@ -111,6 +114,106 @@ def test_query_count_does_not_grow_with_the_data(db, app, make_journey, provider
         answered(treat(make_journey, provider, staff, staff2), "odi", 50, 40)
     registry_store.refresh_pending()
     assert _count_queries(db, lambda: registry.figures(Filters())) == one <= 5
+
+
+def _fresh(filters: Filters, today=None) -> registry.Figures:
+    """The figures computed now from the stored rows, past any stored figures."""
+    return registry._figures(filters, registry._aggregates(filters, today or clinic_today()))
+
+
+def _stored(db) -> dict[str, int]:
+    """The stored figures' filters and generation."""
+    rows = db.session.execute(sa.select(RegistryFigures.filters_key, RegistryFigures.generation))
+    return dict(rows.all())
+
+
+def _generation(db) -> int:
+    return db.session.scalar(sa.select(RegistryGeneration.value))
+
+
+def test_a_view_stores_its_figures_and_the_next_reads_them_in_one_statement(
+    app, client, login, db, cohort, provider
+):
+    login(Role.PROVIDER, provider)
+    assert client.get("/registry").status_code == 200  # computed, then stored
+    assert _stored(db) == {"instrument=odi": _generation(db)}
+    assert _count_queries(db, lambda: registry.figures(Filters())) == 1
+    assert registry.figures(Filters()) == _fresh(Filters())
+    app.config["REGISTRY_MIN_CELL"] = 8  # the small-cell rule is applied to stored figures too
+    try:
+        assert _six_weeks(registry.figures(Filters())).suppressed
+    finally:
+        app.config["REGISTRY_MIN_CELL"] = 5
+
+
+def test_two_sets_of_filters_are_stored_apart(client, login, db, cohort, provider):
+    for journey, (base, six) in zip(cohort, [(8, 6), (3, 2)], strict=False):
+        answered(journey, "nrs_pain", base, six)
+    login(Role.PROVIDER, provider)
+    assert client.get("/registry").status_code == 200
+    assert client.get("/registry?instrument=nrs_pain&therapy=prp").status_code == 200
+    pain = Filters(therapy="prp", instrument="nrs_pain")
+    assert set(_stored(db)) == {"instrument=odi", "therapy=prp;instrument=nrs_pain"}
+    odi, nrs = registry.figures(Filters()), registry.figures(pain)
+    assert odi == _fresh(Filters()) and nrs == _fresh(pain)
+    assert (_six_weeks(odi).change.n, _six_weeks(nrs).change.n) == (5, 2)
+
+
+def test_an_answer_saved_by_a_request_makes_the_stored_figures_out_of_date(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2, days_ago=42)  # 6 weeks: open today
+    answered(journey, "nrs_pain", 8, None)
+    six = response(journey, "nrs_pain", "6 weeks")
+    pain = Filters(instrument="nrs_pain")
+    login(Role.PROVIDER, provider)
+    assert client.get("/registry?instrument=nrs_pain").status_code == 200
+    before = _generation(db)
+    assert _stored(db) == {"instrument=nrs_pain": before}
+    assert _six_weeks(registry.figures(pain)).answered == 0
+    entered = client.post_form(
+        f"/questionnaires/{six.id}/enter",
+        {"item_axial": "5", "submit": "Submit answers", "version": str(six.version)},
+    )
+    assert entered.status_code == 302
+    assert _generation(db) == before + 1  # moved on by the request's own commit
+    page = client.get("/registry?instrument=nrs_pain").get_data(as_text=True)
+    assert _stored(db) == {"instrument=nrs_pain": before + 1}
+    after = registry.figures(pain)
+    assert after == _fresh(pain) and _six_weeks(after).answered == 1
+    assert _six_weeks(after).change.n == 1 and "Pain (0–10)" in page
+
+
+def test_an_adverse_event_reported_by_a_request_shows_in_the_next_view(
+    client, login, db, cohort, provider
+):
+    login(Role.PROVIDER, provider)
+    assert client.get("/registry").status_code == 200
+    assert registry.figures(Filters()).serious_events == 0
+    form = {"term_code": "deep_infection", "grade": "3", "serious_hospital": "y",
+            "related_procedure": "probable", "related_product": "possible",
+            "action_taken": "admitted", "outcome": "recovering",
+            "onset_on": (clinic_today() - timedelta(days=3)).isoformat(),
+            "cycle_id": str(cohort[0].cycles[0].id)}  # fmt: skip
+    reported = client.post_form(f"/journeys/{cohort[0].id}/adverse-events/new", form)
+    assert reported.status_code == 302
+    assert client.get("/registry").status_code == 200
+    result = registry.figures(Filters())
+    assert result == _fresh(Filters())
+    assert result.serious_events == 1 and result.events[3]["probable"] == 1
+
+
+def test_stored_figures_hold_for_the_day_they_were_computed_for(db, cohort):
+    registry_store.settle()  # the cohort as its commit leaves it
+    today = clinic_today()
+    registry.figures(Filters(), today=today)
+    assert _count_queries(db, lambda: registry.figures(Filters(), today=today)) == 1
+    later = today + timedelta(days=120)  # what was still pending has opened by then
+    assert _count_queries(db, lambda: registry.figures(Filters(), today=later)) == 6
+    three = next(t for t in registry.figures(Filters(), today=later).timepoints
+                 if t.label == "3 months")  # fmt: skip
+    assert three.eligible == 7 and three.pending == 0
+    assert registry.figures(Filters(), today=later) == _fresh(Filters(), later)
 
 
 def test_csv_cells_that_start_a_formula_are_neutralised():

@@ -1,6 +1,7 @@
 """The registry's stored rows stay equal to the records they summarise, whatever changes them:
 answers, voids, follow-ups, the product, the journey, a patient merge; at commit, in the same
-transaction; and with two transactions changing the same cycle at once."""
+transaction; and with two transactions changing the same cycle at once. Stored figures are
+never read as current once a commit has changed what they were computed from."""
 
 from __future__ import annotations
 
@@ -25,9 +26,12 @@ from clinic.outcomes.registry_models import (
     PAIRED,
     RESPONDER,
     RegistryCycle,
+    RegistryFigures,
+    RegistryGeneration,
     RegistryPoint,
 )
 from clinic.patients import merge as patient_merge
+from clinic.timeutil import clinic_today
 from tests import factories
 from tests.conftest import make_test_app
 from tests.databases import fresh_url
@@ -181,9 +185,10 @@ def test_two_transactions_answering_the_same_cycle_both_commit_and_both_are_stor
     refresh, first = registry_store._refresh, threading.Lock()
 
     def slow_refresh(connection, cycle_ids):
-        refresh(connection, cycle_ids)
+        changed = refresh(connection, cycle_ids)
         if first.acquire(blocking=False):
             time.sleep(0.5)  # the other transaction refreshes the same cycle meanwhile
+        return changed
 
     monkeypatch.setattr(registry_store, "_refresh", slow_refresh)
     with race_app.app_context():  # both transactions write the cycle's first stored rows
@@ -239,11 +244,109 @@ def test_two_transactions_answering_the_same_cycle_both_commit_and_both_are_stor
         db.session.remove()
 
 
+def test_a_deleted_answer_moves_the_generation_on(two):
+    first, _second = two
+    registry_store.settle()
+    generation = db.session.scalar(sa.select(RegistryGeneration.value))
+    six = response(first, "odi", "6 weeks")
+    db.session.delete(six)  # its stored row goes by ON DELETE CASCADE
+    db.session.flush()
+    registry_store.settle()
+    assert db.session.get(RegistryPoint, six.id) is None
+    assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation + 1
+
+
+@pytest.mark.parametrize("commit_before", ["_aggregates", "_store"])
+def test_a_view_racing_a_commit_never_leaves_out_of_date_figures_current(
+    race_app, db_kind, monkeypatch, commit_before
+):
+    """A view reads the generation while a writer's commit is pending; the writer commits just
+    before the view aggregates (read-committed: it sees the new rows) or just before it stores
+    what it aggregated from the old ones. Either way the figures are filed under the generation
+    the view read, which the writer's commit moved on together with its rows: never current.
+    The next view recomputes, and what it stores equals the records."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time: no commit lands inside a view")
+    journey_id = race_app.config["RACE_JOURNEY"]
+    bump, aggregates = registry_store.bump_generation, registry._aggregates
+    hooked = getattr(registry, commit_before)
+    score = {"_aggregates": 10, "_store": 20}[commit_before]  # baseline 50: changes 40 and 30
+    bumped, commit_now, committed = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def held_bump(connection):
+        bump(connection)
+        bumped.set()
+        commit_now.wait(timeout=30)  # the new rows and number stay uncommitted meanwhile
+
+    def late(*args):
+        commit_now.set()  # the view has read the generation: the writer commits now
+        committed.wait(timeout=30)
+        return hooked(*args)
+
+    def write() -> None:
+        try:
+            with race_app.app_context():
+                begin_write(db.session)
+                resp = db.session.scalars(
+                    sa.select(QuestionnaireResponse).where(
+                        QuestionnaireResponse.journey_id == journey_id,
+                        QuestionnaireResponse.instrument_code == "odi",
+                        QuestionnaireResponse.timepoint == "6 weeks",
+                    )
+                ).one()
+                complete(resp, score)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as err:
+            errors.append(err)
+        finally:
+            committed.set()
+
+    with race_app.app_context():
+        db.session.execute(sa.delete(RegistryFigures))
+        db.session.commit()
+        db.session.remove()
+    monkeypatch.setattr(registry_store, "bump_generation", held_bump)
+    monkeypatch.setattr(registry, commit_before, late)
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert bumped.wait(timeout=30)
+        with race_app.app_context():
+            registry.figures(Filters())  # the generation read before the writer's commit
+            db.session.commit()
+            db.session.remove()
+    finally:
+        commit_now.set()
+        writer.join(timeout=60)
+    assert not errors, errors
+    monkeypatch.setattr(registry, commit_before, hooked)
+    with race_app.app_context():
+        current = db.session.scalar(sa.select(RegistryGeneration.value))
+        raced = db.session.scalar(sa.select(RegistryFigures.generation))
+        assert raced == current - 1  # filed under the number it read: out of date at once
+        result = registry.figures(Filters())  # so this view recomputes and stores
+        db.session.commit()
+        assert db.session.scalar(sa.select(RegistryFigures.generation)) == current
+        fresh = registry._figures(Filters(), aggregates(Filters(), clinic_today()))
+        assert result == fresh == registry.figures(Filters())
+        six = next(t for t in result.timepoints if t.label == "6 weeks")
+        assert six.change.n == 1 and six.change.mean == 50 - score
+        db.session.rollback()
+        db.session.remove()
+
+
 def test_flask_registry_rebuild_restores_rows_lost_to_a_bulk_write(app, two):
-    registry_store.refresh_pending()
+    registry_store.settle()
     kept = _snapshot()
+    registry.figures(Filters())  # stored for the current generation
+    generation = db.session.scalar(sa.select(RegistryGeneration.value))
     db.session.execute(sa.delete(RegistryPoint))  # e.g. a bulk import past the app
     result = app.test_cli_runner().invoke(args=["registry", "rebuild"])
     assert result.exit_code == 0, result.output
     assert "2 treated cycles" in result.output
     assert _snapshot() == kept
+    # figures stored before are out of date (a bulk write may have changed anything): deleted
+    assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation + 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RegistryFigures)) == 0

@@ -114,10 +114,15 @@ def chart(result: Figures) -> dict | None:
 
 
 def _options() -> dict:
-    providers = db.session.scalars(
-        sa.select(User).where(User.role == Role.PROVIDER).order_by(User.full_name)
+    # two columns each, not whole records (a user's would bring its patient record along)
+    providers = db.session.execute(
+        sa.select(User.id, User.full_name)
+        .where(User.role == Role.PROVIDER)
+        .order_by(User.full_name)
     ).all()
-    conditions = db.session.scalars(sa.select(Condition).order_by(Condition.name)).all()
+    conditions = db.session.execute(
+        sa.select(Condition.id, Condition.code, Condition.name).order_by(Condition.name)
+    ).all()
     return dict(
         providers=[(p.id, p.full_name) for p in providers],
         conditions=[(c.id, f"{c.code} {c.name}") for c in conditions],
