@@ -19,6 +19,7 @@ from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
 from clinic.models.base import UTCDateTime
 from clinic.patients.models import Patient
 from clinic.patients.services import search_query
+from clinic.scheduling.models import LIVE_STATUSES, Appointment
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
@@ -145,8 +146,7 @@ class WorkRow(NamedTuple):
     own_first: int  # 0: the patient is on the user's care team
     patient_id: int
     kind: StageKind
-    started_at: datetime | None
-    updated_at: datetime
+    in_window: int  # 1: an appointment, a start or a change in the period asked for (or none asked)
 
 
 @dataclass
@@ -156,6 +156,7 @@ class WorkRows:
     sections: dict[str, list[WorkRow]]
     limit: int
     show: str = "all"
+    window: tuple[datetime, datetime] | None = None  # the period each row's in_window is for
 
     def capped(self, section: str) -> bool:
         return len(self.sections.get(section, [])) > self.limit
@@ -204,17 +205,22 @@ def _predecessor_done(cycle_id: sa.ColumnElement, kind: sa.ColumnElement) -> sa.
 _STATEMENTS: dict[tuple, sa.Select] = {}
 
 
-def _worklist_statement(role: Role, show: str, sections: tuple[str, ...], limit: int):
-    key = (role, show, sections, limit)
+def _worklist_statement(
+    role: Role, show: str, sections: tuple[str, ...], limit: int, windowed: bool
+):
+    key = (role, show, sections, limit, windowed)
     statement = _STATEMENTS.get(key)
     if statement is None:
         statement = _STATEMENTS[key] = _build_worklist_statement(*key)
     return statement
 
 
-def _build_worklist_statement(role: Role, show: str, sections: tuple[str, ...], limit: int):
+def _build_worklist_statement(
+    role: Role, show: str, sections: tuple[str, ...], limit: int, windowed: bool
+):
     """The sections' first `limit` + 1 stages each, in one statement, ordered as the page
-    lists them (care team first, then the oldest change first).
+    lists them (care team first, then the oldest change first), and when `windowed`, whether
+    each is in the period the page filters on (worked out for these rows only).
 
     The candidate stages (the sections' statuses from the open-stage index, and today's
     procedures from the start-time index) are joined to their open journeys once, in one CTE
@@ -305,16 +311,54 @@ def _build_worklist_statement(role: Role, show: str, sections: tuple[str, ...], 
         for name in sections
     ]
     listed = sa.union_all(*(sa.select(part) for part in parts)).subquery("listed")
-    return sa.select(listed).order_by(listed.c.own_first, listed.c.updated_at, listed.c.stage_id)
+    in_window: sa.ColumnElement[int] = sa.literal_column("1", sa.Integer)
+    if windowed:
+        in_window = sa.case((_in_window(listed.c), 1), else_=0)
+    return sa.select(
+        listed.c.section,
+        listed.c.stage_id,
+        listed.c.own_first,
+        listed.c.patient_id,
+        listed.c.kind,
+        in_window.label("in_window"),
+    ).order_by(listed.c.own_first, listed.c.updated_at, listed.c.stage_id)
+
+
+def _in_window(row) -> sa.ColumnElement[bool]:
+    """The stage started or changed in the period, or its patient has a live appointment
+    starting in it: a probe of that patient's appointments (the OFFSET keeps it one, rather
+    than a hash of every appointment in the period)."""
+    start = sa.bindparam("wl_from", type_=UTCDateTime())
+    end = sa.bindparam("wl_to", type_=UTCDateTime())
+    booked = sa.exists(
+        sa.select(Appointment.id)
+        .where(
+            Appointment.patient_id == row.patient_id,
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+            Appointment.status.in_(sorted(LIVE_STATUSES, key=lambda s: s.value)),
+        )
+        .offset(0)
+    )
+    return sa.or_(
+        sa.and_(row.started_at >= start, row.started_at < end),
+        sa.and_(row.updated_at >= start, row.updated_at < end),
+        booked,
+    )
 
 
 def worklist_rows(
-    user: User, limit: int = 200, show: str = "all", sections: tuple[str, ...] = SECTIONS
+    user: User,
+    limit: int = 200,
+    show: str = "all",
+    sections: tuple[str, ...] = SECTIONS,
+    window: tuple[datetime, datetime] | None = None,
 ) -> WorkRows:
     """Stages waiting on this user or their team, per section, in one statement: today's
     procedures, in progress, awaiting signature (providers) and up next.
 
-    Patients on the user's care team come first; `show="mine"` lists only them.
+    Patients on the user's care team come first; `show="mine"` lists only them. With a
+    `window` (UTC bounds), each row says whether it falls in it (`in_window`).
     """
     wanted = tuple(
         name
@@ -324,15 +368,16 @@ def worklist_rows(
     found: dict[str, list[WorkRow]] = {name: [] for name in SECTIONS}
     if wanted:
         start, end = clinic_day_bounds(clinic_today())
-        statement = _worklist_statement(user.role, show, wanted, limit)
+        statement = _worklist_statement(user.role, show, wanted, limit, window is not None)
+        params = {"wl_user": user.id, "wl_day_start": start, "wl_day_end": end}
+        if window is not None:
+            params["wl_from"], params["wl_to"] = window
         db.session.flush()  # as the ORM's execute would: the rows see this request's writes
-        result = db.session.connection().execute(
-            statement, {"wl_user": user.id, "wl_day_start": start, "wl_day_end": end}
-        )
+        result = db.session.connection().execute(statement, params)
         make = WorkRow._make
         for row in result:  # in the page's order, each section's rows in turn
             found[row[0]].append(make(row))
-    return WorkRows(found, limit, show)
+    return WorkRows(found, limit, show, window)
 
 
 def load_stages(ids: set[int]) -> dict[int, m.Stage]:
