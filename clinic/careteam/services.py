@@ -25,17 +25,17 @@ from clinic.timeutil import clinic_day_bounds, clinic_today
 EXPLANATION_MAX = 500
 
 
-def _team_patient_selects(user: User, now: datetime) -> list[sa.Select]:
-    """SELECTs of patient ids whose care team includes this user, one per way in."""
-    start, end = clinic_day_bounds(clinic_today())
+def _team_patient_selects(user_id: int | sa.ColumnElement[int], start, end) -> list[sa.Select]:
+    """SELECTs of patient ids whose care team includes this user, one per way in (today's
+    appointments: those overlapping `start`..`end`)."""
     open_journey = m.Journey.status.in_(OPEN_JOURNEY)
     return [
-        sa.select(m.Journey.patient_id).where(open_journey, m.Journey.provider_id == user.id),
+        sa.select(m.Journey.patient_id).where(open_journey, m.Journey.provider_id == user_id),
         sa.select(m.Journey.patient_id)
         .join(JourneyMember, JourneyMember.journey_id == m.Journey.id)
-        .where(open_journey, JourneyMember.user_id == user.id),
+        .where(open_journey, JourneyMember.user_id == user_id),
         sa.select(Appointment.patient_id).where(
-            Appointment.provider_id == user.id,
+            Appointment.provider_id == user_id,
             Appointment.status.in_(list(LIVE_STATUSES)),
             Appointment.starts_at < end,
             Appointment.ends_at > start,
@@ -49,7 +49,19 @@ def team_patients(user: User) -> sa.Select:
     instead of receiving thousands of bound ids."""
     if user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
         return sa.select(Patient.id).where(sa.false())
-    union = sa.union(*_team_patient_selects(user, utcnow())).subquery()
+    start, end = clinic_day_bounds(clinic_today())
+    union = sa.union(*_team_patient_selects(user.id, start, end)).subquery()
+    return sa.select(union.c[0])
+
+
+def team_patients_of(
+    user_id: sa.ColumnElement[int], start: sa.ColumnElement, end: sa.ColumnElement
+) -> sa.Select:
+    """`team_patients` with the user and today's bounds as bound parameters, for a statement
+    built once and run for every clinician. A patient may come back more than once (UNION ALL):
+    an `IN` probe does not mind, and the database skips sorting or hashing the team to drop
+    the repeats (thousands of patients for a provider)."""
+    union = sa.union_all(*_team_patient_selects(user_id, start, end)).subquery()
     return sa.select(union.c[0])
 
 
@@ -64,8 +76,10 @@ def in_care_team(user: User, patient_id: int) -> bool:
     """Whether this clinician is on the patient's care team (one query)."""
     if user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
         return False
+    start, end = clinic_day_bounds(clinic_today())
     selects = [
-        s.where(s.selected_columns[0] == patient_id) for s in _team_patient_selects(user, utcnow())
+        s.where(s.selected_columns[0] == patient_id)
+        for s in _team_patient_selects(user.id, start, end)
     ]
     return bool(db.session.scalar(sa.select(sa.exists(sa.union(*selects).subquery().select()))))
 

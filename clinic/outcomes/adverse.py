@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -234,6 +235,41 @@ def serious_awaiting_review(limit: int = 50) -> list[AdverseEvent]:
             .limit(limit)
         )
     )
+
+
+class SeriousAlert(NamedTuple):
+    """A serious event awaiting review, as the worklist's banner names it."""
+
+    id: int
+    term_label: str
+    family_name: str
+    given_name: str
+
+    @property
+    def patient_name(self) -> str:
+        """As `Patient.display_name` writes it: family name first."""
+        return f"{self.family_name}, {self.given_name}"
+
+
+def serious_alerts(limit: int = 50) -> list[SeriousAlert]:
+    """`serious_awaiting_review`'s events as the banner shows them: the event, its term and
+    the patient's name (not the event and patient records)."""
+    query = (
+        sa.select(AdverseEvent.id, AdverseEvent.term_label, Patient.family_name, Patient.given_name)
+        .join(Patient, Patient.id == AdverseEvent.patient_id)
+        .where(AdverseEvent.serious.is_(True), AdverseEvent.reviewed_at.is_(None))
+        .order_by(AdverseEvent.reported_at, AdverseEvent.id)
+        .limit(limit)
+    )
+    return [SeriousAlert(*row) for row in db.session.execute(query)]
+
+
+def open_concern_count(limit: int = 100) -> int:
+    """How many concerns `open_concerns` lists (it stops at `limit`)."""
+    listed = (
+        sa.select(PatientConcern.id).where(PatientConcern.status == ConcernStatus.OPEN).limit(limit)
+    )
+    return db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
 
 
 def open_concerns(limit: int = 100) -> list[PatientConcern]:

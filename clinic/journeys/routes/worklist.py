@@ -7,11 +7,10 @@ from flask_login import current_user
 
 from clinic.inputs import query_text
 from clinic.journeys import bp
-from clinic.journeys.services.queries import SECTIONS, WORKLIST_SHOW, find_patients, worklist_rows
+from clinic.journeys.services.queries import SECTIONS, WORKLIST_SHOW, find_patients
 from clinic.journeys.states import StageKind
-from clinic.journeys.worklist_view import ANCHORS, WHEN_CHOICES, build_page
+from clinic.journeys.worklist_view import ANCHORS, WHEN_CHOICES, worklist_page
 from clinic.models import audit
-from clinic.reads import patients_of
 from clinic.timeutil import clinic_today
 
 
@@ -29,10 +28,9 @@ def render_worklist():
     if kind_code and kind_code not in kinds:
         abort(400)
     today = clinic_today()
-    work = worklist_rows(current_user, show=show)
-    page = build_page(work, when, kinds.get(kind_code), today, expanded)
+    page = worklist_page(current_user, show, when, kinds.get(kind_code), today, expanded)
     shown = [s for rows in page.sections.values() for s in rows]
-    audit.record_read("worklist.viewed", current_user, patients_of(shown, "journey.patient_id"))
+    audit.record_read("worklist.viewed", current_user, {s.patient_id for s in shown})
     return render_template(
         "journeys/worklist.html",
         page=page,

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, selectinload
 
 from clinic.auth.models import Role, User
 from clinic.careteam.models import JourneyMember, TeamRole
-from clinic.careteam.services import team_patients
+from clinic.careteam.services import team_patients_of
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
+from clinic.models.base import UTCDateTime
 from clinic.patients.models import Patient
 from clinic.patients.services import search_query
+from clinic.scheduling.models import LIVE_STATUSES, Appointment
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
@@ -126,10 +129,16 @@ FIRST_KINDS = (StageKind.EVALUATION, StageKind.COLLECTION)
 
 WORKLIST_SHOW = ("all", "mine")
 SECTIONS = ("today", "in_progress", "to_sign", "ready")
+# The stage statuses each section lists (all within ix_stage_open's predicate); "today" lists
+# the procedures started today whatever their status (bar cancelled).
+SECTION_STATUS = {
+    "in_progress": StageStatus.IN_PROGRESS,
+    "to_sign": StageStatus.COMPLETED,
+    "ready": StageStatus.PENDING,
+}
 
 
-@dataclass(frozen=True)
-class WorkRow:
+class WorkRow(NamedTuple):
     """One stage of a worklist section, as much as the page filters and orders by."""
 
     section: str
@@ -137,8 +146,7 @@ class WorkRow:
     own_first: int  # 0: the patient is on the user's care team
     patient_id: int
     kind: StageKind
-    started_at: datetime | None
-    updated_at: datetime
+    in_window: int  # 1: an appointment, a start or a change in the period asked for (or none asked)
 
 
 @dataclass
@@ -148,6 +156,7 @@ class WorkRows:
     sections: dict[str, list[WorkRow]]
     limit: int
     show: str = "all"
+    window: tuple[datetime, datetime] | None = None  # the period each row's in_window is for
 
     def capped(self, section: str) -> bool:
         return len(self.sections.get(section, [])) > self.limit
@@ -169,29 +178,7 @@ class Worklist:
         return stage.journey.patient_id in self.mine
 
 
-def _section(name: str, conditions: list[sa.ColumnElement[bool]], order: sa.Label, limit: int):
-    """The section's first `limit` + 1 open-journey stages in worklist order, read from stage
-    and journey rows alone (the open-stage index); patients and cycles are joined later, for
-    the rows a page shows."""
-    return (
-        sa.select(
-            sa.literal(name, sa.String).label("section"),
-            m.Stage.id.label("stage_id"),
-            order,
-            m.Journey.patient_id,
-            m.Stage.kind,
-            m.Stage.started_at,
-            m.Stage.updated_at,
-        )
-        .join(m.Stage.journey)
-        .where(m.Journey.status.in_(OPEN_JOURNEY), *conditions)
-        .order_by(order, m.Stage.updated_at, m.Stage.id)
-        .limit(limit + 1)
-        .subquery(name)
-    )
-
-
-def _predecessor_done() -> sa.ColumnElement[bool]:
+def _predecessor_done(cycle_id: sa.ColumnElement, kind: sa.ColumnElement) -> sa.ColumnElement[bool]:
     """A pending stage's predecessor in its cycle is completed or signed. The OFFSET keeps
     PostgreSQL from turning this EXISTS into a hash of every completed or signed stage (63,000
     at 100,000 patients, most of the section's time): it stays a probe of the candidate's own
@@ -199,12 +186,12 @@ def _predecessor_done() -> sa.ColumnElement[bool]:
     previous = sa.orm.aliased(m.Stage)
     previous_kind = sa.case(
         {"processing": "collection", "injection": "processing", "recovery": "injection"},
-        value=sa.cast(m.Stage.kind, sa.String),
+        value=sa.cast(kind, sa.String),
     )
     return sa.exists(
         sa.select(previous.id)
         .where(
-            previous.cycle_id == m.Stage.cycle_id,
+            previous.cycle_id == cycle_id,
             sa.cast(previous.kind, sa.String) == previous_kind,
             previous.status.in_([StageStatus.COMPLETED, StageStatus.SIGNED]),
         )
@@ -212,66 +199,185 @@ def _predecessor_done() -> sa.ColumnElement[bool]:
     )
 
 
+# Built once per (role, show, sections, limit) and run with the user and today's bounds as
+# parameters: building the statement and working out its cache key each time cost more than
+# the database took to answer it.
+_STATEMENTS: dict[tuple, sa.Select] = {}
+
+
+def _worklist_statement(
+    role: Role, show: str, sections: tuple[str, ...], limit: int, windowed: bool
+):
+    key = (role, show, sections, limit, windowed)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = _build_worklist_statement(*key)
+    return statement
+
+
+def _build_worklist_statement(
+    role: Role, show: str, sections: tuple[str, ...], limit: int, windowed: bool
+):
+    """The sections' first `limit` + 1 stages each, in one statement, ordered as the page
+    lists them (care team first, then the oldest change first), and when `windowed`, whether
+    each is in the period the page filters on (worked out for these rows only).
+
+    The candidate stages (the sections' statuses from the open-stage index, and today's
+    procedures from the start-time index) are joined to their open journeys once, in one CTE
+    the four sections then read, rather than each section joining its own stages to every open
+    journey (four scans of the journey table). The care team is a subquery the database works
+    out once and hashes (not thousands of ids bound into the statement)."""
+    user_id = sa.bindparam("wl_user", type_=sa.Integer)
+    day_start = sa.bindparam("wl_day_start", type_=UTCDateTime())
+    day_end = sa.bindparam("wl_day_end", type_=UTCDateTime())
+    if role in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        team = team_patients_of(user_id, day_start, day_end).cte("team")
+    else:
+        team = sa.select(Patient.id).where(sa.false()).cte("team")
+    on_team = m.Journey.patient_id.in_(sa.select(team.c[0]))
+    statuses = [SECTION_STATUS[name] for name in sections if name in SECTION_STATUS]
+    ways_in: list[sa.ColumnElement[bool]] = []
+    if statuses:
+        ways_in.append(m.Stage.status.in_(statuses))
+    if "today" in sections:
+        ways_in.append(
+            sa.and_(
+                m.Stage.started_at >= day_start,
+                m.Stage.started_at < day_end,
+                m.Stage.kind.in_(PROCEDURE_KINDS),
+                m.Stage.status != StageStatus.CANCELLED,
+            )
+        )
+    scope: sa.ColumnElement[bool] = (
+        sa.true() if role is Role.PROVIDER else m.Stage.kind.in_(STAFF_KINDS)
+    )
+    candidate = (
+        sa.select(
+            m.Stage.id.label("stage_id"),
+            m.Stage.kind,
+            m.Stage.status,
+            m.Stage.cycle_id,
+            m.Stage.started_at,
+            m.Stage.updated_at,
+            m.Journey.id.label("journey_id"),
+            m.Journey.patient_id,
+            m.Journey.provider_id,
+            sa.case((on_team, 0), else_=1).label("own_first"),
+        )
+        .join(m.Stage.journey)
+        .where(m.Journey.status.in_(OPEN_JOURNEY), scope, sa.or_(*ways_in))
+        .cte("candidate")
+    )
+    c = candidate.c
+    covering = sa.select(JourneyMember.journey_id).where(
+        JourneyMember.user_id == user_id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
+    )
+    conditions: dict[str, list[sa.ColumnElement[bool]]] = {
+        "today": [
+            c.started_at >= day_start,
+            c.started_at < day_end,
+            c.kind.in_(PROCEDURE_KINDS),
+            c.status != StageStatus.CANCELLED,
+        ],
+        "in_progress": [c.status == StageStatus.IN_PROGRESS],
+        # the user's own journeys and those they cover, whoever's care team (show=mine too)
+        "to_sign": [
+            c.status == StageStatus.COMPLETED,
+            sa.or_(c.provider_id == user_id, c.journey_id.in_(covering)),
+        ],
+        # "Up next": pending stages whose predecessor in the cycle is done (or the first ones).
+        "ready": [
+            c.status == StageStatus.PENDING,
+            sa.or_(c.kind.in_(FIRST_KINDS), _predecessor_done(c.cycle_id, c.kind)),
+        ],
+    }
+    if show == "mine":
+        for name in ("today", "in_progress", "ready"):
+            conditions[name].append(c.own_first == 0)
+    parts = [
+        sa.select(
+            sa.literal_column(f"'{name}'", sa.String).label("section"),
+            c.stage_id,
+            c.own_first,
+            c.patient_id,
+            c.kind,
+            c.started_at,
+            c.updated_at,
+        )
+        .where(*conditions[name])
+        .order_by(c.own_first, c.updated_at, c.stage_id)
+        .limit(limit + 1)
+        .subquery(name)
+        for name in sections
+    ]
+    listed = sa.union_all(*(sa.select(part) for part in parts)).subquery("listed")
+    in_window: sa.ColumnElement[int] = sa.literal_column("1", sa.Integer)
+    if windowed:
+        in_window = sa.case((_in_window(listed.c), 1), else_=0)
+    return sa.select(
+        listed.c.section,
+        listed.c.stage_id,
+        listed.c.own_first,
+        listed.c.patient_id,
+        listed.c.kind,
+        in_window.label("in_window"),
+    ).order_by(listed.c.own_first, listed.c.updated_at, listed.c.stage_id)
+
+
+def _in_window(row) -> sa.ColumnElement[bool]:
+    """The stage started or changed in the period, or its patient has a live appointment
+    starting in it: a probe of that patient's appointments (the OFFSET keeps it one, rather
+    than a hash of every appointment in the period)."""
+    start = sa.bindparam("wl_from", type_=UTCDateTime())
+    end = sa.bindparam("wl_to", type_=UTCDateTime())
+    booked = sa.exists(
+        sa.select(Appointment.id)
+        .where(
+            Appointment.patient_id == row.patient_id,
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+            Appointment.status.in_(sorted(LIVE_STATUSES, key=lambda s: s.value)),
+        )
+        .offset(0)
+    )
+    return sa.or_(
+        sa.and_(row.started_at >= start, row.started_at < end),
+        sa.and_(row.updated_at >= start, row.updated_at < end),
+        booked,
+    )
+
+
 def worklist_rows(
-    user: User, limit: int = 200, show: str = "all", sections: tuple[str, ...] = SECTIONS
+    user: User,
+    limit: int = 200,
+    show: str = "all",
+    sections: tuple[str, ...] = SECTIONS,
+    window: tuple[datetime, datetime] | None = None,
 ) -> WorkRows:
     """Stages waiting on this user or their team, per section, in one statement: today's
     procedures, in progress, awaiting signature (providers) and up next.
 
-    Patients on the user's care team come first; `show="mine"` lists only them.
+    Patients on the user's care team come first; `show="mine"` lists only them. With a
+    `window` (UTC bounds), each row says whether it falls in it (`in_window`).
     """
-
-    # The care team is a subquery the database joins (a semi-join, a hashed subplan in the
-    # ordering), not thousands of ids bound into every statement; one CTE, worked out once
-    # for the four sections.
-    team = team_patients(user).cte("team")
-    on_team = m.Journey.patient_id.in_(sa.select(team.c[0]))
-    covering = sa.select(JourneyMember.journey_id).where(
-        JourneyMember.user_id == user.id, JourneyMember.team_role == TeamRole.COVERING_PROVIDER
-    )
-    mine = sa.or_(m.Journey.provider_id == user.id, m.Journey.id.in_(covering))
-    scope: sa.ColumnElement[bool] = (
-        sa.true() if user.role is Role.PROVIDER else m.Stage.kind.in_(STAFF_KINDS)
-    )
-    if show == "mine":
-        scope = sa.and_(scope, on_team)
-    own_first = sa.case((on_team, 0), else_=1).label("own_first")
-    start, end = clinic_day_bounds(clinic_today())
-    conditions: dict[str, list[sa.ColumnElement[bool]]] = {
-        "today": [
-            scope,
-            m.Stage.kind.in_(PROCEDURE_KINDS),
-            m.Stage.started_at >= start,
-            m.Stage.started_at < end,
-            m.Stage.status != StageStatus.CANCELLED,
-        ],
-        "in_progress": [scope, m.Stage.status == StageStatus.IN_PROGRESS],
-        "to_sign": [mine, m.Stage.status == StageStatus.COMPLETED],
-        # "Up next": pending stages whose predecessor in the cycle is done (or the first ones).
-        "ready": [
-            scope,
-            m.Stage.status == StageStatus.PENDING,
-            sa.or_(m.Stage.kind.in_(FIRST_KINDS), _predecessor_done()),
-        ],
-    }
-    wanted = [
+    wanted = tuple(
         name
-        for name in sections
-        if name != "to_sign" or user.role is Role.PROVIDER  # only providers sign
-    ]
+        for name in SECTIONS
+        if name in sections and (name != "to_sign" or user.role is Role.PROVIDER)
+    )  # only providers sign
     found: dict[str, list[WorkRow]] = {name: [] for name in SECTIONS}
     if wanted:
-        parts = [_section(name, conditions[name], own_first, limit) for name in wanted]
-        query = sa.union_all(*(sa.select(part) for part in parts))
-        for row in db.session.execute(query):
-            found[row.section].append(WorkRow(**row._asdict()))
-    for rows in found.values():  # the union keeps no order: each section's, again
-        rows.sort(key=lambda r: (r.own_first, _utc(r.updated_at), r.stage_id))
-    return WorkRows(found, limit, show)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        start, end = clinic_day_bounds(clinic_today())
+        statement = _worklist_statement(user.role, show, wanted, limit, window is not None)
+        params = {"wl_user": user.id, "wl_day_start": start, "wl_day_end": end}
+        if window is not None:
+            params["wl_from"], params["wl_to"] = window
+        db.session.flush()  # as the ORM's execute would: the rows see this request's writes
+        result = db.session.connection().execute(statement, params)
+        make = WorkRow._make
+        for row in result:  # in the page's order, each section's rows in turn
+            found[row[0]].append(make(row))
+    return WorkRows(found, limit, show, window)
 
 
 def load_stages(ids: set[int]) -> dict[int, m.Stage]:

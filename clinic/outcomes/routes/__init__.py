@@ -8,9 +8,10 @@ from clinic.outcomes import bp
 
 @bp.app_template_global()
 def safety_alerts() -> SimpleNamespace:
-    """Serious adverse events awaiting review and open patient concerns (for the worklist)."""
+    """Serious adverse events awaiting review (their names) and how many patient concerns are
+    open (for the worklist)."""
     return SimpleNamespace(
-        serious=adverse_events.serious_awaiting_review(), concerns=adverse_events.open_concerns()
+        serious=adverse_events.serious_alerts(), concerns=adverse_events.open_concern_count()
     )
 
 
