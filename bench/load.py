@@ -147,6 +147,8 @@ def vacuum_analyze(url: str) -> None:
     engine = sa.create_engine(_driver(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(sa.text("VACUUM (ANALYZE)"))
+        # and write out what it dirtied now, not in a checkpoint in the middle of a page's run
+        connection.execute(sa.text("CHECKPOINT"))
     engine.dispose()
 
 
