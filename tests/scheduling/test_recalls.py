@@ -185,15 +185,9 @@ def _page(client) -> str:
     return client.get("/schedule/recalls").get_data(as_text=True)
 
 
-def test_one_click_books_the_suggested_slot_linked_to_the_follow_up(client, login, db):
-    desk = login(Role.FRONT_DESK)
-    journey, provider = _journey()
-    follow_up = _follow_up(journey, "six weeks", 2, 20)
-    html = _page(client)
-    assert f'id="recall-{follow_up.id}"' in html and "Dr Rhea Voss" in html
-    rows, _ = recalls.recall_page(clinic_today(), now=utcnow())
-    slot = rows[0].slot
-    response = client.post_form(
+def _book_suggested(client, follow_up, slot):
+    """The recall list's one click: book the suggested slot for this follow-up."""
+    return client.post_form(
         f"/schedule/recalls/{follow_up.id}/book",
         {
             "kind": "follow_up",
@@ -203,6 +197,17 @@ def test_one_click_books_the_suggested_slot_linked_to_the_follow_up(client, logi
         },
         token_from="/schedule/recalls",
     )
+
+
+def test_one_click_books_the_suggested_slot_linked_to_the_follow_up(client, login, db):
+    desk = login(Role.FRONT_DESK)
+    journey, provider = _journey()
+    follow_up = _follow_up(journey, "six weeks", 2, 20)
+    html = _page(client)
+    assert f'id="recall-{follow_up.id}"' in html and "Dr Rhea Voss" in html
+    rows, _ = recalls.recall_page(clinic_today(), now=utcnow())
+    slot = rows[0].slot
+    response = _book_suggested(client, follow_up, slot)
     assert response.status_code == 302
     appointment = db.session.scalar(
         sa.select(Appointment).where(Appointment.follow_up_id.is_not(None))
@@ -420,16 +425,7 @@ def test_the_front_desk_count_is_kept_until_a_follow_up_or_booking_is_written(
     assert statements and not any("window_closes_on" in s for s in statements)
     rows, _ = recalls.recall_page(clinic_today(), now=utcnow())
     slot = next(r.slot for r in rows if r.follow_up.id == follow_up.id)
-    response = client.post_form(
-        f"/schedule/recalls/{follow_up.id}/book",
-        {
-            "kind": "follow_up",
-            "provider": str(slot.provider.id),
-            "room": str(slot.room.id) if slot.room else "",
-            "starts_at": slot.starts_at.isoformat(),
-        },
-        token_from="/schedule/recalls",
-    )
+    response = _book_suggested(client, follow_up, slot)
     assert response.status_code == 302
     html = client.get("/front-desk").get_data(as_text=True)
     assert "1 follow-up due and not booked" in html and "1 overdue" in html
