@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -141,6 +142,8 @@ def end_registered_sessions(user: User, *, keep: SignedInSession | None = None) 
     result = db.session.execute(
         query.values(ended_at=utcnow()).execution_options(synchronize_session=False)
     )
+    if has_request_context():
+        g.pop("session_row", None)  # the row read at sign-in check may have just been ended
     return int(getattr(result, "rowcount", 0) or 0)
 
 
