@@ -87,7 +87,24 @@ class MrnCounter(Model):
     __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
 
 
-class Patient(TimestampMixin, VersionedMixin, Model):
+class PersonName:
+    """A patient's name as the pages write it, for anything with `given_name` and
+    `family_name` (the record, or a calendar's light row)."""
+
+    given_name: str
+    family_name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def display_name(self) -> str:
+        """Family name first, as lists and labels show it."""
+        return f"{self.family_name}, {self.given_name}"
+
+
+class Patient(PersonName, TimestampMixin, VersionedMixin, Model):
     """A person the clinic treats, identified by MRN and by name plus date of birth."""
 
     __tablename__ = "patient"
@@ -163,17 +180,8 @@ class Patient(TimestampMixin, VersionedMixin, Model):
         return value
 
     @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-    @property
     def is_merged(self) -> bool:
         return self.merged_into_id is not None
-
-    @property
-    def display_name(self) -> str:
-        """Family name first, as lists and labels show it."""
-        return f"{self.family_name}, {self.given_name}"
 
     @property
     def address_lines(self) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from clinic.auth.models import User
 from clinic.extensions import db
-from clinic.patients.models import Patient
+from clinic.patients.models import Patient, PersonName
 from clinic.scheduling.models import Appointment, Room, Status, VisitKind
 from clinic.scheduling.services import CLINICIAN_ROLES
 from clinic.timeutil import clinic_day_bounds, clinic_tz
@@ -89,7 +89,7 @@ def day_summary(day: date) -> dict[Status, int]:
 
 
 @dataclass(slots=True)
-class VisitRow:
+class VisitRow(PersonName):
     """One visit as a calendar lists it: plain columns (no ORM object, no relationships) and
     its times turned into the clinic's zone once, here, not again in every template use."""
 
@@ -107,14 +107,6 @@ class VisitRow:
     day: date  # the clinic's calendar day
     start_hm: str  # clinic wall-clock HH:MM
     end_hm: str
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.family_name}, {self.given_name}"
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
 
 
 def _patient_column(column):
