@@ -10,8 +10,9 @@ serves the app with gunicorn, deploy/gunicorn.conf.py and the production setting
 workers), and beside it the reference page (bench/reference.py: one indexed query, a small
 Jinja table) with the same settings on the same database. wrk drives every page with 8
 connections (bench/wrk/*.lua carry the session cookie, CSRF tokens and POST bodies). Printed per
-page: requests per second, p50/p95/p99 in ms, throughput as a ratio of the reference page's,
-large/small p95, and the SQL statements one request runs (counted in-process). Then the
+page: requests per second, p50/p95/p99 in ms, throughput as a ratio of the reference page's
+(measured at the start, and again just before each page: a shared machine's speed drifts within
+a run), large/small p95, and the SQL statements one request runs (counted in-process). Then the
 registry export's time to its first row, and each gunicorn worker's RSS after the run.
 """
 
@@ -77,6 +78,7 @@ class Result:
     p99: float
     bad: int
     sql: int | None = None
+    ref_rps: float | None = None  # the reference page, measured just before this page
 
 
 # --- the clinic -------------------------------------------------------------------------------
@@ -623,20 +625,32 @@ def run_clinic(size: str, url: str, args) -> tuple[dict[str, Result], dict]:
             browsers[role] = Browser(base)
             browsers[role].sign_in(email, password, totp)
         work = []
+        chosen = [part.strip() for part in args.pages.split(",") if part.strip()]
         for page in pages(ids):
+            if chosen and not any(part in page.name for part in chosen):
+                continue
             browser = browsers[page.role]
             body, env = post_body(page, browser, ids) if page.body else ("", {})
             work.append((page, browser.cookie, body, env))
         ref_url = f"http://127.0.0.1:{args.port + 1}/"
         results["reference"] = drive(ref_url, args.seconds, 8, "report.lua", {})
         print(f"  {size}: reference {results['reference'].rps:.0f} req/s", flush=True)
+        # A shared machine's speed drifts within a run: each page is compared with a short run
+        # of the reference page just before it, not only with the one at the start.
+        ref_seconds = max(2, args.seconds // 2)
         for page, cookie, body, env in work:
             settle(base)
+            ref_rps = drive(ref_url, ref_seconds, 8, "report.lua", {}).rps
             env = {"BENCH_COOKIE": cookie, "BENCH_BODY": body, **env}
             results[page.name] = drive(
                 base + page.path, args.seconds, page.connections, page.script, env
             )
-            print(f"  {size}: {page.name} {results[page.name].rps:.0f} req/s", flush=True)
+            results[page.name].ref_rps = ref_rps
+            print(
+                f"  {size}: {page.name} {results[page.name].rps:.0f} req/s "
+                f"(reference just before: {ref_rps:.0f})",
+                flush=True,
+            )
         settle(base)
         extra["export"] = export_first_row(base, browsers["provider"], "/registry/export.csv")
         extra["rss"] = worker_rss(app)
@@ -661,6 +675,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8700)
     parser.add_argument("--reuse", action="store_true", help="keep a clinic already built")
     parser.add_argument("--sizes", default="small,large", help="which clinics to run")
+    parser.add_argument(
+        "--pages", default="", help="only pages whose name contains one of these (comma-separated)"
+    )
     args = parser.parse_args(argv)
     base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL).replace("+psycopg", "")
     runs = {}
@@ -694,14 +711,17 @@ def report(runs: dict, args) -> None:
     )
     print(
         f"{'page':<26} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'vs ref':>7} "
-        f"{'L/S p95':>8} {'SQL':>4} {'bad':>5}"
+        f"{'L/S p95':>8} {'SQL':>4} {'bad':>5} {'ref/s':>6} {'vs its ref':>10}"
     )
     for name, r in large.items():
+        if name not in small:
+            continue
         ratio = r.p95 / small[name].p95 if small.get(name) and small[name].p95 else 0
         sql = "" if r.sql is None else str(r.sql)
+        near = f"{r.ref_rps:>6.0f} {r.rps / r.ref_rps:>10.3f}" if r.ref_rps else ""
         print(
             f"{name:<26} {r.rps:>7.1f} {r.p50:>7.1f} {r.p95:>7.1f} {r.p99:>7.1f} "
-            f"{r.rps / ref:>7.3f} {ratio:>8.2f} {sql:>4} {r.bad:>5}"
+            f"{r.rps / ref:>7.3f} {ratio:>8.2f} {sql:>4} {r.bad:>5} {near}"
         )
     for size, (_, more) in runs.items():
         first, whole, rows = more["export"]
