@@ -81,7 +81,7 @@ def test_the_registry_export_looks_answers_up_by_follow_up_and_cycle(db):
 def test_the_audit_action_prefix_is_an_index_range(client, login, db):
     login(Role.ADMIN)
     plan = _plans(db, lambda: client.get("/admin/audit?action=patient.v"))
-    assert "ix_audit_event_action" in plan
+    assert "ix_audit_event_action_time" in plan
 
 
 def test_up_next_probes_each_candidates_cycle_instead_of_hashing_every_done_stage(db, make_user):

@@ -30,7 +30,7 @@ class AuditEvent(Model):
         sa.ForeignKey("user_account.id", ondelete="RESTRICT"), index=True
     )
     actor_role: Mapped[str | None] = mapped_column(sa.String(20))
-    action: Mapped[str] = mapped_column(sa.String(60), nullable=False, index=True)
+    action: Mapped[str] = mapped_column(sa.String(60), nullable=False)
     object_type: Mapped[str | None] = mapped_column(sa.String(40))
     object_id: Mapped[str | None] = mapped_column(sa.String(64))
     patient_id: Mapped[int | None] = mapped_column(
@@ -41,7 +41,11 @@ class AuditEvent(Model):
 
     actor = db.relationship("User", lazy="joined", foreign_keys=[actor_id])
 
-    __table_args__ = (sa.Index("ix_audit_event_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_event_object", "object_type", "object_id"),
+        # an action's rows in time order (a filtered trail's page), and action prefixes as ranges
+        sa.Index("ix_audit_event_action_time", "action", "occurred_at", "id"),
+    )
 
 
 audit_event_patient = sa.Table(
