@@ -102,6 +102,18 @@ def test_up_next_probes_each_candidates_cycle_instead_of_hashing_every_done_stag
         assert " on stage " not in body, plan
 
 
+def test_the_care_teams_visits_today_come_from_the_overlap_index(db, make_user):
+    """A clinician's patients seen today are a range overlap in the GiST index of the
+    live-overlap exclusion (provider, visit range): the (provider, starts_at) index read every
+    earlier visit of the provider (3,930 for a bench clinician, 259 pages, for 12 today). On
+    these near-empty tables the planner may take the patient's overlap index instead (at
+    100,000 patients it takes the provider's)."""
+    provider = make_user(Role.PROVIDER)
+    plan = _plans(db, lambda: worklist_rows(provider, sections=("in_progress",)))
+    assert re.search(r"ex_appointment_\w+_overlap on appointment", plan), plan
+    assert "ix_appointment_provider_time" not in plan, plan
+
+
 def test_the_registry_dashboard_reads_its_stored_rows_through_their_indexes(db):
     """Answers by instrument, timepoint and kind; patients per timepoint (migration a17e9b073ac0):
     each read walks an index on the chosen instrument, never a scan of every stored answer.

@@ -19,7 +19,7 @@ from clinic.journeys.states import OPEN_JOURNEY
 from clinic.models import audit
 from clinic.models.base import utcnow
 from clinic.patients.models import Patient
-from clinic.scheduling.models import LIVE_STATUSES, Appointment
+from clinic.scheduling.models import LIVE_STATUSES, Appointment, VisitOverlaps
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
 EXPLANATION_MAX = 500
@@ -37,8 +37,7 @@ def _team_patient_selects(user_id: int | sa.ColumnElement[int], start, end) -> l
         sa.select(Appointment.patient_id).where(
             Appointment.provider_id == user_id,
             Appointment.status.in_(list(LIVE_STATUSES)),
-            Appointment.starts_at < end,
-            Appointment.ends_at > start,
+            VisitOverlaps(start, end),
         ),
     ]
 
