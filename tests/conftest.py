@@ -17,6 +17,7 @@ from clinic import create_app
 from clinic.auth.models import Role, User
 from clinic.extensions import db as _db
 from clinic.extensions import limiter
+from clinic.journeys.services import kept
 from clinic.outcomes.registry_store import settle
 from clinic.scheduling import recalls
 from config import TestConfig
@@ -103,6 +104,7 @@ def db(app: Flask):
     Commits made by the code under test become SAVEPOINT releases on this connection.
     """
     recalls.forget_counts()
+    kept.forget()
     with app.app_context():
         engines = _db._app_engines[app]
         engine = engines[None]
@@ -149,6 +151,7 @@ def module_connection(app: Flask):
 def savepoint_db(app: Flask, connection):
     """The database inside a savepoint of the module's transaction, rolled back after a test."""
     recalls.forget_counts()
+    kept.forget()
     with app.app_context():
         savepoint = connection.begin_nested()
         _db.session.remove()

@@ -233,6 +233,7 @@ def remove_member(journey: m.Journey, member: JourneyMember, by: User) -> None:
         raise Refused("That person is not on this journey's team.", "user_id")
     user_id, role = member.user_id, member.team_role
     db.session.delete(member)
+    _touch(journey)
     db.session.flush()
     audit.record(
         "care_team.unassigned",
@@ -240,6 +241,15 @@ def remove_member(journey: m.Journey, member: JourneyMember, by: User) -> None:
         obj=journey,
         patient_id=journey.patient_id,
         detail=f"{role.value} user {user_id}",
+    )
+
+
+def _touch(journey: m.Journey) -> None:
+    """The journey's team changed: its `updated_at` moves on (what the worklist's kept rows
+    watch), without a new version (an open form on the journey itself stays good)."""
+    db.session.execute(
+        sa.update(m.Journey).where(m.Journey.id == journey.id).values(updated_at=utcnow()),
+        execution_options={"synchronize_session": False},
     )
 
 

@@ -206,6 +206,7 @@ class Stage(TimestampMixin, VersionedMixin, Model):
             sqlite_where=sa.text(OPEN_STAGE_SQL),
         ),
         sa.Index("ix_stage_started_at", "started_at"),  # today's procedures
+        sa.Index("ix_stage_updated_at", "updated_at"),  # the kept worklist rows' stamp
     )
 
     @property

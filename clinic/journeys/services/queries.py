@@ -15,6 +15,7 @@ from clinic.careteam.models import JourneyMember, TeamRole
 from clinic.careteam.services import team_patients_of
 from clinic.extensions import db
 from clinic.journeys import models as m
+from clinic.journeys.services import kept
 from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
 from clinic.models.base import UTCDateTime
 from clinic.patients.models import Patient
@@ -368,15 +369,19 @@ def worklist_rows(
     found: dict[str, list[WorkRow]] = {name: [] for name in SECTIONS}
     if wanted:
         start, end = clinic_day_bounds(clinic_today())
-        statement = _worklist_statement(user.role, show, wanted, limit, window is not None)
-        params = {"wl_user": user.id, "wl_day_start": start, "wl_day_end": end}
-        if window is not None:
-            params["wl_from"], params["wl_to"] = window
         db.session.flush()  # as the ORM's execute would: the rows see this request's writes
-        result = db.session.connection().execute(statement, params)
-        make = WorkRow._make
-        for row in result:  # in the page's order, each section's rows in turn
-            found[row[0]].append(make(row))
+
+        def read() -> tuple[WorkRow, ...]:
+            statement = _worklist_statement(user.role, show, wanted, limit, window is not None)
+            params = {"wl_user": user.id, "wl_day_start": start, "wl_day_end": end}
+            if window is not None:
+                params["wl_from"], params["wl_to"] = window
+            result = db.session.connection().execute(statement, params)
+            return tuple(map(WorkRow._make, result))
+
+        key = (user.id, user.role, show, wanted, limit, window, start)
+        for row in kept.rows(key, read):  # in the page's order, each section's rows in turn
+            found[row.section].append(row)
     return WorkRows(found, limit, show, window)
 
 
