@@ -34,7 +34,7 @@ from clinic.journeys import models as m
 from clinic.scheduling.models import Appointment
 
 KEPT_SECONDS = 20
-KEPT_MAX = 256  # users x filters; least recently used dropped first
+KEPT_MAX = 64  # users x filters (up to ~100 KB each); least recently used dropped first
 WATCHED = (m.Stage, m.Journey, JourneyMember, Appointment)
 _WATCHED_TABLES = frozenset(model.__tablename__ for model in WATCHED)
 _WROTE = "worklist_inputs_written"
