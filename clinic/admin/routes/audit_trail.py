@@ -13,6 +13,7 @@ from flask import Response, abort, current_app, render_template, request, stream
 from flask_login import current_user
 from sqlalchemy.orm import aliased
 
+from clinic import memory
 from clinic.admin import bp
 from clinic.admin.forms import AuditSearchForm
 from clinic.auth import services
@@ -209,7 +210,7 @@ def audit_export():
     # commits when the view returns), then written out a line at a time.
     events = db.session.scalars(query.limit(EXPORT_LIMIT)).all()
     return Response(
-        stream_with_context(_rows(iter(events))),
+        stream_with_context(memory.then_give_back(_rows(iter(events)))),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
     )

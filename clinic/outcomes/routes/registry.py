@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 
+from clinic import memory
 from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.inputs import query_day, query_id
@@ -166,7 +167,9 @@ def registry_export():
     )
     name = f"registry-{variant}.csv"
     return Response(
-        stream_with_context(export.registry_rows(filters, deidentified=deidentified)),
+        stream_with_context(
+            memory.then_give_back(export.registry_rows(filters, deidentified=deidentified))
+        ),
         mimetype="text/csv",
         headers={"Content-Disposition": attachment(name), "Cache-Control": "no-store"},
     )
