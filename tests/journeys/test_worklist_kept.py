@@ -13,7 +13,7 @@ from clinic.careteam import services as team
 from clinic.careteam.models import JourneyMember
 from clinic.journeys import models as m
 from clinic.journeys.services import kept
-from clinic.journeys.services.queries import worklist_rows
+from clinic.journeys.services.queries import worklist_for, worklist_rows
 from clinic.journeys.states import StageStatus
 from tests import factories
 from tests.journeys.test_query_counts import build
@@ -112,3 +112,25 @@ def test_forget_drops_everything(db, make_user):
     assert kept._kept
     kept.forget()
     assert not kept._kept
+
+
+def test_batch_signing_decides_on_the_stages_stored_now(client, db, login, make_user):
+    """The sign-off list a POST checks against is read afresh, never from kept rows."""
+    provider = make_user(Role.PROVIDER)
+    login(Role.PROVIDER, provider)
+    build(db, provider, make_user(Role.CLINICAL_STAFF), 1)
+    db.session.commit()
+    token = client.csrf_token("/clinical/worklist")
+    worklist_for(provider, sections=("to_sign",))  # kept, as the review page's view keeps it
+    seen = []
+
+    def note(conn, cursor, statement, *args):
+        if "own_first" in statement:
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        client.client.post("/clinical/worklist/sign", data={"csrf_token": token})
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    assert len(seen) == 1

@@ -13,7 +13,7 @@ A write committed by another process is seen on the next view. A transaction tha
 earlier but commits after a later one cannot change the stamp; KEPT_SECONDS bounds how long
 such a view can lag. A transaction that has itself written one of those tables neither reads
 nor fills the kept rows (they must show its own uncommitted change, and must not outlive a
-rollback).
+rollback), and neither does a POST (batch signing decides on what is stored now).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from itertools import chain
 from typing import TypeVar
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -58,8 +59,8 @@ def forget() -> None:
 def rows(key: tuple, compute: Callable[[], T]) -> T:
     """`compute()`'s answer for `key`, kept until a watched table is written (above)."""
     session = db.session()
-    if session.info.get(_WROTE):
-        return compute()
+    if session.info.get(_WROTE) or (has_request_context() and request.method != "GET"):
+        return compute()  # a write decides on what is stored now, never on kept rows
     stamp = tuple(session.execute(_STAMP).one())
     now = time.monotonic()
     found = _kept.get(key)
