@@ -217,8 +217,12 @@ def prepare(url: str) -> dict:
             b=bench0,
         )
         someone = q("SELECT mrn, date_of_birth, phone_key FROM patient WHERE mrn = 'BX0000500'")
+        saves = _save_records(c, bench0, saving)
+        answers = _answer_records(c, answer, grace.password_hash)
     engine.dispose()
     return {
+        "saves": saves,
+        "answers": answers,
         "portal_email": answer.email,
         "response": answer.id,
         "chart_patient": chart.patient_id,
@@ -230,6 +234,74 @@ def prepare(url: str) -> dict:
         "born": someone.date_of_birth.isoformat(),
         "phone": someone.phone_key[-7:],
     }
+
+
+SAVERS = 8  # the save POSTs' clients, each saving its own record (wrk: one thread each)
+
+
+def _save_records(c, bench0: int, first) -> list[tuple[int, int]]:
+    """SAVERS processing stages in progress of the bench provider's journeys, `first` first:
+    each save client edits its own, as clinicians save different records. A small clinic has
+    too few of them, so journeys of other bench providers are handed over first."""
+    query = (
+        "SELECT s.journey_id, s.id FROM stage s JOIN journey j ON j.id = s.journey_id "
+        "WHERE j.provider_id = :b AND s.kind = 'processing' AND s.status = 'in_progress' "
+        "ORDER BY s.id LIMIT :n"
+    )
+    found = c.execute(sa.text(query), {"b": bench0, "n": SAVERS}).all()
+    if len(found) < SAVERS:
+        c.execute(
+            sa.text(
+                "UPDATE journey SET provider_id = :b WHERE id IN (SELECT s.journey_id FROM stage "
+                "s JOIN journey j ON j.id = s.journey_id JOIN user_account u ON "
+                "u.id = j.provider_id WHERE u.email LIKE 'bench%@bench.example.com' AND "
+                "j.provider_id <> :b AND s.kind = 'processing' AND s.status = 'in_progress' "
+                "ORDER BY s.id LIMIT :n)"
+            ),
+            {"b": bench0, "n": SAVERS - len(found)},
+        )
+        found = c.execute(sa.text(query), {"b": bench0, "n": SAVERS}).all()
+    rest = [(row[0], row[1]) for row in found if row[1] != first[1]]
+    return [(first[0], first[1]), *rest][:SAVERS]
+
+
+def _answer_records(c, first, password_hash: str) -> list[tuple[int, str]]:
+    """SAVERS open questionnaires of portal patients (response id, e-mail), `first` first, their
+    accounts given the demo patient password. A small clinic has few open ones: questionnaires
+    assigned to portal patients are opened (their window made to include today) until there
+    are enough."""
+    open_now = (
+        "r.status IN ('assigned', 'in_progress') "
+        "AND r.available_from <= CURRENT_DATE AND r.due_by >= CURRENT_DATE"
+    )
+    query = (
+        "SELECT r.id, u.email FROM questionnaire_response r "
+        "JOIN user_account u ON u.patient_id = r.patient_id "
+        "WHERE u.email LIKE 'patient-%@bench.example.com' AND {cond} "
+        "ORDER BY r.patient_id, r.id LIMIT :n"
+    )
+    found = c.execute(sa.text(query.format(cond=open_now)), {"n": SAVERS}).all()
+    if len(found) < SAVERS:
+        later = c.execute(
+            sa.text(query.format(cond=f"r.status = 'assigned' AND NOT ({open_now})")),
+            {"n": SAVERS - len(found)},
+        ).all()
+        c.execute(
+            sa.text(
+                "UPDATE questionnaire_response SET available_from = CURRENT_DATE - 1, "
+                "due_by = CURRENT_DATE + 30 WHERE id = ANY(:ids)"
+            ),
+            {"ids": [row[0] for row in later]},
+        )
+        found = [*found, *later]
+    records = [(first.id, first.email)]
+    records += [(row[0], row[1]) for row in found if row[0] != first.id]
+    for email in {email for _, email in records}:
+        c.execute(
+            sa.text("UPDATE user_account SET password_hash = :h WHERE email = :e"),
+            {"h": password_hash, "e": email},
+        )
+    return records[:SAVERS]
 
 
 LOGINS = {  # role: (e-mail, password, TOTP secret)
@@ -286,11 +358,12 @@ def pages(ids: dict) -> list[Page]:
         Page("portal journey", "patient", "/my/journey"),
         Page("portal questionnaires", "patient", "/my/questionnaires"),
         Page("booking POST", "front_desk", "/schedule/book", script="booking.lua", body="book"),
-        Page("stage save POST", "provider", saving, body="stage"),
+        Page("stage save POST", "provider", saving, script="save.lua", body="stage"),
         Page(
             "questionnaire save POST",
             "patient",
             f"/my/questionnaires/{ids['response']}",
+            script="save.lua",
             body="answer",
         ),
     ]
@@ -435,6 +508,45 @@ def post_body(page: Page, browser: Browser, ids: dict) -> tuple[str, dict[str, s
     return urllib.parse.urlencode(fields), {}
 
 
+def save_slots(page: Page, browser: Browser, ids: dict, base: str) -> tuple[str, dict[str, str]]:
+    """The save POSTs' clients, one record each (save.lua): their paths, session cookies, form
+    bodies with `{version}` where the version goes, and the version each starts from. The body
+    returned (the first client's) is the one whose statements are counted."""
+    if page.body == "stage":
+        records = [
+            (f"/clinical/journeys/{journey}/stages/{stage}", browser)
+            for journey, stage in ids["saves"]
+        ]
+    else:
+        signed_in: dict[str, Browser] = {ids["portal_email"]: browser}
+        for _, email in ids["answers"]:
+            if email not in signed_in:
+                signed_in[email] = Browser(base)
+                signed_in[email].sign_in(email, LOGINS["patient"][1], None)
+        records = [(f"/my/questionnaires/{r}", signed_in[email]) for r, email in ids["answers"]]
+    env: dict[str, str] = {}
+    bodies = []
+    for slot in range(page.connections):
+        path, who = records[slot % len(records)]  # fewer records than clients: they share
+        html = who.get(path)[1]
+        fields = form_fields(html, path)
+        if page.body == "answer":
+            fields = _answer_everything(html, fields)
+        version = dict(fields)["version"]
+        body = urllib.parse.urlencode(
+            [(name, "{version}" if name == "version" else value) for name, value in fields]
+        ).replace("%7Bversion%7D", "{version}")
+        bodies.append(body)
+        n = slot + 1
+        env |= {
+            f"BENCH_PATH_{n}": path,
+            f"BENCH_COOKIE_{n}": who.cookie,
+            f"BENCH_BODY_{n}": body,
+            f"BENCH_VERSION_{n}": version,
+        }
+    return bodies[0], env
+
+
 def _provider_choice(html: str) -> str:
     select = html[html.find('name="provider"') :]
     for value, label in re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)<', select):
@@ -518,11 +630,13 @@ def settle(base: str, limit: float = 180) -> None:
         quick = quick + 1 if time.monotonic() - asked < 0.2 else 0
 
 
-def drive(url: str, seconds: int, connections: int, script: str, env: dict[str, str]) -> Result:
+def drive(
+    url: str, seconds: int, connections: int, script: str, env: dict[str, str], threads: int = 1
+) -> Result:
     out = subprocess.run(
         [
             "wrk",
-            "-t1",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",
@@ -575,6 +689,14 @@ def count_statements(url: str, secret: str, runs: list[tuple[Page, str, str]]) -
         sa.event.listen(engine, "before_cursor_execute", bump)
         try:
             if body:
+                if page.script == "save.lua":  # a real save: the version stored now
+                    table = "stage" if page.body == "stage" else "questionnaire_response"
+                    with engine.connect() as connection:
+                        version = connection.scalar(
+                            sa.text(f"SELECT version FROM {table} WHERE id = :i"),
+                            {"i": int(page.path.rsplit("/", 1)[1])},
+                        )
+                    body = body.replace("{version}", str(version))
                 if page.script == "booking.lua":
                     body = body.replace("{mrn}", "BX0000099").replace("{start}", "08:00")
                     body = body.replace("{day}", (date.today() + timedelta(days=400)).isoformat())
@@ -630,7 +752,10 @@ def run_clinic(size: str, url: str, args) -> tuple[dict[str, Result], dict]:
             if chosen and not any(part in page.name for part in chosen):
                 continue
             browser = browsers[page.role]
-            body, env = post_body(page, browser, ids) if page.body else ("", {})
+            if page.script == "save.lua":
+                body, env = save_slots(page, browser, ids, base)
+            else:
+                body, env = post_body(page, browser, ids) if page.body else ("", {})
             work.append((page, browser.cookie, body, env))
         ref_url = f"http://127.0.0.1:{args.port + 1}/"
         results["reference"] = drive(ref_url, args.seconds, 8, "report.lua", {})
@@ -642,8 +767,9 @@ def run_clinic(size: str, url: str, args) -> tuple[dict[str, Result], dict]:
             settle(base)
             ref_rps = drive(ref_url, ref_seconds, 8, "report.lua", {}).rps
             env = {"BENCH_COOKIE": cookie, "BENCH_BODY": body, **env}
+            threads = page.connections if page.script == "save.lua" else 1
             results[page.name] = drive(
-                base + page.path, args.seconds, page.connections, page.script, env
+                base + page.path, args.seconds, page.connections, page.script, env, threads
             )
             results[page.name].ref_rps = ref_rps
             print(
