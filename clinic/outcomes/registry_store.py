@@ -94,10 +94,27 @@ _BY_STAGE = (m.ProcessingRecord, m.InjectionRecord, m.InjectionSite)
 _BY_JOURNEY = (m.TargetSite,)
 
 
+# Columns every save moves on whatever else it changes; no stored row is computed from them.
+_BOOKKEEPING = frozenset({"version", "updated_at"})
+
+
+def _only_bookkeeping(obj) -> bool:
+    """A flushed change of nothing but its version and time (a questionnaire saved as a draft
+    with the same answers, a stage saved unchanged): no stored row can differ, so the cycle is
+    not recomputed and the dashboard's stored figures stay current."""
+    state = sa.inspect(obj)
+    return not any(
+        state.attrs[column.key].history.has_changes()
+        for column in state.mapper.column_attrs
+        if column.key not in _BOOKKEEPING
+    )
+
+
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _context) -> None:
     dirty = None
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    changed = [obj for obj in session.dirty if not _only_bookkeeping(obj)]
+    for obj in (*session.new, *changed, *session.deleted):
         if isinstance(obj, _BY_CYCLE):
             key, ids = "cycles", _values(obj, "cycle_id")
         elif isinstance(obj, m.Cycle):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import flask_migrate
@@ -350,3 +351,26 @@ def test_flask_registry_rebuild_restores_rows_lost_to_a_bulk_write(app, two):
     # figures stored before are out of date (a bulk write may have changed anything): deleted
     assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation + 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RegistryFigures)) == 0
+
+
+def test_a_save_that_changes_nothing_stored_keeps_the_figures_current(two):
+    """A draft saved again with the same answers moves only the response's version and time:
+    no cycle is recomputed and the generation (what the dashboard's stored figures are filed
+    under) stays; a change of something stored still moves it on."""
+    first, _second = two
+    registry_store.settle()
+    generation = db.session.scalar(sa.select(RegistryGeneration.value))
+    six = response(first, "odi", "6 weeks")
+    registry_store.settle()
+    generation = db.session.scalar(sa.select(RegistryGeneration.value))
+    six.version += 1  # what a save of the same draft flushes: version and time, nothing else
+    six.updated_at = six.updated_at
+    db.session.flush()
+    assert not db.session.info.get("registry_dirty", {}).get("cycles")
+    registry_store.settle()
+    assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation
+    six.available_from = six.available_from - timedelta(days=1)
+    db.session.flush()
+    registry_store.settle()
+    assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation + 1
+    assert_stored_rows_are_current()
