@@ -76,16 +76,25 @@ def _unbooked(today: date, show: str, provider_id: int | None):
     return conditions
 
 
-# The front-desk home's due/overdue count, per process: {today: (stamp, when, counts)}. It is
+@dataclass(frozen=True)
+class Tally:
+    listed: int  # window open, or opening within LOOKAHEAD_DAYS (the recall list's "all")
+    due: int  # window open now (or closed)
+    overdue: int  # window closed
+
+
+# Unbooked follow-ups counted per responsible provider, per process: {today: (stamp, when,
+# {provider id: Tally})}. Counting reads every open follow-up (15,000 at 100,000 patients,
+# ~10 ms), and both the front-desk home and the recall list's total need it, so the tallies are
 # reused while no follow-up, appointment or journey has been written since (their latest
 # `updated_at`, three index probes), for at most COUNT_KEPT_SECONDS (a transaction that wrote
 # earlier but committed later cannot keep an old count for longer).
-_counted: dict[date, tuple[tuple, float, dict[str, int]]] = {}
+_counted: dict[date, tuple[tuple, float, dict[int, Tally]]] = {}
 COUNT_KEPT_SECONDS = 60
 
 
 def forget_counts() -> None:
-    """Drop the kept count (the test suite swaps the database under a running process)."""
+    """Drop the kept counts (the test suite swaps the database under a running process)."""
     _counted.clear()
 
 
@@ -102,33 +111,43 @@ def _last_written() -> tuple:
     )
 
 
-def count_due(today: date) -> dict[str, int]:
-    """How many unbooked follow-ups are due now (window open) and overdue. Counting them reads
-    every open follow-up (15,000 at 100,000 patients, ~30 ms), so the count is kept until one
-    of the tables it reads is written."""
+def _tallies(today: date) -> dict[int, Tally]:
+    """The unbooked follow-ups' tallies by responsible provider, kept until a write (above)."""
     stamp, now = _last_written(), time.monotonic()
     kept = _counted.get(today)
     if kept is not None and kept[0] == stamp and now - kept[1] < COUNT_KEPT_SECONDS:
-        return dict(kept[2])
-    counts = _count_due(today)
+        return kept[2]
+    tallies = _count_by_provider(today)
     _counted.clear()  # only today's is ever read
-    _counted[today] = (stamp, now, counts)
-    return dict(counts)
+    _counted[today] = (stamp, now, tallies)
+    return tallies
 
 
-def _count_due(today: date) -> dict[str, int]:
-    """How many unbooked follow-ups are due now (window open) and overdue, in one query."""
+def _count_by_provider(today: date) -> dict[int, Tally]:
+    """Unbooked follow-ups listed, due now and overdue per responsible provider, in one query."""
     overdue = sa.case((FollowUp.window_closes_on < today, 1), else_=0)
     open_now = sa.case((FollowUp.window_opens_on <= today, 1), else_=0)
-    row = db.session.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(open_now), 0), sa.func.coalesce(sa.func.sum(overdue), 0)
-        )
+    rows = db.session.execute(
+        sa.select(Journey.provider_id, sa.func.count(), sa.func.sum(open_now), sa.func.sum(overdue))
         .select_from(FollowUp)
         .join(Journey, Journey.id == FollowUp.journey_id)
         .where(*_unbooked(today, "all", None))
-    ).one()
-    return {"due": int(row[0]), "overdue": int(row[1])}
+        .group_by(Journey.provider_id)
+    ).all()
+    return {row[0]: Tally(int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in rows}
+
+
+def count_due(today: date) -> dict[str, int]:
+    """How many unbooked follow-ups are due now (window open) and overdue."""
+    tallies = _tallies(today).values()
+    return {"due": sum(t.due for t in tallies), "overdue": sum(t.overdue for t in tallies)}
+
+
+def _count_listed(today: date, show: str, provider_id: int | None) -> int:
+    """The recall list's total for these filters, from the kept tallies."""
+    tallies = _tallies(today)
+    chosen = tallies.values() if provider_id is None else [tallies.get(provider_id)]
+    return sum((t.overdue if show == "overdue" else t.listed) for t in chosen if t is not None)
 
 
 def recall_page(
@@ -144,14 +163,16 @@ def recall_page(
     """One page of recalls in due order, each with a suggested slot, and the total count
     (`clinicians`: services.clinicians(), when the caller has read them already)."""
     conditions = _unbooked(today, show, provider_id)
-    if patient_id is not None:
+    if patient_id is None:
+        total = _count_listed(today, show, provider_id)
+    else:  # one patient's few follow-ups, through their index
         conditions.append(FollowUp.patient_id == patient_id)
-    total = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(FollowUp)
-        .join(Journey, Journey.id == FollowUp.journey_id)
-        .where(*conditions)
-    )
+        total = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(FollowUp)
+            .join(Journey, Journey.id == FollowUp.journey_id)
+            .where(*conditions)
+        )
     rows = db.session.execute(
         sa.select(FollowUp, User, FollowUpProtocolStep.due_days)
         .join(Journey, Journey.id == FollowUp.journey_id)
