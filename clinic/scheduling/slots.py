@@ -198,29 +198,33 @@ class Planner:
             return []
         first_day = after.astimezone(clinic_tz()).date()
         by_patient = self.by_patient[patient_id] if patient_id is not None else Spans()
+        # looked up once per search, not per candidate time
+        people = [
+            (p, p.full_name, self.by_provider[p.id], self.hours.get(p.id, {})) for p in providers
+        ]
+        want_room = bool(rooms) and bool(kind.needs_room or kind.room_kinds)
+        room_spans = [(r, self.by_room[r.id]) for r in rooms] if want_room else []
         found: list[Slot] = []
         for offset in range(days + 1):
             day = first_day + timedelta(days=offset)
             candidates = []
-            for provider in providers:
-                shift = self.hours.get(provider.id, {}).get(day.weekday())
+            for provider, name, busy, hours in people:
+                shift = hours.get(day.weekday())
                 if shift is None:
                     continue
                 start, end = shift_bounds(day, shift)
                 late = max(start, after) - start
                 moment = start + ((late + STEP - timedelta(microseconds=1)) // STEP) * STEP
                 while moment + length <= end:
-                    candidates.append((moment, provider.full_name, provider))
+                    candidates.append((moment, name, busy, provider))
                     moment += STEP
-            for moment, _name, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
+            for moment, _name, busy, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
                 finish = moment + length
-                if not self.by_provider[provider.id].free(moment, finish):
-                    continue
-                if not by_patient.free(moment, finish):
+                if not busy.free(moment, finish) or not by_patient.free(moment, finish):
                     continue
                 room = None
-                if rooms and (kind.needs_room or kind.room_kinds):
-                    room = next((r for r in rooms if self.by_room[r.id].free(moment, finish)), None)
+                if want_room:
+                    room = next((r for r, spans in room_spans if spans.free(moment, finish)), None)
                     if room is None and kind.needs_room:
                         continue
                 found.append(Slot(moment, finish, provider, room))
