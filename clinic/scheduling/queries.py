@@ -152,12 +152,7 @@ def visit_rows(
     for row in db.session.execute(query):
         # starts_at, ends_at: UTC-aware on both databases (UTCDateTime)
         local_start, local_end = row[7].astimezone(tz), row[8].astimezone(tz)
-        rows.append(
-            VisitRow(
-                *row,
-                day=local_start.date(),
-                start_hm=f"{local_start.hour:02d}:{local_start.minute:02d}",
-                end_hm=f"{local_end.hour:02d}:{local_end.minute:02d}",
-            )
-        )
+        start_hm = f"{local_start.hour:02d}:{local_start.minute:02d}"
+        end_hm = f"{local_end.hour:02d}:{local_end.minute:02d}"
+        rows.append(VisitRow(*(*row, local_start.date(), start_hm, end_hm)))
     return rows

@@ -178,11 +178,14 @@ def recall_page(
         total = _count_listed(today, show, provider_id, stamp)
     else:  # one patient's few follow-ups, through their index
         conditions.append(FollowUp.patient_id == patient_id)
-        total = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(FollowUp)
-            .join(Journey, Journey.id == FollowUp.journey_id)
-            .where(*conditions)
+        total = (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(FollowUp)
+                .join(Journey, Journey.id == FollowUp.journey_id)
+                .where(*conditions)
+            )
+            or 0
         )
     # The page's ids first, from the scheduled-by-due-date index alone (index-only: the
     # follow-ups of closed journeys it walks past, ~900 before the first page at 100,000
@@ -215,7 +218,7 @@ def recall_page(
         for follow_up, provider, due_days in rows
     ]
     suggest(recalls, now, clinicians, kept=(today, stamp))
-    return recalls, total or 0
+    return recalls, total
 
 
 def _search_start(follow_up: FollowUp, now: datetime) -> datetime:
