@@ -35,7 +35,8 @@ def recalls_list():
     provider_id = query_id("provider")
     if show not in recalls.SHOW or page < 1:
         abort(400)
-    patient = db.session.get(Patient, query_id("patient") or 0)
+    patient_id = query_id("patient")
+    patient = db.session.get(Patient, patient_id) if patient_id else None  # no query for none
     today = clinic_today()
     clinicians = services.clinicians()
     rows, total = recalls.recall_page(
