@@ -46,3 +46,17 @@ def test_a_variable_printed_twice_is_filled_twice(app):
             MarkupPattern(macro, "a", "b")(a="<&>", b=1)
             == "<i title='&lt;&amp;&gt;'>1&lt;&amp;&gt;</i>"
         )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_recall_row_variant_fills_like_the_macro_renders(app, name):
+    from clinic.scheduling.recall_rows import FIELDS
+
+    with app.test_request_context():
+        row = app.jinja_env.get_template("scheduling/_recall_row.html").module.row
+        values = {field: f"{field} & <{field}>" for field in FIELDS}
+        values.update(id=12, display_name=name, full_name=name, phone=name)
+        for flags in itertools.product((False, True), repeat=4):
+            fixed = dict(zip(("has_slot", "has_room", "late", "has_phone"), flags, strict=True))
+            pattern = MarkupPattern(row, *FIELDS, csrf="token'&", **fixed)
+            assert pattern(**values) == row(csrf="token'&", **fixed, **values)
