@@ -17,7 +17,7 @@ from clinic.journeys.states import OPEN_JOURNEY
 from clinic.scheduling import services
 from clinic.scheduling.journey_links import visit_kind_for
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, RoomKind, VisitKind
-from clinic.scheduling.slots import SEARCH_DAYS, Planner, Slot
+from clinic.scheduling.slots import SEARCH_DAYS, Planner, Slot, busy_times
 from clinic.timeutil import clinic_tz
 
 CLOSING_DAYS = 7  # a window closing within a week is flagged
@@ -76,17 +76,35 @@ def _unbooked(today: date, show: str, provider_id: int | None):
     return conditions
 
 
-# The front-desk home's due/overdue count, per process: {today: (stamp, when, counts)}. It is
+@dataclass(frozen=True)
+class Tally:
+    listed: int  # window open, or opening within LOOKAHEAD_DAYS (the recall list's "all")
+    due: int  # window open now (or closed)
+    overdue: int  # window closed
+
+
+# Unbooked follow-ups counted per responsible provider, per process: {today: (stamp, when,
+# {provider id: Tally})}. Counting reads every open follow-up (15,000 at 100,000 patients,
+# ~10 ms), and both the front-desk home and the recall list's total need it, so the tallies are
 # reused while no follow-up, appointment or journey has been written since (their latest
 # `updated_at`, three index probes), for at most COUNT_KEPT_SECONDS (a transaction that wrote
 # earlier but committed later cannot keep an old count for longer).
-_counted: dict[date, tuple[tuple, float, dict[str, int]]] = {}
+_counted: dict[date, tuple[tuple, float, dict[int, Tally]]] = {}
 COUNT_KEPT_SECONDS = 60
 
 
+# The clinicians' and rooms' busy times the suggestions are planned against, per process, kept
+# like the tallies: {today: (stamp, when, clinician and room ids, busy times)}. They cover
+# every search a listed follow-up can start (its window opens within LOOKAHEAD_DAYS), and
+# reading them is a month of every clinician's visits (1,200 rows at 100,000 patients, ~12 ms).
+_busy_kept: dict[date, tuple[tuple, float, tuple, tuple]] = {}
+
+
 def forget_counts() -> None:
-    """Drop the kept count (the test suite swaps the database under a running process)."""
+    """Drop the kept counts and busy times (the test suite swaps the database under a running
+    process)."""
     _counted.clear()
+    _busy_kept.clear()
 
 
 def _last_written() -> tuple:
@@ -102,33 +120,44 @@ def _last_written() -> tuple:
     )
 
 
-def count_due(today: date) -> dict[str, int]:
-    """How many unbooked follow-ups are due now (window open) and overdue. Counting them reads
-    every open follow-up (15,000 at 100,000 patients, ~30 ms), so the count is kept until one
-    of the tables it reads is written."""
-    stamp, now = _last_written(), time.monotonic()
+def _tallies(today: date, stamp: tuple | None = None) -> dict[int, Tally]:
+    """The unbooked follow-ups' tallies by responsible provider, kept until a write (above);
+    `stamp`: _last_written(), when the caller has read it already."""
+    stamp, now = stamp or _last_written(), time.monotonic()
     kept = _counted.get(today)
     if kept is not None and kept[0] == stamp and now - kept[1] < COUNT_KEPT_SECONDS:
-        return dict(kept[2])
-    counts = _count_due(today)
+        return kept[2]
+    tallies = _count_by_provider(today)
     _counted.clear()  # only today's is ever read
-    _counted[today] = (stamp, now, counts)
-    return dict(counts)
+    _counted[today] = (stamp, now, tallies)
+    return tallies
 
 
-def _count_due(today: date) -> dict[str, int]:
-    """How many unbooked follow-ups are due now (window open) and overdue, in one query."""
+def _count_by_provider(today: date) -> dict[int, Tally]:
+    """Unbooked follow-ups listed, due now and overdue per responsible provider, in one query."""
     overdue = sa.case((FollowUp.window_closes_on < today, 1), else_=0)
     open_now = sa.case((FollowUp.window_opens_on <= today, 1), else_=0)
-    row = db.session.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(open_now), 0), sa.func.coalesce(sa.func.sum(overdue), 0)
-        )
+    rows = db.session.execute(
+        sa.select(Journey.provider_id, sa.func.count(), sa.func.sum(open_now), sa.func.sum(overdue))
         .select_from(FollowUp)
         .join(Journey, Journey.id == FollowUp.journey_id)
         .where(*_unbooked(today, "all", None))
-    ).one()
-    return {"due": int(row[0]), "overdue": int(row[1])}
+        .group_by(Journey.provider_id)
+    ).all()
+    return {row[0]: Tally(int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in rows}
+
+
+def count_due(today: date) -> dict[str, int]:
+    """How many unbooked follow-ups are due now (window open) and overdue."""
+    tallies = _tallies(today).values()
+    return {"due": sum(t.due for t in tallies), "overdue": sum(t.overdue for t in tallies)}
+
+
+def _count_listed(today: date, show: str, provider_id: int | None, stamp: tuple) -> int:
+    """The recall list's total for these filters, from the kept tallies."""
+    tallies = _tallies(today, stamp)
+    chosen = tallies.values() if provider_id is None else [tallies.get(provider_id)]
+    return sum((t.overdue if show == "overdue" else t.listed) for t in chosen if t is not None)
 
 
 def recall_page(
@@ -144,13 +173,31 @@ def recall_page(
     """One page of recalls in due order, each with a suggested slot, and the total count
     (`clinicians`: services.clinicians(), when the caller has read them already)."""
     conditions = _unbooked(today, show, provider_id)
-    if patient_id is not None:
+    stamp = _last_written()
+    if patient_id is None:
+        total = _count_listed(today, show, provider_id, stamp)
+    else:  # one patient's few follow-ups, through their index
         conditions.append(FollowUp.patient_id == patient_id)
-    total = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(FollowUp)
+        total = (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(FollowUp)
+                .join(Journey, Journey.id == FollowUp.journey_id)
+                .where(*conditions)
+            )
+            or 0
+        )
+    # The page's ids first, from the scheduled-by-due-date index alone (index-only: the
+    # follow-ups of closed journeys it walks past, ~900 before the first page at 100,000
+    # patients, are not read from the table), then those rows with their patient and provider.
+    page_ids = (
+        sa.select(FollowUp.id)
         .join(Journey, Journey.id == FollowUp.journey_id)
         .where(*conditions)
+        .order_by(FollowUp.due_on, FollowUp.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .correlate(None)
     )
     rows = db.session.execute(
         sa.select(FollowUp, User, FollowUpProtocolStep.due_days)
@@ -158,10 +205,8 @@ def recall_page(
         .join(User, User.id == Journey.provider_id)
         .outerjoin(FollowUpProtocolStep, FollowUpProtocolStep.id == FollowUp.protocol_step_id)
         .options(joinedload(FollowUp.patient), lazyload(User.patient))  # clinicians have none
-        .where(*conditions)
+        .where(FollowUp.id.in_(page_ids))
         .order_by(FollowUp.due_on, FollowUp.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
     ).all()
     recalls = [
         Recall(
@@ -172,8 +217,8 @@ def recall_page(
         )
         for follow_up, provider, due_days in rows
     ]
-    suggest(recalls, now, clinicians)
-    return recalls, total or 0
+    suggest(recalls, now, clinicians, kept=(today, stamp))
+    return recalls, total
 
 
 def _search_start(follow_up: FollowUp, now: datetime) -> datetime:
@@ -181,10 +226,39 @@ def _search_start(follow_up: FollowUp, now: datetime) -> datetime:
     return max(now, opens.astimezone(UTC))
 
 
-def suggest(recalls: list[Recall], now: datetime, clinicians: list[User] | None = None) -> None:
+def _known_busy(
+    today: date, stamp: tuple, clinicians: list[User], rooms: list, end: datetime
+) -> tuple | None:
+    """The clinicians' and rooms' busy times from today's start, kept until a write (see
+    _busy_kept); None when the searches reach past what is kept."""
+    tz = clinic_tz()
+    first = datetime.combine(today, datetime.min.time(), tz).astimezone(UTC)
+    last = datetime.combine(
+        today + timedelta(days=LOOKAHEAD_DAYS + SEARCH_DAYS + 3), datetime.min.time(), tz
+    ).astimezone(UTC)
+    if end > last:
+        return None
+    ids = (tuple(c.id for c in clinicians), tuple(r.id for r in rooms))
+    now = time.monotonic()
+    kept = _busy_kept.get(today)
+    if kept and kept[0] == stamp and kept[2] == ids and now - kept[1] < COUNT_KEPT_SECONDS:
+        return kept[3]
+    busy = busy_times(list(ids[0]), list(ids[1]), first, last)
+    _busy_kept.clear()
+    _busy_kept[today] = (stamp, now, ids, busy)
+    return busy
+
+
+def suggest(
+    recalls: list[Recall],
+    now: datetime,
+    clinicians: list[User] | None = None,
+    kept: tuple[date, tuple] | None = None,
+) -> None:
     """Give each recall the earliest free slot from its window's opening (or now): a visit
     with the responsible provider (an exam room when one is free), a phone check with the
-    clinical staff or the provider. Slots handed out are held, so no two rows share one."""
+    clinical staff or the provider. Slots handed out are held, so no two rows share one.
+    `kept`: (today, _last_written()) to plan against the busy times kept per process."""
     if not recalls:
         return
     if clinicians is None:
@@ -194,8 +268,9 @@ def suggest(recalls: list[Recall], now: datetime, clinicians: list[User] | None 
     rooms = [r for r in services.active_rooms() if r.kind in (RoomKind.EXAM, RoomKind.ULTRASOUND)]
     starts = [_search_start(r.follow_up, now) for r in recalls]
     end = max(starts) + timedelta(days=SEARCH_DAYS + 2)
+    known = _known_busy(*kept, clinicians, rooms, end) if kept is not None else None
     planner = Planner(
-        clinicians, rooms, [r.follow_up.patient_id for r in recalls], min(starts), end
+        clinicians, rooms, [r.follow_up.patient_id for r in recalls], min(starts), end, known
     )
     for recall, after in zip(recalls, starts, strict=True):
         own = [recall.provider] if recall.provider.id in active else []

@@ -56,6 +56,9 @@ class Spans:
     spans: list[tuple[datetime, datetime]] = field(default_factory=list)
     _reach: list[datetime] | None = None
 
+    def copy(self) -> Spans:
+        return Spans(list(self.starts), list(self.spans), self._reach)
+
     def add(self, start: datetime, end: datetime) -> None:
         insort(self.spans, (start, end))
         self.starts = [s for s, _e in self.spans]
@@ -79,38 +82,53 @@ def _spans(rows: list[tuple[datetime, datetime]]) -> Spans:
 
 def _busy(provider_ids, room_ids, patient_ids, start, end):
     """Live appointments touching these people or rooms between start and end, in one query."""
-    who = [Appointment.provider_id.in_(provider_ids)]
+    who = []
+    if provider_ids:
+        who.append(Appointment.provider_id.in_(provider_ids))
     if room_ids:
         who.append(Appointment.room_id.in_(room_ids))
     if patient_ids:
         who.append(Appointment.patient_id.in_(patient_ids))
-    rows = db.session.execute(
-        sa.select(
-            Appointment.provider_id,
-            Appointment.room_id,
-            Appointment.patient_id,
-            Appointment.starts_at,
-            Appointment.ends_at,
-        ).where(
-            Appointment.status.in_(LIVE_STATUSES),
-            Appointment.starts_at < end,
-            Appointment.ends_at > start,
-            sa.or_(*who),
-        )
-    ).all()
     by_provider, by_room, by_patient = defaultdict(list), defaultdict(list), defaultdict(list)
-    wanted_rooms, wanted_patients = set(room_ids or ()), set(patient_ids or ())
-    for row in rows:  # a clinician's visits bring every patient's: keep only those asked for
-        span = (row.starts_at, row.ends_at)
-        by_provider[row.provider_id].append(span)
-        if row.room_id in wanted_rooms:
-            by_room[row.room_id].append(span)
-        if row.patient_id in wanted_patients:
-            by_patient[row.patient_id].append(span)
+    if who:
+        rows = db.session.execute(
+            sa.select(
+                Appointment.provider_id,
+                Appointment.room_id,
+                Appointment.patient_id,
+                Appointment.starts_at,
+                Appointment.ends_at,
+            ).where(
+                Appointment.status.in_(LIVE_STATUSES),
+                Appointment.starts_at < end,
+                Appointment.ends_at > start,
+                sa.or_(*who),
+            )
+        ).all()
+        wanted_providers, wanted_rooms = set(provider_ids or ()), set(room_ids or ())
+        wanted_patients = set(patient_ids or ())
+        # a clinician's visits bring every patient's: keep only those asked for
+        for provider_id, room_id, patient_id, starts_at, ends_at in rows:
+            span = (starts_at, ends_at)
+            if provider_id in wanted_providers:
+                by_provider[provider_id].append(span)
+            if room_id in wanted_rooms:
+                by_room[room_id].append(span)
+            if patient_id in wanted_patients:
+                by_patient[patient_id].append(span)
     return tuple(
         defaultdict(Spans, {key: _spans(spans) for key, spans in found.items()})
         for found in (by_provider, by_room, by_patient)
     )
+
+
+def busy_times(
+    provider_ids: list[int], room_ids: list[int], start: datetime, end: datetime
+) -> tuple[dict[int, Spans], dict[int, Spans]]:
+    """The clinicians' and rooms' busy times between start and end (one query), to give a
+    Planner (`known`) that is not to read them again."""
+    by_provider, by_room, _patients = _busy(provider_ids, room_ids, [], start, end)
+    return by_provider, by_room
 
 
 def _round_up(moment: datetime) -> datetime:
@@ -130,7 +148,8 @@ def _horizon(after: datetime, days: int) -> datetime:
 class Planner:
     """Free time for many searches at once: working hours and busy times are read in two
     queries, and every slot handed out with `hold` is not offered again (a recall list
-    never suggests one time twice)."""
+    never suggests one time twice). `known`: the providers' and rooms' busy times from
+    `busy_times` over at least start to end, already read (only the patients' are read)."""
 
     def __init__(
         self,
@@ -139,11 +158,19 @@ class Planner:
         patient_ids: list[int],
         start: datetime,
         end: datetime,
+        known: tuple[dict[int, Spans], dict[int, Spans]] | None = None,
     ) -> None:
         self.hours = hours_by_clinician([p.id for p in providers])
-        self.by_provider, self.by_room, self.by_patient = _busy(
-            [p.id for p in providers], [r.id for r in rooms], patient_ids, start, end
-        )
+        if known is None:
+            self.by_provider, self.by_room, self.by_patient = _busy(
+                [p.id for p in providers], [r.id for r in rooms], patient_ids, start, end
+            )
+        else:  # copies: what `hold` adds stays in this planner
+            self.by_provider, self.by_room = (
+                defaultdict(Spans, {key: spans.copy() for key, spans in found.items()})
+                for found in known
+            )
+            self.by_patient = _busy([], [], patient_ids, start, end)[2]
 
     def hold(self, slot: Slot, patient_id: int | None) -> None:
         self.by_provider[slot.provider.id].add(slot.starts_at, slot.ends_at)
@@ -171,29 +198,33 @@ class Planner:
             return []
         first_day = after.astimezone(clinic_tz()).date()
         by_patient = self.by_patient[patient_id] if patient_id is not None else Spans()
+        # looked up once per search, not per candidate time
+        people = [
+            (p, p.full_name, self.by_provider[p.id], self.hours.get(p.id, {})) for p in providers
+        ]
+        want_room = bool(rooms) and bool(kind.needs_room or kind.room_kinds)
+        room_spans = [(r, self.by_room[r.id]) for r in rooms] if want_room else []
         found: list[Slot] = []
         for offset in range(days + 1):
             day = first_day + timedelta(days=offset)
             candidates = []
-            for provider in providers:
-                shift = self.hours.get(provider.id, {}).get(day.weekday())
+            for provider, name, busy, hours in people:
+                shift = hours.get(day.weekday())
                 if shift is None:
                     continue
                 start, end = shift_bounds(day, shift)
                 late = max(start, after) - start
                 moment = start + ((late + STEP - timedelta(microseconds=1)) // STEP) * STEP
                 while moment + length <= end:
-                    candidates.append((moment, provider.full_name, provider))
+                    candidates.append((moment, name, busy, provider))
                     moment += STEP
-            for moment, _name, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
+            for moment, _name, busy, provider in sorted(candidates, key=lambda c: (c[0], c[1])):
                 finish = moment + length
-                if not self.by_provider[provider.id].free(moment, finish):
-                    continue
-                if not by_patient.free(moment, finish):
+                if not busy.free(moment, finish) or not by_patient.free(moment, finish):
                     continue
                 room = None
-                if rooms and (kind.needs_room or kind.room_kinds):
-                    room = next((r for r in rooms if self.by_room[r.id].free(moment, finish)), None)
+                if want_room:
+                    room = next((r for r, spans in room_spans if spans.free(moment, finish)), None)
                     if room is None and kind.needs_room:
                         continue
                 found.append(Slot(moment, finish, provider, room))

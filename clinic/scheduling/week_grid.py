@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from markupsafe import Markup
+
 from clinic.auth.models import User
+from clinic.markup_patterns import MarkupPattern
 from clinic.scheduling.models import Status, WorkingHours
 from clinic.scheduling.slots import shift_bounds
 from clinic.timeutil import clinic_tz
+from clinic.url_patterns import UrlPattern
 
 MIN_FREE = timedelta(minutes=15)  # shorter gaps are not worth showing as free time
 
@@ -40,6 +44,7 @@ class Lane:
     clinician: User
     hours: WorkingHours | None
     items: list[Free | Visit] = field(default_factory=list)
+    cells: list[Markup] = field(default_factory=list)  # the items' markup (fill_cells)
 
     @property
     def free_minutes(self) -> int:
@@ -107,3 +112,64 @@ def build_week(
             continue  # a weekend nobody works
         days.append(WeekDay(day, lanes))
     return days
+
+
+VISIT_FIELDS = (
+    "id", "version", "provider", "day", "start", "end", "href", "name", "full_name", "kind",
+    "status", "status_label", "move_href",
+)  # fmt: skip
+
+
+def fill_cells(days: list[WeekDay], macros: Any, can_book: bool) -> None:
+    """Every lane's visits and free times as markup, from the macros of
+    scheduling/_week_cells.html each rendered once here (MarkupPattern), not once per cell."""
+    visit = {
+        (outside, movable): MarkupPattern(
+            macros.visit, *VISIT_FIELDS, outside=outside, movable=movable
+        )
+        for outside in (False, True)
+        for movable in (False, True)
+    }
+    free = MarkupPattern(
+        macros.free, "provider", "day", "start", "end", "href", "name", can_book=can_book
+    )
+    appointment_url = UrlPattern("scheduling.appointment", "appointment_id")
+    reschedule_url = UrlPattern("scheduling.reschedule", "appointment_id")
+    book_url = UrlPattern("scheduling.book", "provider", "date", "time")
+    for week_day in days:
+        day = week_day.day.isoformat()
+        for lane in week_day.lanes:
+            clinician_id, clinician_name = lane.clinician.id, lane.clinician.full_name
+            for item in lane.items:
+                if isinstance(item, Free):
+                    href = book_url(provider=clinician_id, date=day, time=item.start_hm)
+                    lane.cells.append(
+                        free(
+                            provider=clinician_id,
+                            day=day,
+                            start=item.start_hm,
+                            end=item.end_hm,
+                            href=href if can_book else "",
+                            name=clinician_name,
+                        )
+                    )
+                    continue
+                a = item.appointment
+                movable = can_book and a.status is Status.BOOKED
+                lane.cells.append(
+                    visit[item.outside_hours, movable](
+                        id=a.id,
+                        version=a.version,
+                        provider=a.provider_id,
+                        day=a.day.isoformat(),
+                        start=a.start_hm,
+                        end=a.end_hm,
+                        href=appointment_url(appointment_id=a.id),
+                        name=a.display_name,
+                        full_name=a.full_name,
+                        kind=a.kind.label,
+                        status=a.status.value,
+                        status_label=a.status.label,
+                        move_href=reschedule_url(appointment_id=a.id) if movable else "",
+                    )
+                )

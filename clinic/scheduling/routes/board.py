@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import Role
@@ -28,7 +28,7 @@ from clinic.scheduling.queries import (
 )
 from clinic.scheduling.slots import hours_by_clinician
 from clinic.scheduling.states import ACTION_LABELS
-from clinic.scheduling.week_grid import build_week
+from clinic.scheduling.week_grid import build_week, fill_cells
 from clinic.timeutil import clinic_day_bounds, clinic_today, to_clinic
 
 
@@ -79,6 +79,9 @@ def _week_grid(monday: date):
     end = clinic_day_bounds(monday + timedelta(days=6))[1]
     visits = visit_rows(start, end)  # light rows; cancelled visits are not shown
     days = build_week(monday, people, hours_by_clinician([p.id for p in people]), visits)
+    booking = can_book(current_user)
+    cells = current_app.jinja_env.get_template("scheduling/_week_cells.html").module
+    fill_cells(days, cells, booking)
     audit.record_read("schedule.week_viewed", current_user, patients_of(visits))
     return render_template(
         "scheduling/week_grid.html",
@@ -86,7 +89,7 @@ def _week_grid(monday: date):
         weekdays=WEEKDAYS,
         people=people,
         monday=monday,
-        can_book=can_book(current_user),
+        can_book=booking,
         # the shared move form's address, {id} filled in by week.js with the visit moved
         move_action=url_for("scheduling.move", appointment_id=0).replace("/0/", "/{id}/"),
         prev_monday=monday - timedelta(days=7),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from clinic.errors import Refused
 from clinic.extensions import db
@@ -21,6 +22,7 @@ from clinic.scheduling import bp, journey_links, recalls, services
 from clinic.scheduling.forms import BookingForm, RecallBookingForm
 from clinic.scheduling.models import VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
+from clinic.scheduling.recall_rows import recall_rows
 from clinic.scheduling.routes.booking import _conflict_page
 from clinic.timeutil import clinic_today, to_clinic
 from clinic.transaction import attempt
@@ -35,7 +37,8 @@ def recalls_list():
     provider_id = query_id("provider")
     if show not in recalls.SHOW or page < 1:
         abort(400)
-    patient = db.session.get(Patient, query_id("patient") or 0)
+    patient_id = query_id("patient")
+    patient = db.session.get(Patient, patient_id) if patient_id else None  # no query for none
     today = clinic_today()
     clinicians = services.clinicians()
     rows, total = recalls.recall_page(
@@ -48,9 +51,11 @@ def recalls_list():
         clinicians=clinicians,
     )
     audit.record_read("recalls.viewed", current_user, patients_of(rows, "follow_up.patient_id"))
+    row_macro = current_app.jinja_env.get_template("scheduling/_recall_row.html").module.row
     return render_template(
         "scheduling/recalls.html",
         rows=rows,
+        recall_rows=recall_rows(rows, today, row_macro, generate_csrf()),
         total=total,
         page=page,
         pages=max(1, -(-total // recalls.PAGE_SIZE)),
