@@ -128,6 +128,47 @@ def test_pages_follow_on_from_the_last_event_and_counts_stop_at_the_cap(
     assert sorted(seen) == [str(i) for i in range(7)]
 
 
+def test_a_prefix_of_several_actions_pages_in_time_order(client, login, make_user, db, monkeypatch):
+    """An action prefix naming several actions merges each one's newest rows: the pages list
+    every matching event once, newest first (ties by id), and nothing outside the prefix."""
+    from clinic.admin.routes import audit_trail
+
+    merged = []
+    real = audit_trail._newest_of_each
+    monkeypatch.setattr(
+        audit_trail,
+        "_newest_of_each",
+        lambda query, actions, limit: merged.append(actions) or real(query, actions, limit),
+    )
+    login(Role.ADMIN)
+    now = datetime.now(UTC)
+    made = []
+    for i in range(11):
+        event = AuditEvent(
+            occurred_at=now - timedelta(minutes=i // 2),  # pairs share a minute
+            action=("mix.a", "mix.b", "mix.c")[i % 3],
+            object_type="mix",
+            object_id=str(i),
+        )
+        db.session.add(event)
+        made.append(event)
+    db.session.add(AuditEvent(occurred_at=now, action="mixer.x", object_type="mix", object_id="x"))
+    db.session.flush()
+    expected = [
+        e.object_id for e in sorted(made, key=lambda e: (e.occurred_at, e.id), reverse=True)
+    ]
+    client.application.config["AUDIT_PAGE_SIZE"] = 4
+    seen, url = [], "/admin/audit?action=mix."
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        assert "11 events" in html
+        seen += re.findall(r"<td>mix (\w+)</td>", html)
+        found = re.search(r'href="([^"]+)">Older events', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == expected
+    assert merged and all(actions == ["mix.a", "mix.b", "mix.c"] for actions in merged)
+
+
 def test_search_escapes_wildcards(client, login, make_user, db):
     login(Role.ADMIN)
     _seed(db, make_user)
