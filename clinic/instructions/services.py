@@ -9,6 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite
@@ -41,9 +42,11 @@ def newest(therapy: str, phase: Phase) -> InstructionVersion | None:
 
 
 def newest_approved(therapy: str, phase: Phase) -> InstructionVersion | None:
-    """The newest approved version: the only text that reaches patients."""
+    """The newest approved version: the only text that reaches patients (its author and
+    approver load only if asked for: patients' pages show neither)."""
     return db.session.scalars(
         sa.select(InstructionVersion)
+        .options(lazyload(InstructionVersion.created_by), lazyload(InstructionVersion.approved_by))
         .where(
             InstructionVersion.therapy == therapy,
             InstructionVersion.phase == phase,

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from clinic.auth.models import Role, User
@@ -236,9 +237,13 @@ def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:
 
 
 def responses_for(patient: Patient) -> list[QuestionnaireResponse]:
-    """All of a patient's questionnaires, newest first, in one query."""
+    """All of a patient's questionnaires, newest first, in one query (lists and progress show
+    no answers and no enterer: those load only if something asks for them)."""
     return db.session.scalars(
         sa.select(QuestionnaireResponse)
+        .options(
+            lazyload(QuestionnaireResponse.answers), lazyload(QuestionnaireResponse.entered_by)
+        )
         .where(QuestionnaireResponse.patient_id == patient.id)
         .order_by(QuestionnaireResponse.available_from.desc(), QuestionnaireResponse.id.desc())
     ).all()
