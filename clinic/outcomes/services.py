@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -23,11 +24,13 @@ from clinic.outcomes import scoring
 from clinic.outcomes.instruments import Instrument, get_instrument
 from clinic.outcomes.models import (
     BASELINE,
+    LINE_COLUMNS,
     QuestionnaireAnswer,
     QuestionnaireResponse,
+    ResponseLine,
     ResponseStatus,
 )
-from clinic.outcomes.states import move_response
+from clinic.outcomes.states import OPEN_RESPONSE, move_response
 from clinic.patients.models import Patient
 from clinic.timeutil import clinic_today, to_clinic
 
@@ -107,7 +110,10 @@ def assign(
     return created
 
 
-def instrument_of(response: QuestionnaireResponse) -> Instrument:
+AnyResponse = TypeVar("AnyResponse", QuestionnaireResponse, ResponseLine)
+
+
+def instrument_of(response: QuestionnaireResponse | ResponseLine) -> Instrument:
     return get_instrument(response.instrument_code, response.instrument_version)
 
 
@@ -249,7 +255,20 @@ def responses_for(patient: Patient) -> list[QuestionnaireResponse]:
     ).all()
 
 
-def due_now(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
+def response_lines(patient: Patient, *, open_only: bool = False) -> list[ResponseLine]:
+    """The patient's questionnaires as `responses_for` orders them, as read-only lines of the
+    columns their lists and progress show (all of them, or only the open ones)."""
+    query = (
+        sa.select(*LINE_COLUMNS)
+        .where(QuestionnaireResponse.patient_id == patient.id)
+        .order_by(QuestionnaireResponse.available_from.desc(), QuestionnaireResponse.id.desc())
+    )
+    if open_only:
+        query = query.where(QuestionnaireResponse.status.in_(OPEN_RESPONSE))
+    return [ResponseLine(*row) for row in db.session.execute(query)]
+
+
+def due_now(responses: list[AnyResponse], today: date) -> list[AnyResponse]:
     """Open questionnaires whose window is open today, soonest due first (expired ones drop off)."""
     due = [r for r in responses if r.is_open and r.available_from <= today and not r.expired(today)]
     return sorted(due, key=lambda r: (r.due_by or date.max, r.id))
@@ -286,7 +305,7 @@ def next_due(
     return next((r for r in due_now(responses, today) if r is not after), None)
 
 
-def coming_up(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
+def coming_up(responses: list[AnyResponse], today: date) -> list[AnyResponse]:
     """Open questionnaires that are not available yet, soonest first."""
     later = [r for r in responses if r.is_open and r.available_from > today]
     return sorted(later, key=lambda r: (r.available_from, r.id))
@@ -315,7 +334,9 @@ class InstrumentProgress:
         return scoring.threshold(self.instrument, self.baseline.score)
 
 
-def progress(responses: list[QuestionnaireResponse]) -> list[InstrumentProgress]:
+def progress(
+    responses: list[QuestionnaireResponse] | list[ResponseLine],
+) -> list[InstrumentProgress]:
     """Completed scores per instrument in time order, each compared with the baseline."""
     completed = sorted(
         (r for r in responses if r.status is ResponseStatus.COMPLETED),
