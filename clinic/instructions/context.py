@@ -21,15 +21,13 @@ class Treatment:
     injected_on: date | None  # None before the (latest) injection
 
 
-def treatment_of(patient: Patient) -> Treatment:
-    """The patient's current treatment: the therapy of their latest journey that is going ahead,
-    and the clinic-calendar day of its latest completed injection (one statement; the day is
+def _treatment_statement() -> sa.Select:
+    """The latest going-ahead journey's therapy and its latest injection's moment (the day is
     `followups.injection_day`'s: the procedure's start, else the stage's completion)."""
-
     journey = (
         sa.select(m.Journey.id, m.Journey.therapy)
         .where(
-            m.Journey.patient_id == patient.id,
+            m.Journey.patient_id == sa.bindparam("patient_id"),
             m.Journey.status.not_in([JourneyStatus.NOT_CANDIDATE, JourneyStatus.CANCELLED]),
         )
         .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
@@ -49,9 +47,17 @@ def treatment_of(patient: Patient) -> Treatment:
         .limit(1)
         .scalar_subquery()
     )
-    row = db.session.execute(
-        sa.select(journey.c.therapy, sa.type_coerce(injected_at, UTCDateTime))
-    ).first()
+    return sa.select(journey.c.therapy, sa.type_coerce(injected_at, UTCDateTime))
+
+
+# Built once: building and keying this statement took longer than running it (0.8 of 1.3 ms).
+TREATMENT = _treatment_statement()
+
+
+def treatment_of(patient: Patient) -> Treatment:
+    """The patient's current treatment: the therapy of their latest journey that is going ahead,
+    and the clinic-calendar day of its latest completed injection (one statement)."""
+    row = db.session.execute(TREATMENT, {"patient_id": patient.id}).first()
     if row is None:
         return Treatment(None, None)
     therapy, moment = row

@@ -255,17 +255,20 @@ def responses_for(patient: Patient) -> list[QuestionnaireResponse]:
     ).all()
 
 
+# Built once: building and keying a statement costs about as much as running it here.
+_LINES = (
+    sa.select(*LINE_COLUMNS)
+    .where(QuestionnaireResponse.patient_id == sa.bindparam("patient_id"))
+    .order_by(QuestionnaireResponse.available_from.desc(), QuestionnaireResponse.id.desc())
+)
+_OPEN_LINES = _LINES.where(QuestionnaireResponse.status.in_(OPEN_RESPONSE))
+
+
 def response_lines(patient: Patient, *, open_only: bool = False) -> list[ResponseLine]:
     """The patient's questionnaires as `responses_for` orders them, as read-only lines of the
     columns their lists and progress show (all of them, or only the open ones)."""
-    query = (
-        sa.select(*LINE_COLUMNS)
-        .where(QuestionnaireResponse.patient_id == patient.id)
-        .order_by(QuestionnaireResponse.available_from.desc(), QuestionnaireResponse.id.desc())
-    )
-    if open_only:
-        query = query.where(QuestionnaireResponse.status.in_(OPEN_RESPONSE))
-    return [ResponseLine(*row) for row in db.session.execute(query)]
+    rows = db.session.execute(_OPEN_LINES if open_only else _LINES, {"patient_id": patient.id})
+    return [ResponseLine(*row) for row in rows]
 
 
 def due_now(responses: list[AnyResponse], today: date) -> list[AnyResponse]:

@@ -24,22 +24,27 @@ PREPARE = {
 }
 
 
+# Built once: building and keying a statement costs about as much as running it here.
+_UPCOMING = (
+    sa.select(
+        Appointment.starts_at,
+        Appointment.kind,
+        User.full_name.label("provider_name"),
+        Room.name.label("room_name"),
+    )
+    .join(User, User.id == Appointment.provider_id)
+    .outerjoin(Room, Room.id == Appointment.room_id)
+    .where(
+        Appointment.patient_id == sa.bindparam("patient_id"),
+        Appointment.status.in_(UPCOMING_STATUSES),
+        Appointment.ends_at >= sa.bindparam("now"),
+    )
+    .order_by(Appointment.starts_at)
+    .limit(sa.bindparam("limit"))
+)
+
+
 def upcoming_visits(patient: Patient, limit: int = 5) -> list[sa.Row]:
     """The patient's next booked visits, soonest first: when, what kind, with whom, where."""
-    return db.session.execute(
-        sa.select(
-            Appointment.starts_at,
-            Appointment.kind,
-            User.full_name.label("provider_name"),
-            Room.name.label("room_name"),
-        )
-        .join(User, User.id == Appointment.provider_id)
-        .outerjoin(Room, Room.id == Appointment.room_id)
-        .where(
-            Appointment.patient_id == patient.id,
-            Appointment.status.in_(UPCOMING_STATUSES),
-            Appointment.ends_at >= utcnow(),
-        )
-        .order_by(Appointment.starts_at)
-        .limit(limit)
-    ).all()
+    params = {"patient_id": patient.id, "now": utcnow(), "limit": limit}
+    return db.session.execute(_UPCOMING, params).all()

@@ -83,34 +83,40 @@ def _follow_up_step(follow_up: sa.Row, today: date) -> Step:
     return Step(words, state, follow_up.due_on)
 
 
+# Built once: building and keying a statement costs about as much as running it here.
+_JOURNEY_STEPS = (
+    sa.select(
+        m.Journey.id,
+        m.Journey.therapy,
+        m.Journey.status,
+        m.Stage.kind,
+        m.Stage.status,
+        m.Stage.completed_at,
+    )
+    .outerjoin(m.Stage, m.Stage.journey_id == m.Journey.id)
+    .where(m.Journey.patient_id == sa.bindparam("patient_id"))
+    .order_by(m.Journey.created_at.desc(), m.Journey.id.desc(), m.Stage.id)
+)
+_FOLLOW_UPS = (
+    sa.select(
+        m.FollowUp.journey_id,
+        m.FollowUp.label,
+        m.FollowUp.due_on,
+        m.FollowUp.window_opens_on,
+        m.FollowUp.window_closes_on,
+        m.FollowUp.status,
+    )
+    .where(m.FollowUp.patient_id == sa.bindparam("patient_id"))
+    .order_by(m.FollowUp.due_on, m.FollowUp.id)
+)
+
+
 def journeys_for(patient: Patient, today: date) -> list[JourneyView]:
     """Every journey of the patient, newest first, with its steps: two statements, reading
     only the columns the page words (journeys with their stages, then the follow-ups)."""
-    rows = db.session.execute(
-        sa.select(
-            m.Journey.id,
-            m.Journey.therapy,
-            m.Journey.status,
-            m.Stage.kind,
-            m.Stage.status,
-            m.Stage.completed_at,
-        )
-        .outerjoin(m.Stage, m.Stage.journey_id == m.Journey.id)
-        .where(m.Journey.patient_id == patient.id)
-        .order_by(m.Journey.created_at.desc(), m.Journey.id.desc(), m.Stage.id)
-    ).all()
-    follow_ups = db.session.execute(
-        sa.select(
-            m.FollowUp.journey_id,
-            m.FollowUp.label,
-            m.FollowUp.due_on,
-            m.FollowUp.window_opens_on,
-            m.FollowUp.window_closes_on,
-            m.FollowUp.status,
-        )
-        .where(m.FollowUp.patient_id == patient.id)
-        .order_by(m.FollowUp.due_on, m.FollowUp.id)
-    ).all()
+    mine = {"patient_id": patient.id}
+    rows = db.session.execute(_JOURNEY_STEPS, mine).all()
+    follow_ups = db.session.execute(_FOLLOW_UPS, mine).all()
     views: dict[int, JourneyView] = {}
     for journey_id, therapy, status, kind, stage_status, completed_at in rows:
         view = views.get(journey_id)
