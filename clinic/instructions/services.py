@@ -9,6 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite
@@ -40,18 +41,24 @@ def newest(therapy: str, phase: Phase) -> InstructionVersion | None:
     ).first()
 
 
+# Built once (building and keying a statement costs more than running this one); the author
+# and approver load only if asked for: patients' pages show neither.
+NEWEST_APPROVED = (
+    sa.select(InstructionVersion)
+    .options(lazyload(InstructionVersion.created_by), lazyload(InstructionVersion.approved_by))
+    .where(
+        InstructionVersion.therapy == sa.bindparam("therapy"),
+        InstructionVersion.phase == sa.bindparam("phase"),
+        InstructionVersion.review_status == ReviewStatus.APPROVED,
+    )
+    .order_by(InstructionVersion.version.desc())
+    .limit(1)
+)
+
+
 def newest_approved(therapy: str, phase: Phase) -> InstructionVersion | None:
     """The newest approved version: the only text that reaches patients."""
-    return db.session.scalars(
-        sa.select(InstructionVersion)
-        .where(
-            InstructionVersion.therapy == therapy,
-            InstructionVersion.phase == phase,
-            InstructionVersion.review_status == ReviewStatus.APPROVED,
-        )
-        .order_by(InstructionVersion.version.desc())
-        .limit(1)
-    ).first()
+    return db.session.scalars(NEWEST_APPROVED, {"therapy": therapy, "phase": phase}).first()
 
 
 def clinic_locale() -> str:

@@ -57,7 +57,7 @@ def patient_home():
     audit.record("portal.home_viewed", actor=current_user, obj=patient, patient_id=patient.id)
 
     instructions = instructions_for(patient, clinic_today())
-    due = outcomes.due_now(outcomes.responses_for(patient), clinic_today())
+    due = outcomes.due_now(outcomes.response_lines(patient, open_only=True), clinic_today())
     return render_template(
         "main/patient_home.html",
         patient=patient,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -16,7 +17,29 @@ from clinic.patients.models import Patient
 BASELINE = "baseline"
 
 
-class QuestionnaireResponse(VersionedMixin, Model):
+class ResponseState:
+    """Where a questionnaire stands, for the full record and its read-only line alike."""
+
+    __slots__ = ()
+    status: ResponseStatus
+    due_by: date | None
+    timepoint: str
+    in_window: bool | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_RESPONSE
+
+    def expired(self, today: date) -> bool:
+        """Its window has closed (it is no longer on the patient's to-do list)."""
+        return self.due_by is not None and self.due_by < today
+
+    @property
+    def late_baseline(self) -> bool:
+        return self.timepoint == BASELINE and self.in_window is False
+
+
+class QuestionnaireResponse(ResponseState, VersionedMixin, Model):
     """A patient's answers to one instrument at one timepoint, with its score once submitted."""
 
     __tablename__ = "questionnaire_response"
@@ -87,17 +110,25 @@ class QuestionnaireResponse(VersionedMixin, Model):
     def answer_map(self) -> dict[str, int | None]:
         return {a.item_code: a.value for a in self.answers}
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_RESPONSE
 
-    def expired(self, today: date) -> bool:
-        """Its window has closed (it is no longer on the patient's to-do list)."""
-        return self.due_by is not None and self.due_by < today
+@dataclass(frozen=True, slots=True)
+class ResponseLine(ResponseState):
+    """A questionnaire as the patient's lists and progress show it: its columns, read only."""
 
-    @property
-    def late_baseline(self) -> bool:
-        return self.timepoint == BASELINE and self.in_window is False
+    id: int
+    instrument_code: str
+    instrument_version: int
+    timepoint: str
+    cycle_id: int | None
+    available_from: date
+    due_by: date | None
+    status: ResponseStatus
+    score: Decimal | None
+    completed_at: datetime | None
+    in_window: bool | None
+
+
+LINE_COLUMNS = tuple(getattr(QuestionnaireResponse, f.name) for f in fields(ResponseLine))
 
 
 class QuestionnaireAnswer(Model):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from clinic.auth.models import Role, User
@@ -22,11 +24,13 @@ from clinic.outcomes import scoring
 from clinic.outcomes.instruments import Instrument, get_instrument
 from clinic.outcomes.models import (
     BASELINE,
+    LINE_COLUMNS,
     QuestionnaireAnswer,
     QuestionnaireResponse,
+    ResponseLine,
     ResponseStatus,
 )
-from clinic.outcomes.states import move_response
+from clinic.outcomes.states import OPEN_RESPONSE, move_response
 from clinic.patients.models import Patient
 from clinic.timeutil import clinic_today, to_clinic
 
@@ -106,7 +110,10 @@ def assign(
     return created
 
 
-def instrument_of(response: QuestionnaireResponse) -> Instrument:
+AnyResponse = TypeVar("AnyResponse", QuestionnaireResponse, ResponseLine)
+
+
+def instrument_of(response: QuestionnaireResponse | ResponseLine) -> Instrument:
     return get_instrument(response.instrument_code, response.instrument_version)
 
 
@@ -236,15 +243,35 @@ def void(response: QuestionnaireResponse, *, by: User, reason: str) -> None:
 
 
 def responses_for(patient: Patient) -> list[QuestionnaireResponse]:
-    """All of a patient's questionnaires, newest first, in one query."""
+    """All of a patient's questionnaires, newest first, in one query (lists and progress show
+    no answers and no enterer: those load only if something asks for them)."""
     return db.session.scalars(
         sa.select(QuestionnaireResponse)
+        .options(
+            lazyload(QuestionnaireResponse.answers), lazyload(QuestionnaireResponse.entered_by)
+        )
         .where(QuestionnaireResponse.patient_id == patient.id)
         .order_by(QuestionnaireResponse.available_from.desc(), QuestionnaireResponse.id.desc())
     ).all()
 
 
-def due_now(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
+# Built once: building and keying a statement costs about as much as running it here.
+_LINES = (
+    sa.select(*LINE_COLUMNS)
+    .where(QuestionnaireResponse.patient_id == sa.bindparam("patient_id"))
+    .order_by(QuestionnaireResponse.available_from.desc(), QuestionnaireResponse.id.desc())
+)
+_OPEN_LINES = _LINES.where(QuestionnaireResponse.status.in_(OPEN_RESPONSE))
+
+
+def response_lines(patient: Patient, *, open_only: bool = False) -> list[ResponseLine]:
+    """The patient's questionnaires as `responses_for` orders them, as read-only lines of the
+    columns their lists and progress show (all of them, or only the open ones)."""
+    rows = db.session.execute(_OPEN_LINES if open_only else _LINES, {"patient_id": patient.id})
+    return [ResponseLine(*row) for row in rows]
+
+
+def due_now(responses: list[AnyResponse], today: date) -> list[AnyResponse]:
     """Open questionnaires whose window is open today, soonest due first (expired ones drop off)."""
     due = [r for r in responses if r.is_open and r.available_from <= today and not r.expired(today)]
     return sorted(due, key=lambda r: (r.due_by or date.max, r.id))
@@ -281,7 +308,7 @@ def next_due(
     return next((r for r in due_now(responses, today) if r is not after), None)
 
 
-def coming_up(responses: list[QuestionnaireResponse], today: date) -> list[QuestionnaireResponse]:
+def coming_up(responses: list[AnyResponse], today: date) -> list[AnyResponse]:
     """Open questionnaires that are not available yet, soonest first."""
     later = [r for r in responses if r.is_open and r.available_from > today]
     return sorted(later, key=lambda r: (r.available_from, r.id))
@@ -310,7 +337,9 @@ class InstrumentProgress:
         return scoring.threshold(self.instrument, self.baseline.score)
 
 
-def progress(responses: list[QuestionnaireResponse]) -> list[InstrumentProgress]:
+def progress(
+    responses: list[QuestionnaireResponse] | list[ResponseLine],
+) -> list[InstrumentProgress]:
     """Completed scores per instrument in time order, each compared with the baseline."""
     completed = sorted(
         (r for r in responses if r.status is ResponseStatus.COMPLETED),

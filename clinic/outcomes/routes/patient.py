@@ -27,7 +27,7 @@ def _own_response(response_id: int) -> QuestionnaireResponse:
 def my_questionnaires():
     patient = current_user.patient
     audit.record("portal.questionnaires_viewed", actor=current_user, patient_id=patient.id)
-    responses = services.responses_for(patient)
+    responses = services.response_lines(patient)
     today = clinic_today()
     return render_template(
         "outcomes/my_questionnaires.html",
@@ -72,7 +72,7 @@ def answer(response_id: int):
 def my_progress():
     patient = current_user.patient
     audit.record("portal.progress_viewed", actor=current_user, patient_id=patient.id)
-    rows = services.progress(services.responses_for(patient))
+    rows = services.progress(services.response_lines(patient))
     return render_template(
         "outcomes/progress.html",
         rows=rows,
