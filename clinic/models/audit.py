@@ -106,35 +106,65 @@ def record(
     patient_id: int | None = None,
     detail: str | None = None,
     patients: Iterable[int] | None = None,
-) -> AuditEvent:
-    """Add one audit row to the current transaction; the caller's commit makes it durable.
+) -> int:
+    """Write one audit row in the current transaction (the caller's commit makes it durable,
+    a rollback takes it away) and return its id.
 
     `actor` is the acting User (None for the system or an unknown visitor); `obj` is any
     model with an `id`, recorded as its table name (or `__audit_type__`) and id. `patients`
     are the ids a list page showed: one event, one `audit_event_patient` row per patient.
+
+    The row is inserted at once as one statement, not added to the session for its next flush:
+    every page view writes one, and the unit of work's bookkeeping cost more than the insert.
     """
     if obj is not None:
         object_type = object_type or getattr(obj, "__audit_type__", obj.__tablename__)
         object_id = object_id if object_id is not None else obj.id
-    event_row = AuditEvent(
-        occurred_at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_role=getattr(getattr(actor, "role", None), "value", None),
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        patient_id=patient_id,
-        remote_addr=current_address(),
-        detail=_printable(detail),
-    )
     shown = sorted({int(p) for p in patients or () if p is not None})
     if patients is not None and detail is None:
-        event_row.detail = f"{len(shown)} patient{'' if len(shown) == 1 else 's'} shown"
-    db.session.add(event_row)
+        detail = f"{len(shown)} patient{'' if len(shown) == 1 else 's'} shown"
+    session = db.session()
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # as any query would: a record the row names is stored first
+    event_id = session.execute(
+        _INSERT_EVENT,
+        {
+            "occurred_at": utcnow(),
+            "actor_id": getattr(actor, "id", None),
+            "actor_role": getattr(getattr(actor, "role", None), "value", None),
+            "action": action,
+            "object_type": object_type,
+            "object_id": None if object_id is None else str(object_id),
+            "patient_id": patient_id,
+            "remote_addr": current_address(),
+            "detail": _printable(detail),
+        },
+    ).scalar_one()
     if shown:
-        db.session.flush([event_row])
-        _insert_shown(event_row.id, shown)
-    return event_row
+        _insert_shown(event_id, shown)
+    return event_id
+
+
+_INSERT_EVENT = (
+    AuditEvent.__table__.insert()
+    .values(
+        {
+            name: sa.bindparam(name, type_=AuditEvent.__table__.c[name].type)
+            for name in (
+                "occurred_at",
+                "actor_id",
+                "actor_role",
+                "action",
+                "object_type",
+                "object_id",
+                "patient_id",
+                "remote_addr",
+                "detail",
+            )
+        }
+    )
+    .returning(AuditEvent.__table__.c.id)
+)
 
 
 _SHOWN_FROM_ARRAY = audit_event_patient.insert().from_select(
@@ -159,6 +189,6 @@ def _insert_shown(event_id: int, shown: list[int]) -> None:
     )
 
 
-def record_read(action: str, actor: Any, patients: Iterable[int], **fields: Any) -> AuditEvent:
+def record_read(action: str, actor: Any, patients: Iterable[int], **fields: Any) -> int:
     """One event for a page view that showed these patients (a list counts as a read)."""
     return record(action, actor=actor, patients=list(patients), **fields)

@@ -72,9 +72,9 @@ def test_backup_under_writes_restores_everything_into_a_fresh_database(cluster, 
     def write_audit_rows() -> None:
         with app.app_context():
             while not stop.is_set():
-                row = audit.record("backup.concurrent_write", detail="a write during the dump")
+                row_id = audit.record("backup.concurrent_write", detail="a write during the dump")
                 db.session.commit()
-                committed.append((row.id, time.monotonic()))
+                committed.append((row_id, time.monotonic()))
             db.session.remove()
 
     with app.app_context():

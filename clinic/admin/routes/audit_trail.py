@@ -22,6 +22,7 @@ from clinic.extensions import db
 from clinic.inputs import query_int
 from clinic.models import audit
 from clinic.models.audit import AuditEvent, shown_to_or_about
+from clinic.patients.models import Patient
 from clinic.timeutil import clinic_day_bounds, format_clinic_time
 
 EXPORT_LIMIT = 50_000
@@ -53,10 +54,13 @@ def _record_search(form: AuditSearchForm, action: str) -> None:
     """Reading the audit trail is audited: what was searched for, and about which patient."""
     terms = {k: v for k, v in request.args.items() if k not in ("before", "submit", "format") and v}
     patient_id = form.patient_id.data.strip() if form.patient_id.data else ""
+    about = int(patient_id) if patient_id.isdigit() else None
+    if about is not None and db.session.get(Patient, about) is None:
+        about = None  # no such record (the search terms in the detail still say what was asked)
     audit.record(
         action,
         actor=current_user,
-        patient_id=int(patient_id) if patient_id.isdigit() else None,
+        patient_id=about,
         detail="; ".join(f"{k}={v}" for k, v in sorted(terms.items()))[:255] or "everything",
     )
 
