@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic.extensions import db
 from clinic.journeys import models as m
@@ -44,6 +45,9 @@ def load_stage(journey_id: int, stage_id: int) -> m.Stage:
     stage = db.get_or_404(m.Stage, stage_id)
     if stage.journey_id != journey.id:
         abort(404)
+    # Held by the stage from here (the identity map keeps only referenced records: once the
+    # loader returns, the journey and its patient would otherwise be read again).
+    set_committed_value(stage, "journey", journey)
     return stage
 
 
