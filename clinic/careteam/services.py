@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -291,14 +292,23 @@ def open_journeys_with_teams(limit: int = 300) -> list[m.Journey]:
     )
 
 
-def members_by_journey(journey_ids: list[int]) -> dict[int, list[JourneyMember]]:
-    """Every journey's assigned members, in one query."""
-    found: dict[int, list[JourneyMember]] = {i: [] for i in journey_ids}
+class TeamLine(NamedTuple):
+    """A journey's assigned member as the chart names them."""
+
+    user_id: int
+    full_name: str
+    team_role: TeamRole
+
+
+def members_by_journey(journey_ids: list[int]) -> dict[int, list[TeamLine]]:
+    """Every journey's assigned members, by name and role, in one query."""
+    found: dict[int, list[TeamLine]] = {i: [] for i in journey_ids}
     if journey_ids:
-        for member in db.session.scalars(
-            sa.select(JourneyMember)
+        for journey_id, user_id, full_name, team_role in db.session.execute(
+            sa.select(JourneyMember.journey_id, User.id, User.full_name, JourneyMember.team_role)
+            .join(User, User.id == JourneyMember.user_id)
             .where(JourneyMember.journey_id.in_(journey_ids))
             .order_by(JourneyMember.team_role, JourneyMember.id)
         ):
-            found[member.journey_id].append(member)
+            found[journey_id].append(TeamLine(user_id, full_name, team_role))
     return found

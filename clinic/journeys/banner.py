@@ -8,7 +8,7 @@ from datetime import date
 from flask import g
 
 from clinic.journeys.services import screening
-from clinic.patients.models import Patient, PatientAllergy, PatientMedicine
+from clinic.patients.models import Patient
 from clinic.timeutil import clinic_today
 
 
@@ -16,8 +16,8 @@ from clinic.timeutil import clinic_today
 class Banner:
     patient: Patient
     age: int
-    allergies: list[PatientAllergy]
-    medicines: list[PatientMedicine]
+    allergies: list[screening.AllergyLine]
+    medicines: list[screening.MedicineLine]
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (level, text)
     earlier: list[screening.EarlierAbsolute] = field(default_factory=list)
 
@@ -28,23 +28,24 @@ def age_on(born: date, day: date) -> int:
 
 def banner_for(patient: Patient) -> Banner:
     """What the banner shows for this patient."""
+    facts = screening.safety_facts(patient)
     banner = Banner(
         patient=patient,
         age=age_on(patient.date_of_birth, clinic_today()),
-        allergies=screening.allergies(patient),
-        medicines=screening.medicines(patient),
+        allergies=facts.allergies,
+        medicines=facts.medicines,
+        earlier=facts.earlier,
     )
-    banner.earlier, relative = screening.contraindication_alerts(patient)
     for earlier in banner.earlier:
         state = "reviewed" if earlier.review else "not yet reviewed"
         level = "info" if earlier.review else "danger"
         text = f"Absolute contraindication ({state}): {'; '.join(earlier.labels)}"
         banner.alerts.append((level, text))
-    for label in relative:
+    for label in facts.relative:
         banner.alerts.append(("warning", f"Relative contraindication: {label}"))
-    for screen in screening.open_screens(patient):
-        level = "warning" if screen.outcome.allows_procedure else "danger"
-        banner.alerts.append((level, f"Procedure-day screen: {screen.outcome.label.lower()}"))
+    for outcome in facts.screens:
+        level = "warning" if outcome.allows_procedure else "danger"
+        banner.alerts.append((level, f"Procedure-day screen: {outcome.label.lower()}"))
     return banner
 
 

@@ -54,13 +54,17 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         reason_form=f.ReasonForm(formdata=None, version=str(stage.version)),
         note_form=f.NoteForm(formdata=None),
         checklist_form=checklist_form,
-        timeout_form=timeout_form(submitted=False),
+        # only an open injection shows the time-out form (its choices are every clinician)
+        timeout_form=timeout_form(submitted=False)
+        if stage.kind is StageKind.INJECTION and stage.status in OPEN
+        else None,
         team=verification.team_of(stage) if stage.kind is StageKind.INJECTION else [],
         timeout_checklist=_timeout_checklist(stage),
         site_form=_site_form(stage),
         first_site_form=first_site_form(stage, submitted=False),
         target_form=f.TargetForm(formdata=None),
-        conditions_form=_conditions_form(journey),
+        # only an evaluation shows the plan (diagnoses and targets)
+        conditions_form=_conditions_form(journey) if stage.kind is StageKind.EVALUATION else None,
         may_plan=can_open_journey(current_user),
         cervical_risk=safety.cervical_transforaminal_risk(journey),
         product_age=safety.product_age(specimen)
@@ -95,12 +99,12 @@ def _timeout_checklist(stage: m.Stage) -> m.ChecklistTemplate | None:
 
 def clinical_team_choices() -> list[tuple[str, str]]:
     """Active providers and clinical staff, for choosing who is present."""
-    people = db.session.scalars(
-        sa.select(User)
+    people = db.session.execute(
+        sa.select(User.id, User.full_name)
         .where(User.role.in_([Role.PROVIDER, Role.CLINICAL_STAFF]), User.active)
         .order_by(User.full_name)
     )
-    return [("", "—")] + [(str(u.id), u.full_name) for u in people]
+    return [("", "—")] + [(str(user_id), name) for user_id, name in people]
 
 
 def timeout_form(submitted: bool) -> f.TimeOutForm:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic.extensions import db
 from clinic.journeys import models as m
@@ -22,7 +24,8 @@ def load_patient(patient_id: int) -> Patient:
 
 
 def load_journey(journey_id: int) -> m.Journey:
-    journey = db.get_or_404(m.Journey, journey_id)
+    """A journey with its patient (one statement: the access check reads the patient)."""
+    journey = db.get_or_404(m.Journey, journey_id, options=[joinedload(m.Journey.patient)])
     ensure_clinical_access(current_user, journey.patient)
     return journey
 
@@ -41,9 +44,12 @@ def load_journey_to_manage(journey_id: int) -> m.Journey:
 def load_stage(journey_id: int, stage_id: int) -> m.Stage:
     """A stage, reached only through its own journey (a mismatched pair is a 404)."""
     journey = load_journey(journey_id)
-    stage = db.get_or_404(m.Stage, stage_id)
+    stage = db.get_or_404(m.Stage, stage_id, options=[joinedload(m.Stage.cycle)])
     if stage.journey_id != journey.id:
         abort(404)
+    # Held by the stage from here (the identity map keeps only referenced records: once the
+    # loader returns, the journey and its patient would otherwise be read again).
+    set_committed_value(stage, "journey", journey)
     return stage
 
 

@@ -174,3 +174,42 @@ def test_the_care_team_is_joined_in_the_database_not_bound_as_ids(client, db, lo
     assert html.count("your patient</span>") == 43 + 2 * 25
     row = html[html.index(outsider.display_name) :]
     assert "not on your team" in row[: row.index("</td>")]
+
+
+def test_the_injection_page_names_its_time_out_team_in_a_fixed_number_of_queries(
+    client, db, login, make_user, journey, provider, staff, staff2
+):
+    """The time-out team is read with its users (it once found them only because the page had
+    read every clinician for the form's choices): 2 or 7 members, the same statements."""
+    from clinic.journeys import walkthrough as walk
+
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    walk.process(journey, staff, staff2)
+    stage = walk.stage_of(journey, StageKind.INJECTION)
+    path = f"/clinical/journeys/{journey.id}/stages/{stage.id}"
+    record = db.session.get(m.InjectionRecord, stage.id)
+    record.timeout_confirmed_at, record.timeout_confirmed_by_id = utcnow(), provider.id
+    stage.status, stage.started_at = StageStatus.IN_PROGRESS, utcnow()
+
+    def confirm(user):
+        db.session.add(
+            m.TimeoutMember(
+                stage_id=stage.id, user_id=user.id, confirmed_at=utcnow(), confirmed_by="password"
+            )
+        )
+        db.session.flush()
+
+    for user in (provider, staff):
+        confirm(user)
+    login(Role.PROVIDER, provider)
+    few, _ = _count(client, path)
+    others = [make_user(Role.CLINICAL_STAFF, full_name=f"Nurse Extra {i}") for i in range(5)]
+    for user in others:
+        confirm(user)
+    db.session.expunge_all()  # no user left in the identity map to be found by luck
+    many, many_html = _count(client, path)
+    assert few == many, (few, many)
+    team = many_html[many_html.index('id="timeout-team"') :].split("</ul>")[0]
+    for user in (provider, staff, *others):
+        assert f"<li>{user.full_name} confirmed" in team

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from clinic.auth.models import Role, User
 from clinic.careteam.models import JourneyMember, TeamRole
@@ -48,64 +48,53 @@ class Chart:
 
 
 def chart_for(patient: Patient) -> Chart:
-    """The chart's journeys (conditions, targets, cycles, stages), then the names, checklist
-    sizes, ticks, notes, specimens and follow-ups it shows: a fixed number of statements.
-    A stage's cycle comes from its journey's cycles already loaded (no statement of its own)."""
-    journeys = db.session.scalars(
-        sa.select(m.Journey)
-        .where(m.Journey.patient_id == patient.id)
-        .options(
-            selectinload(m.Journey.conditions),
-            selectinload(m.Journey.targets),
-            selectinload(m.Journey.cycles),
-            selectinload(m.Journey.stages),
+    """The chart's journeys (cycles, conditions, targets, stages), then the checklist counts,
+    notes, names, specimens and follow-ups it shows: a fixed number of statements. A stage's
+    cycle comes from its journey's cycles already loaded (no statement of its own)."""
+    journeys = (
+        db.session.scalars(
+            sa.select(m.Journey)
+            .where(m.Journey.patient_id == patient.id)
+            .options(
+                joinedload(m.Journey.cycles),  # a few per journey: no statement of their own
+                selectinload(m.Journey.conditions),
+                selectinload(m.Journey.targets),
+                selectinload(m.Journey.stages),
+            )
+            .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
         )
-        .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
-    ).all()
+        .unique()
+        .all()
+    )
     chart = Chart(patient=patient, journeys=list(journeys))
     journey_ids = [j.id for j in journeys]
     if not journey_ids:
         return chart
     stages = [s for j in journeys for s in j.stages]
-    people = {j.provider_id for j in journeys} | {
-        who
-        for s in stages
-        for who in (s.completed_by_id, s.signed_by_id, s.ended_by_id)
-        if who is not None
-    }
+    stage_ids = sa.select(m.Stage.id).where(m.Stage.journey_id.in_(journey_ids))
+    chart.ticks, chart.checklist_sizes = _checklist_counts(stages, stage_ids)
+    notes = defaultdict(list)
+    for note in db.session.scalars(
+        sa.select(m.StageNote).where(m.StageNote.stage_id.in_(stage_ids)).order_by(m.StageNote.id)
+    ):
+        notes[note.stage_id].append(note)
+    chart.notes = dict(notes)
+    people = (
+        {j.provider_id for j in journeys}
+        | {
+            who
+            for s in stages
+            for who in (s.completed_by_id, s.signed_by_id, s.ended_by_id)
+            if who is not None
+        }
+        | {note.author_id for found in notes.values() for note in found}
+    )
     chart.names = {
         user_id: name
         for user_id, name in db.session.execute(
             sa.select(User.id, User.full_name).where(User.id.in_(people))
         )
     }
-    templates = {s.checklist_template_id for s in stages if s.checklist_template_id is not None}
-    if templates:
-        chart.checklist_sizes = {
-            template_id: size
-            for template_id, size in db.session.execute(
-                sa.select(m.ChecklistItem.template_id, sa.func.count())
-                .where(m.ChecklistItem.template_id.in_(templates))
-                .group_by(m.ChecklistItem.template_id)
-            )
-        }
-    stage_ids = sa.select(m.Stage.id).where(m.Stage.journey_id.in_(journey_ids))
-    chart.ticks = dict(
-        db.session.execute(
-            sa.select(m.ChecklistTick.stage_id, sa.func.count())
-            .where(m.ChecklistTick.stage_id.in_(stage_ids))
-            .group_by(m.ChecklistTick.stage_id)
-        ).all()
-    )
-    notes = defaultdict(list)
-    for note in db.session.scalars(
-        sa.select(m.StageNote)
-        .where(m.StageNote.stage_id.in_(stage_ids))
-        .options(selectinload(m.StageNote.author))
-        .order_by(m.StageNote.id)
-    ):
-        notes[note.stage_id].append(note)
-    chart.notes = dict(notes)
     chart.specimens = {
         s.cycle_id: s
         for s in db.session.scalars(
@@ -121,6 +110,34 @@ def chart_for(patient: Patient) -> Chart:
         follow_ups[item.journey_id].append(item)
     chart.follow_ups = dict(follow_ups)
     return chart
+
+
+def _checklist_counts(
+    stages: list[m.Stage], stage_ids: sa.Select
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Ticked items per stage and items per checklist template, in one statement."""
+    ticks = (
+        sa.select(
+            sa.literal(0, sa.Integer).label("part"),
+            m.ChecklistTick.stage_id.label("key"),
+            sa.func.count().label("n"),
+        )
+        .where(m.ChecklistTick.stage_id.in_(stage_ids))
+        .group_by(m.ChecklistTick.stage_id)
+    )
+    templates = {s.checklist_template_id for s in stages if s.checklist_template_id is not None}
+    found: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    statement: sa.Select | sa.CompoundSelect = ticks
+    if templates:
+        sizes = (
+            sa.select(sa.literal(1, sa.Integer), m.ChecklistItem.template_id, sa.func.count())
+            .where(m.ChecklistItem.template_id.in_(templates))
+            .group_by(m.ChecklistItem.template_id)
+        )
+        statement = sa.union_all(ticks, sizes)
+    for part, key, count in db.session.execute(statement):
+        found[part][key] = count
+    return found
 
 
 STAFF_KINDS = (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.RECOVERY)

@@ -4,9 +4,11 @@ contraindications carried from earlier journeys."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -150,6 +152,10 @@ def _contraindications_by_journey(
 
 def _contraindication_rows(patient: Patient) -> sa.Select:
     """(journey, label, kind) of contraindications recorded at each live evaluation."""
+    return _contraindication_rows_of(patient.id)
+
+
+def _contraindication_rows_of(patient_id: int | sa.BindParameter[int]) -> sa.Select:
     return (
         sa.select(m.Journey.id, m.Contraindication.label, m.Contraindication.kind)
         .join(m.Stage, m.Stage.journey_id == m.Journey.id)
@@ -159,7 +165,7 @@ def _contraindication_rows(patient: Patient) -> sa.Select:
             m.Contraindication.id == evaluation_contraindication.c.contraindication_id,
         )
         .where(
-            m.Journey.patient_id == patient.id,
+            m.Journey.patient_id == patient_id,
             m.Stage.kind == StageKind.EVALUATION,
             m.Stage.status.not_in((StageStatus.CANCELLED, StageStatus.VOIDED)),
         )
@@ -177,28 +183,142 @@ def _labels(by_journey: dict[int, list[str]]) -> list[str]:
     return sorted({label for labels in by_journey.values() for label in labels})
 
 
+# What the banner alerts on: relative contraindications of open journeys, and the absolute ones
+# that ended an earlier journey (not a candidate).
+_BANNER_CONTRAINDICATIONS = sa.or_(
+    sa.and_(
+        m.Contraindication.kind == ContraindicationKind.RELATIVE,
+        m.Journey.status.in_(OPEN),
+    ),
+    sa.and_(
+        m.Contraindication.kind == ContraindicationKind.ABSOLUTE,
+        m.Journey.status == JourneyStatus.NOT_CANDIDATE,
+    ),
+)
+
+
 def contraindication_alerts(patient: Patient) -> tuple[list[EarlierAbsolute], list[str]]:
     """`earlier_absolutes` and `relative_labels` for the banner, read in one statement."""
     relative: dict[int, list[str]] = {}
     absolute: dict[int, list[str]] = {}
-    rows = db.session.execute(
-        _contraindication_rows(patient).where(
-            sa.or_(
-                sa.and_(
-                    m.Contraindication.kind == ContraindicationKind.RELATIVE,
-                    m.Journey.status.in_(OPEN),
-                ),
-                sa.and_(
-                    m.Contraindication.kind == ContraindicationKind.ABSOLUTE,
-                    m.Journey.status == JourneyStatus.NOT_CANDIDATE,
-                ),
-            )
-        )
-    )
+    rows = db.session.execute(_contraindication_rows(patient).where(_BANNER_CONTRAINDICATIONS))
     for journey_id, label, kind in rows:
         found = relative if kind is ContraindicationKind.RELATIVE else absolute
         found.setdefault(journey_id, []).append(label)
     return _with_reviews(absolute), _labels(relative)
+
+
+class AllergyLine(NamedTuple):
+    """A current allergy as the banner and the safety panel show it."""
+
+    id: int
+    substance: str
+    reaction: str
+
+
+class MedicineLine(NamedTuple):
+    """A current blood thinner or NSAID as the banner and the safety panel show it."""
+
+    id: int
+    drug: AntithromboticDrug
+    name: str
+    last_dose_at: datetime | None
+
+
+@dataclass
+class SafetyFacts:
+    """What the patient banner draws from the database, read in one statement."""
+
+    allergies: list[AllergyLine]
+    medicines: list[MedicineLine]
+    earlier: list[EarlierAbsolute]  # absolute contraindications that ended a journey
+    relative: list[str]  # relative contraindications of open journeys
+    screens: list[ScreenOutcome]  # open screens' outcomes, oldest first
+
+
+_ALLERGY, _MEDICINE, _CONTRAINDICATION, _SCREEN = range(4)
+
+
+@functools.cache
+def _safety_statement() -> sa.CompoundSelect:
+    """Current allergies and medicines, the banner's contraindications and the open screens of
+    journeys in treatment, as (part, id, a, b, at, position) rows of one UNION ALL (each part
+    is the query the banner ran on its own; rows are put in order in Python). Built once and
+    run with the patient's id: building it and working out its cache key cost more than the
+    database took to answer."""
+    patient_id = sa.bindparam("safety_patient", type_=sa.Integer)
+    text, null = sa.String(), sa.null()
+    allergies = sa.select(
+        sa.literal(_ALLERGY, sa.Integer).label("part"),
+        PatientAllergy.id,
+        sa.cast(PatientAllergy.substance, text).label("a"),
+        sa.cast(PatientAllergy.reaction, text).label("b"),
+        sa.type_coerce(null, PatientMedicine.last_dose_at.type).label("at"),
+        sa.cast(PatientAllergy.id, sa.Integer).label("position"),
+    ).where(PatientAllergy.patient_id == patient_id, PatientAllergy.removed_at.is_(None))
+    medicines = sa.select(
+        sa.literal(_MEDICINE, sa.Integer),
+        PatientMedicine.id,
+        sa.cast(PatientMedicine.drug, text),
+        sa.cast(PatientMedicine.name, text),
+        PatientMedicine.last_dose_at,
+        PatientMedicine.id,
+    ).where(PatientMedicine.patient_id == patient_id, PatientMedicine.stopped_at.is_(None))
+    contraindications = (
+        _contraindication_rows_of(patient_id)
+        .with_only_columns(
+            sa.literal(_CONTRAINDICATION, sa.Integer),
+            m.Journey.id,
+            sa.cast(m.Contraindication.label, text),
+            sa.cast(m.Contraindication.kind, text),
+            null,
+            m.Contraindication.position,
+        )
+        .order_by(None)
+        .where(_BANNER_CONTRAINDICATIONS)
+    )
+    screens = (
+        sa.select(
+            sa.literal(_SCREEN, sa.Integer),
+            m.DayOfScreen.id,
+            sa.cast(m.DayOfScreen.outcome, text),
+            null,
+            null,
+            m.DayOfScreen.id,
+        )
+        .join(m.Cycle, m.Cycle.id == m.DayOfScreen.cycle_id)
+        .join(m.Journey, m.Journey.id == m.Cycle.journey_id)
+        .where(
+            m.Journey.patient_id == patient_id,
+            m.Journey.status == JourneyStatus.IN_TREATMENT,
+            m.DayOfScreen.outcome != ScreenOutcome.CLEARED,
+        )
+    )
+    return sa.union_all(allergies, medicines, contraindications, screens)
+
+
+def safety_facts(patient: Patient) -> SafetyFacts:
+    """`allergies`, `medicines`, `contraindication_alerts` and `open_screens` as the banner
+    shows them, in one statement."""
+    rows = sorted(
+        db.session.execute(_safety_statement(), {"safety_patient": patient.id}).all(),
+        key=lambda row: (row.part, row.id, row.position),
+    )
+    facts = SafetyFacts([], [], [], [], [])
+    relative: dict[int, list[str]] = {}
+    absolute: dict[int, list[str]] = {}
+    for part, row_id, a, b, at, _position in rows:
+        if part == _ALLERGY:
+            facts.allergies.append(AllergyLine(row_id, a, b))
+        elif part == _MEDICINE:
+            facts.medicines.append(MedicineLine(row_id, AntithromboticDrug(a), b, at))
+        elif part == _CONTRAINDICATION:
+            found = relative if b == ContraindicationKind.RELATIVE.value else absolute
+            found.setdefault(row_id, []).append(a)
+        else:
+            facts.screens.append(ScreenOutcome(a))
+    facts.earlier, facts.relative = _with_reviews(absolute), _labels(relative)
+    return facts
 
 
 def earlier_absolutes(patient: Patient) -> list[EarlierAbsolute]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from clinic.auth.models import User
 from clinic.auth.passwords import verify_password
@@ -118,10 +119,12 @@ def confirm_member(stage: m.Stage, person: User | None, password: str | None, by
 
 
 def team_of(stage: m.Stage) -> list[m.TimeoutMember]:
+    """The time-out's confirmed members, each with their user (one statement)."""
     return list(
         db.session.scalars(
             sa.select(m.TimeoutMember)
             .where(m.TimeoutMember.stage_id == stage.id)
+            .options(joinedload(m.TimeoutMember.user))
             .order_by(m.TimeoutMember.id)
         )
     )
