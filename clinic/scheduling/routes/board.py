@@ -19,6 +19,7 @@ from clinic.scheduling import bp, export, services
 from clinic.scheduling.board import locations
 from clinic.scheduling.board_rows import BoardRows
 from clinic.scheduling.calendar import Column, build_grid
+from clinic.scheduling.day_cells import grid_body
 from clinic.scheduling.models import WEEKDAYS, Status
 from clinic.scheduling.queries import (
     appointments_between,
@@ -44,7 +45,7 @@ def day():
     if view not in ("providers", "rooms"):
         abort(400)
     the_day = _day_arg()
-    appointments = appointments_on(the_day)
+    appointments = day_rows(the_day)
     if view == "rooms":
         columns = [Column(r.id, r.name) for r in services.active_rooms()]
         grid = build_grid(the_day, columns, appointments, lambda a: a.room_id)
@@ -61,14 +62,16 @@ def day():
         ]
         grid = build_grid(the_day, columns, appointments, lambda a: a.provider_id)
     audit.record_read("schedule.day_viewed", current_user, patients_of(appointments))
+    booking = can_book(current_user)
+    cells = current_app.jinja_env.get_template("scheduling/_day_cells.html").module
     return render_template(
         "scheduling/day.html",
         grid=grid,
+        grid_body=grid_body(grid, cells, can_book=booking, rooms=view == "rooms"),
         view=view,
         day=the_day,
         prev_day=the_day - timedelta(days=1),
         next_day=the_day + timedelta(days=1),
-        can_book=can_book(current_user),
         cancelled=[a for a in appointments if a.status is Status.CANCELLED],
     )
 
