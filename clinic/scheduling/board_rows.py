@@ -30,7 +30,7 @@ class BoardRows:
 
     def __init__(
         self,
-        macro: Any,
+        macros: Any,
         where: dict[int, str],
         actions: dict[int, list[Status]],
         *,
@@ -39,7 +39,7 @@ class BoardRows:
         csrf: str,
         next_url: str,
     ) -> None:
-        self._macro, self._where, self._actions, self._buttons = macro, where, actions, buttons
+        self._macro, self._where, self._actions, self._buttons = macros.row, where, actions, buttons
         self._fixed = {"csrf": csrf, "next_url": next_url}
         self._patterns: dict[tuple, MarkupPattern] = {}
         self._patient_url = UrlPattern(

@@ -156,12 +156,12 @@ def _board_context(the_day: date) -> dict:
     appointments = day_rows(the_day)
     now, user = utcnow(), current_user._get_current_object()  # the proxy costs a lookup a use
     actions = {a.id: services.available_actions(a, user, now) for a in appointments}
-    row = current_app.jinja_env.get_template("scheduling/_board_row.html").module.row
+    row_macros = current_app.jinja_env.get_template("scheduling/_board_row.html").module
     return dict(
         appointments=appointments,
         day=the_day,
         board_row=BoardRows(
-            row,
+            row_macros,
             locations(appointments, the_day),
             actions,
             buttons=the_day == clinic_today(),
