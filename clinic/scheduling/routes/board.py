@@ -155,7 +155,14 @@ def week():
 def _board_context(the_day: date) -> dict:
     appointments = day_rows(the_day)
     now, user = utcnow(), current_user._get_current_object()  # the proxy costs a lookup a use
-    actions = {a.id: services.available_actions(a, user, now) for a in appointments}
+    # the buttons follow from the status and start time alone: a day's rows share a few dozen
+    by_moment: dict[tuple, list[Status]] = {}
+    actions = {}
+    for a in appointments:
+        key = (a.status, a.starts_at)
+        if key not in by_moment:
+            by_moment[key] = services.available_actions(a, user, now)
+        actions[a.id] = by_moment[key]
     row_macros = current_app.jinja_env.get_template("scheduling/_board_row.html").module
     return dict(
         appointments=appointments,
