@@ -9,8 +9,9 @@ of queries (the board never runs a query per row). The journeys source (register
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Protocol
 
 from clinic.scheduling.models import Appointment, Status, VisitKind
 
@@ -41,18 +42,33 @@ PHONE_ACTIONS = {
 }
 
 
-def status_words(appointment: Appointment) -> str:
+class Visit(Protocol):
+    """What the board reads of an appointment: the record, or the board's light row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def patient_id(self) -> int: ...
+    @property
+    def kind(self) -> VisitKind: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def starts_at(self) -> datetime: ...
+
+
+def status_words(appointment: Visit) -> str:
     """Where the patient is, from the status alone, in the words of the visit's kind."""
     if appointment.kind is VisitKind.PHONE_CHECK:
         return PHONE_WHERE[appointment.status]
     return WHERE[appointment.status]
 
 
-LocationSource = Callable[[list[Appointment], date], dict[int, str]]
+LocationSource = Callable[[Sequence[Visit], date], dict[int, str]]
 LOCATION_SOURCES: list[LocationSource] = []
 
 
-def locations(appointments: list[Appointment], day: date) -> dict[int, str]:
+def locations(appointments: Sequence[Visit], day: date) -> dict[int, str]:
     """{appointment id: where the patient is}; the first source that knows wins."""
     found: dict[int, str] = {}
     for source in LOCATION_SOURCES:

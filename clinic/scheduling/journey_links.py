@@ -6,7 +6,9 @@ stage's name and status and the follow-up's label and window, never clinical con
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -18,6 +20,9 @@ from clinic.journeys.states import DONE_STAGE, OPEN_JOURNEY, StageKind, StageSta
 from clinic.patients.models import Patient
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, Status, VisitKind
 from clinic.timeutil import clinic_day_bounds
+
+if TYPE_CHECKING:
+    from clinic.scheduling.board import Visit
 
 OPEN_STAGE = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
 # A phone call a day or two after the injection; later follow-ups are visits.
@@ -184,7 +189,7 @@ STAGE_LOCATIONS = {
 DISCHARGED = "Recovery done, ready to leave"
 
 
-def stage_locations(appointments: list[Appointment], day: date) -> dict[int, str]:
+def stage_locations(appointments: Sequence[Visit], day: date) -> dict[int, str]:
     """For arrived patients: the journey stage in progress today (the latest started), or
     discharged once today's recovery is completed. One query for the whole board."""
     present = [a for a in appointments if a.status in (Status.CHECKED_IN, Status.IN_PROGRESS)]

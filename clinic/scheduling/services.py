@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from clinic.auth.models import Role, User
 from clinic.errors import Conflict, Refused
@@ -16,6 +16,7 @@ from clinic.models.base import utcnow
 from clinic.patients.models import Patient
 from clinic.policy import can_set_appointment_status
 from clinic.scheduling import slots
+from clinic.scheduling.board import Visit
 from clinic.scheduling.journey_links import check_link, still_open
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, Room, Status, VisitKind
 from clinic.scheduling.states import can_move, next_actions
@@ -38,6 +39,8 @@ def clinicians() -> list[User]:
     return list(
         db.session.scalars(
             sa.select(User)
+            # a clinician has no patient record: not User.patient's join (and 30 columns a row)
+            .options(lazyload(User.patient))
             .where(User.role.in_(CLINICIAN_ROLES), User.active.is_(True))
             .order_by(sa.case((User.role == Role.PROVIDER, 0), else_=1), User.full_name)
         )
@@ -253,7 +256,7 @@ def change_status(
     )
 
 
-def available_actions(appointment: Appointment, user: User, now: datetime | None = None) -> list:
+def available_actions(appointment: Visit, user: User, now: datetime | None = None) -> list:
     """The status buttons this user should see now: check-in only on the day, no-show only
     once the appointment time has come (cancel has its own form)."""
 

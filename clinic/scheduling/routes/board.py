@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from clinic.auth.models import Role
 from clinic.auth.sessions import passive
@@ -15,19 +16,20 @@ from clinic.models.base import utcnow
 from clinic.policy import can_book, can_export_calendar, ensure
 from clinic.reads import patients_of
 from clinic.scheduling import bp, export, services
-from clinic.scheduling.board import PHONE_ACTIONS, locations
+from clinic.scheduling.board import locations
+from clinic.scheduling.board_rows import BoardRows
 from clinic.scheduling.calendar import Column, build_grid
-from clinic.scheduling.forms import StatusForm
+from clinic.scheduling.day_cells import grid_body
 from clinic.scheduling.models import WEEKDAYS, Status
 from clinic.scheduling.queries import (
     appointments_between,
     appointments_on,
+    day_rows,
     get_clinician,
     get_room,
     visit_rows,
 )
 from clinic.scheduling.slots import hours_by_clinician
-from clinic.scheduling.states import ACTION_LABELS
 from clinic.scheduling.week_grid import build_week, fill_cells
 from clinic.timeutil import clinic_day_bounds, clinic_today, to_clinic
 
@@ -43,7 +45,7 @@ def day():
     if view not in ("providers", "rooms"):
         abort(400)
     the_day = _day_arg()
-    appointments = appointments_on(the_day)
+    appointments = day_rows(the_day)
     if view == "rooms":
         columns = [Column(r.id, r.name) for r in services.active_rooms()]
         grid = build_grid(the_day, columns, appointments, lambda a: a.room_id)
@@ -60,14 +62,16 @@ def day():
         ]
         grid = build_grid(the_day, columns, appointments, lambda a: a.provider_id)
     audit.record_read("schedule.day_viewed", current_user, patients_of(appointments))
+    booking = can_book(current_user)
+    cells = current_app.jinja_env.get_template("scheduling/_day_cells.html").module
     return render_template(
         "scheduling/day.html",
         grid=grid,
+        grid_body=grid_body(grid, cells, can_book=booking, rooms=view == "rooms"),
         view=view,
         day=the_day,
         prev_day=the_day - timedelta(days=1),
         next_day=the_day + timedelta(days=1),
-        can_book=can_book(current_user),
         cancelled=[a for a in appointments if a.status is Status.CANCELLED],
     )
 
@@ -149,22 +153,30 @@ def week():
 
 
 def _board_context(the_day: date) -> dict:
-    appointments = appointments_on(the_day)
-    now = utcnow()
-    actions = {a.id: services.available_actions(a, current_user, now) for a in appointments}
-    counts = {s: sum(1 for a in appointments if a.status is s) for s in Status}
+    appointments = day_rows(the_day)
+    now, user = utcnow(), current_user._get_current_object()  # the proxy costs a lookup a use
+    # the buttons follow from the status and start time alone: a day's rows share a few dozen
+    by_moment: dict[tuple, list[Status]] = {}
+    actions = {}
+    for a in appointments:
+        key = (a.status, a.starts_at)
+        if key not in by_moment:
+            by_moment[key] = services.available_actions(a, user, now)
+        actions[a.id] = by_moment[key]
+    row_macros = current_app.jinja_env.get_template("scheduling/_board_row.html").module
     return dict(
         appointments=appointments,
-        where=locations(appointments, the_day),
-        actions=actions,
-        labels=ACTION_LABELS,
-        phone_labels=PHONE_ACTIONS,
         day=the_day,
-        status_form=StatusForm(),
-        counts=counts,
-        today=clinic_today(),
-        # clinicians open the clinical chart, the front desk the patient's page
-        chart_links=current_user.role in (Role.PROVIDER, Role.CLINICAL_STAFF),
+        board_row=BoardRows(
+            row_macros,
+            locations(appointments, the_day),
+            actions,
+            buttons=the_day == clinic_today(),
+            # clinicians open the clinical chart, the front desk the patient's page
+            chart_links=user.role in (Role.PROVIDER, Role.CLINICAL_STAFF),
+            csrf=generate_csrf(),
+            next_url=url_for("scheduling.board"),
+        ),
     )
 
 
