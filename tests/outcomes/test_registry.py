@@ -209,7 +209,12 @@ def test_stored_figures_hold_for_the_day_they_were_computed_for(db, cohort):
     registry.figures(Filters(), today=today)
     assert _count_queries(db, lambda: registry.figures(Filters(), today=today)) == 1
     later = today + timedelta(days=120)  # what was still pending has opened by then
-    assert _count_queries(db, lambda: registry.figures(Filters(), today=later)) == 6
+    # a miss: the aggregates and their storing (on PostgreSQL also the lock that makes views
+    # missing at once compute one at a time, and a second read after it)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    assert _count_queries(db, lambda: registry.figures(Filters(), today=later)) == (
+        8 if postgres else 6
+    )
     three = next(t for t in registry.figures(Filters(), today=later).timepoints
                  if t.label == "3 months")  # fmt: skip
     assert three.eligible == 7 and three.pending == 0

@@ -374,3 +374,42 @@ def test_a_save_that_changes_nothing_stored_keeps_the_figures_current(two):
     registry_store.settle()
     assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation + 1
     assert_stored_rows_are_current()
+
+
+def test_views_missing_the_same_figures_at_once_compute_them_once(race_app, db_kind, monkeypatch):
+    """After a change, views that miss the same figures at once wait for the first to compute
+    and store them, then read them (PostgreSQL; SQLite serves one writer at a time anyway)."""
+    if db_kind != "postgresql":
+        pytest.skip("the lock that makes them wait is PostgreSQL's")
+    with race_app.app_context():
+        registry_store.bump_generation(db.session.connection())  # what any change does
+        db.session.commit()
+        db.session.remove()
+    aggregates, computed = registry._aggregates, []
+
+    def slow_aggregates(filters, today):
+        computed.append(1)
+        time.sleep(0.5)  # the other view misses meanwhile
+        return aggregates(filters, today)
+
+    monkeypatch.setattr(registry, "_aggregates", slow_aggregates)
+    results, errors = [], []
+    start = threading.Barrier(2)
+
+    def view() -> None:
+        try:
+            with race_app.app_context():
+                start.wait(timeout=30)
+                results.append(registry.figures(Filters()))
+                db.session.commit()  # the request's end: the stored figures go with it
+                db.session.remove()
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=view) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(computed) == 1 and len(results) == 2 and results[0] == results[1]
