@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
@@ -145,11 +145,12 @@ def record(
     return event_id
 
 
+_EVENTS = cast(sa.Table, AuditEvent.__table__)
 _INSERT_EVENT = (
-    AuditEvent.__table__.insert()
+    sa.insert(_EVENTS)
     .values(
         {
-            name: sa.bindparam(name, type_=AuditEvent.__table__.c[name].type)
+            name: sa.bindparam(name, type_=_EVENTS.c[name].type)
             for name in (
                 "occurred_at",
                 "actor_id",
@@ -163,7 +164,7 @@ _INSERT_EVENT = (
             )
         }
     )
-    .returning(AuditEvent.__table__.c.id)
+    .returning(_EVENTS.c.id)
 )
 
 
