@@ -89,10 +89,8 @@ def day_summary(day: date) -> dict[Status, int]:
 
 
 @dataclass(slots=True)
-class VisitRow(PersonName):
-    """One visit as a calendar lists it: plain columns (no ORM object, no relationships) and
-    its times turned into the clinic's zone once, here, not again in every template use.
-    The fields up to given_name are visit_rows' columns, in order."""
+class _Visit:
+    """A visit's own columns (_VISIT_COLUMNS, in order), first in every light row of visits."""
 
     id: int
     patient_id: int
@@ -103,6 +101,14 @@ class VisitRow(PersonName):
     version: int
     starts_at: datetime  # UTC, as stored
     ends_at: datetime
+
+
+@dataclass(slots=True)
+class VisitRow(_Visit, PersonName):
+    """One visit as a calendar lists it: plain columns (no ORM object, no relationships) and
+    its times turned into the clinic's zone once, here, not again in every template use.
+    The fields up to given_name are visit_rows' columns, in order."""
+
     family_name: str
     given_name: str
     day: date  # the clinic's calendar day
@@ -122,21 +128,27 @@ def _patient_column(column):
     )
 
 
+# A visit's own columns, first in every light row of visits (the rows take them by position).
+_VISIT_COLUMNS = (
+    Appointment.id,
+    Appointment.patient_id,
+    Appointment.provider_id,
+    Appointment.room_id,
+    Appointment.kind,
+    Appointment.status,
+    Appointment.version,
+    Appointment.starts_at,
+    Appointment.ends_at,
+)
+
+
 def visit_rows(
     start: datetime, end: datetime, *, include_cancelled: bool = False
 ) -> list[VisitRow]:
     """Visits starting in [start, end) in time order, as light rows (one statement)."""
     query = (
         sa.select(
-            Appointment.id,
-            Appointment.patient_id,
-            Appointment.provider_id,
-            Appointment.room_id,
-            Appointment.kind,
-            Appointment.status,
-            Appointment.version,
-            Appointment.starts_at,
-            Appointment.ends_at,
+            *_VISIT_COLUMNS,
             _patient_column(Patient.family_name).label("family_name"),
             _patient_column(Patient.given_name).label("given_name"),
         )
@@ -159,19 +171,10 @@ def visit_rows(
 
 
 @dataclass(slots=True)
-class DayRow(PersonName):
+class DayRow(_Visit, PersonName):
     """One appointment as the day board and the day calendar show it: plain columns, with the
     patient's, clinician's and room's words (no ORM objects). Fields in day_rows' column order."""
 
-    id: int
-    patient_id: int
-    provider_id: int
-    room_id: int | None
-    kind: VisitKind
-    status: Status
-    version: int
-    starts_at: datetime  # UTC, as stored
-    ends_at: datetime
     checked_in_at: datetime | None
     cancel_reason: str | None
     family_name: str
@@ -188,15 +191,7 @@ def day_rows(day: date) -> list[DayRow]:
     start, end = clinic_day_bounds(day)
     query = (
         sa.select(
-            Appointment.id,
-            Appointment.patient_id,
-            Appointment.provider_id,
-            Appointment.room_id,
-            Appointment.kind,
-            Appointment.status,
-            Appointment.version,
-            Appointment.starts_at,
-            Appointment.ends_at,
+            *_VISIT_COLUMNS,
             Appointment.checked_in_at,
             Appointment.cancel_reason,
             Patient.family_name,
