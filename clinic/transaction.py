@@ -89,12 +89,16 @@ def attempt() -> Iterator[None]:
 
 
 def commit() -> None:
-    """Commit the request's transaction; a clash found only now is a 409, not a 500."""
+    """Commit the request's transaction; a clash found only now is a 409, not a 500 (the audit
+    rows kept after a rollback are written again after it)."""
+    kept = list(g.get("kept_audit", [])) if has_app_context() else []
     try:
         _write_kept_audit()
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
+        if kept:
+            g.kept_audit = kept
         _write_kept_audit()
         db.session.commit()
         abort(409)

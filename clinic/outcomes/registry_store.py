@@ -101,12 +101,13 @@ _BOOKKEEPING = frozenset({"version", "updated_at"})
 def _only_bookkeeping(obj) -> bool:
     """A flushed change of nothing but its version and time (a questionnaire saved as a draft
     with the same answers, a stage saved unchanged): no stored row can differ, so the cycle is
-    not recomputed and the dashboard's stored figures stay current."""
+    not recomputed and the dashboard's stored figures stay current. A change of a relationship
+    (a journey's conditions: rows of a link table, no column of its own) is a change."""
     state = sa.inspect(obj)
     return not any(
-        state.attrs[column.key].history.has_changes()
-        for column in state.mapper.column_attrs
-        if column.key not in _BOOKKEEPING
+        state.attrs[attr.key].history.has_changes()
+        for attr in (*state.mapper.column_attrs, *state.mapper.relationships)
+        if attr.key not in _BOOKKEEPING
     )
 
 

@@ -238,3 +238,23 @@ def test_commit_turns_a_unique_clash_into_a_409(app, db):
         db.session.add(FormSubmission(key=key))
         with pytest.raises(HttpConflict):
             transaction.commit()
+
+
+def test_audit_rows_kept_after_a_rollback_survive_a_clash_at_commit(app, db):
+    """A row registered with keep_after_rollback is written even when the commit clashes and
+    the request becomes a 409 (the clash rolls back the first copy; it is written again)."""
+    from werkzeug.exceptions import Conflict as HttpConflict
+
+    key = _key()
+    with app.test_request_context():
+        db.session.add(FormSubmission(key=key))
+        db.session.flush()
+        db.session.expunge_all()
+        db.session.add(FormSubmission(key=key))
+        keep_after_rollback(action="test.kept_on_clash", detail=key)
+        with pytest.raises(HttpConflict):
+            transaction.commit()
+    kept = db.session.scalars(
+        sa.select(AuditEvent.detail).where(AuditEvent.action == "test.kept_on_clash")
+    ).all()
+    assert kept == [key]

@@ -413,3 +413,19 @@ def test_views_missing_the_same_figures_at_once_compute_them_once(race_app, db_k
         thread.join(timeout=120)
     assert not errors, errors
     assert len(computed) == 1 and len(results) == 2 and results[0] == results[1]
+
+
+def test_a_journeys_conditions_changed_move_the_generation_on(two, db):
+    """Conditions are rows of a link table, not a column of the journey: changing them (the
+    registry filters by condition) still makes the stored figures out of date."""
+    first, _second = two
+    registry_store.settle()
+    generation = db.session.scalar(sa.select(RegistryGeneration.value))
+    other = db.session.scalars(
+        sa.select(m.Condition).where(m.Condition.id.not_in([c.id for c in first.conditions]))
+    ).first()
+    first.conditions = [other]
+    db.session.flush()
+    registry_store.settle()
+    assert db.session.scalar(sa.select(RegistryGeneration.value)) == generation + 1
+    assert_stored_rows_are_current()
