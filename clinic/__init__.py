@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from clinic import transaction
 from clinic.transaction import ClinicFlask
 from config import (
     BASE_DIR,
@@ -95,6 +96,7 @@ def register_extensions(app: Flask) -> None:
 
     with app.app_context():
         configure_engine(db.engine)
+        transaction.watch_commit_durability(db.engine)
     import clinic.models.registry
     import clinic.outcomes.registry_store  # noqa: F401  - keeps the stored registry rows current
 

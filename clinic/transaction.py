@@ -17,11 +17,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
-from flask import Flask, Response, abort, current_app, g, has_app_context, request
-from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+)
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -131,25 +141,48 @@ def rollback() -> None:
         db.session.commit()
 
 
-_NO_DISK_WAIT = text("SET LOCAL synchronous_commit TO OFF")
+_DURABILITY = "clinic_synchronous_commit"  # what this connection's SET last made it
 
 
-def _read_commit_without_waiting() -> None:
+def _commit_durability() -> str:
     """A page view's transaction changes no record: it writes audit rows of what was shown (and
     marks such as last-seen or read times), so on PostgreSQL its commit need not wait for the
-    disk (DURABLE_READ_AUDIT)."""
-    if current_app.config.get("DURABLE_READ_AUDIT") or not db.session().in_transaction():
+    disk (DURABLE_READ_AUDIT=1 makes it wait). Every other transaction waits."""
+    if (
+        has_request_context()
+        and request.method in ("GET", "HEAD")
+        and not current_app.config.get("DURABLE_READ_AUDIT")
+    ):
+        return "off"
+    return "on"
+
+
+def watch_commit_durability(engine: Engine) -> None:
+    """On PostgreSQL, each transaction starts with `synchronous_commit` as its request needs.
+    The setting is the connection's and stays after a commit, so a SET is sent only when it
+    changes (a connection serving one page view after another sends none); a rollback undoes
+    a SET made in its transaction, so the connection is then taken as unknown."""
+    if engine.dialect.name != "postgresql":
         return
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_NO_DISK_WAIT)
+
+    @event.listens_for(engine, "begin")
+    def _set_durability(connection: Connection) -> None:
+        wanted = _commit_durability()
+        info = connection.info
+        if info.get(_DURABILITY) != wanted:
+            connection.exec_driver_sql(f"SET synchronous_commit TO {wanted}")
+            info[_DURABILITY] = wanted
+
+    @event.listens_for(engine, "rollback")
+    def _forget_durability(connection: Connection) -> None:
+        with suppress(SQLAlchemyError):  # the connection is already gone (an outage)
+            connection.info.pop(_DURABILITY, None)
 
 
 def finish(response: Response) -> Response:
     """Commit after a successful view, roll back after a refusal or an error page."""
     if response.status_code < 400:
         submissions.remember_result(response)
-        if request.method in ("GET", "HEAD"):
-            _read_commit_without_waiting()
         commit()
     else:
         rollback()
