@@ -48,6 +48,9 @@ class Config:
     PATIENT_IDLE_MINUTES = _env_int("PATIENT_IDLE_MINUTES", 30)
     SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_ABSOLUTE_HOURS)
+    # The cookie is sent again when the session changes (sign-in, its "seen at" renewed every
+    # few seconds of activity), not re-signed on every request.
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_COOKIE_NAME = "cjt_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

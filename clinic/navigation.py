@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app, render_template, request
+from markupsafe import Markup
+
 from clinic.auth.models import Role
 from clinic.mail import outbox_enabled
 
@@ -79,3 +82,18 @@ def nav_for(user) -> tuple[NavItem, ...]:
 
     outbox = outbox_enabled()
     return tuple(item for item in NAV[user.role] if outbox or not item.outbox_only)
+
+
+def nav_links(user) -> Markup:
+    """The navigation bar's links for a role, the current page marked. They hold nothing of the
+    user's own, so each (role, page) is rendered once per app and reused: a page view otherwise
+    builds every link's URL again."""
+    if not getattr(user, "is_authenticated", False):
+        return Markup("")
+    rendered = current_app.extensions.setdefault("clinic_nav_links", {})
+    key = (user.role, request.endpoint, outbox_enabled(), request.script_root)
+    links = rendered.get(key)
+    if links is None:
+        html = render_template("_nav_links.html", nav_items=nav_for(user))
+        links = rendered[key] = Markup(html)  # noqa: S704 (a template's autoescaped output)
+    return links

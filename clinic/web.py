@@ -10,7 +10,7 @@ from werkzeug.exceptions import Forbidden
 from clinic import outage, transaction
 from clinic.auth.models import Role
 from clinic.dates import register_date_filters
-from clinic.navigation import nav_for
+from clinic.navigation import nav_links
 from clinic.submissions import once_field
 from clinic.transaction import keep_after_rollback
 from clinic.url_patterns import url_pattern
@@ -123,12 +123,12 @@ def register_web_hooks(app: Flask) -> None:
     register_date_filters(app)
     app.jinja_env.globals["once_field"] = once_field
     app.jinja_env.globals["url_pattern"] = url_pattern
+    app.jinja_env.globals["nav_links"] = nav_links
 
     @app.context_processor
     def _template_globals() -> dict:
 
         return {
             "Role": Role,
-            "nav_items": nav_for(current_user),
             "clinic_name": app.config["CLINIC_NAME"],
         }

@@ -8,6 +8,7 @@ import pytest
 
 from clinic.auth import services
 from clinic.auth.models import Role
+from clinic.auth.sessions import SEEN_COOKIE_EVERY
 from tests.factories import PASSWORD, current_code
 
 NEW_PASSWORD = "Quiet harbour kestrel 77"
@@ -140,3 +141,20 @@ def test_session_cookie_flags(client, make_user):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_the_session_cookie_is_sent_again_only_when_it_changes(client, login):
+    """A page view right after another leaves the cookie as it was (no Set-Cookie: nothing to
+    sign again); once its "seen at" is SEEN_COOKIE_EVERY seconds old, activity renews it."""
+    login(Role.FRONT_DESK)
+    client.get("/front-desk")
+    quiet = client.get("/front-desk")
+    assert quiet.status_code == 200
+    assert "Set-Cookie" not in quiet.headers
+    with client.session_transaction() as sess:
+        sess["seen_at"] = int(time.time()) - SEEN_COOKIE_EVERY
+        before = sess["seen_at"]
+    renewed = client.get("/front-desk")
+    assert "Set-Cookie" in renewed.headers
+    with client.session_transaction() as sess:
+        assert sess["seen_at"] > before
