@@ -20,6 +20,7 @@ from clinic.extensions import limiter
 from clinic.journeys.services import kept
 from clinic.outcomes.registry_store import settle
 from clinic.scheduling import recalls
+from clinic.scheduling.week_grid import forget_weeks
 from config import TestConfig
 from tests import factories
 from tests.databases import PG_HINT, fresh_url, postgres_url
@@ -105,6 +106,7 @@ def db(app: Flask):
     """
     recalls.forget_counts()
     kept.forget()
+    forget_weeks(app)
     with app.app_context():
         engines = _db._app_engines[app]
         engine = engines[None]
@@ -152,6 +154,7 @@ def savepoint_db(app: Flask, connection):
     """The database inside a savepoint of the module's transaction, rolled back after a test."""
     recalls.forget_counts()
     kept.forget()
+    forget_weeks(app)
     with app.app_context():
         savepoint = connection.begin_nested()
         _db.session.remove()

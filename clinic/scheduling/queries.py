@@ -170,6 +170,31 @@ def visit_rows(
     return rows
 
 
+def visits_stamp(start: datetime, end: datetime) -> tuple:
+    """What the visits starting in [start, end) (cancelled ones left out) and their patients'
+    names depend on, in one statement: their count, ids, versions and latest `updated_at`, and
+    their patients' versions and latest `updated_at`. A booking, move, cancellation or status
+    change, or a patient's record edited, changes it (an update raises a version whatever the
+    writer's clock says; a visit leaving the range lowers the count, one entering raises the
+    ids' sum)."""
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.sum(Appointment.id),
+            sa.func.sum(Appointment.version),
+            sa.func.max(Appointment.updated_at),
+            # a probe per visit, not a join: see _patient_column
+            sa.func.sum(_patient_column(Patient.version)),
+            sa.func.max(_patient_column(Patient.updated_at)),
+        ).where(
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+            Appointment.status != Status.CANCELLED,
+        )
+    ).one()
+    return tuple(row)
+
+
 @dataclass(slots=True)
 class DayRow(_Visit, PersonName):
     """One appointment as the day board and the day calendar show it: plain columns, with the

@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from flask import current_app, render_template, request
 from markupsafe import Markup
 
 from clinic.auth.models import User
 from clinic.markup_patterns import MarkupPattern
-from clinic.scheduling.models import Status, WorkingHours
+from clinic.reads import patients_of
+from clinic.scheduling.models import WEEKDAYS, Status, WorkingHours
+from clinic.scheduling.queries import visit_rows, visits_stamp
 from clinic.scheduling.slots import shift_bounds
-from clinic.timeutil import clinic_tz
+from clinic.timeutil import clinic_day_bounds, clinic_tz
 from clinic.url_patterns import UrlPattern
 
 MIN_FREE = timedelta(minutes=15)  # shorter gaps are not worth showing as free time
@@ -173,3 +176,58 @@ def fill_cells(days: list[WeekDay], macros: Any, can_book: bool) -> None:
                         move_href=reschedule_url(appointment_id=a.id) if movable else "",
                     )
                 )
+
+
+KEPT_WEEKS = 16  # weeks x (may book or not) x address roots kept per app; oldest dropped first
+_KEPT = "clinic_week_days"
+
+
+def week_days(
+    monday: date,
+    clinicians: list[User],
+    hours: dict[int, dict[int, WorkingHours]],
+    can_book: bool,
+) -> tuple[Markup, set[int]]:
+    """The week grid's days as markup, and the patients they show (for the audit row).
+
+    Building them (a week's ~330 visits read, laid out in lanes and filled in) is most of the
+    page's cost, so the markup is kept per app and reused while what it shows is unchanged:
+    the clinicians and their hours (read on every view) and the visits' stamp
+    (queries.visits_stamp, one statement). The stamp is read before the visits, so markup
+    kept under a stamp is never older than it."""
+    start = clinic_day_bounds(monday)[0]
+    end = clinic_day_bounds(monday + timedelta(days=6))[1]
+    inputs = (
+        tuple((c.id, c.full_name, c.role) for c in clinicians),
+        tuple(
+            sorted(
+                (clinician, weekday, h.starts, h.ends)
+                for clinician, days in hours.items()
+                for weekday, h in days.items()
+            )
+        ),
+        visits_stamp(start, end),
+    )
+    kept: dict[tuple, tuple[tuple, Markup, set[int]]] = current_app.extensions.setdefault(_KEPT, {})
+    key = (monday, can_book, request.script_root)
+    found = kept.get(key)
+    if found is not None and found[0] == inputs:
+        return found[1], found[2]
+    visits = visit_rows(start, end)  # light rows; cancelled visits are not shown
+    days = build_week(monday, clinicians, hours, visits)
+    fill_cells(
+        days, current_app.jinja_env.get_template("scheduling/_week_cells.html").module, can_book
+    )
+    html = render_template("scheduling/_week_days.html", days=days, weekdays=WEEKDAYS)
+    markup = Markup(html)  # noqa: S704 (a template's autoescaped output)
+    shown = patients_of(visits)
+    kept.pop(key, None)
+    kept[key] = (inputs, markup, shown)
+    while len(kept) > KEPT_WEEKS:
+        del kept[next(iter(kept))]
+    return markup, shown
+
+
+def forget_weeks(app) -> None:
+    """Drop the weeks kept (the test suite rolls the database back under a running app)."""
+    app.extensions.pop(_KEPT, None)

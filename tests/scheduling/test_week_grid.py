@@ -9,8 +9,9 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
+from clinic.models.audit import AuditEvent, audit_event_patient
 from clinic.scheduling import services
-from clinic.scheduling.models import Appointment, Status, VisitKind
+from clinic.scheduling.models import Appointment, Status, VisitKind, WorkingHours
 from clinic.scheduling.week_grid import Free, Visit, build_week
 from clinic.timeutil import clinic_day_bounds, clinic_today
 from tests.scheduling.conftest import MONDAY_10AM
@@ -187,3 +188,65 @@ def test_clinicians_board_names_open_the_chart(client, login, clinic, db):
     html = client.get("/schedule/board").get_data(as_text=True)
     assert f'href="/clinical/patients/{visit.patient_id}/chart"' in html
     assert f'href="/patients/{visit.patient_id}"' not in html
+
+
+def test_the_week_grid_is_kept_until_what_it_shows_changes(client, login, clinic, db, monkeypatch):
+    """The days' markup is built once and reused while the visits, their patients, the
+    clinicians and their hours are unchanged; each of those changes shows on the next view,
+    and every view's audit row names the patients shown."""
+    from clinic.scheduling import week_grid
+
+    built: list[int] = []
+    original_rows = week_grid.visit_rows
+
+    def counted_rows(*args, **kwargs):
+        built.append(1)
+        return original_rows(*args, **kwargs)
+
+    monkeypatch.setattr(week_grid, "visit_rows", counted_rows)
+    login(Role.FRONT_DESK)
+    visit = _book(clinic)
+    week = "/schedule/week?date=2030-03-04"
+
+    def shown(*, built_now: bool) -> str:
+        before = len(built)
+        html = client.get(week).get_data(as_text=True)
+        assert len(built) == before + built_now
+        return html
+
+    assert "Quist, Nora" in shown(built_now=True)
+    assert "Quist, Nora" in shown(built_now=False)  # kept
+    views = db.session.execute(
+        sa.select(AuditEvent.id, audit_event_patient.c.patient_id)
+        .join(audit_event_patient, audit_event_patient.c.audit_event_id == AuditEvent.id)
+        .where(AuditEvent.action == "schedule.week_viewed")
+    ).all()
+    assert len(views) == 2 and {patient for _, patient in views} == {clinic.patient.id}
+
+    clinic.patient.family_name = "Quest"  # the patient's record edited
+    db.session.commit()
+    assert "Quest, Nora" in shown(built_now=True)
+    assert _move(client, visit, start="11:00").status_code == 302  # through the page's form
+    assert 'data-start="11:00"' in shown(built_now=True)
+    other = _book(clinic, patient=clinic.other_patient, starts_at=MONDAY_10AM + timedelta(hours=3))
+    assert f"/schedule/appointments/{other.id}" in shown(built_now=True)
+    clinic.other_provider.full_name = "Dr Ben Renamed"  # a clinician's name
+    db.session.commit()
+    assert "Dr Ben Renamed" in shown(built_now=True)
+    hours = db.session.scalar(
+        sa.select(WorkingHours).where(WorkingHours.clinician_id == clinic.provider.id)
+    )
+    hours.ends = time(16, 0)  # their hours
+    db.session.commit()
+    assert "works 09:00–16:00" in shown(built_now=True)
+    assert "works 09:00–16:00" in shown(built_now=False)
+
+
+def test_kept_weeks_are_per_permission(client, sign_in_as, clinic, db):
+    """A clinician's view of a week a front desk member saw first has no move controls."""
+    _book(clinic)
+    sign_in_as(Role.FRONT_DESK)
+    assert "data-move-open" in client.get("/schedule/week?date=2030-03-04").get_data(as_text=True)
+    sign_in_as(Role.CLINICAL_STAFF, clinic.nurse)  # already in the grid: nothing else changes
+    html = client.get("/schedule/week?date=2030-03-04").get_data(as_text=True)
+    assert "Dr Ada Stone" in html and "data-move-open" not in html

@@ -27,10 +27,9 @@ from clinic.scheduling.queries import (
     day_rows,
     get_clinician,
     get_room,
-    visit_rows,
 )
 from clinic.scheduling.slots import hours_by_clinician
-from clinic.scheduling.week_grid import build_week, fill_cells
+from clinic.scheduling.week_grid import week_days
 from clinic.timeutil import clinic_day_bounds, clinic_today, to_clinic
 
 
@@ -79,18 +78,12 @@ def day():
 def _week_grid(monday: date):
     """Every clinician's week: working hours, visits, free time; visits move by drag or form."""
     people = services.clinicians()
-    start = clinic_day_bounds(monday)[0]
-    end = clinic_day_bounds(monday + timedelta(days=6))[1]
-    visits = visit_rows(start, end)  # light rows; cancelled visits are not shown
-    days = build_week(monday, people, hours_by_clinician([p.id for p in people]), visits)
     booking = can_book(current_user)
-    cells = current_app.jinja_env.get_template("scheduling/_week_cells.html").module
-    fill_cells(days, cells, booking)
-    audit.record_read("schedule.week_viewed", current_user, patients_of(visits))
+    days, shown = week_days(monday, people, hours_by_clinician([p.id for p in people]), booking)
+    audit.record_read("schedule.week_viewed", current_user, shown)
     return render_template(
         "scheduling/week_grid.html",
-        days=days,
-        weekdays=WEEKDAYS,
+        week_days=days,
         people=people,
         monday=monday,
         can_book=booking,
