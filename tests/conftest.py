@@ -20,6 +20,7 @@ from clinic.extensions import limiter
 from clinic.journeys.services import kept
 from clinic.outcomes.registry_store import settle
 from clinic.scheduling import recalls
+from clinic.scheduling.recall_rows import forget_pages
 from clinic.scheduling.week_grid import forget_weeks
 from config import TestConfig
 from tests import factories
@@ -107,6 +108,7 @@ def db(app: Flask):
     recalls.forget_counts()
     kept.forget()
     forget_weeks(app)
+    forget_pages(app)
     with app.app_context():
         engines = _db._app_engines[app]
         engine = engines[None]
@@ -155,6 +157,7 @@ def savepoint_db(app: Flask, connection):
     recalls.forget_counts()
     kept.forget()
     forget_weeks(app)
+    forget_pages(app)
     with app.app_context():
         savepoint = connection.begin_nested()
         _db.session.remove()

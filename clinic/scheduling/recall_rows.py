@@ -4,14 +4,18 @@ loop body cost ~100 µs a row (filters, URLs, a few dozen lookups and escapes)."
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from flask import url_for
-from markupsafe import Markup
+from flask import current_app, url_for
+from markupsafe import Markup, escape
 
+from clinic.auth.models import User
 from clinic.dates import fmt_date, fmt_datetime, fmt_short_date
 from clinic.markup_patterns import MarkupPattern
+from clinic.scheduling import recalls
 from clinic.scheduling.recalls import Recall
 from clinic.timeutil import to_clinic
 from clinic.url_patterns import UrlPattern
@@ -102,3 +106,106 @@ def recall_rows(recalls: list[Recall], today: date, macro: Any, csrf: str) -> li
             )
         out.append(patterns[variant](**values))
     return out
+
+
+# A page of the recall list, kept per app (below) for at most this long, and never past the
+# start of the earliest time it suggests: what bounds how late an edit of working hours or
+# rooms (not part of the stamp) shows.
+PAGE_KEPT_SECONDS = 60
+KEPT_PAGES = 32  # filters x pages kept per app; the oldest dropped first
+_KEPT = "clinic_recall_pages"
+_CSRF = "\x00csrf\x00"  # where each view's own form token goes (survives autoescaping)
+
+
+@dataclass(frozen=True)
+class RecallPage:
+    rows: list[Markup]  # with _CSRF where the token goes
+    total: int
+    patients: list[int]  # shown, in order (the audit row's)
+    written: tuple  # recalls.last_written_and_patients() when the page was read
+    patients_stamp: tuple
+    clinicians: tuple
+    first_slot: datetime | None
+    kept_at: float
+
+
+def recall_list_page(
+    today: date,
+    now: datetime,
+    *,
+    show: str,
+    provider_id: int | None,
+    page: int,
+    patient_id: int | None,
+    clinicians: list[User],
+    macro: Any,
+    csrf: str,
+) -> tuple[list[Markup], int, list[int]]:
+    """A page of the recall list: its rows' markup, the total and the patients shown.
+
+    Reading the page (follow-ups, their patients, a month of busy times) and planning a
+    suggested time for each of its 50 rows is most of the list's cost, so a page is kept per
+    app and reused while nothing it depends on has changed: follow-ups, appointments and
+    journeys (their latest `updated_at`), its patients (their versions and latest
+    `updated_at`, as read with the rows), and the clinicians. Suggestions only move later as
+    time passes: a kept page is reused until its earliest suggested time starts, and for
+    PAGE_KEPT_SECONDS at most."""
+    kept: dict[tuple, RecallPage] = current_app.extensions.setdefault(_KEPT, {})
+    key = (today, show, provider_id, page, patient_id, url_for("scheduling.recalls_list"))
+    people = tuple((c.id, c.full_name, c.role) for c in clinicians)
+    found = kept.get(key)
+    if found is not None:
+        written, patients_stamp = recalls.last_written_and_patients(found.patients)
+        if (
+            written == found.written
+            and patients_stamp == found.patients_stamp
+            and people == found.clinicians
+            and time.monotonic() - found.kept_at < PAGE_KEPT_SECONDS
+            and (found.first_slot is None or now < found.first_slot)
+        ):
+            return _with_token(found.rows, csrf), found.total, found.patients
+        stamp = written
+    else:
+        stamp = recalls.last_written_and_patients([])[0]
+    rows, total = recalls.recall_page(
+        today,
+        now=now,
+        show=show,
+        provider_id=provider_id,
+        page=page,
+        patient_id=patient_id,
+        clinicians=clinicians,
+        stamp=stamp,
+    )
+    shown = list(dict.fromkeys(r.follow_up.patient_id for r in rows))
+    patients = {r.follow_up.patient.id: r.follow_up.patient for r in rows}.values()
+    slots = [r.slot.starts_at for r in rows if r.slot is not None]
+    entry = RecallPage(
+        rows=recall_rows(rows, today, macro, _CSRF),
+        total=total,
+        patients=shown,
+        written=stamp,
+        patients_stamp=(
+            (sum(p.version for p in patients), max(p.updated_at for p in patients))
+            if patients
+            else (None, None)
+        ),
+        clinicians=people,
+        first_slot=min(slots) if slots else None,
+        kept_at=time.monotonic(),
+    )
+    kept.pop(key, None)
+    kept[key] = entry
+    while len(kept) > KEPT_PAGES:
+        del kept[next(iter(kept))]
+    return _with_token(entry.rows, csrf), total, shown
+
+
+def _with_token(rows: list[Markup], csrf: str) -> list[Markup]:
+    token = str(escape(csrf))
+    return [Markup(str(row).replace(_CSRF, token)) for row in rows]  # noqa: S704 (escaped)
+
+
+def forget_pages(app) -> None:
+    """Drop the pages kept (the test suite rolls the database back under a running app)."""
+    app.extensions.pop(_KEPT, None)

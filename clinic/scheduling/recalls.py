@@ -14,6 +14,7 @@ from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.journeys.models import FollowUp, FollowUpProtocolStep, FollowUpStatus, Journey
 from clinic.journeys.states import OPEN_JOURNEY
+from clinic.patients.models import Patient
 from clinic.scheduling import services
 from clinic.scheduling.journey_links import visit_kind_for
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, RoomKind, VisitKind
@@ -107,17 +108,29 @@ def forget_counts() -> None:
     _busy_kept.clear()
 
 
+_WRITTEN = tuple(
+    sa.select(sa.func.max(model.updated_at)).scalar_subquery()
+    for model in (FollowUp, Appointment, Journey)
+)
+
+
 def _last_written() -> tuple:
-    return tuple(
-        db.session.execute(
-            sa.select(
-                *(
-                    sa.select(sa.func.max(model.updated_at)).scalar_subquery()
-                    for model in (FollowUp, Appointment, Journey)
-                )
-            )
-        ).one()
-    )
+    return tuple(db.session.execute(sa.select(*_WRITTEN)).one())
+
+
+_OF_THEM = Patient.id.in_(sa.bindparam("patient_ids", expanding=True))
+_WRITTEN_AND_PATIENTS = sa.select(
+    *_WRITTEN,
+    sa.select(sa.func.sum(Patient.version)).where(_OF_THEM).scalar_subquery(),
+    sa.select(sa.func.max(Patient.updated_at)).where(_OF_THEM).scalar_subquery(),
+)
+
+
+def last_written_and_patients(patient_ids: list[int]) -> tuple[tuple, tuple]:
+    """_last_written(), and the versions' sum and latest `updated_at` of these patients, in one
+    statement (what a kept page of recalls is checked against)."""
+    row = db.session.execute(_WRITTEN_AND_PATIENTS, {"patient_ids": patient_ids}).one()
+    return tuple(row[:3]), tuple(row[3:])
 
 
 def _tallies(today: date, stamp: tuple | None = None) -> dict[int, Tally]:
@@ -169,11 +182,13 @@ def recall_page(
     page: int = 1,
     patient_id: int | None = None,
     clinicians: list[User] | None = None,
+    stamp: tuple | None = None,
 ) -> tuple[list[Recall], int]:
     """One page of recalls in due order, each with a suggested slot, and the total count
-    (`clinicians`: services.clinicians(), when the caller has read them already)."""
+    (`clinicians`: services.clinicians(), `stamp`: _last_written(), when the caller has read
+    them already)."""
     conditions = _unbooked(today, show, provider_id)
-    stamp = _last_written()
+    stamp = stamp or _last_written()
     if patient_id is None:
         total = _count_listed(today, show, provider_id, stamp)
     else:  # one patient's few follow-ups, through their index

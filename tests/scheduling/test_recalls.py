@@ -3,6 +3,7 @@ appointments, and where patients are on the board (from their journey stages).""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.services import followups, journeys, stages
 from clinic.journeys.states import Therapy
-from clinic.models.audit import AuditEvent
+from clinic.models.audit import AuditEvent, audit_event_patient
 from clinic.models.base import utcnow
 from clinic.scheduling import recalls, services
 from clinic.scheduling.models import Appointment, RoomKind, Status, VisitKind, WorkingHours
@@ -547,3 +548,80 @@ def test_one_click_with_tampered_fields_is_a_400_and_books_nothing(client, login
     )
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+
+
+def test_a_recall_page_is_kept_until_what_it_shows_changes(client, login, db, monkeypatch):
+    """A page of recalls is planned once and reused while its follow-ups, appointments,
+    journeys, patients and clinicians are unchanged and its suggestions still lie ahead; each
+    view's audit row names the patients shown, and each view's forms carry its own token."""
+    from clinic.scheduling import recall_rows
+    from clinic.scheduling.routes import recalls as recall_routes
+
+    planned: list[int] = []
+    original = recalls.recall_page
+
+    def counted(*args, **kwargs):
+        planned.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(recalls, "recall_page", counted)
+    login(Role.FRONT_DESK)
+    journey, provider = _journey()
+    first = _follow_up(journey, "six weeks", 2, 20)
+
+    def page(*, planned_now: bool) -> str:
+        before = len(planned)
+        html = _page(client)
+        assert len(planned) == before + planned_now
+        return html
+
+    html = page(planned_now=True)
+    assert f'id="recall-{first.id}"' in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html.split('id="recalls"')[1])
+    assert token and "\x00" not in html
+    assert f'id="recall-{first.id}"' in page(planned_now=False)  # kept
+    shown = db.session.scalars(
+        sa.select(audit_event_patient.c.patient_id)
+        .join(AuditEvent, AuditEvent.id == audit_event_patient.c.audit_event_id)
+        .where(AuditEvent.action == "recalls.viewed")
+    ).all()
+    assert shown == [journey.patient_id, journey.patient_id]  # one per view
+
+    journey.patient.family_name = "Renamed"  # the patient's record edited
+    db.session.commit()
+    assert "Renamed" in page(planned_now=True)
+    second = _follow_up(journey, "three months", 3, 40)  # a follow-up added
+    db.session.commit()
+    assert f'id="recall-{second.id}"' in page(planned_now=True)
+    rows, _ = original(clinic_today(), now=utcnow())
+    assert _book_suggested(client, first, rows[0].slot).status_code == 302  # one booked
+    html = page(planned_now=True)
+    assert f'id="recall-{first.id}"' not in html and f'id="recall-{second.id}"' in html
+    provider.full_name = "Dr Rhea Renamed"  # a clinician's name
+    db.session.commit()
+    assert "Dr Rhea Renamed" in page(planned_now=True)
+    page(planned_now=False)
+    # time passing: past its earliest suggested time (or PAGE_KEPT_SECONDS) a page is planned anew
+    later = utcnow() + timedelta(days=5)
+    monkeypatch.setattr(recall_routes, "utcnow", lambda: later)
+    page(planned_now=True)
+    monkeypatch.setattr(recall_rows.time, "monotonic", lambda: 10.0**9)
+    page(planned_now=True)
+
+
+def test_a_kept_recall_row_books_with_the_viewers_own_token(client, login, db):
+    """Rows kept from one person's view carry the next viewer's form token, and the one-click
+    form posted as the page has it books the slot."""
+    login(Role.FRONT_DESK)
+    journey, _provider = _journey()
+    follow_up = _follow_up(journey, "six weeks", 2, 20)
+    _page(client)  # kept
+    html = _page(client)
+    row = html[html.index(f'id="recall-{follow_up.id}"') :]
+    form = row[row.index("<form") : row.index("</form>")]
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+    assert fields["csrf_token"] and "\x00" not in fields["csrf_token"]
+    action = re.search(r'action="([^"]+)"', form).group(1)
+    response = client.post(action, data=fields, headers={"Referer": "https://localhost/"})
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(Appointment).where(Appointment.follow_up_id == follow_up.id))

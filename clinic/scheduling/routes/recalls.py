@@ -17,12 +17,11 @@ from clinic.models.base import utcnow
 from clinic.patients import picker as patient_picker
 from clinic.patients.models import Patient
 from clinic.policy import can_book, ensure
-from clinic.reads import patients_of
 from clinic.scheduling import bp, journey_links, recalls, services
 from clinic.scheduling.forms import BookingForm, RecallBookingForm
 from clinic.scheduling.models import VisitKind
 from clinic.scheduling.queries import get_clinician, get_room
-from clinic.scheduling.recall_rows import recall_rows
+from clinic.scheduling.recall_rows import recall_list_page
 from clinic.scheduling.routes.booking import _conflict_page
 from clinic.timeutil import clinic_today, to_clinic
 from clinic.transaction import attempt
@@ -41,21 +40,22 @@ def recalls_list():
     patient = db.session.get(Patient, patient_id) if patient_id else None  # no query for none
     today = clinic_today()
     clinicians = services.clinicians()
-    rows, total = recalls.recall_page(
+    row_macro = current_app.jinja_env.get_template("scheduling/_recall_row.html").module.row
+    rows, total, shown = recall_list_page(
         today,
-        now=utcnow(),
+        utcnow(),
         show=show,
         provider_id=provider_id,
         page=page,
         patient_id=patient.id if patient else None,
         clinicians=clinicians,
+        macro=row_macro,
+        csrf=generate_csrf(),
     )
-    audit.record_read("recalls.viewed", current_user, patients_of(rows, "follow_up.patient_id"))
-    row_macro = current_app.jinja_env.get_template("scheduling/_recall_row.html").module.row
+    audit.record_read("recalls.viewed", current_user, shown)
     return render_template(
         "scheduling/recalls.html",
-        rows=rows,
-        recall_rows=recall_rows(rows, today, row_macro, generate_csrf()),
+        recall_rows=rows,
         total=total,
         page=page,
         pages=max(1, -(-total // recalls.PAGE_SIZE)),
