@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -254,22 +255,33 @@ class SeriousAlert(NamedTuple):
 def serious_alerts(limit: int = 50) -> list[SeriousAlert]:
     """`serious_awaiting_review`'s events as the banner shows them: the event, its term and
     the patient's name (not the event and patient records)."""
-    query = (
+    return [SeriousAlert(*row) for row in db.session.execute(_serious_statement(limit))]
+
+
+@cache
+def _serious_statement(limit: int) -> sa.Select:
+    """`serious_alerts`' statement, built once (its cache key too: the worklist runs it on
+    every view)."""
+    return (
         sa.select(AdverseEvent.id, AdverseEvent.term_label, Patient.family_name, Patient.given_name)
         .join(Patient, Patient.id == AdverseEvent.patient_id)
         .where(AdverseEvent.serious.is_(True), AdverseEvent.reviewed_at.is_(None))
         .order_by(AdverseEvent.reported_at, AdverseEvent.id)
         .limit(limit)
     )
-    return [SeriousAlert(*row) for row in db.session.execute(query)]
 
 
 def open_concern_count(limit: int = 100) -> int:
     """How many concerns `open_concerns` lists (it stops at `limit`)."""
+    return db.session.scalar(_open_concern_count_statement(limit)) or 0
+
+
+@cache
+def _open_concern_count_statement(limit: int) -> sa.Select:
     listed = (
         sa.select(PatientConcern.id).where(PatientConcern.status == ConcernStatus.OPEN).limit(limit)
     )
-    return db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
+    return sa.select(sa.func.count()).select_from(listed.subquery())
 
 
 def open_concerns(limit: int = 100) -> list[PatientConcern]:
