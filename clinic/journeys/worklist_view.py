@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -114,7 +114,7 @@ def period(when: str, today: date) -> tuple[datetime, datetime] | None:
     return None
 
 
-def _next_visit(column: sa.ColumnElement) -> sa.ScalarSelect:
+def _next_visit(column: sa.orm.QueryableAttribute[Any]) -> sa.ScalarSelect:
     """The journey's patient's first live appointment from `visits_from`: its `column`. A probe
     of the patient's appointments by time (ix_appointment_patient_time) per stage shown."""
     return (
@@ -177,7 +177,7 @@ def shown_stages(ids: set[int], today: date) -> dict[int, ShownStage]:
         visit = None
         if starts_at is not None:
             visit = NextVisit(columns[6], starts_at, visit_kind, starts_at < day_end)
-        stages[columns[0]] = ShownStage(*columns, visit=visit)
+        stages[columns[0]] = ShownStage._make((*columns, False, visit))  # not on the team yet
     return stages
 
 
