@@ -1,12 +1,12 @@
 """What the worklist page adds to the worklist query: filters (when, stage), counts per section
-and per stage, and each patient's next appointment time, found in one query."""
+and per stage, and the stages shown with each patient's next appointment time, in one query."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -17,8 +17,7 @@ from clinic.journeys.services.queries import SECTIONS, WorkRows, worklist_rows
 from clinic.journeys.states import StageKind, StageStatus, Therapy
 from clinic.patients.models import Patient
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, VisitKind
-from clinic.timeutil import clinic_day_bounds, to_clinic
-from clinic.url_patterns import UrlPattern
+from clinic.timeutil import clinic_day_bounds
 
 WHEN_CHOICES = {"any": "Any day", "today": "Today", "week": "This week"}
 PER_SECTION = 25  # rows a section shows before its "Show all" link
@@ -36,7 +35,7 @@ class NextVisit(NamedTuple):
     patient_id: int
     starts_at: datetime
     kind: VisitKind
-    today: bool = False  # it starts on the page's day (set by `build_page`)
+    today: bool = False  # it starts on the page's day
 
 
 class ShownStage(NamedTuple):
@@ -56,8 +55,6 @@ class ShownStage(NamedTuple):
     mrn: str
     mine: bool = False  # the patient is on the user's care team
     visit: NextVisit | None = None  # the patient's next appointment from today
-    chart_url: str = ""
-    stage_url: str = ""
 
     @property
     def patient_name(self) -> str:
@@ -117,12 +114,34 @@ def period(when: str, today: date) -> tuple[datetime, datetime] | None:
     return None
 
 
+def _next_visit(column: sa.orm.QueryableAttribute[Any]) -> sa.ScalarSelect:
+    """The journey's patient's first live appointment from `visits_from`: its `column`. A probe
+    of the patient's appointments by time (ix_appointment_patient_time) per stage shown."""
+    return (
+        sa.select(column)
+        .where(
+            Appointment.patient_id == m.Journey.patient_id,
+            Appointment.starts_at >= sa.bindparam("visits_from", type_=Appointment.starts_at.type),
+            Appointment.status.in_(sorted(LIVE_STATUSES, key=lambda s: s.value)),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @cache
-def _shown_statement() -> sa.Select:
-    """The columns the page prints for the stages it shows, built once (its cache key too).
-    The cycle's number is a probe of its primary key per stage: as an outer join, PostgreSQL
-    hashed every cycle of the clinic (16,000 at 100,000 patients) for a page's hundred stages."""
+def _shown_statement(dialect: str) -> sa.Select:
+    """The columns the page prints for the stages it shows and their patients' next visits,
+    built once (its cache key too). The cycle's number is a probe of its primary key per stage:
+    as an outer join, PostgreSQL hashed every cycle of the clinic (16,000 at 100,000 patients)
+    for a page's hundred stages. On PostgreSQL the ids go as one array: a hundred bound values
+    cost ~1 ms to render and convert on every view (too long for psycopg's cache)."""
     cycle_number = sa.select(m.Cycle.number).where(m.Cycle.id == m.Stage.cycle_id).scalar_subquery()
+    if dialect == "postgresql":
+        wanted = m.Stage.id == sa.any_(sa.bindparam("stage_ids", type_=sa.ARRAY(sa.Integer)))
+    else:
+        wanted = m.Stage.id.in_(sa.bindparam("stage_ids", expanding=True))
     return (
         sa.select(
             m.Stage.id,
@@ -136,68 +155,30 @@ def _shown_statement() -> sa.Select:
             Patient.family_name,
             Patient.given_name,
             Patient.mrn,
+            _next_visit(Appointment.starts_at),
+            _next_visit(Appointment.kind),
         )
         .join(m.Journey, m.Journey.id == m.Stage.journey_id)
         .join(Patient, Patient.id == m.Journey.patient_id)
-        .where(m.Stage.id.in_(sa.bindparam("stage_ids", expanding=True)))
+        .where(wanted)
     )
 
 
-def shown_stages(ids: set[int]) -> dict[int, ShownStage]:
-    """These stages as the page prints them, in one statement."""
+def shown_stages(ids: set[int], today: date) -> dict[int, ShownStage]:
+    """These stages as the page prints them, each with its patient's next live appointment
+    from `today` on, in one statement."""
     if not ids:
         return {}
-    result = db.session.execute(_shown_statement(), {"stage_ids": sorted(ids)})
-    return {row[0]: ShownStage(*row) for row in result}
-
-
-@cache
-def _visits_statement(bounded: bool) -> sa.Select:
-    query = (
-        sa.select(Appointment.patient_id, Appointment.starts_at, Appointment.kind)
-        .where(
-            Appointment.patient_id.in_(sa.bindparam("patient_ids", expanding=True)),
-            Appointment.starts_at >= sa.bindparam("visits_from", type_=Appointment.starts_at.type),
-            Appointment.status.in_(sorted(LIVE_STATUSES, key=lambda s: s.value)),
-        )
-        .order_by(Appointment.starts_at, Appointment.id)
-    )
-    if bounded:
-        query = query.where(
-            Appointment.starts_at < sa.bindparam("visits_to", type_=Appointment.starts_at.type)
-        )
-    return query
-
-
-def next_appointments(
-    patient_ids: set[int], start: datetime, end: datetime | None = None
-) -> dict[int, NextVisit]:
-    """Each patient's first live appointment from `start` (before `end`), in one query."""
-    if not patient_ids:
-        return {}
-    params = {"patient_ids": sorted(patient_ids), "visits_from": start}
-    if end is not None:
-        params["visits_to"] = end
-    first: dict[int, NextVisit] = {}
-    for row in db.session.execute(_visits_statement(end is not None), params):
-        if row[0] not in first:
-            first[row[0]] = NextVisit(*row)
-    return first
-
-
-def _row(
-    stage: ShownStage,
-    mine: bool,
-    visits: dict[int, NextVisit],
-    chart_url: UrlPattern,
-    stage_url: UrlPattern,
-) -> ShownStage:
-    return stage._replace(
-        mine=mine,
-        visit=visits.get(stage.patient_id),
-        chart_url=chart_url(patient_id=stage.patient_id),
-        stage_url=stage_url(journey_id=stage.journey_id, stage_id=stage.id),
-    )
+    day_start, day_end = clinic_day_bounds(today)
+    dialect = db.session.get_bind().dialect.name
+    params = {"stage_ids": sorted(ids), "visits_from": day_start}
+    stages: dict[int, ShownStage] = {}
+    for *columns, starts_at, visit_kind in db.session.execute(_shown_statement(dialect), params):
+        visit = None
+        if starts_at is not None:
+            visit = NextVisit(columns[6], starts_at, visit_kind, starts_at < day_end)
+        stages[columns[0]] = ShownStage._make((*columns, False, visit))  # not on the team yet
+    return stages
 
 
 def build_page(
@@ -211,7 +192,6 @@ def build_page(
     shown: the first PER_SECTION of each section, all of the `expanded` one."""
     everything = {name: rows[: work.limit] for name, rows in work.sections.items()}
     bounds = period(when, today)
-    day_start = clinic_day_bounds(today)[0]
     if bounds is not None:  # worked out by the database with the rows
         if work.window != bounds:
             raise ValueError("the worklist rows were read for another period")
@@ -227,24 +207,14 @@ def build_page(
     shown = {
         name: rows if name == expanded else rows[:PER_SECTION] for name, rows in everything.items()
     }
-    stages = shown_stages({r.stage_id for rows in shown.values() for r in rows})
-    visits = next_appointments({r.patient_id for rows in shown.values() for r in rows}, day_start)
-    for patient_id, visit in visits.items():
-        if to_clinic(visit.starts_at).date() == today:
-            visits[patient_id] = visit._replace(today=True)
-    # each row's two links: url_for once per page, not twice per row (~6 µs each)
-    chart_url = UrlPattern("journeys.chart", "patient_id")
-    stage_url = UrlPattern("journeys.stage", "journey_id", "stage_id")
+    stages = shown_stages({r.stage_id for rows in shown.values() for r in rows}, today)
     return WorklistPage(
         rows=work,
         when=when,
         kind=kind,
         counts={name: len(rows) for name, rows in everything.items()},
         sections={
-            name: [
-                _row(stages[r.stage_id], r.own_first == 0, visits, chart_url, stage_url)
-                for r in rows
-            ]
+            name: [stages[r.stage_id]._replace(mine=r.own_first == 0) for r in rows]
             for name, rows in shown.items()
         },
         kind_counts=kind_counts,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -85,13 +86,28 @@ def inbox(user: User, show: str = "all", limit: int = 200) -> list[Thread]:
     )
 
 
-def urgent_for(user: User, limit: int = 10) -> list[Thread]:
+class UrgentThread(NamedTuple):
+    """An urgent thread as the worklist's banner names it (not the thread and patient records:
+    each thread's patient was a statement of its own)."""
+
+    id: int
+    subject: ThreadSubject
+    family_name: str
+    given_name: str
+
+    @property
+    def patient_name(self) -> str:
+        """As `Patient.display_name` writes it: family name first."""
+        return f"{self.family_name}, {self.given_name}"
+
+
+def urgent_for(user: User, limit: int = 10) -> list[UrgentThread]:
     """Urgent threads this clinician may see and no one has answered: top of the worklist."""
     if user.role not in CLINICAL:
         return []
     start, end = clinic_day_bounds(clinic_today())
     params = {"urgent_user": user.id, "urgent_day_start": start, "urgent_day_end": end}
-    return list(db.session.scalars(_urgent_statement(limit), params))
+    return [UrgentThread(*row) for row in db.session.execute(_urgent_statement(limit), params)]
 
 
 @cache
@@ -104,7 +120,8 @@ def _urgent_statement(limit: int) -> sa.Select:
     end = sa.bindparam("urgent_day_end", type_=UTCDateTime())
     on_team = Thread.patient_id.in_(careteam.team_patients_of(user_id, start, end))
     return (
-        sa.select(Thread)
+        sa.select(Thread.id, Thread.subject, Patient.family_name, Patient.given_name)
+        .join(Patient, Patient.id == Thread.patient_id)
         .where(
             sa.or_(on_team, Thread.assigned_to_id == user_id),
             Thread.urgent.is_(True),

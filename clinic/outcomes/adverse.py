@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -251,25 +252,60 @@ class SeriousAlert(NamedTuple):
         return f"{self.family_name}, {self.given_name}"
 
 
-def serious_alerts(limit: int = 50) -> list[SeriousAlert]:
-    """`serious_awaiting_review`'s events as the banner shows them: the event, its term and
-    the patient's name (not the event and patient records)."""
-    query = (
-        sa.select(AdverseEvent.id, AdverseEvent.term_label, Patient.family_name, Patient.given_name)
+class SafetyAlerts(NamedTuple):
+    """The worklist's safety banner: serious events awaiting review, open concerns' count."""
+
+    serious: list[SeriousAlert]
+    concerns: int
+
+
+def safety_alerts(serious_limit: int = 50, concern_limit: int = 100) -> SafetyAlerts:
+    """The worklist's safety banner in one statement: `serious_awaiting_review`'s events as it
+    names them (the event, its term and the patient's name, not the event and patient records)
+    and how many concerns `open_concerns` lists (it stops at `concern_limit`)."""
+    rows = db.session.execute(_alerts_statement(serious_limit, concern_limit)).all()
+    serious = [SeriousAlert(*row[1:]) for row in rows if row[1] is not None]
+    return SafetyAlerts(serious, rows[0][0] or 0)
+
+
+@cache
+def _alerts_statement(serious_limit: int, concern_limit: int) -> sa.Select:
+    """`safety_alerts`' statement, built once (its cache key too: the worklist runs it on every
+    view): the concerns' count on every row, the serious events outer-joined to one row so
+    that the count comes back when there are none."""
+    serious = (
+        sa.select(
+            AdverseEvent.id,
+            AdverseEvent.term_label,
+            Patient.family_name,
+            Patient.given_name,
+            AdverseEvent.reported_at,
+        )
         .join(Patient, Patient.id == AdverseEvent.patient_id)
         .where(AdverseEvent.serious.is_(True), AdverseEvent.reviewed_at.is_(None))
         .order_by(AdverseEvent.reported_at, AdverseEvent.id)
-        .limit(limit)
+        .limit(serious_limit)
+        .subquery("serious")
     )
-    return [SeriousAlert(*row) for row in db.session.execute(query)]
-
-
-def open_concern_count(limit: int = 100) -> int:
-    """How many concerns `open_concerns` lists (it stops at `limit`)."""
     listed = (
-        sa.select(PatientConcern.id).where(PatientConcern.status == ConcernStatus.OPEN).limit(limit)
+        sa.select(PatientConcern.id)
+        .where(PatientConcern.status == ConcernStatus.OPEN)
+        .limit(concern_limit)
+        .subquery("listed")
     )
-    return db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) or 0
+    concerns = sa.select(sa.func.count()).select_from(listed).scalar_subquery()
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    return (
+        sa.select(
+            concerns,
+            serious.c.id,
+            serious.c.term_label,
+            serious.c.family_name,
+            serious.c.given_name,
+        )
+        .select_from(one.outerjoin(serious, sa.true()))
+        .order_by(serious.c.reported_at, serious.c.id)
+    )
 
 
 def open_concerns(limit: int = 100) -> list[PatientConcern]:

@@ -183,3 +183,37 @@ def test_assignment_urgent_flag_and_unread(client, sign_in_as, patient_user, mak
     assert thread.unread_by_team
     inbox_page = client.get("/messages/inbox?show=unread").get_data(as_text=True)
     assert "sounds urgent" in inbox_page
+
+
+def test_the_worklist_names_urgent_threads_in_a_fixed_number_of_statements(
+    client, login, make_user
+):
+    """The banner's threads come with their patients' names in its one statement (not a
+    statement per thread for its patient, nor one for the threads' messages)."""
+    from tests.journeys.test_query_counts import counted
+
+    nurse = make_user(Role.CLINICAL_STAFF)
+
+    def urgent_patient():
+        user = make_user(Role.PATIENT)
+        join_care_team(nurse, user.patient)
+        thread = inbox.start(user, ThreadSubject.SIDE_EFFECT, "", "I have a fever since last night")
+        assert thread.urgent
+        return user.patient
+
+    def statements() -> tuple[int, str]:
+        client.get("/clinical/worklist")  # warm (templates, kept rows)
+        db.session.expire_all()  # as a request of its own finds them: not loaded yet
+        with counted() as run:
+            page = client.get("/clinical/worklist").get_data(as_text=True)
+        return len(run), page
+
+    login(Role.CLINICAL_STAFF, nurse)
+    first = urgent_patient()
+    one, page = statements()
+    assert "1 patient message sounds urgent" in page and first.display_name in page
+    others = [urgent_patient() for _ in range(3)]
+    four, page = statements()
+    assert "4 patient messages sound urgent" in page
+    assert all(p.display_name in page for p in [first, *others])
+    assert one == four, (one, four)

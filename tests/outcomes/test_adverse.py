@@ -121,3 +121,26 @@ def test_follow_up_needs_an_opioid_dose_and_a_missed_reason(
     assert client.post_form(missed, confirmed).status_code == 302
     db.session.refresh(six)
     assert six.status.value == "missed" and six.loss_reason.value == "moved"
+
+
+def test_the_safety_banner_counts_concerns_with_or_without_serious_events(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    """One statement gives the serious events in the order reported and the open concerns'
+    count, which comes back when no serious event waits."""
+    from clinic.outcomes.adverse import safety_alerts
+
+    journey = treat(make_journey, provider, staff, staff2)
+    for _ in range(2):
+        concern = PatientConcern(patient_id=journey.patient_id, journey_id=journey.id, body="sore")
+        db.session.add(concern)
+    db.session.flush()
+    assert safety_alerts() == ([], 2)
+    login(Role.CLINICAL_STAFF, staff)
+    assert _report(client, journey).status_code == 302
+    assert _report(client, journey).status_code == 302  # the same again: two events
+    events = db.session.scalars(sa.select(AdverseEvent).order_by(AdverseEvent.id)).all()
+    alerts = safety_alerts()
+    assert [a.id for a in alerts.serious] == [e.id for e in events] and alerts.concerns == 2
+    assert alerts.serious[0].patient_name == journey.patient.display_name
+    assert safety_alerts(serious_limit=1, concern_limit=1) == (alerts.serious[:1], 1)

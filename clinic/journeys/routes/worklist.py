@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
 from clinic.inputs import query_text
 from clinic.journeys import bp
 from clinic.journeys.services.queries import SECTIONS, WORKLIST_SHOW, find_patients
 from clinic.journeys.states import StageKind
+from clinic.journeys.worklist_rows import WorklistRows
 from clinic.journeys.worklist_view import ANCHORS, WHEN_CHOICES, worklist_page
 from clinic.models import audit
 from clinic.timeutil import clinic_today
@@ -38,6 +39,9 @@ def render_worklist():
         today=today,
         when_choices=WHEN_CHOICES,
         stage_kinds=list(StageKind),
+        worklist_rows=WorklistRows(
+            current_app.jinja_env.get_template("journeys/_worklist_row.html").module
+        ),
     )
 
 
