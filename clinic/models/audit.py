@@ -126,20 +126,23 @@ def record(
     session = db.session()
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()  # as any query would: a record the row names is stored first
-    event_id = session.execute(
-        _INSERT_EVENT,
-        {
-            "occurred_at": utcnow(),
-            "actor_id": getattr(actor, "id", None),
-            "actor_role": getattr(getattr(actor, "role", None), "value", None),
-            "action": action,
-            "object_type": object_type,
-            "object_id": None if object_id is None else str(object_id),
-            "patient_id": patient_id,
-            "remote_addr": current_address(),
-            "detail": _printable(detail),
-        },
-    ).scalar_one()
+    values = {
+        "occurred_at": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_role": getattr(getattr(actor, "role", None), "value", None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "patient_id": patient_id,
+        "remote_addr": current_address(),
+        "detail": _printable(detail),
+    }
+    if shown and session.get_bind().dialect.name == "postgresql":
+        # the event and the patients it showed in one statement (a round trip less a list view)
+        return session.execute(
+            _INSERT_EVENT_AND_SHOWN, {**values, "patient_ids": shown}
+        ).scalar_one()
+    event_id = session.execute(_INSERT_EVENT, values).scalar_one()
     if shown:
         _insert_shown(event_id, shown)
     return event_id
@@ -174,6 +177,23 @@ _SHOWN_FROM_ARRAY = audit_event_patient.insert().from_select(
         sa.bindparam("event_id", type_=sa.Integer),
         sa.func.unnest(sa.bindparam("patient_ids", type_=sa.ARRAY(sa.Integer))),
     ),
+)
+
+
+# PostgreSQL: the event and its patients in one statement, the rows of audit_event_patient
+# inserted by a data-modifying CTE from the event's id (their foreign key is checked at the
+# statement's end, when the event is there).
+_NEW_EVENT = _INSERT_EVENT.cte("new_event")
+_INSERT_EVENT_AND_SHOWN = sa.select(_NEW_EVENT.c.id).add_cte(
+    audit_event_patient.insert()
+    .from_select(
+        ["audit_event_id", "patient_id"],
+        sa.select(
+            _NEW_EVENT.c.id,
+            sa.func.unnest(sa.bindparam("patient_ids", type_=sa.ARRAY(sa.Integer))),
+        ),
+    )
+    .cte("new_event_patients")
 )
 
 

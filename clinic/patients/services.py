@@ -316,9 +316,17 @@ _PLAN_FOR_VALUES = sa.text("SET LOCAL plan_cache_mode = force_custom_plan")
 def search_page(terms: SearchTerms, page: int, per_page: int):
     """One page of a search's results. The count stops at SEARCH_LIMIT + 1 (shown as "more than
     500"), and pages reach only the first SEARCH_LIMIT results: a common name costs the same
-    whatever the number of patients."""
+    whatever the number of patients. A first page with room to spare is all there is, so it
+    is not counted (most searches: an MRN, a birth date, a phone number)."""
     if terms.kind == "name" and db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(_PLAN_FOR_VALUES)
+    first = None
+    if page <= 1:
+        first = db.paginate(terms.query, page=1, per_page=per_page, error_out=False, count=False)
+        if len(first.items) < per_page and len(first.items) <= SEARCH_LIMIT:
+            first.total = len(first.items)
+            first.more = False  # type: ignore[attr-defined]
+            return first
     total = db.session.scalar(
         sa.select(sa.func.count()).select_from(
             terms.query.order_by(None).limit(SEARCH_LIMIT + 1).subquery()
@@ -326,7 +334,7 @@ def search_page(terms: SearchTerms, page: int, per_page: int):
     )
     shown = min(total or 0, SEARCH_LIMIT)
     last = max(1, -(-shown // per_page))
-    found = db.paginate(
+    found = first or db.paginate(
         terms.query, page=min(max(page, 1), last), per_page=per_page, error_out=False, count=False
     )
     found.items = found.items[: max(0, shown - (found.page - 1) * per_page)]
