@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,6 +21,16 @@ def patients_of(rows: Iterable[object], attr: str = "patient_id") -> set[int]:
         if row is not None:
             found.add(int(row))  # type: ignore[call-overload]
     return found
+
+
+def one_of(column: Any, ids: Iterable[int]) -> sa.ColumnElement[bool]:
+    """`column IN ids`; on PostgreSQL as `= ANY(array)`, one parameter: the statement's text is
+    then the same for any number of ids, so psycopg reuses its conversion and the server its
+    prepared plan, where an expanded IN writes a placeholder (and a cast) per id."""
+    ids = list(ids)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, ids, type_=sa.ARRAY(sa.Integer)))
+    return column.in_(ids)
 
 
 def patients_addressed(addresses: Iterable[str]) -> set[int]:

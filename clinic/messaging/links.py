@@ -23,6 +23,7 @@ from clinic.jobs.queue import AnySession, rowcount
 from clinic.messaging.models import AppointmentLink, PatientReply, ReplyKind
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.reads import one_of
 from clinic.scheduling import services as scheduling
 from clinic.scheduling.models import Appointment, Status
 
@@ -114,7 +115,7 @@ def replies_for(appointment_ids: list[int]) -> dict[int, PatientReply]:
     if not appointment_ids:
         return {}
     rows = db.session.scalars(
-        sa.select(PatientReply).where(PatientReply.appointment_id.in_(appointment_ids))
+        sa.select(PatientReply).where(one_of(PatientReply.appointment_id, appointment_ids))
     )
     return {row.appointment_id: row for row in rows}
 

@@ -18,6 +18,7 @@ from clinic.extensions import db
 from clinic.journeys.models import FollowUp, FollowUpStatus, Journey, Stage
 from clinic.journeys.states import DONE_STAGE, OPEN_JOURNEY, StageKind, StageStatus
 from clinic.patients.models import Patient
+from clinic.reads import one_of
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, Status, VisitKind
 from clinic.timeutil import clinic_day_bounds
 
@@ -200,7 +201,7 @@ def stage_locations(appointments: Sequence[Visit], day: date) -> dict[int, str]:
         sa.select(Journey.patient_id, Stage.kind, Stage.status, Stage.started_at)
         .join(Journey, Journey.id == Stage.journey_id)
         .where(
-            Journey.patient_id.in_({a.patient_id for a in present}),
+            one_of(Journey.patient_id, {a.patient_id for a in present}),
             sa.or_(
                 sa.and_(
                     Stage.status == StageStatus.IN_PROGRESS,

@@ -167,7 +167,7 @@ def _board_context(the_day: date) -> dict:
     return dict(
         appointments=appointments,
         day=the_day,
-        board_row=BoardRows(
+        board_rows=BoardRows(
             row_macros,
             locations(appointments, the_day),
             actions,
