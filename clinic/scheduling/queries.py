@@ -185,26 +185,31 @@ class DayRow(_Visit, PersonName):
     room_name: str | None
 
 
+# Built once: building the select and its cache key each request cost ~0.4 ms.
+_DAY_ROWS = (
+    sa.select(
+        *_VISIT_COLUMNS,
+        Appointment.checked_in_at,
+        Appointment.cancel_reason,
+        Patient.family_name,
+        Patient.given_name,
+        Patient.mrn,
+        Patient.date_of_birth,
+        User.full_name,
+        Room.name,
+    )
+    .join(Patient, Patient.id == Appointment.patient_id)
+    .join(User, User.id == Appointment.provider_id)
+    .outerjoin(Room, Room.id == Appointment.room_id)
+    .where(
+        Appointment.starts_at >= sa.bindparam("start"), Appointment.starts_at < sa.bindparam("end")
+    )
+    .order_by(Appointment.starts_at, Appointment.id)
+)
+
+
 def day_rows(day: date) -> list[DayRow]:
     """The day's appointments (cancelled ones too) in time order, as light rows (one
     statement: a day's few dozen rows probe the patient, clinician and room keys)."""
     start, end = clinic_day_bounds(day)
-    query = (
-        sa.select(
-            *_VISIT_COLUMNS,
-            Appointment.checked_in_at,
-            Appointment.cancel_reason,
-            Patient.family_name,
-            Patient.given_name,
-            Patient.mrn,
-            Patient.date_of_birth,
-            User.full_name,
-            Room.name,
-        )
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .join(User, User.id == Appointment.provider_id)
-        .outerjoin(Room, Room.id == Appointment.room_id)
-        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-        .order_by(Appointment.starts_at, Appointment.id)
-    )
-    return [DayRow(*row) for row in db.session.execute(query)]
+    return [DayRow(*row) for row in db.session.execute(_DAY_ROWS, {"start": start, "end": end})]
