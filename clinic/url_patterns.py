@@ -42,10 +42,10 @@ class UrlPattern:
                 text = str(int(value))
             elif value.__class__ is int:  # digits need no quoting
                 text = str(value)
+            elif value in self._quoted:
+                text = self._quoted[value]
             else:
-                text = self._quoted.get(value)
-                if text is None:
-                    text = self._quoted[value] = quote_plus(str(value), safe=_QUERY_SAFE)
+                text = self._quoted[value] = quote_plus(str(value), safe=_QUERY_SAFE)
             out.append(text)
             out.append(part)
         return "".join(out)

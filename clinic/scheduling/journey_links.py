@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -195,7 +195,8 @@ DISCHARGED = "Recovery done, ready to leave"
 def _stages_query(postgresql: bool) -> sa.Select:
     """Today's stages of these patients (:ids) that say where they are: in progress, or a
     recovery completed (built once: building it each request cost ~0.5 ms)."""
-    start, end = sa.bindparam("start"), sa.bindparam("end")
+    start: sa.BindParameter[datetime] = sa.bindparam("start")
+    end: sa.BindParameter[datetime] = sa.bindparam("end")
     return (
         sa.select(Journey.patient_id, Stage.kind, Stage.status, Stage.started_at)
         .join(Journey, Journey.id == Stage.journey_id)
