@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,6 +21,21 @@ def patients_of(rows: Iterable[object], attr: str = "patient_id") -> set[int]:
         if row is not None:
             found.add(int(row))  # type: ignore[call-overload]
     return found
+
+
+def on_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL (statements built once per kind)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def one_of(column: Any, name: str, *, postgresql: bool) -> sa.ColumnElement[bool]:
+    """`column IN :name`, the ids given when the statement runs; on PostgreSQL as
+    `= ANY(:name)`, one array parameter: the statement's text is then the same for any number
+    of ids, so psycopg reuses its conversion and the server its prepared plan, where an
+    expanded IN writes a placeholder (and a cast) per id."""
+    if postgresql:
+        return column == sa.any_(sa.bindparam(name, type_=sa.ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def patients_addressed(addresses: Iterable[str]) -> set[int]:

@@ -32,12 +32,20 @@ class UrlPattern:
             self._names.append((name, url.index(mark) < query_at))
             rest = rest[at + len(mark) :]
         self._parts.append(rest)
+        self._quoted: dict[Any, str] = {}  # a page's query values repeat (its times, its days)
 
     def __call__(self, **values: object) -> str:
         out = [self._parts[0]]
         for (name, in_path), part in zip(self._names, self._parts[1:], strict=True):
             value: Any = values[name]
-            text = str(int(value)) if in_path else quote_plus(str(value), safe=_QUERY_SAFE)
+            if in_path:
+                text = str(int(value))
+            elif value.__class__ is int:  # digits need no quoting
+                text = str(value)
+            elif value in self._quoted:
+                text = self._quoted[value]
+            else:
+                text = self._quoted[value] = quote_plus(str(value), safe=_QUERY_SAFE)
             out.append(text)
             out.append(part)
         return "".join(out)

@@ -9,6 +9,7 @@ front desk sees it on the board and on its list of patients' requests.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from clinic.jobs.queue import AnySession, rowcount
 from clinic.messaging.models import AppointmentLink, PatientReply, ReplyKind
 from clinic.models import audit
 from clinic.models.base import utcnow
+from clinic.reads import on_postgresql, one_of
 from clinic.scheduling import services as scheduling
 from clinic.scheduling.models import Appointment, Status
 
@@ -109,13 +111,18 @@ def act(appointment: Appointment, token: str, reply: ReplyKind) -> PatientReply:
     return row
 
 
+@functools.cache
+def _replies_query(postgresql: bool) -> sa.Select:
+    return sa.select(PatientReply).where(
+        one_of(PatientReply.appointment_id, "ids", postgresql=postgresql)
+    )
+
+
 def replies_for(appointment_ids: list[int]) -> dict[int, PatientReply]:
     """The patients' answers for these appointments, in one query."""
     if not appointment_ids:
         return {}
-    rows = db.session.scalars(
-        sa.select(PatientReply).where(PatientReply.appointment_id.in_(appointment_ids))
-    )
+    rows = db.session.scalars(_replies_query(on_postgresql()), {"ids": appointment_ids})
     return {row.appointment_id: row for row in rows}
 
 

@@ -25,8 +25,9 @@ FIELDS = (
 
 
 class BoardRows:
-    """Called per appointment by scheduling/_board_rows.html with the patient's reply (the
-    messaging wing's `patient_reply`): the row as the board's loop wrote it."""
+    """Called once by scheduling/_board_rows.html with the day's rows and the patients' replies
+    by appointment id (the messaging wing's `patient_replies`): the rows as the board's loop
+    wrote them, one after another."""
 
     def __init__(
         self,
@@ -55,7 +56,10 @@ class BoardRows:
             text = self._times[moment] = fmt_time(moment)
         return text
 
-    def __call__(self, row: DayRow, reply: Any) -> Markup:
+    def __call__(self, rows: list[DayRow], replies: dict[int, Any]) -> Markup:
+        return Markup("".join([self._row(row, replies.get(row.id)) for row in rows]))  # noqa: S704
+
+    def _row(self, row: DayRow, reply: Any) -> Markup:
         phone = row.kind is VisitKind.PHONE_CHECK
         actions = tuple(self._actions[row.id]) if self._buttons else ()
         variant = (phone, row.checked_in_at is not None, reply and reply.reply, actions)

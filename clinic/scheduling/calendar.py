@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from clinic.scheduling.models import Appointment, Status, WorkingHours
-from clinic.scheduling.slots import shift_bounds
+from clinic.scheduling.models import Appointment, Status
+from clinic.scheduling.slots import Hours, shift_bounds
 from clinic.timeutil import clinic_tz
 
 ROW = timedelta(minutes=15)
@@ -29,7 +29,7 @@ class Block:
 class Column:
     key: int
     label: str
-    hours: WorkingHours | None = None
+    hours: Hours | None = None
     cells: dict[int, Block | str] = field(
         default_factory=dict
     )  # row index -> Block/"free"/"off"/"covered"

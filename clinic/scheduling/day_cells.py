@@ -8,9 +8,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from clinic.dates import fmt_time, local_hm
+from clinic.dates import fmt_time
 from clinic.markup_patterns import MarkupPattern
 from clinic.scheduling.calendar import Block, Grid
+from clinic.timeutil import clinic_tz
 from clinic.url_patterns import UrlPattern
 
 CARD_FIELDS = ("status", "href", "start", "end", "name", "kind", "detail", "status_label")
@@ -57,19 +58,22 @@ def grid_body(grid: Grid, macros: Any, *, can_book: bool, rooms: bool) -> Markup
             status_label=appt.status.label,
         )
 
+    tz = clinic_tz()
+    columns = [(column, {column_arg: column.key}) for column in grid.columns]
     out: list[str] = []
     for index, row in enumerate(grid.rows):
-        row_time = time_of(row)
+        local = row.astimezone(tz)  # the zone looked up once for the page, not per row
+        row_time = fmt_time(local.time())
+        hm = f"{local.hour:02d}:{local.minute:02d}"
         out += (_ROW_OPEN, row_head(time=row_time), _CELLS)
-        book_values = {"time": local_hm(row)} if can_book else {}
-        for column in grid.columns:
+        for column, book_column in columns:
             cell = column.cells[index]
             if cell == "covered":
                 out.append(_COVERED)
                 continue
             out.append(_CELL_OPEN)
             if cell == "free":
-                href = book_url(**book_values, **{column_arg: column.key}) if can_book else ""
+                href = book_url(time=hm, **book_column) if can_book else ""
                 out.append(free(href=href, name=column.label, time=row_time))
             elif cell == "off":
                 out.append(off)

@@ -6,8 +6,9 @@ stage's name and status and the follow-up's label and window, never clinical con
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from clinic.extensions import db
 from clinic.journeys.models import FollowUp, FollowUpStatus, Journey, Stage
 from clinic.journeys.states import DONE_STAGE, OPEN_JOURNEY, StageKind, StageStatus
 from clinic.patients.models import Patient
+from clinic.reads import on_postgresql, one_of
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, Status, VisitKind
 from clinic.timeutil import clinic_day_bounds
 
@@ -189,18 +191,17 @@ STAGE_LOCATIONS = {
 DISCHARGED = "Recovery done, ready to leave"
 
 
-def stage_locations(appointments: Sequence[Visit], day: date) -> dict[int, str]:
-    """For arrived patients: the journey stage in progress today (the latest started), or
-    discharged once today's recovery is completed. One query for the whole board."""
-    present = [a for a in appointments if a.status in (Status.CHECKED_IN, Status.IN_PROGRESS)]
-    if not present:
-        return {}
-    start, end = clinic_day_bounds(day)
-    rows = db.session.execute(
+@functools.cache
+def _stages_query(postgresql: bool) -> sa.Select:
+    """Today's stages of these patients (:ids) that say where they are: in progress, or a
+    recovery completed (built once: building it each request cost ~0.5 ms)."""
+    start: sa.BindParameter[datetime] = sa.bindparam("start")
+    end: sa.BindParameter[datetime] = sa.bindparam("end")
+    return (
         sa.select(Journey.patient_id, Stage.kind, Stage.status, Stage.started_at)
         .join(Journey, Journey.id == Stage.journey_id)
         .where(
-            Journey.patient_id.in_({a.patient_id for a in present}),
+            one_of(Journey.patient_id, "ids", postgresql=postgresql),
             sa.or_(
                 sa.and_(
                     Stage.status == StageStatus.IN_PROGRESS,
@@ -216,6 +217,19 @@ def stage_locations(appointments: Sequence[Visit], day: date) -> dict[int, str]:
             ),
         )
         .order_by(Stage.started_at, Stage.id)
+    )
+
+
+def stage_locations(appointments: Sequence[Visit], day: date) -> dict[int, str]:
+    """For arrived patients: the journey stage in progress today (the latest started), or
+    discharged once today's recovery is completed. One query for the whole board."""
+    present = [a for a in appointments if a.status in (Status.CHECKED_IN, Status.IN_PROGRESS)]
+    if not present:
+        return {}
+    start, end = clinic_day_bounds(day)
+    rows = db.session.execute(
+        _stages_query(on_postgresql()),
+        {"ids": list({a.patient_id for a in present}), "start": start, "end": end},
     ).all()
     by_patient: dict[int, str] = {}
     for patient_id, kind, status, _started in rows:  # later stages overwrite earlier ones

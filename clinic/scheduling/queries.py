@@ -4,15 +4,15 @@ SQL statements whatever the number of appointments (relations loaded eagerly).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from clinic.auth.models import User
+from clinic.auth.models import Role, User
 from clinic.extensions import db
 from clinic.patients.models import Patient, PersonName
-from clinic.scheduling.models import Appointment, Room, Status, VisitKind
+from clinic.scheduling.models import Appointment, Room, Status, VisitKind, WorkingHours
 from clinic.scheduling.services import CLINICIAN_ROLES
 from clinic.timeutil import clinic_day_bounds, clinic_tz
 
@@ -210,26 +210,74 @@ class DayRow(_Visit, PersonName):
     room_name: str | None
 
 
+# Built once: building the select and its cache key each request cost ~0.4 ms.
+_DAY_ROWS = (
+    sa.select(
+        *_VISIT_COLUMNS,
+        Appointment.checked_in_at,
+        Appointment.cancel_reason,
+        Patient.family_name,
+        Patient.given_name,
+        Patient.mrn,
+        Patient.date_of_birth,
+        User.full_name,
+        Room.name,
+    )
+    .join(Patient, Patient.id == Appointment.patient_id)
+    .join(User, User.id == Appointment.provider_id)
+    .outerjoin(Room, Room.id == Appointment.room_id)
+    .where(
+        Appointment.starts_at >= sa.bindparam("start"), Appointment.starts_at < sa.bindparam("end")
+    )
+    .order_by(Appointment.starts_at, Appointment.id)
+)
+
+
 def day_rows(day: date) -> list[DayRow]:
     """The day's appointments (cancelled ones too) in time order, as light rows (one
     statement: a day's few dozen rows probe the patient, clinician and room keys)."""
     start, end = clinic_day_bounds(day)
-    query = (
-        sa.select(
-            *_VISIT_COLUMNS,
-            Appointment.checked_in_at,
-            Appointment.cancel_reason,
-            Patient.family_name,
-            Patient.given_name,
-            Patient.mrn,
-            Patient.date_of_birth,
-            User.full_name,
-            Room.name,
-        )
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .join(User, User.id == Appointment.provider_id)
-        .outerjoin(Room, Room.id == Appointment.room_id)
-        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-        .order_by(Appointment.starts_at, Appointment.id)
+    return [DayRow(*row) for row in db.session.execute(_DAY_ROWS, {"start": start, "end": end})]
+
+
+@dataclass(slots=True)
+class Shift:
+    """A clinician's working hours on one day (clinic wall-clock time)."""
+
+    starts: time
+    ends: time
+
+
+@dataclass(slots=True)
+class ClinicianDay:
+    """An active clinician as the day calendar heads a column: the name, and the hours worked
+    on the day's weekday (None: not working that day)."""
+
+    id: int
+    full_name: str
+    hours: Shift | None
+
+
+# Built once, as the day's rows: the clinicians in services.clinicians' order, each with the
+# weekday's hours (one row at most: uq_working_hours_clinician_day), in one statement.
+_CLINICIANS_ON = (
+    sa.select(User.id, User.full_name, WorkingHours.starts, WorkingHours.ends)
+    .outerjoin(
+        WorkingHours,
+        sa.and_(
+            WorkingHours.clinician_id == User.id,
+            WorkingHours.weekday == sa.bindparam("weekday"),
+        ),
     )
-    return [DayRow(*row) for row in db.session.execute(query)]
+    .where(User.role.in_(CLINICIAN_ROLES), User.active.is_(True))
+    .order_by(sa.case((User.role == Role.PROVIDER, 0), else_=1), User.full_name, User.id)
+)
+
+
+def clinicians_on(day: date) -> list[ClinicianDay]:
+    """Active providers and clinical staff by name, with their hours on this day's weekday."""
+    rows = db.session.execute(_CLINICIANS_ON, {"weekday": day.weekday()})
+    return [
+        ClinicianDay(key, name, None if starts is None else Shift(starts, ends))
+        for key, name, starts, ends in rows
+    ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -39,7 +40,16 @@ def hours_by_clinician(clinician_ids: list[int]) -> dict[int, dict[int, WorkingH
     return result
 
 
-def shift_bounds(day: date, hours: WorkingHours) -> tuple[datetime, datetime]:
+class Hours(Protocol):
+    """A shift's clinic wall-clock start and end: working hours, or a light row's."""
+
+    @property
+    def starts(self) -> time: ...
+    @property
+    def ends(self) -> time: ...
+
+
+def shift_bounds(day: date, hours: Hours) -> tuple[datetime, datetime]:
     """The UTC instants a shift on this clinic date starts and ends (DST-aware)."""
     tz = clinic_tz()
     start = datetime.combine(day, hours.starts, tzinfo=tz).astimezone(UTC)

@@ -60,3 +60,16 @@ def test_every_recall_row_variant_fills_like_the_macro_renders(app, name):
             fixed = dict(zip(("has_slot", "has_room", "late", "has_phone"), flags, strict=True))
             pattern = MarkupPattern(row, *FIELDS, csrf="token'&", **fixed)
             assert pattern(**values) == row(csrf="token'&", **fixed, **values)
+
+
+@pytest.mark.parametrize(
+    "values", [("{0}", "}{"), ("a\x00b", "<"), (Markup("<i>"), "\x00"), (7, None)]
+)
+def test_braces_separators_and_markup_fill_as_the_macro_renders(app, values):
+    """Braces in the macro or the values, a value with the separator, one with markup."""
+    with app.test_request_context():
+        macro = app.jinja_env.from_string(
+            "{% macro m(a, b) %}<i data-x='{\"k\": 1}'>{{ a }}{b}{{ b }}</i>{% endmacro %}"
+        ).module.m
+        a, b = values
+        assert MarkupPattern(macro, "a", "b")(a=a, b=b) == macro(a=a, b=b)

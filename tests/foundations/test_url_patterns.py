@@ -36,3 +36,13 @@ def test_the_variables_keep_their_order_in_the_query(app):
         assert book(provider=3, date="2026-01-02", time="08:00") == url_for(
             "scheduling.book", provider=3, date="2026-01-02", time="08:00"
         )
+
+
+def test_a_value_given_again_and_numbers_in_the_query_read_as_url_for_writes_them(app):
+    """The pattern remembers a query value's encoding and writes numbers as they are."""
+    with app.test_request_context():
+        book = url_pattern("scheduling.book", "time", "provider", date="2026-11-27")
+        for provider, time in [(3, "a b&c"), (-4, "a b&c"), (12, "09:15"), (True, "09:15")]:
+            assert book(time=time, provider=provider) == url_for(
+                "scheduling.book", date="2026-11-27", time=time, provider=provider
+            )

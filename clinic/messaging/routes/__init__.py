@@ -2,7 +2,6 @@
 inbox (`staff.py`), the patient's secure messages (`patient.py`), and the pages reached from a
 message without signing in, with the SMS provider's webhook (`public.py`)."""
 
-from flask import g
 from flask_login import current_user
 
 from clinic.jobs import worker as jobs_worker
@@ -23,14 +22,10 @@ if not any(isinstance(p, WorkerPass) for p in jobs_worker.PASSES):
 
 
 @bp.app_template_global()
-def patient_reply(appointment, appointments):
-    """The patient's answer (confirmed, cancelled, reschedule) to a visit on a list: one query
-    for the whole list, the first time a row asks."""
-    cache = g.setdefault("patient_replies", {})
-    key = id(appointments)
-    if key not in cache:
-        cache[key] = links.replies_for([a.id for a in appointments])
-    return cache[key].get(appointment.id)
+def patient_replies(appointments) -> dict:
+    """The patients' answers (confirmed, cancelled, reschedule) to the visits on a list, by
+    appointment id: one query for the whole list."""
+    return links.replies_for([a.id for a in appointments])
 
 
 @bp.app_template_global()

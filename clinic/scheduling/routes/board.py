@@ -24,6 +24,7 @@ from clinic.scheduling.models import WEEKDAYS, Status
 from clinic.scheduling.queries import (
     appointments_between,
     appointments_on,
+    clinicians_on,
     day_rows,
     get_clinician,
     get_room,
@@ -51,13 +52,11 @@ def day():
         for column in grid.columns:  # rooms have no hours: every empty quarter is bookable
             column.cells = {k: ("free" if v == "off" else v) for k, v in column.cells.items()}
     else:
-        people = services.clinicians()
-        hours = hours_by_clinician([p.id for p in people])
         busy = {a.provider_id for a in appointments}
         columns = [
-            Column(p.id, p.full_name, hours.get(p.id, {}).get(the_day.weekday()))
-            for p in people
-            if the_day.weekday() in hours.get(p.id, {}) or p.id in busy
+            Column(c.id, c.full_name, c.hours)
+            for c in clinicians_on(the_day)
+            if c.hours is not None or c.id in busy
         ]
         grid = build_grid(the_day, columns, appointments, lambda a: a.provider_id)
     audit.record_read("schedule.day_viewed", current_user, patients_of(appointments))
@@ -160,7 +159,7 @@ def _board_context(the_day: date) -> dict:
     return dict(
         appointments=appointments,
         day=the_day,
-        board_row=BoardRows(
+        board_rows=BoardRows(
             row_macros,
             locations(appointments, the_day),
             actions,
