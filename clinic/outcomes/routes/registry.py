@@ -114,19 +114,23 @@ def chart(result: Figures) -> dict | None:
     )  # fmt: skip
 
 
+# The filter form's providers and conditions in one statement, built once: two columns each,
+# not whole records (a user's would bring its patient record along).
+_CHOICES = sa.union_all(
+    sa.select(
+        sa.literal_column("0").label("kind"), User.id, User.full_name.label("text"), User.full_name
+    ).where(User.role == Role.PROVIDER),
+    sa.select(
+        sa.literal_column("1"), Condition.id, Condition.code + " " + Condition.name, Condition.name
+    ),
+).order_by(sa.literal_column("kind"), sa.literal_column("full_name"))
+
+
 def _options() -> dict:
-    # two columns each, not whole records (a user's would bring its patient record along)
-    providers = db.session.execute(
-        sa.select(User.id, User.full_name)
-        .where(User.role == Role.PROVIDER)
-        .order_by(User.full_name)
-    ).all()
-    conditions = db.session.execute(
-        sa.select(Condition.id, Condition.code, Condition.name).order_by(Condition.name)
-    ).all()
+    choices = db.session.execute(_CHOICES).all()
     return dict(
-        providers=[(p.id, p.full_name) for p in providers],
-        conditions=[(c.id, f"{c.code} {c.name}") for c in conditions],
+        providers=[(row.id, row.text) for row in choices if row.kind == 0],
+        conditions=[(row.id, row.text) for row in choices if row.kind == 1],
         therapies=[(t.value, t.label) for t in Therapy],
         levels=[(v, v) for v in LEVELS],
         regions=[("cervical", "Neck"), ("lumbar", "Lower back")],
