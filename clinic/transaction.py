@@ -70,8 +70,12 @@ def _drop_after_commit(session: Session, previous_transaction) -> None:
 
 
 def _write_kept_audit() -> None:
-
-    for fields in g.pop("kept_audit", []):
+    kept = g.pop("kept_audit", [])
+    if kept:
+        # a refusal's rows (a 403, a 429, a hard stop) are not what a page showed: their
+        # commit waits for the disk even on a GET (see _commit_durability)
+        g.durable_commit = True
+    for fields in kept:
         audit.record(**fields)
 
 
@@ -152,6 +156,7 @@ def _commit_durability() -> str:
         has_request_context()
         and request.method in ("GET", "HEAD")
         and not current_app.config.get("DURABLE_READ_AUDIT")
+        and not g.get("durable_commit")
     ):
         return "off"
     return "on"
@@ -177,6 +182,22 @@ def watch_commit_durability(engine: Engine) -> None:
     def _forget_durability(connection: Connection) -> None:
         with suppress(SQLAlchemyError):  # the connection is already gone (an outage)
             connection.info.pop(_DURABILITY, None)
+
+    @event.listens_for(engine, "handle_error")
+    def _unknown_after_error(context) -> None:
+        # a failed statement or COMMIT aborts the transaction (and its SET) with no rollback
+        # event of the Connection's own
+        if context.connection is not None:
+            with suppress(SQLAlchemyError):
+                context.connection.info.pop(_DURABILITY, None)
+
+    @event.listens_for(engine.pool, "reset")
+    def _unknown_after_reset(dbapi_connection, record, _state) -> None:
+        # the pool is about to roll back a transaction nothing else ended (a connection let go
+        # mid-transaction); after a commit or rollback there is none and the setting stays
+        status = getattr(getattr(dbapi_connection, "info", None), "transaction_status", None)
+        if getattr(status, "name", "IDLE") != "IDLE":
+            record.info.pop(_DURABILITY, None)
 
 
 def finish(response: Response) -> Response:

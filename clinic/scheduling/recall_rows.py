@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, url_for
 from markupsafe import Markup, escape
 
+from clinic import kept as kept_store
 from clinic.auth.models import User
 from clinic.dates import fmt_date, fmt_datetime, fmt_short_date
 from clinic.markup_patterns import MarkupPattern
@@ -122,8 +123,9 @@ class RecallPage:
     rows: list[Markup]  # with _CSRF where the token goes
     total: int
     patients: list[int]  # shown, in order (the audit row's)
-    written: tuple  # recalls.last_written_and_patients() when the page was read
-    patients_stamp: tuple
+    follow_ups: list[int]
+    written: tuple  # recalls.last_written_and_page() when the page was read
+    page_stamp: tuple
     clinicians: tuple
     first_slot: datetime | None
     kept_at: float
@@ -150,15 +152,15 @@ def recall_list_page(
     `updated_at`, as read with the rows), and the clinicians. Suggestions only move later as
     time passes: a kept page is reused until its earliest suggested time starts, and for
     PAGE_KEPT_SECONDS at most."""
-    kept: dict[tuple, RecallPage] = current_app.extensions.setdefault(_KEPT, {})
+    kept: dict[tuple, RecallPage] = kept_store.store(current_app, _KEPT)
     key = (today, show, provider_id, page, patient_id, url_for("scheduling.recalls_list"))
     people = tuple((c.id, c.full_name, c.role) for c in clinicians)
     found = kept.get(key)
     if found is not None:
-        written, patients_stamp = recalls.last_written_and_patients(found.patients)
+        written, page_stamp = recalls.last_written_and_page(found.patients, found.follow_ups)
         if (
             written == found.written
-            and patients_stamp == found.patients_stamp
+            and page_stamp == found.page_stamp
             and people == found.clinicians
             and time.monotonic() - found.kept_at < PAGE_KEPT_SECONDS
             and (found.first_slot is None or now < found.first_slot)
@@ -166,7 +168,7 @@ def recall_list_page(
             return _with_token(found.rows, csrf), found.total, found.patients
         stamp = written
     else:
-        stamp = recalls.last_written_and_patients([])[0]
+        stamp = recalls.last_written_and_page([], [])[0]
     rows, total = recalls.recall_page(
         today,
         now=now,
@@ -184,20 +186,23 @@ def recall_list_page(
         rows=recall_rows(rows, today, macro, _CSRF),
         total=total,
         patients=shown,
+        follow_ups=[r.follow_up.id for r in rows],
         written=stamp,
-        patients_stamp=(
-            (sum(p.version for p in patients), max(p.updated_at for p in patients))
-            if patients
-            else (None, None)
+        page_stamp=(
+            (
+                sum(p.version for p in patients),
+                max(p.updated_at for p in patients),
+                sum(r.follow_up.version for r in rows),
+                0,  # listed: none has a live booking
+            )
+            if rows
+            else (None, None, None, 0)
         ),
         clinicians=people,
         first_slot=min(slots) if slots else None,
         kept_at=time.monotonic(),
     )
-    kept.pop(key, None)
-    kept[key] = entry
-    while len(kept) > KEPT_PAGES:
-        del kept[next(iter(kept))]
+    kept_store.put(kept, key, entry, KEPT_PAGES)
     return _with_token(entry.rows, csrf), total, shown
 
 

@@ -119,17 +119,27 @@ def _last_written() -> tuple:
 
 
 _OF_THEM = Patient.id.in_(sa.bindparam("patient_ids", expanding=True))
-_WRITTEN_AND_PATIENTS = sa.select(
+_LISTED = sa.bindparam("follow_up_ids", expanding=True)
+_WRITTEN_AND_PAGE = sa.select(
     *_WRITTEN,
     sa.select(sa.func.sum(Patient.version)).where(_OF_THEM).scalar_subquery(),
     sa.select(sa.func.max(Patient.updated_at)).where(_OF_THEM).scalar_subquery(),
+    sa.select(sa.func.sum(FollowUp.version)).where(FollowUp.id.in_(_LISTED)).scalar_subquery(),
+    sa.select(sa.func.count())
+    .where(Appointment.follow_up_id.in_(_LISTED), Appointment.status.in_(LIVE_STATUSES))
+    .scalar_subquery(),
 )
 
 
-def last_written_and_patients(patient_ids: list[int]) -> tuple[tuple, tuple]:
-    """_last_written(), and the versions' sum and latest `updated_at` of these patients, in one
-    statement (what a kept page of recalls is checked against)."""
-    row = db.session.execute(_WRITTEN_AND_PATIENTS, {"patient_ids": patient_ids}).one()
+def last_written_and_page(patient_ids: list[int], follow_up_ids: list[int]) -> tuple[tuple, tuple]:
+    """_last_written(), and what a kept page of recalls shows beyond it, in one statement: its
+    patients' versions and latest `updated_at`, its follow-ups' versions and how many of them
+    have a live booking (none, when the page was read). A booking or edit of a listed row
+    shows even when its transaction committed after a later one (its `updated_at` then below
+    the latest)."""
+    row = db.session.execute(
+        _WRITTEN_AND_PAGE, {"patient_ids": patient_ids, "follow_up_ids": follow_up_ids}
+    ).one()
     return tuple(row[:3]), tuple(row[3:])
 
 

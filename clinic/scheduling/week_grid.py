@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, render_template, request
 from markupsafe import Markup
 
+from clinic import kept as kept_store
 from clinic.auth.models import User
 from clinic.markup_patterns import MarkupPattern
 from clinic.reads import patients_of
@@ -208,7 +209,7 @@ def week_days(
         ),
         visits_stamp(start, end),
     )
-    kept: dict[tuple, tuple[tuple, Markup, set[int]]] = current_app.extensions.setdefault(_KEPT, {})
+    kept: dict[tuple, tuple[tuple, Markup, set[int]]] = kept_store.store(current_app, _KEPT)
     key = (monday, can_book, request.script_root)
     found = kept.get(key)
     if found is not None and found[0] == inputs:
@@ -221,10 +222,7 @@ def week_days(
     html = render_template("scheduling/_week_days.html", days=days, weekdays=WEEKDAYS)
     markup = Markup(html)  # noqa: S704 (a template's autoescaped output)
     shown = patients_of(visits)
-    kept.pop(key, None)
-    kept[key] = (inputs, markup, shown)
-    while len(kept) > KEPT_WEEKS:
-        del kept[next(iter(kept))]
+    kept_store.put(kept, key, (inputs, markup, shown), KEPT_WEEKS)
     return markup, shown
 
 

@@ -70,6 +70,12 @@ def tx_app(db_kind):
         write(key)
         return db.session.scalar(sa.text("SHOW synchronous_commit")), 200
 
+    @app.route("/t/refused-read/<key>")
+    def refused_read(key):
+        write(key)
+        keep_after_rollback(action="test.refused", detail=key)
+        return "not for you", 403
+
     @app.route("/t/refused/<key>", methods=["POST"])
     def refused(key):
         write(key)
@@ -144,7 +150,7 @@ def test_a_page_view_commits_without_waiting_for_the_disk_and_a_change_waits(tx_
             response = tx_app.test_client().open(path, method=method)
         finally:
             sa.event.remove(engine, "before_cursor_execute", note)
-        assert response.status_code in (200, 302, 422)
+        assert response.status_code in (200, 302, 403, 422)
         return response.get_data(as_text=True), [s for s in seen if "synchronous_commit" in s]
 
     def setting_of(method: str) -> str:
@@ -164,6 +170,10 @@ def test_a_page_view_commits_without_waiting_for_the_disk_and_a_change_waits(tx_
     durability("POST", f"/t/refused/{_key()}")
     assert setting_of("POST") == "on"
     assert setting_of("GET") == "off"
+    # a refused page view's kept audit row (a 403) is not a row of what was shown: it waits
+    _, sent = durability("GET", f"/t/refused-read/{_key()}")
+    assert sent[-1:] == ["SET synchronous_commit TO on"]
+    assert setting_of("GET") == "off"
     tx_app.config["DURABLE_READ_AUDIT"] = True
     try:
         assert setting_of("GET") == "on"
@@ -172,6 +182,34 @@ def test_a_page_view_commits_without_waiting_for_the_disk_and_a_change_waits(tx_
         assert _exists(tx_app, key)
     finally:
         tx_app.config["DURABLE_READ_AUDIT"] = False
+
+
+def test_the_connections_setting_is_forgotten_when_a_transaction_ends_unseen(tx_app):
+    """A failed statement (or COMMIT) and the pool's own rollback of a connection let go
+    mid-transaction undo a SET without the Connection's rollback: the cached setting goes."""
+    with tx_app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("the setting is PostgreSQL's")
+        key = "clinic_synchronous_commit"
+        with engine.connect() as connection:
+            connection.info[key] = "on"
+            with pytest.raises(sa.exc.DBAPIError):
+                connection.exec_driver_sql("SELECT 1 / 0")
+            assert key not in connection.info
+        raw = engine.raw_connection()
+        info = raw.info
+        cursor = raw.cursor()
+        cursor.execute("SELECT 1")  # a transaction begun, and let go unfinished
+        cursor.close()
+        info[key] = "off"
+        raw.close()
+        assert key not in info
+        raw = engine.raw_connection()
+        info = raw.info
+        info[key] = "off"
+        raw.close()  # nothing open: the setting stays known
+        assert info[key] == "off"
 
 
 def test_a_refused_view_leaves_nothing_but_its_audit_row(tx_app):

@@ -607,6 +607,23 @@ def test_a_recall_page_is_kept_until_what_it_shows_changes(client, login, db, mo
     page(planned_now=True)
     monkeypatch.setattr(recall_rows.time, "monotonic", lambda: 10.0**9)
     page(planned_now=True)
+    # a booking whose transaction committed after a later write (its updated_at below the
+    # latest): the listed follow-up's live booking still shows
+    page(planned_now=False)
+    late = services.book(
+        patient=journey.patient,
+        provider=provider,
+        room=None,
+        kind=VisitKind.FOLLOW_UP,
+        starts_at=rows[0].slot.starts_at + timedelta(days=1),
+        by=None,
+        follow_up=second,
+    )
+    long_ago = datetime(2001, 1, 1, tzinfo=UTC)
+    table = Appointment.__table__  # the booking's row only (booking touches nothing else)
+    db.session.execute(sa.update(table).where(table.c.id == late.id).values(updated_at=long_ago))
+    db.session.commit()
+    assert f'id="recall-{second.id}"' not in page(planned_now=True)
 
 
 def test_a_kept_recall_row_books_with_the_viewers_own_token(client, login, db):
