@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from clinic.auth.models import Role, User
 from clinic.extensions import db
@@ -25,7 +26,7 @@ from clinic.policy import can_open_journey, sign_refusal, stage_work_refusal
 def stage_context(stage: m.Stage, **overrides) -> dict:
     journey = stage.journey
     ticks, notes = _ticks_and_notes(stage)
-    specimen = gating.specimen_of(stage.cycle)
+    specimen = _specimen_with_custody(stage.cycle)
     refusal = stage_work_refusal(current_user, stage)
     checklist_form = f.ChecklistForm(formdata=None)
     items = stage.checklist_template.items if stage.checklist_template else []
@@ -153,6 +154,22 @@ def _ticks_and_notes(stage: m.Stage) -> tuple[dict[int, Tick], list[Note]]:
         else:
             notes.append(Note(flag, Named(name), at, body))
     return ticks, notes
+
+
+def _specimen_with_custody(cycle: m.Cycle | None) -> m.Specimen | None:
+    """The cycle's specimen with its chain of custody and who did each step (the page lists
+    them), in one statement."""
+    if cycle is None:
+        return None
+    return (
+        db.session.scalars(
+            sa.select(m.Specimen)
+            .where(m.Specimen.cycle_id == cycle.id)
+            .options(joinedload(m.Specimen.events).joinedload(m.CustodyEvent.by))
+        )
+        .unique()
+        .first()
+    )
 
 
 def _timeout_checklist(stage: m.Stage) -> m.ChecklistTemplate | None:
