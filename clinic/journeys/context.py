@@ -156,20 +156,22 @@ def _ticks_and_notes(stage: m.Stage) -> tuple[dict[int, Tick], list[Note]]:
     return ticks, notes
 
 
+# Built once: building the statement and its loader options, and working out its cache key,
+# each time cost more than the database took to answer.
+_SPECIMEN_WITH_CUSTODY = (
+    sa.select(m.Specimen)
+    .where(m.Specimen.cycle_id == sa.bindparam("page_cycle", type_=sa.Integer))
+    .options(joinedload(m.Specimen.events).joinedload(m.CustodyEvent.by))
+)
+
+
 def _specimen_with_custody(cycle: m.Cycle | None) -> m.Specimen | None:
     """The cycle's specimen with its chain of custody and who did each step (the page lists
     them), in one statement."""
     if cycle is None:
         return None
-    return (
-        db.session.scalars(
-            sa.select(m.Specimen)
-            .where(m.Specimen.cycle_id == cycle.id)
-            .options(joinedload(m.Specimen.events).joinedload(m.CustodyEvent.by))
-        )
-        .unique()
-        .first()
-    )
+    found = db.session.scalars(_SPECIMEN_WITH_CUSTODY, {"page_cycle": cycle.id})
+    return found.unique().first()
 
 
 def _timeout_checklist(stage: m.Stage) -> m.ChecklistTemplate | None:
