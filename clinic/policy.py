@@ -105,11 +105,7 @@ def care_team_access(user: User, patient_id: int) -> str | None:
 
 
 def _care_team_access(user: User, patient_id: int) -> str | None:
-    if team.in_care_team(user, patient_id):
-        return "team"
-    if team.active_break_glass(user, patient_id) is not None:
-        return "break_glass"
-    return None
+    return team.access_to(user, patient_id)
 
 
 def ensure_clinical_access(user: User, patient: Patient) -> None:

@@ -18,7 +18,7 @@ from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import OPEN_JOURNEY
 from clinic.models import audit
-from clinic.models.base import utcnow
+from clinic.models.base import UTCDateTime, utcnow
 from clinic.patients.models import Patient
 from clinic.scheduling.models import LIVE_STATUSES, Appointment, VisitOverlaps
 from clinic.timeutil import clinic_day_bounds, clinic_today
@@ -72,16 +72,60 @@ def team_patient_ids(user: User) -> set[int]:
     return set(db.session.scalars(team_patients(user)))
 
 
-def in_care_team(user: User, patient_id: int) -> bool:
-    """Whether this clinician is on the patient's care team (one query)."""
-    if user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
-        return False
-    start, end = clinic_day_bounds(clinic_today())
+def _access_statement() -> sa.Select:
+    """Whether a user is on a patient's care team, and whether they hold an unexpired
+    break-glass grant for them, in one statement with the user, patient, today's bounds and the
+    time as parameters: built once (building it and working out its cache key each time cost
+    more than the database took to answer)."""
+    user_id = sa.bindparam("ct_user", type_=sa.Integer)
+    patient_id = sa.bindparam("ct_patient", type_=sa.Integer)
+    now = sa.bindparam("ct_now", type_=UTCDateTime())
     selects = [
         s.where(s.selected_columns[0] == patient_id)
-        for s in _team_patient_selects(user.id, start, end)
+        for s in _team_patient_selects(
+            user_id,
+            sa.bindparam("ct_day_start", type_=UTCDateTime()),
+            sa.bindparam("ct_day_end", type_=UTCDateTime()),
+        )
     ]
-    return bool(db.session.scalar(sa.select(sa.exists(sa.union(*selects).subquery().select()))))
+    granted = sa.select(BreakGlass.id).where(
+        BreakGlass.user_id == user_id,
+        BreakGlass.patient_id == patient_id,
+        BreakGlass.granted_at <= now,
+        BreakGlass.expires_at > now,
+    )
+    return sa.select(
+        sa.exists(sa.union(*selects).subquery().select()).label("in_team"),
+        sa.exists(granted).label("break_glass"),
+    )
+
+
+_ACCESS = _access_statement()
+
+
+def access_to(user: User, patient_id: int, now: datetime | None = None) -> str | None:
+    """How this user reaches the patient's clinical record: "team" (their care team),
+    "break_glass" (an unexpired grant), or None; one statement, none for other roles."""
+    if user.role not in (Role.PROVIDER, Role.CLINICAL_STAFF):
+        return None
+    start, end = clinic_day_bounds(clinic_today())
+    params = {
+        "ct_user": user.id,
+        "ct_patient": patient_id,
+        "ct_day_start": start,
+        "ct_day_end": end,
+        "ct_now": now or utcnow(),
+    }
+    db.session.flush()  # as the ORM's execute would: a grant made in this request counts
+    in_team, glass = db.session.connection().execute(_ACCESS, params).one()
+    if in_team:
+        return "team"
+    return "break_glass" if glass else None
+
+
+def in_care_team(user: User, patient_id: int) -> bool:
+    """Whether this clinician is on the patient's care team (one query)."""
+    return access_to(user, patient_id) == "team"
 
 
 def active_break_glass(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from clinic.auth.models import Role, User
 from clinic.extensions import db
@@ -15,25 +19,19 @@ from clinic.journeys.services.screening import measured_flags
 from clinic.journeys.services.stages import reopen_refusal
 from clinic.journeys.stageform import display, field_groups, visible_fields
 from clinic.journeys.states import StageKind, StageStatus
+from clinic.models.base import UTCDateTime
 from clinic.policy import can_open_journey, sign_refusal, stage_work_refusal
 
 
 def stage_context(stage: m.Stage, **overrides) -> dict:
     journey = stage.journey
-    ticks = {
-        t.item_id: t
-        for t in db.session.scalars(
-            sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == stage.id)
-        )
-    }
-    notes = db.session.scalars(
-        sa.select(m.StageNote).where(m.StageNote.stage_id == stage.id).order_by(m.StageNote.id)
-    ).all()
-    specimen = gating.specimen_of(stage.cycle)
+    ticks, notes = _ticks_and_notes(stage)
+    specimen = _specimen_with_custody(stage.cycle)
     refusal = stage_work_refusal(current_user, stage)
     checklist_form = f.ChecklistForm(formdata=None)
     items = stage.checklist_template.items if stage.checklist_template else []
     checklist_form.item_ids.choices = [(i.id, i.text) for i in items]
+    volume = _product_volume(stage)
     context = dict(
         stage=stage,
         journey=journey,
@@ -60,7 +58,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         else None,
         team=verification.team_of(stage) if stage.kind is StageKind.INJECTION else [],
         timeout_checklist=_timeout_checklist(stage),
-        site_form=_site_form(stage),
+        site_form=_site_form(stage, volume),
         first_site_form=first_site_form(stage, submitted=False),
         target_form=f.TargetForm(formdata=None),
         # only an evaluation shows the plan (diagnoses and targets)
@@ -70,7 +68,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         product_age=safety.product_age(specimen)
         if stage.kind is StageKind.INJECTION and stage.status in OPEN
         else (0.0, None, None),
-        product_volume=_product_volume(stage),
+        product_volume=volume,
         measured_flags=_measured_flags(stage),
         conflict=None,
         mismatch=None,
@@ -85,6 +83,95 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
 
 
 OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
+
+
+class Named(NamedTuple):
+    full_name: str
+
+
+class Tick(NamedTuple):
+    """A checklist tick as the page shows it."""
+
+    ticked_at: datetime
+    ticked_by: Named
+
+
+class Note(NamedTuple):
+    """A stage note as the page shows it."""
+
+    is_addendum: bool
+    author: Named
+    written_at: datetime
+    body: str
+
+
+def _ticks_statement() -> sa.Select:
+    """The stage's checklist ticks (by item) and its notes (in order), each with the person's
+    name, in one statement built once with the stage as a parameter."""
+    stage_id = sa.bindparam("page_stage", type_=sa.Integer)
+
+    def part(number: int, table, key, at, flag, body, by):
+        return (
+            sa.select(
+                sa.literal(number, sa.Integer).label("part"),
+                sa.type_coerce(key, sa.Integer()).label("key"),
+                sa.type_coerce(at, UTCDateTime()).label("at"),
+                sa.type_coerce(flag, sa.Boolean()).label("flag"),
+                sa.type_coerce(body, sa.String()).label("body"),
+                User.full_name,
+            )
+            .join_from(table, User, User.id == by)
+            .where(table.stage_id == stage_id)
+        )
+
+    tick, note = m.ChecklistTick, m.StageNote
+    return sa.union_all(
+        part(
+            0,
+            tick,
+            tick.item_id,
+            tick.ticked_at,
+            sa.false(),
+            sa.cast(sa.null(), sa.Text),
+            tick.ticked_by_id,
+        ),
+        part(1, note, note.id, note.written_at, note.is_addendum, note.body, note.author_id),
+    ).order_by(sa.text("part"), sa.text("key"))
+
+
+_TICKS_AND_NOTES = _ticks_statement()
+
+
+def _ticks_and_notes(stage: m.Stage) -> tuple[dict[int, Tick], list[Note]]:
+    db.session.flush()  # as the ORM's execute would: the rows see this request's writes
+    ticks: dict[int, Tick] = {}
+    notes: list[Note] = []
+    for part, key, at, flag, body, name in db.session.connection().execute(
+        _TICKS_AND_NOTES, {"page_stage": stage.id}
+    ):
+        if part == 0:
+            ticks[key] = Tick(at, Named(name))
+        else:
+            notes.append(Note(flag, Named(name), at, body))
+    return ticks, notes
+
+
+# Built once: building the statement and its loader options, and working out its cache key,
+# each time cost more than the database took to answer.
+_SPECIMEN_WITH_CUSTODY = (
+    sa.select(m.Specimen)
+    .where(m.Specimen.cycle_id == sa.bindparam("page_cycle", type_=sa.Integer))
+    .options(joinedload(m.Specimen.events).joinedload(m.CustodyEvent.by))
+)
+
+
+def _specimen_with_custody(cycle: m.Cycle | None) -> m.Specimen | None:
+    """The cycle's specimen with its chain of custody and who did each step (the page lists
+    them), in one statement."""
+    if cycle is None:
+        return None
+    found = db.session.scalars(_SPECIMEN_WITH_CUSTODY, {"page_cycle": cycle.id})
+    return found.unique().first()
 
 
 def _timeout_checklist(stage: m.Stage) -> m.ChecklistTemplate | None:
@@ -132,14 +219,13 @@ def _product_volume(stage: m.Stage):
     return record_of(processing).final_volume_ml if processing else None
 
 
-def _site_form(stage: m.Stage) -> f.SiteForm:
+def _site_form(stage: m.Stage, volume) -> f.SiteForm:
     """The site form starts at the first planned target not yet injected, with the product's
     volume when it is known: the team changes what differs instead of entering it all."""
     form = f.SiteForm(formdata=None)
     if stage.kind is not StageKind.INJECTION:
         return form
     done = _fill_next_target(stage, form)
-    volume = _product_volume(stage)
     if volume is not None and not done:
         form.volume_ml.data = volume
     return form

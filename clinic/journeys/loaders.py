@@ -6,10 +6,10 @@ every chart, stage, specimen and follow-up route loads through here, so all answ
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from clinic.extensions import db
 from clinic.journeys import models as m
@@ -41,15 +41,27 @@ def load_journey_to_manage(journey_id: int) -> m.Journey:
     return journey
 
 
+# Built once: making its loader options and cache key on every request cost more than the
+# database took to answer.
+_STAGE = (
+    sa.select(m.Stage)
+    .where(m.Stage.id == sa.bindparam("stage_id", type_=sa.Integer))
+    .options(
+        joinedload(m.Stage.journey).joinedload(m.Journey.patient),
+        joinedload(m.Stage.cycle).joinedload(m.Cycle.stages),
+    )
+)
+
+
 def load_stage(journey_id: int, stage_id: int) -> m.Stage:
-    """A stage, reached only through its own journey (a mismatched pair is a 404)."""
-    journey = load_journey(journey_id)
-    stage = db.get_or_404(m.Stage, stage_id, options=[joinedload(m.Stage.cycle)])
-    if stage.journey_id != journey.id:
+    """A stage, reached only through its own journey (a mismatched pair is a 404), read in one
+    statement with its journey, the patient (the access check reads it), its cycle and the
+    cycle's stages (a stage's gating and its page look at its siblings)."""
+    stage = db.session.scalars(_STAGE, {"stage_id": stage_id}).unique().first()
+    if stage is None or stage.journey_id != journey_id:
+        load_journey(journey_id)  # a missing journey, or the access refusal, answers first
         abort(404)
-    # Held by the stage from here (the identity map keeps only referenced records: once the
-    # loader returns, the journey and its patient would otherwise be read again).
-    set_committed_value(stage, "journey", journey)
+    ensure_clinical_access(current_user, stage.journey.patient)
     return stage
 
 

@@ -213,3 +213,32 @@ def test_the_injection_page_names_its_time_out_team_in_a_fixed_number_of_queries
     team = many_html[many_html.index('id="timeout-team"') :].split("</ul>")[0]
     for user in (provider, staff, *others):
         assert f"<li>{user.full_name} confirmed" in team
+
+
+def test_the_stage_page_names_note_writers_in_a_fixed_number_of_queries(
+    client, db, login, make_user, journey, provider, staff
+):
+    """Notes and checklist ticks come with their writers' names (each writer was once a
+    statement of their own): one writer or five, the same statements."""
+    from clinic.journeys import walkthrough as walk
+
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    stage = walk.stage_of(journey, StageKind.COLLECTION)
+    path = f"/clinical/journeys/{journey.id}/stages/{stage.id}"
+    db.session.add(m.StageNote(stage_id=stage.id, author_id=staff.id, body="Collected well."))
+    db.session.flush()
+    login(Role.PROVIDER, provider)
+    few, _ = _count(client, path)
+    writers = [make_user(Role.CLINICAL_STAFF, full_name=f"Nurse Writer {i}") for i in range(4)]
+    names = [user.full_name for user in writers]
+    for user in writers:
+        db.session.add(
+            m.StageNote(stage_id=stage.id, author_id=user.id, body="Seen.", is_addendum=True)
+        )
+    db.session.flush()
+    db.session.expunge_all()  # no writer left in the identity map to be found by luck
+    many, many_html = _count(client, path)
+    assert few == many, (few, many)
+    for name in names:
+        assert f"{name} · " in many_html

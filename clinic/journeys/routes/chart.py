@@ -11,7 +11,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import User
-from clinic.careteam.services import members_by_journey
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
@@ -46,7 +45,6 @@ def chart(patient_id: int):
         "journeys/chart.html",
         chart=chart,
         patient=patient,
-        team=members_by_journey([j.id for j in chart.journeys]),
         access=care_team_access(current_user, patient.id),
         may_open=can_open_journey(current_user),
         action_form=f.ActionForm(formdata=None),

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager
 
 from clinic.auth.models import Role, User
 from clinic.careteam.models import JourneyMember, TeamRole
-from clinic.careteam.services import team_patients_of
+from clinic.careteam.services import TeamLine, team_patients_of
 from clinic.extensions import db
 from clinic.journeys import models as m
+from clinic.journeys.models.custody import CustodyStep
 from clinic.journeys.services import kept
-from clinic.journeys.states import OPEN_JOURNEY, StageKind, StageStatus
+from clinic.journeys.states import (
+    OPEN_JOURNEY,
+    FollowUpStatus,
+    JourneyStatus,
+    StageKind,
+    StageStatus,
+    Therapy,
+)
 from clinic.models.base import UTCDateTime
 from clinic.patients.models import Patient
 from clinic.patients.services import search_query
@@ -24,120 +31,322 @@ from clinic.scheduling.models import LIVE_STATUSES, Appointment
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
 
+class ChartCondition(NamedTuple):
+    name: str
+    code: str
+    active: bool
+
+    @property
+    def display(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class ChartTarget(NamedTuple):
+    level: str
+    side: str
+    structure: str
+
+    @property
+    def display(self) -> str:
+        return f"{self.level} {self.side} {self.structure.replace('_', ' ')}"
+
+
+class ChartFollowUp(NamedTuple):
+    id: int
+    label: str
+    status: FollowUpStatus
+    due_on: date
+    window_opens_on: date
+    window_closes_on: date
+
+
+class ChartNote(NamedTuple):
+    is_addendum: bool
+    author: str  # full name ("" when not found)
+    written_at: datetime
+    body: str
+
+
+class ChartSpecimen(NamedTuple):
+    id: int
+    code: str
+    custody_state: CustodyStep
+
+
+class ChartCycle(NamedTuple):
+    id: int
+    number: int
+
+
+@dataclass
+class ChartStage:
+    """A stage as the timeline shows it: people by name, checklist progress and the specimen
+    of a collection."""
+
+    id: int
+    kind: StageKind
+    status: StageStatus
+    cycle_number: int | None
+    completed_at: datetime | None
+    completed_by: str
+    signed_at: datetime | None
+    signed_by: str
+    ended_at: datetime | None
+    ended_by: str
+    end_reason: str | None
+    progress: tuple[int, int] | None  # (ticked, items) when the stage has a checklist
+    specimen: ChartSpecimen | None
+    notes: list[ChartNote] = field(default_factory=list)
+
+
+@dataclass
+class ChartJourney:
+    """A journey as the chart shows it (its `provider_id` answers `can_change_team`)."""
+
+    id: int
+    therapy: Therapy
+    status: JourneyStatus
+    status_reason: str | None
+    created_at: datetime
+    provider_id: int
+    provider_name: str
+    current_cycle: ChartCycle | None
+    stages: list[ChartStage] = field(default_factory=list)
+    conditions: list[ChartCondition] = field(default_factory=list)
+    targets: list[ChartTarget] = field(default_factory=list)
+    follow_ups: list[ChartFollowUp] = field(default_factory=list)
+    team: list[TeamLine] = field(default_factory=list)
+
+
 @dataclass
 class Chart:
-    """A patient's journeys with their stages, and what the timeline draws beside them, each
-    read as the columns it shows (names, counts) rather than as whole records."""
+    """A patient's journeys with their stages and what the timeline draws beside them, read
+    as the columns it shows (names, counts) rather than as whole records."""
 
     patient: Patient
-    journeys: list[m.Journey]
-    ticks: dict[int, int] = field(default_factory=dict)  # stage id: ticked items
-    checklist_sizes: dict[int, int] = field(default_factory=dict)  # template id: items
-    names: dict[int, str] = field(default_factory=dict)  # user id: full name
-    notes: dict[int, list[m.StageNote]] = field(default_factory=dict)
-    specimens: dict[int, m.Specimen] = field(default_factory=dict)
-    follow_ups: dict[int, list[m.FollowUp]] = field(default_factory=dict)
+    journeys: list[ChartJourney]
 
-    def checklist_progress(self, stage: m.Stage) -> tuple[int, int] | None:
-        if stage.checklist_template_id is None:
-            return None
-        return self.ticks.get(stage.id, 0), self.checklist_sizes.get(stage.checklist_template_id, 0)
 
-    def name_of(self, user_id: int | None) -> str:
-        return self.names.get(user_id, "") if user_id is not None else ""
+def _chart_statements() -> tuple[sa.Select, sa.CompoundSelect]:
+    """The chart's two statements, built once with the patient as a parameter: its journeys
+    with their stages (one row per stage), and what each journey lists beside them
+    (conditions, targets, follow-ups, care team, stage notes), all by index from the patient's
+    journeys."""
+    patient_id = sa.bindparam("chart_patient", type_=sa.Integer)
+    provider, completed_by, signed_by, ended_by, author = (sa.orm.aliased(User) for _ in range(5))
+    cycle = sa.orm.aliased(m.Cycle)
+    later = sa.orm.aliased(m.Cycle)
+    latest_cycle = (
+        sa.select(later.id)
+        .where(later.journey_id == m.Journey.id)
+        .order_by(later.number.desc())
+        .limit(1)
+        .correlate(m.Journey)
+        .scalar_subquery()
+    )
+    ticked = (
+        sa.select(sa.func.count()).where(m.ChecklistTick.stage_id == m.Stage.id).scalar_subquery()
+    )
+    items = (
+        sa.select(sa.func.count())
+        .where(m.ChecklistItem.template_id == m.Stage.checklist_template_id)
+        .scalar_subquery()
+    )
+    timeline = (
+        sa.select(
+            m.Journey.id,
+            m.Journey.therapy,
+            m.Journey.status,
+            m.Journey.status_reason,
+            m.Journey.created_at,
+            m.Journey.provider_id,
+            provider.full_name,
+            m.Cycle.id,
+            m.Cycle.number,
+            m.Stage.id,
+            m.Stage.kind,
+            m.Stage.status,
+            cycle.number,
+            m.Stage.completed_at,
+            completed_by.full_name,
+            m.Stage.signed_at,
+            signed_by.full_name,
+            m.Stage.ended_at,
+            ended_by.full_name,
+            m.Stage.end_reason,
+            m.Stage.checklist_template_id,
+            ticked,
+            items,
+            m.Specimen.id,
+            m.Specimen.code,
+            m.Specimen.custody_state,
+        )
+        .select_from(m.Journey)
+        .outerjoin(provider, provider.id == m.Journey.provider_id)
+        .outerjoin(m.Cycle, m.Cycle.id == latest_cycle)
+        .outerjoin(m.Stage, m.Stage.journey_id == m.Journey.id)
+        .outerjoin(cycle, cycle.id == m.Stage.cycle_id)
+        .outerjoin(completed_by, completed_by.id == m.Stage.completed_by_id)
+        .outerjoin(signed_by, signed_by.id == m.Stage.signed_by_id)
+        .outerjoin(ended_by, ended_by.id == m.Stage.ended_by_id)
+        .outerjoin(
+            m.Specimen,
+            sa.and_(m.Specimen.cycle_id == m.Stage.cycle_id, m.Stage.kind == StageKind.COLLECTION),
+        )
+        .where(m.Journey.patient_id == patient_id)
+        .order_by(m.Journey.created_at.desc(), m.Journey.id.desc(), m.Stage.id)
+    )
+    mine = m.Journey.patient_id == patient_id
+
+    def typed(value, type_):
+        """A column as this type in Python, in its own type in the database (a CAST would make
+        SQLite's dates numbers); an empty one is a NULL cast to the type (PostgreSQL matches a
+        union's columns one branch at a time, and would take a bare NULL for text)."""
+        return sa.cast(sa.null(), type_) if value is None else sa.type_coerce(value, type_)
+
+    def part(number: int, on, key, row_id, a, b=None, c=None, **more) -> sa.Select:
+        """One kind of row: a journey's (or for notes, a stage's) `key`, its own id, a `ref`
+        to another row, up to three texts, a flag, three dates, a time and a sort text."""
+        columns = {
+            "part": sa.literal(number, sa.Integer),
+            "key": typed(key, sa.Integer()),
+            "id": typed(row_id, sa.Integer()),
+            "ref": typed(more.get("ref"), sa.Integer()),
+            "a": typed(a, sa.String()),
+            "b": typed(b, sa.String()),
+            "c": typed(c, sa.String()),
+            "flag": typed(more.get("flag", sa.false()), sa.Boolean()),
+            "day": typed(more.get("day"), sa.Date()),
+            "opens": typed(more.get("opens"), sa.Date()),
+            "closes": typed(more.get("closes"), sa.Date()),
+            "at": typed(more.get("at"), UTCDateTime()),
+            "sort": typed(more.get("sort"), sa.String()),
+        }
+        return sa.select(*(v.label(k) for k, v in columns.items())).select_from(on).where(mine)
+
+    journey_condition = m.Journey.__table__.metadata.tables["journey_condition"]
+    member_role = sa.type_coerce(JourneyMember.team_role, sa.String())
+    beside = sa.union_all(
+        part(
+            0,
+            sa.join(m.Journey, journey_condition).join(m.Condition),
+            m.Journey.id,
+            m.Condition.id,
+            m.Condition.name,
+            m.Condition.code,
+            flag=m.Condition.active,
+        ),
+        part(
+            1,
+            sa.join(m.Journey, m.TargetSite, m.TargetSite.journey_id == m.Journey.id),
+            m.Journey.id,
+            m.TargetSite.id,
+            m.TargetSite.level,
+            m.TargetSite.side,
+            m.TargetSite.structure,
+        ),
+        part(
+            2,
+            sa.join(m.Journey, m.FollowUp, m.FollowUp.journey_id == m.Journey.id),
+            m.Journey.id,
+            m.FollowUp.id,
+            m.FollowUp.label,
+            sa.type_coerce(m.FollowUp.status, sa.String()),
+            day=m.FollowUp.due_on,
+            opens=m.FollowUp.window_opens_on,
+            closes=m.FollowUp.window_closes_on,
+        ),
+        part(
+            3,
+            sa.join(m.Journey, JourneyMember, JourneyMember.journey_id == m.Journey.id).join(
+                User, User.id == JourneyMember.user_id
+            ),
+            m.Journey.id,
+            JourneyMember.id,
+            User.full_name,
+            member_role,
+            ref=User.id,
+            sort=member_role,
+        ),
+        part(
+            4,
+            sa.join(m.Journey, m.Stage, m.Stage.journey_id == m.Journey.id)
+            .join(m.StageNote, m.StageNote.stage_id == m.Stage.id)
+            .outerjoin(author, author.id == m.StageNote.author_id),
+            m.StageNote.stage_id,
+            m.StageNote.id,
+            author.full_name,
+            None,
+            m.StageNote.body,
+            flag=m.StageNote.is_addendum,
+            at=m.StageNote.written_at,
+        ),
+    )
+    # team members in role order, follow-ups by due date, the rest as entered
+    beside = beside.order_by(sa.text("part"), sa.text("sort"), sa.text("day"), sa.text("id"))
+    return timeline, beside
+
+
+_CHART: tuple[sa.Select, sa.CompoundSelect] | None = None
 
 
 def chart_for(patient: Patient) -> Chart:
-    """The chart's journeys (cycles, conditions, targets, stages), then the checklist counts,
-    notes, names, specimens and follow-ups it shows: a fixed number of statements. A stage's
-    cycle comes from its journey's cycles already loaded (no statement of its own)."""
-    journeys = (
-        db.session.scalars(
-            sa.select(m.Journey)
-            .where(m.Journey.patient_id == patient.id)
-            .options(
-                joinedload(m.Journey.cycles),  # a few per journey: no statement of their own
-                selectinload(m.Journey.conditions),
-                selectinload(m.Journey.targets),
-                selectinload(m.Journey.stages),
+    """The chart's journeys with their stages (names, checklist progress, specimens), then
+    their conditions, targets, follow-ups, care team and stage notes: two statements."""
+    global _CHART  # built on first use, once every model is mapped
+    if _CHART is None:
+        _CHART = _chart_statements()
+    timeline, beside = _CHART
+    db.session.flush()  # as the ORM's execute would: the rows see this request's writes
+    connection = db.session.connection()
+    params = {"chart_patient": patient.id}
+    journeys: dict[int, ChartJourney] = {}
+    stages: dict[int, ChartStage] = {}
+    for row in connection.execute(timeline, params):
+        journey = journeys.get(row[0])
+        if journey is None:
+            journey = journeys[row[0]] = ChartJourney(
+                *row[:6], row[6] or "", ChartCycle(row[7], row[8]) if row[7] else None
             )
-            .order_by(m.Journey.created_at.desc(), m.Journey.id.desc())
+        if row[9] is None:
+            continue
+        template_id, ticked, items = row[20:23]
+        stage = ChartStage(
+            row[9],
+            row[10],
+            row[11],
+            row[12],
+            row[13],
+            row[14] or "",
+            row[15],
+            row[16] or "",
+            row[17],
+            row[18] or "",
+            row[19],
+            (ticked, items) if template_id is not None else None,
+            ChartSpecimen(*row[23:26]) if row[23] is not None else None,
         )
-        .unique()
-        .all()
-    )
-    chart = Chart(patient=patient, journeys=list(journeys))
-    journey_ids = [j.id for j in journeys]
-    if not journey_ids:
-        return chart
-    stages = [s for j in journeys for s in j.stages]
-    stage_ids = sa.select(m.Stage.id).where(m.Stage.journey_id.in_(journey_ids))
-    chart.ticks, chart.checklist_sizes = _checklist_counts(stages, stage_ids)
-    notes = defaultdict(list)
-    for note in db.session.scalars(
-        sa.select(m.StageNote).where(m.StageNote.stage_id.in_(stage_ids)).order_by(m.StageNote.id)
-    ):
-        notes[note.stage_id].append(note)
-    chart.notes = dict(notes)
-    people = (
-        {j.provider_id for j in journeys}
-        | {
-            who
-            for s in stages
-            for who in (s.completed_by_id, s.signed_by_id, s.ended_by_id)
-            if who is not None
-        }
-        | {note.author_id for found in notes.values() for note in found}
-    )
-    chart.names = {
-        user_id: name
-        for user_id, name in db.session.execute(
-            sa.select(User.id, User.full_name).where(User.id.in_(people))
-        )
-    }
-    chart.specimens = {
-        s.cycle_id: s
-        for s in db.session.scalars(
-            sa.select(m.Specimen).where(m.Specimen.journey_id.in_(journey_ids))
-        )
-    }
-    follow_ups = defaultdict(list)
-    for item in db.session.scalars(
-        sa.select(m.FollowUp)
-        .where(m.FollowUp.journey_id.in_(journey_ids))
-        .order_by(m.FollowUp.due_on)
-    ):
-        follow_ups[item.journey_id].append(item)
-    chart.follow_ups = dict(follow_ups)
-    return chart
-
-
-def _checklist_counts(
-    stages: list[m.Stage], stage_ids: sa.Select
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Ticked items per stage and items per checklist template, in one statement."""
-    ticks = (
-        sa.select(
-            sa.literal(0, sa.Integer).label("part"),
-            m.ChecklistTick.stage_id.label("key"),
-            sa.func.count().label("n"),
-        )
-        .where(m.ChecklistTick.stage_id.in_(stage_ids))
-        .group_by(m.ChecklistTick.stage_id)
-    )
-    templates = {s.checklist_template_id for s in stages if s.checklist_template_id is not None}
-    found: tuple[dict[int, int], dict[int, int]] = ({}, {})
-    statement: sa.Select | sa.CompoundSelect = ticks
-    if templates:
-        sizes = (
-            sa.select(sa.literal(1, sa.Integer), m.ChecklistItem.template_id, sa.func.count())
-            .where(m.ChecklistItem.template_id.in_(templates))
-            .group_by(m.ChecklistItem.template_id)
-        )
-        statement = sa.union_all(ticks, sizes)
-    for part, key, count in db.session.execute(statement):
-        found[part][key] = count
-    return found
+        stages[stage.id] = stage
+        journey.stages.append(stage)
+    if journeys:
+        for part, key, row_id, ref, a, b, c, flag, day, opens, closes, at, _ in connection.execute(
+            beside, params
+        ):
+            if part == 4:
+                stages[key].notes.append(ChartNote(flag, a or "", at, c))
+                continue
+            journey = journeys[key]
+            if part == 0:
+                journey.conditions.append(ChartCondition(a, b, flag))
+            elif part == 1:
+                journey.targets.append(ChartTarget(a, b, c))
+            elif part == 2:
+                journey.follow_ups.append(
+                    ChartFollowUp(row_id, a, FollowUpStatus(b), day, opens, closes)
+                )
+            else:
+                journey.team.append(TeamLine(ref, a, TeamRole(b)))
+    return Chart(patient=patient, journeys=list(journeys.values()))
 
 
 STAFF_KINDS = (StageKind.COLLECTION, StageKind.PROCESSING, StageKind.RECOVERY)

@@ -118,13 +118,15 @@ def confirm_member(stage: m.Stage, person: User | None, password: str | None, by
     )
 
 
+# Built once (its loader option and cache key cost more to make than the answer took).
+_TEAM = (
+    sa.select(m.TimeoutMember)
+    .where(m.TimeoutMember.stage_id == sa.bindparam("team_stage", type_=sa.Integer))
+    .options(joinedload(m.TimeoutMember.user))
+    .order_by(m.TimeoutMember.id)
+)
+
+
 def team_of(stage: m.Stage) -> list[m.TimeoutMember]:
     """The time-out's confirmed members, each with their user (one statement)."""
-    return list(
-        db.session.scalars(
-            sa.select(m.TimeoutMember)
-            .where(m.TimeoutMember.stage_id == stage.id)
-            .options(joinedload(m.TimeoutMember.user))
-            .order_by(m.TimeoutMember.id)
-        )
-    )
+    return list(db.session.scalars(_TEAM, {"team_stage": stage.id}))
