@@ -18,10 +18,10 @@ keepalive = 5  # nginx keeps upstream connections open
 # Recycle workers now and then (a guard against slow leaks); jitter keeps them from restarting
 # together. A worker takes ~2 s of CPU to start (importing and building the app), so recycling
 # too often costs throughput: at 2,000 requests a busy 2-worker server spent ~1/8 of its time
-# starting workers (make bench), and at 10,000 each restart (every ~30 s per worker at 300
-# requests a second) still put a 1-2 s stall into the other worker's queue. A worker's memory
-# stays flat while it serves (make bench prints it after the run), so restarts are rare.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "50000"))
+# starting workers (make bench). Not much less often: a worker that served ~25,000 requests
+# of every page (make bench, no restart) grew to 152 MB, where one replaced every 10,000
+# stays at 132-146 MB.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = max_requests // 10
 limit_request_line = 4094
 limit_request_fields = 100

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import jellyfish
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 
 from clinic.errors import Refused
 from clinic.extensions import db
@@ -318,8 +319,12 @@ def search_page(terms: SearchTerms, page: int, per_page: int):
     500"), and pages reach only the first SEARCH_LIMIT results: a common name costs the same
     whatever the number of patients. A first page with room to spare is all there is, so it
     is not counted (most searches: an MRN, a birth date, a phone number)."""
-    if terms.kind == "name" and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_PLAN_FOR_VALUES)
+    if terms.kind == "name":
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(_PLAN_FOR_VALUES)
+        found = _name_page(terms, page, per_page)
+        if found is not None:
+            return found
     first = None
     if page <= 1:
         first = db.paginate(terms.query, page=1, per_page=per_page, error_out=False, count=False)
@@ -340,6 +345,37 @@ def search_page(terms: SearchTerms, page: int, per_page: int):
     found.items = found.items[: max(0, shown - (found.page - 1) * per_page)]
     found.total = shown
     found.more = (total or 0) > SEARCH_LIMIT  # type: ignore[attr-defined]
+    return found
+
+
+class _Counted(Pagination):
+    """A page whose items and total were read together."""
+
+    def _query_items(self) -> list:
+        return self._query_args["items"]
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+def _name_page(terms: SearchTerms, page: int, per_page: int) -> Pagination | None:
+    """A name search's page and its count in one statement (a window count over the page's
+    query): its candidates are at most SEARCH_LIMIT + 1 per index range, so counting them all
+    costs what counting to the limit did, and the ranges are read once, not twice. None past
+    the last page (the caller then counts and shows the last one)."""
+    page = max(page, 1)
+    rows = db.session.execute(
+        terms.query.add_columns(sa.func.count().over())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    matched = rows[0][1] if rows else 0
+    shown = min(matched, SEARCH_LIMIT)
+    if page > 1 and (page - 1) * per_page >= shown:
+        return None
+    items = [row[0] for row in rows][: max(0, shown - (page - 1) * per_page)]
+    found = _Counted(page=page, per_page=per_page, error_out=False, items=items, total=shown)
+    found.more = matched > SEARCH_LIMIT  # type: ignore[attr-defined]
     return found
 
 
