@@ -105,7 +105,7 @@ class Note(NamedTuple):
     body: str
 
 
-def _ticks_statement() -> sa.Select:
+def _ticks_statement() -> sa.CompoundSelect:
     """The stage's checklist ticks (by item) and its notes (in order), each with the person's
     name, in one statement built once with the stage as a parameter."""
     stage_id = sa.bindparam("page_stage", type_=sa.Integer)

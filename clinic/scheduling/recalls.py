@@ -119,7 +119,7 @@ def _last_written() -> tuple:
 
 
 _OF_THEM = Patient.id.in_(sa.bindparam("patient_ids", expanding=True))
-_LISTED = sa.bindparam("follow_up_ids", expanding=True)
+_LISTED: sa.BindParameter[list[int]] = sa.bindparam("follow_up_ids", expanding=True)
 _WRITTEN_AND_PAGE = sa.select(
     *_WRITTEN,
     sa.select(sa.func.sum(Patient.version)).where(_OF_THEM).scalar_subquery(),

@@ -224,7 +224,7 @@ def _chart_statements() -> tuple[sa.Select, sa.CompoundSelect]:
         }
         return sa.select(*(v.label(k) for k, v in columns.items())).select_from(on).where(mine)
 
-    journey_condition = m.Journey.__table__.metadata.tables["journey_condition"]
+    journey_condition = db.metadata.tables["journey_condition"]
     member_role = sa.type_coerce(JourneyMember.team_role, sa.String())
     beside = sa.union_all(
         part(
@@ -306,7 +306,9 @@ def chart_for(patient: Patient) -> Chart:
         journey = journeys.get(row[0])
         if journey is None:
             journey = journeys[row[0]] = ChartJourney(
-                *row[:6], row[6] or "", ChartCycle(row[7], row[8]) if row[7] else None
+                *row[:6],  # type: ignore[call-arg]
+                row[6] or "",
+                ChartCycle(row[7], row[8]) if row[7] else None,
             )
         if row[9] is None:
             continue

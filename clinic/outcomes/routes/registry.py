@@ -116,7 +116,7 @@ def chart(result: Figures) -> dict | None:
 
 # The filter form's providers and conditions in one statement, built once: two columns each,
 # not whole records (a user's would bring its patient record along).
-_CHOICES = sa.union_all(
+_CHOICES: sa.CompoundSelect = sa.union_all(
     sa.select(
         sa.literal_column("0").label("kind"), User.id, User.full_name.label("text"), User.full_name
     ).where(User.role == Role.PROVIDER),
