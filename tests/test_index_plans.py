@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from clinic.auth.models import Role
 from clinic.journeys.services.queries import worklist_for, worklist_rows
+from clinic.models import audit
 from clinic.outcomes import export, registry
 from clinic.outcomes.models import QuestionnaireResponse
 from clinic.outcomes.registry import Filters
@@ -19,15 +20,16 @@ from clinic.portal.home import upcoming_visits
 from clinic.scheduling.recalls import count_due
 
 
-def _plans(db, run, discourage_seqscan: bool = True) -> str:
-    """EXPLAIN of every statement `run` executes, as one text."""
+def _plans(db, run, discourage_seqscan: bool = True, having: str = "") -> str:
+    """EXPLAIN of every statement `run` executes (those whose text has `having`), as one
+    text."""
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         pytest.skip("query plans are checked on PostgreSQL")
     seen: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and having in statement:
             seen.append((statement, parameters))
 
     engine = db.session.get_bind()
@@ -88,6 +90,17 @@ def test_the_audit_action_prefix_is_an_index_range(client, login, db):
     login(Role.ADMIN)
     plan = _plans(db, lambda: client.get("/admin/audit?action=patient.v"))
     assert "ix_audit_event_action_time" in plan
+
+
+def test_an_action_filters_page_ids_come_from_the_action_time_index(client, login, db):
+    """The page's ids per action are read in time order from (action, occurred_at, id), not by
+    walking the time index past other actions' events; only those rows are then read."""
+    login(Role.ADMIN)
+    for action in ("patient.viewed", "patient.viewed", "front_desk.viewed"):
+        audit.record(action)
+    plan = _plans(db, lambda: client.get("/admin/audit?action=patient.v"), having="= ANY (array(")
+    assert "ix_audit_event_action_time" in plan, plan
+    assert "ix_audit_event_occurred_at" not in plan, plan
 
 
 def test_up_next_probes_each_candidates_cycle_instead_of_hashing_every_done_stage(db, make_user):

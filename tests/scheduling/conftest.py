@@ -60,3 +60,17 @@ def count_queries():
 def scalar(db, query: sa.Select):
     db.session.expire_all()
     return db.session.scalar(query)
+
+
+def count_calls(monkeypatch, owner, name: str) -> list[int]:
+    """`owner.name` still runs, and from now on each call appends to the list returned (for
+    tests of what a page keeps: was the work done again?)."""
+    calls: list[int] = []
+    real = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls

@@ -23,6 +23,7 @@ from clinic.scheduling import recalls, services
 from clinic.scheduling.models import Appointment, RoomKind, Status, VisitKind, WorkingHours
 from clinic.timeutil import clinic_today, clinic_tz
 from tests.factories import PatientFactory, make_user
+from tests.scheduling.conftest import count_calls
 from tests.scheduling.factories import make_appointment, make_room
 
 TODAY = date(2030, 3, 4)
@@ -557,14 +558,8 @@ def test_a_recall_page_is_kept_until_what_it_shows_changes(client, login, db, mo
     from clinic.scheduling import recall_rows
     from clinic.scheduling.routes import recalls as recall_routes
 
-    planned: list[int] = []
     original = recalls.recall_page
-
-    def counted(*args, **kwargs):
-        planned.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(recalls, "recall_page", counted)
+    planned = count_calls(monkeypatch, recalls, "recall_page")
     login(Role.FRONT_DESK)
     journey, provider = _journey()
     first = _follow_up(journey, "six weeks", 2, 20)

@@ -14,7 +14,7 @@ from clinic.scheduling import services
 from clinic.scheduling.models import Appointment, Status, VisitKind, WorkingHours
 from clinic.scheduling.week_grid import Free, Visit, build_week
 from clinic.timeutil import clinic_day_bounds, clinic_today
-from tests.scheduling.conftest import MONDAY_10AM
+from tests.scheduling.conftest import MONDAY_10AM, count_calls
 from tests.scheduling.factories import make_provider
 
 MONDAY = date(2030, 3, 4)
@@ -196,14 +196,7 @@ def test_the_week_grid_is_kept_until_what_it_shows_changes(client, login, clinic
     and every view's audit row names the patients shown."""
     from clinic.scheduling import week_grid
 
-    built: list[int] = []
-    original_rows = week_grid.visit_rows
-
-    def counted_rows(*args, **kwargs):
-        built.append(1)
-        return original_rows(*args, **kwargs)
-
-    monkeypatch.setattr(week_grid, "visit_rows", counted_rows)
+    built = count_calls(monkeypatch, week_grid, "visit_rows")
     login(Role.FRONT_DESK)
     visit = _book(clinic)
     week = "/schedule/week?date=2030-03-04"
