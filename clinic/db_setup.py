@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+import psycopg
+from psycopg import pq
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
@@ -11,6 +13,8 @@ WRITE_LOCK = "clinic_write_lock"
 
 
 def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        _begin_on_checkout(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -29,6 +33,44 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(WRITE_LOCK)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _begin_on_checkout(engine: Engine) -> None:
+    """PostgreSQL: the pool's liveness check opens the transaction the request is about to run.
+
+    A pooled connection may have been closed by the server (a restart, an idle timeout), so
+    each checkout proves it alive before use. SQLAlchemy's own check (pool_pre_ping) sends an
+    empty statement, and psycopg then sends BEGIN before the first query: two round trips.
+    Sending BEGIN itself is the check, one round trip less on every request. psycopg decides
+    whether to begin from the server's transaction status, so it sends no second BEGIN. A dead
+    connection answers with an error: DisconnectionError makes the pool replace it and try
+    again (SQLAlchemy's documented pessimistic disconnect handling), and when the server is
+    down the new connection's error reaches the request as any outage does (the 503 page).
+    """
+    idle, ok = pq.TransactionStatus.IDLE, pq.ExecStatus.COMMAND_OK
+
+    @event.listens_for(engine, "checkout")
+    def _check_and_begin(dbapi_connection, _record, _proxy) -> None:
+        pgconn = dbapi_connection.pgconn
+        # a connection in autocommit mode (none of the app's) is only checked, never begun
+        command = b";" if dbapi_connection.autocommit else b"BEGIN"
+        if pgconn.transaction_status != idle:
+            command = b";"
+        try:
+            result = pgconn.exec_(command)
+        except psycopg.Error as err:
+            raise exc.DisconnectionError(str(err)) from err
+        if result.status not in (ok, pq.ExecStatus.EMPTY_QUERY):
+            raise exc.DisconnectionError(
+                (result.error_message or b"").decode(errors="replace").strip()
+                or "the database connection is gone"
+            )
+
+    @event.listens_for(engine, "set_connection_execution_options")
+    def _isolation_outside_the_transaction(connection, options) -> None:
+        # psycopg changes autocommit or the isolation level only between transactions
+        if "isolation_level" in options:
+            connection.connection.dbapi_connection.rollback()
 
 
 def begin_write(session: Session | scoped_session) -> None:

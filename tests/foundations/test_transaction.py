@@ -208,8 +208,70 @@ def test_the_connections_setting_is_forgotten_when_a_transaction_ends_unseen(tx_
         raw = engine.raw_connection()
         info = raw.info
         info[key] = "off"
-        raw.close()  # nothing open: the setting stays known
+        raw.commit()
+        raw.close()  # its transaction ended before it was let go: the setting stays known
         assert info[key] == "off"
+
+
+def _backends_of(engine) -> list[int]:
+    """The server processes of this database's other connections (the app's pool)."""
+    admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        pids = connection.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    admin.dispose()
+    return list(pids)
+
+
+def test_the_pools_liveness_check_begins_the_transaction(tx_app):
+    """PostgreSQL: the check made on every checkout is the transaction's BEGIN (one round trip
+    a request, not an empty statement and then BEGIN), and psycopg sends no second BEGIN."""
+    with tx_app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("the check is PostgreSQL's")
+        assert engine.pool._pre_ping is False  # replaced by the check below, not doubled
+        raw = engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            assert driver.info.transaction_status.name == "INTRANS"
+            notices: list[str] = []
+            driver.add_notice_handler(lambda notice: notices.append(notice.message_primary))
+            cursor = raw.cursor()
+            cursor.execute("SELECT now() = statement_timestamp()")
+            (same_moment,) = cursor.fetchone()
+            cursor.close()
+            assert notices == []  # no "there is already a transaction in progress"
+            assert same_moment is False  # the statement ran in the transaction begun before it
+        finally:
+            raw.rollback()
+            raw.close()
+
+
+def test_a_connection_the_server_closed_is_replaced_without_an_error(tx_app):
+    """A pooled connection ended by the server (a restart, an administrator, an idle timeout)
+    fails the checkout's check and is replaced: the next page is served as usual."""
+    with tx_app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("a server that closes connections is PostgreSQL's")
+    client = tx_app.test_client()
+    assert client.get(f"/t/read/{_key()}").status_code == 200
+    pooled = _backends_of(engine)
+    assert pooled  # the page's connection waits in the pool
+    admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        for pid in pooled:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    admin.dispose()
+    key = _key()
+    assert client.get(f"/t/read/{key}").status_code == 200
+    assert _exists(tx_app, key)
+    assert not set(_backends_of(engine)) & set(pooled)
 
 
 def test_a_refused_view_leaves_nothing_but_its_audit_row(tx_app):

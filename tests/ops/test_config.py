@@ -163,7 +163,9 @@ def test_engine_bounds_waits_and_hides_parameters_on_postgresql():
             "DATABASE_STATEMENT_TIMEOUT_MS": 15000,
         }
     )
-    assert options["pool_pre_ping"] is True and options["hide_parameters"] is True
+    # the liveness check on checkout is clinic.db_setup's, which also begins the transaction
+    assert options["pool_pre_ping"] is False and options["hide_parameters"] is True
+    assert engine_options({"SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"})["pool_pre_ping"] is True
     assert options["connect_args"] == {
         "connect_timeout": 4,
         "options": "-c statement_timeout=15000 -c jit=off",
