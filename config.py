@@ -93,7 +93,8 @@ class Config:
     JOBS_RETRY_MAX_SECONDS = _env_int("JOBS_RETRY_MAX_SECONDS", 3600)
     JOBS_POLL_SECONDS = _env_int("JOBS_POLL_SECONDS", 5)
     JOBS_HEARTBEAT_MAX_AGE = _env_int("JOBS_HEARTBEAT_MAX_AGE", 60)
-    # Patient messages (clinic/messaging): text messages through the local outbox or Twilio.
+    # Patient messages (clinic/messaging): text messages kept in the local outbox for staff to
+    # read (development), sent through Twilio, or "off" (the clinic sends no texts).
     SMS_TRANSPORT = os.environ.get("SMS_TRANSPORT", "outbox")
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
@@ -191,9 +192,11 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS, SMTP mail."""
+    """Production: PostgreSQL, Redis-backed throttling, secure cookies, HSTS, SMTP mail, no
+    texts unless Twilio is set up."""
 
     MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "smtp")
+    SMS_TRANSPORT = os.environ.get("SMS_TRANSPORT", "off")  # "twilio" once the clinic has it
     JOBS_MODE = os.environ.get("JOBS_MODE", "worker")
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")  # required: no localhost default
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
@@ -223,6 +226,11 @@ def production_refusals(settings: Mapping[str, Any]) -> list[str]:
         reasons.append("PUBLIC_BASE_URL must be set: e-mailed links would point nowhere.")
     if settings.get("MAIL_TRANSPORT") == "outbox":
         reasons.append("MAIL_TRANSPORT=outbox lets staff read patients' links; use smtp.")
+    if settings.get("SMS_TRANSPORT") == "outbox":
+        reasons.append(
+            "SMS_TRANSPORT=outbox keeps patients' texts in the database for staff to read; "
+            "use twilio or off."
+        )
     if str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         reasons.append("RATELIMIT_STORAGE_URI must be shared storage (redis://), not memory://.")
     return reasons

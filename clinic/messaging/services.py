@@ -62,6 +62,10 @@ SMS_FIELDS = frozenset(
     {"first_name", "clinic", "clinic_phone", "date", "time", "visit", "link", "portal", "due_date"}
 )
 SMS_MAX = 480
+TEXTS_OFF = (
+    "Text messages are turned off at this clinic, and there is no e-mail address "
+    "the patient agreed to."
+)
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -307,12 +311,18 @@ def consent_of(patient: Patient, preference: MessagePreference | None) -> Consen
     )
 
 
+def texts_off() -> bool:
+    """True when the clinic sends no text messages (SMS_TRANSPORT=off)."""
+    return current_app.config["SMS_TRANSPORT"] == "off"
+
+
 def choose_channel(patient: Patient, consent: Consent) -> tuple[Channel | None, str]:
     """The channel to use, or None with the reason nothing can be sent."""
     if consent.opted_out_at is not None:
         return None, "The patient opted out of messages."
     email = consent.email_ok and bool(patient.email)
-    sms = consent.sms_ok and bool(patient.phone_key)
+    sms_agreed = consent.sms_ok and bool(patient.phone_key)
+    sms = sms_agreed and not texts_off()
     if patient.preferred_contact is ContactMethod.TEXT:
         order = [(sms, Channel.SMS), (email, Channel.EMAIL)]
     elif patient.preferred_contact is ContactMethod.EMAIL:
@@ -322,6 +332,8 @@ def choose_channel(patient: Patient, consent: Consent) -> tuple[Channel | None, 
     for usable, channel in order:
         if usable:
             return channel, ""
+    if sms_agreed and Channel.SMS in (channel for _, channel in order):
+        return None, TEXTS_OFF  # a text was the only way left, and texts are off
     if not (consent.email_ok or consent.sms_ok):
         return None, "The patient has not agreed to messages."
     return None, "No address or phone number the patient agreed to be contacted on."

@@ -1,5 +1,6 @@
 """How a patient message leaves: e-mail through the mail transport, texts through an SMS
-transport (a local outbox in development, Twilio's HTTP API in production).
+transport (a local outbox in development, Twilio's HTTP API in production, or none at all when
+the clinic sends no texts).
 
 Everything here runs in the worker, never in a request. E-mail is written into the worker's
 own transaction (the outbox row, or the `outgoing_message` queue that `flask worker` delivers
@@ -78,6 +79,19 @@ class OutboxSms:
         return SmsResult(provider_id=f"outbox-{row.id}")
 
 
+TEXTS_OFF = "Text messages are turned off at this clinic."
+
+
+class NoSms:
+    """SMS_TRANSPORT=off: the clinic sends no texts; a text already written (one waiting for
+    a retry) fails for good rather than waiting for a provider that will never come."""
+
+    in_transaction = False
+
+    def send(self, session: queue.AnySession | None, to: str, body: str) -> SmsResult:
+        raise SmsFailure(TEXTS_OFF, permanent=True)
+
+
 class TwilioSms:
     """Twilio's Messages API (POST …/Accounts/{sid}/Messages.json, HTTP basic auth)."""
 
@@ -125,6 +139,8 @@ def sms_transport() -> SmsTransport:
     name = config["SMS_TRANSPORT"]
     if name == "outbox":
         return OutboxSms()
+    if name == "off":
+        return NoSms()
     if name == "twilio":
         return TwilioSms(
             config["TWILIO_ACCOUNT_SID"],

@@ -112,6 +112,24 @@ def test_a_twilio_outage_is_retried_later_and_a_refusal_is_final(app, db, twilio
     assert refused.status is SendStatus.FAILED and "400" in refused.note
 
 
+def test_a_text_waiting_for_a_retry_fails_cleanly_once_texts_are_turned_off(
+    app, db, twilio, monkeypatch
+):
+    appt = _texter_visit("617-555-0144")
+    run = sender(app)
+    run.plan(NY_NOON)
+    twilio.answer = 503
+    run.send_due(NY_NOON)
+    waiting = one(appt, MessageKind.CONFIRMATION)
+    assert waiting.status is SendStatus.PLANNED and waiting.body  # written, waiting to retry
+    monkeypatch.setitem(app.config, "SMS_TRANSPORT", "off")
+    run.send_due(waiting.due_at + timedelta(seconds=1))
+    failed = one(appt, MessageKind.CONFIRMATION)
+    assert failed.status is SendStatus.FAILED
+    assert failed.note == "Text messages are turned off at this clinic."
+    assert len(twilio.requests) == 1 and texts("617-555-0144") == []
+
+
 def test_the_adapter_refuses_to_start_without_its_settings(app):
     with pytest.raises(RuntimeError, match="TWILIO_ACCOUNT_SID"):
         transports.TwilioSms("", "", "", "https://api.twilio.com")

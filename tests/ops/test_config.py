@@ -124,6 +124,7 @@ def test_a_clinics_own_questionnaire_wording_loads_from_instruments_dir(sibling_
         ("SECRET_KEY", "x" * 31, "SECRET_KEY must be a random value of at least 32 bytes"),
         ("PUBLIC_BASE_URL", None, "PUBLIC_BASE_URL must be set"),
         ("MAIL_TRANSPORT", "outbox", "MAIL_TRANSPORT=outbox"),
+        ("SMS_TRANSPORT", "outbox", "SMS_TRANSPORT=outbox keeps patients' texts"),
         ("RATELIMIT_STORAGE_URI", "memory://", "RATELIMIT_STORAGE_URI must be shared storage"),
     ],
 )
@@ -137,6 +138,33 @@ def test_production_refuses_to_start_with_unsafe_settings(tmp_path, setting, val
 def test_production_starts_with_safe_settings(tmp_path):
     app = production_app(tmp_path)
     assert app.config["SECRET_KEY"] == GOOD_SECRET
+
+
+@pytest.mark.parametrize("transport", ["off", "twilio"])
+def test_production_starts_with_texts_off_or_through_twilio(tmp_path, transport):
+    assert production_app(tmp_path, SMS_TRANSPORT=transport).config["SMS_TRANSPORT"] == transport
+
+
+def test_production_sends_no_texts_unless_told_to():
+    script = (
+        "import json, config; print(json.dumps([config.Config.SMS_TRANSPORT, "
+        "config.ProductionConfig.SMS_TRANSPORT]))"
+    )
+
+    def transports(**env: str) -> list[str]:
+        clean = {k: v for k, v in os.environ.items() if k != "SMS_TRANSPORT"}
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**clean, **env},
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    assert transports() == ["outbox", "off"]
+    assert transports(SMS_TRANSPORT="twilio") == ["twilio", "twilio"]
 
 
 def test_a_rotated_key_keeps_sessions_signed_with_the_old_one(tmp_path):

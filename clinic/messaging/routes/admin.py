@@ -3,7 +3,7 @@ outbox for development."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import Role
@@ -145,6 +145,10 @@ def settings():
 @bp.route("/messages/sms-outbox")
 @require_roles(Role.FRONT_DESK, Role.ADMIN)
 def sms_outbox():
+    # only while texts are kept here (SMS_TRANSPORT=outbox), like the e-mail outbox: with
+    # Twilio or texts off, no text is kept, and rows from an earlier outbox stay unread
+    if current_app.config["SMS_TRANSPORT"] != "outbox":
+        abort(404)
     page = db.paginate(
         db.select(SmsOutboxMessage).order_by(SmsOutboxMessage.id.desc()),
         per_page=50,

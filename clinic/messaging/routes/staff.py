@@ -56,6 +56,8 @@ def patient_messages(patient_id: int):
         consent=consent,
         channel=channel,
         why=why,
+        # said once: the reason above says it already when nothing can go
+        texts_off=services.texts_off() and why != services.TEXTS_OFF,
         form=form,
         may_edit=current_user.role in (Role.FRONT_DESK, Role.ADMIN),
     )
