@@ -212,6 +212,7 @@ class ProductionConfig(Config):
 
 
 PRODUCTION_MIN_SECRET_BYTES = 32
+TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
 
 
 def production_refusals(settings: Mapping[str, Any]) -> list[str]:
@@ -226,11 +227,18 @@ def production_refusals(settings: Mapping[str, Any]) -> list[str]:
         reasons.append("PUBLIC_BASE_URL must be set: e-mailed links would point nowhere.")
     if settings.get("MAIL_TRANSPORT") == "outbox":
         reasons.append("MAIL_TRANSPORT=outbox lets staff read patients' links; use smtp.")
-    if settings.get("SMS_TRANSPORT") == "outbox":
+    sms = settings.get("SMS_TRANSPORT")
+    if sms == "outbox":
         reasons.append(
             "SMS_TRANSPORT=outbox keeps patients' texts in the database for staff to read; "
             "use twilio or off."
         )
+    elif sms not in ("off", "twilio"):
+        reasons.append("SMS_TRANSPORT must be off or twilio.")
+    elif sms == "twilio" and not all(settings.get(name) for name in TWILIO_SETTINGS):
+        reasons.append(f"SMS_TRANSPORT=twilio needs {', '.join(TWILIO_SETTINGS)}.")
+    if settings.get("MAIL_TRANSPORT") not in ("outbox", "smtp"):
+        reasons.append("MAIL_TRANSPORT must be smtp.")
     if str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         reasons.append("RATELIMIT_STORAGE_URI must be shared storage (redis://), not memory://.")
     return reasons

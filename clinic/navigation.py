@@ -16,6 +16,7 @@ class NavItem:
     label: str
     endpoint: str
     outbox_only: bool = False  # shown only where e-mail goes to the local outbox
+    sms_outbox_only: bool = False  # shown only where texts go to the local outbox
 
 
 NAV: dict[Role, tuple[NavItem, ...]] = {
@@ -29,6 +30,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Outcomes registry", "outcomes.registry"),
         NavItem("Front desk", "main.front_desk"),
         NavItem("Outbox", "portal.outbox", outbox_only=True),
+        NavItem("Text outbox", "messaging.sms_outbox", sms_outbox_only=True),
         NavItem("Undelivered e-mail", "jobs.undelivered"),
         NavItem("Patient messages", "messaging.templates"),
         NavItem("Message settings", "messaging.settings"),
@@ -46,6 +48,7 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("Inbox", "messaging.team_inbox"),
         NavItem("Patients", "patients.search"),
         NavItem("Outbox", "portal.outbox", outbox_only=True),
+        NavItem("Text outbox", "messaging.sms_outbox", sms_outbox_only=True),
     ),
     Role.PROVIDER: (
         NavItem("Worklist", "main.clinical"),
@@ -80,8 +83,16 @@ def nav_for(user) -> tuple[NavItem, ...]:
     if not getattr(user, "is_authenticated", False):
         return ()
 
-    outbox = outbox_enabled()
-    return tuple(item for item in NAV[user.role] if outbox or not item.outbox_only)
+    outbox, sms_outbox = outbox_enabled(), sms_outbox_enabled()
+    return tuple(
+        item
+        for item in NAV[user.role]
+        if (outbox or not item.outbox_only) and (sms_outbox or not item.sms_outbox_only)
+    )
+
+
+def sms_outbox_enabled() -> bool:
+    return current_app.config["SMS_TRANSPORT"] == "outbox"
 
 
 def nav_links(user) -> Markup:
@@ -91,7 +102,13 @@ def nav_links(user) -> Markup:
     if not getattr(user, "is_authenticated", False):
         return Markup("")
     rendered = current_app.extensions.setdefault("clinic_nav_links", {})
-    key = (user.role, request.endpoint, outbox_enabled(), request.script_root)
+    key = (
+        user.role,
+        request.endpoint,
+        outbox_enabled(),
+        sms_outbox_enabled(),
+        request.script_root,
+    )
     links = rendered.get(key)
     if links is None:
         html = render_template("_nav_links.html", nav_items=nav_for(user))

@@ -24,9 +24,12 @@ def test_each_role_sees_its_links_with_the_current_page_marked(app, client, logi
     for path, current in (("/front-desk", "Front desk"), ("/schedule/board", "Day board")):
         for _twice in range(2):  # the second view reuses what the first rendered
             links = _links(client.get(path).get_data(as_text=True))
+            outboxes = {"Outbox", "Text outbox"}
             assert [label for label, _ in links] == [
-                item.label for item in NAV[Role.FRONT_DESK] if item.label != "Outbox"
-            ] + ["Outbox"] * (app.config["MAIL_TRANSPORT"] == "outbox")
+                item.label for item in NAV[Role.FRONT_DESK] if item.label not in outboxes
+            ] + ["Outbox"] * (app.config["MAIL_TRANSPORT"] == "outbox") + ["Text outbox"] * (
+                app.config["SMS_TRANSPORT"] == "outbox"
+            )
             assert [label for label, marked in links if marked] == [current]
 
 
@@ -49,3 +52,16 @@ def test_the_outbox_setting_and_the_address_root_are_not_mixed_up(app, client, l
     assert 'href="/clinic/schedule/board"' in under.get_data(as_text=True)
     again = client.get("/front-desk").get_data(as_text=True)
     assert 'href="/schedule/board"' in again and "/clinic/schedule" not in again
+
+
+def test_the_text_outbox_is_offered_only_where_texts_are_kept_there(app, client, login):
+    login(Role.FRONT_DESK)
+    app.config["SMS_TRANSPORT"] = "outbox"
+    try:
+        page = client.get("/front-desk").get_data(as_text=True)
+        assert ("Text outbox", False) in _links(page)
+        assert client.get("/messages/sms-outbox").status_code == 200
+        app.config["SMS_TRANSPORT"] = "off"
+        assert "Text outbox" not in dict(_links(client.get("/front-desk").get_data(as_text=True)))
+    finally:
+        app.config["SMS_TRANSPORT"] = "outbox"

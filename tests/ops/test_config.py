@@ -125,6 +125,9 @@ def test_a_clinics_own_questionnaire_wording_loads_from_instruments_dir(sibling_
         ("PUBLIC_BASE_URL", None, "PUBLIC_BASE_URL must be set"),
         ("MAIL_TRANSPORT", "outbox", "MAIL_TRANSPORT=outbox"),
         ("SMS_TRANSPORT", "outbox", "SMS_TRANSPORT=outbox keeps patients' texts"),
+        ("SMS_TRANSPORT", "Off", "SMS_TRANSPORT must be off or twilio"),
+        ("SMS_TRANSPORT", "twilio", "SMS_TRANSPORT=twilio needs TWILIO_ACCOUNT_SID"),
+        ("MAIL_TRANSPORT", "smpt", "MAIL_TRANSPORT must be smtp"),
         ("RATELIMIT_STORAGE_URI", "memory://", "RATELIMIT_STORAGE_URI must be shared storage"),
     ],
 )
@@ -140,9 +143,18 @@ def test_production_starts_with_safe_settings(tmp_path):
     assert app.config["SECRET_KEY"] == GOOD_SECRET
 
 
+TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "a-token",
+    "TWILIO_FROM_NUMBER": "+15550100",
+}
+
+
 @pytest.mark.parametrize("transport", ["off", "twilio"])
 def test_production_starts_with_texts_off_or_through_twilio(tmp_path, transport):
-    assert production_app(tmp_path, SMS_TRANSPORT=transport).config["SMS_TRANSPORT"] == transport
+    settings = TWILIO if transport == "twilio" else {}
+    app = production_app(tmp_path, SMS_TRANSPORT=transport, **settings)
+    assert app.config["SMS_TRANSPORT"] == transport
 
 
 def test_production_sends_no_texts_unless_told_to():
