@@ -249,9 +249,10 @@ def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
     size, a connect timeout, a statement timeout and no JIT compilation (its liveness check
     on checkout is clinic.db_setup's, which also begins the transaction)."""
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
-    if str(settings.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
-        # the pool's liveness check is the transaction's BEGIN (clinic.db_setup)
-        options["pool_pre_ping"] = False
+    uri = str(settings.get("SQLALCHEMY_DATABASE_URI", ""))
+    if uri.startswith("postgresql"):
+        # with psycopg the pool's liveness check is the transaction's BEGIN (clinic.db_setup)
+        options["pool_pre_ping"] = not uri.startswith("postgresql+psycopg://")
         options["pool_size"] = settings.get("DATABASE_POOL_SIZE", 5)
         options["max_overflow"] = settings.get("DATABASE_MAX_OVERFLOW", 5)
         statement_ms = int(settings.get("DATABASE_STATEMENT_TIMEOUT_MS", 0))

@@ -13,7 +13,7 @@ WRITE_LOCK = "clinic_write_lock"
 
 
 def configure_engine(engine: Engine) -> None:
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
         _begin_on_checkout(engine)
     if engine.dialect.name != "sqlite":
         return
@@ -36,41 +36,70 @@ def configure_engine(engine: Engine) -> None:
 
 
 def _begin_on_checkout(engine: Engine) -> None:
-    """PostgreSQL: the pool's liveness check opens the transaction the request is about to run.
+    """PostgreSQL with psycopg: the pool's liveness check opens the transaction the request is
+    about to run.
 
     A pooled connection may have been closed by the server (a restart, an idle timeout), so
     each checkout proves it alive before use. SQLAlchemy's own check (pool_pre_ping) sends an
     empty statement, and psycopg then sends BEGIN before the first query: two round trips.
-    Sending BEGIN itself is the check, one round trip less on every request. psycopg decides
-    whether to begin from the server's transaction status, so it sends no second BEGIN. A dead
-    connection answers with an error: DisconnectionError makes the pool replace it and try
-    again (SQLAlchemy's documented pessimistic disconnect handling), and when the server is
-    down the new connection's error reaches the request as any outage does (the 503 page).
+    Sending BEGIN itself is the check, one round trip less on every request; psycopg decides
+    whether to begin from the server's transaction status, so it sends no second BEGIN.
+
+    - A connection with its own transaction settings (an isolation level, read-only,
+      deferrable, autocommit) is only checked: psycopg then begins it its own way.
+    - A pooled connection that fails the check is gone and so, most likely, are the others
+      from before (a restart): the pool drops them all and connects afresh, as pre-ping did
+      (SQLAlchemy's documented pessimistic disconnect handling).
+    - A connection made just now that fails it (the server accepted it, then failed: a pooler
+      in front of a database that is down) gives the driver's error, which reaches the
+      request as any outage does (the 503 page).
+    - A change of those settings later (execution options) first ends the empty transaction
+      begun here, as psycopg changes them only between transactions.
     """
-    idle, ok = pq.TransactionStatus.IDLE, pq.ExecStatus.COMMAND_OK
+    idle = pq.TransactionStatus.IDLE
+    answered = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.EMPTY_QUERY)
+
+    @event.listens_for(engine, "connect")
+    def _made_now(_dbapi_connection, record) -> None:
+        record.info[_FRESH] = True
 
     @event.listens_for(engine, "checkout")
-    def _check_and_begin(dbapi_connection, _record, _proxy) -> None:
+    def _check_and_begin(dbapi_connection, record, _proxy) -> None:
+        fresh = record.info.pop(_FRESH, False)
         pgconn = dbapi_connection.pgconn
-        # a connection in autocommit mode (none of the app's) is only checked, never begun
-        command = b";" if dbapi_connection.autocommit else b"BEGIN"
-        if pgconn.transaction_status != idle:
-            command = b";"
+        plain = (
+            not dbapi_connection.autocommit
+            and dbapi_connection.isolation_level is None
+            and dbapi_connection.read_only is None
+            and dbapi_connection.deferrable is None
+            and pgconn.transaction_status == idle
+        )
         try:
-            result = pgconn.exec_(command)
+            result = pgconn.exec_(b"BEGIN" if plain else b";")
         except psycopg.Error as err:
-            raise exc.DisconnectionError(str(err)) from err
-        if result.status not in (ok, pq.ExecStatus.EMPTY_QUERY):
-            raise exc.DisconnectionError(
-                (result.error_message or b"").decode(errors="replace").strip()
-                or "the database connection is gone"
-            )
+            failure = str(err)
+        else:
+            if result.status in answered:
+                return
+            failure = (result.error_message or b"").decode(errors="replace").strip()
+        failure = failure or "the database connection is gone"
+        if fresh:
+            raise psycopg.OperationalError(failure)
+        raise exc.InvalidatePoolError(failure)
 
-    @event.listens_for(engine, "set_connection_execution_options")
-    def _isolation_outside_the_transaction(connection, options) -> None:
-        # psycopg changes autocommit or the isolation level only between transactions
-        if "isolation_level" in options:
-            connection.connection.dbapi_connection.rollback()
+    dialect = engine.dialect
+    set_characteristics = dialect._set_connection_characteristics
+
+    def _outside_the_begun_transaction(connection, characteristics) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if not connection.in_transaction() and dbapi_connection.pgconn.transaction_status != idle:
+            dbapi_connection.rollback()  # the empty transaction begun at checkout
+        set_characteristics(connection, characteristics)
+
+    dialect._set_connection_characteristics = _outside_the_begun_transaction  # type: ignore[method-assign]
+
+
+_FRESH = "clinic_connected_now"
 
 
 def begin_write(session: Session | scoped_session) -> None:

@@ -59,9 +59,10 @@ audit_event_patient = sa.Table(
 No foreign keys: a week's calendar writes ~320 of these rows per view, and checking two keys
 per row was two thirds of their cost in PostgreSQL (~3.5 ms a view at 100,000 patients). The
 keys could never fail: each row is written in the same statement as its event (on SQLite, the
-same transaction) with the ids of patients the page had just read, and neither side can go away:
-audit rows are append-only (triggers, and the app's role cannot delete them) and patients are
-never deleted (a duplicate is retired by a merge, which leaves the audit trail as written)."""
+same transaction) with the ids of patients the page had just read, and neither side can go
+away: audit rows are append-only (triggers, and deploy/postgres/after-migrate.sql grants the
+app's role only SELECT and INSERT on both tables) and patients are never deleted (a duplicate
+is retired by a merge, which leaves the audit trail as written)."""
 
 
 def shown_to_or_about(patient_id: int) -> sa.ColumnElement[bool]:
@@ -184,8 +185,7 @@ _SHOWN_FROM_ARRAY = audit_event_patient.insert().from_select(
 
 
 # PostgreSQL: the event and its patients in one statement, the rows of audit_event_patient
-# inserted by a data-modifying CTE from the event's id (their foreign key is checked at the
-# statement's end, when the event is there).
+# inserted by a data-modifying CTE from the event's id.
 _NEW_EVENT = _INSERT_EVENT.cte("new_event")
 _INSERT_EVENT_AND_SHOWN = sa.select(_NEW_EVENT.c.id).add_cte(
     audit_event_patient.insert()

@@ -214,17 +214,35 @@ def test_the_connections_setting_is_forgotten_when_a_transaction_ends_unseen(tx_
 
 
 def _backends_of(engine) -> list[int]:
-    """The server processes of this database's other connections (the app's pool)."""
+    """The server processes of this database's other client connections (the app's pool)."""
     admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
     with admin.connect() as connection:
         pids = connection.scalars(
             sa.text(
-                "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND usename = current_user "
+                "AND pid <> pg_backend_pid()"
             )
         ).all()
     admin.dispose()
     return list(pids)
+
+
+def _terminate(engine, pids: list[int]) -> None:
+    admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        for pid in pids:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
+    admin.dispose()
+
+
+def _own_engine(url, **options):
+    """An engine set up as the app's (clinic.db_setup), outside any app."""
+    from clinic.db_setup import configure_engine
+
+    engine = sa.create_engine(url, pool_pre_ping=False, **options)
+    configure_engine(engine)
+    return engine
 
 
 def test_the_pools_liveness_check_begins_the_transaction(tx_app):
@@ -236,20 +254,56 @@ def test_the_pools_liveness_check_begins_the_transaction(tx_app):
             pytest.skip("the check is PostgreSQL's")
         assert engine.pool._pre_ping is False  # replaced by the check below, not doubled
         raw = engine.raw_connection()
+        driver = raw.driver_connection
+        notices: list[str] = []
+
+        def note(notice) -> None:
+            notices.append(notice.message_primary)
+
+        driver.add_notice_handler(note)
         try:
-            driver = raw.driver_connection
             assert driver.info.transaction_status.name == "INTRANS"
-            notices: list[str] = []
-            driver.add_notice_handler(lambda notice: notices.append(notice.message_primary))
             cursor = raw.cursor()
-            cursor.execute("SELECT now() = statement_timestamp()")
-            (same_moment,) = cursor.fetchone()
+            cursor.execute("SELECT 1")
             cursor.close()
             assert notices == []  # no "there is already a transaction in progress"
-            assert same_moment is False  # the statement ran in the transaction begun before it
         finally:
+            driver.remove_notice_handler(note)
             raw.rollback()
             raw.close()
+
+
+def test_connections_with_their_own_transaction_settings_keep_them(tx_app):
+    """A connection with an isolation level, autocommit or read-only set (on the engine or
+    through execution options) is only checked: psycopg begins it its own way."""
+    with tx_app.app_context():
+        url = db.engine.url
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the check is PostgreSQL's")
+    serializable = _own_engine(url, isolation_level="SERIALIZABLE")
+    try:
+        with serializable.connect() as connection:
+            level = connection.exec_driver_sql("SHOW transaction_isolation").scalar()
+            assert level == "serializable"
+    finally:
+        serializable.dispose()
+    engine = _own_engine(url)
+    try:
+        with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+            assert connection.connection.driver_connection.info.transaction_status.name == "IDLE"
+        with engine.connect() as connection:
+            connection.execution_options(postgresql_readonly=True)
+            with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+                connection.exec_driver_sql("CREATE TEMPORARY TABLE t (x int)")
+        with engine.connect() as connection:
+            connection.exec_driver_sql("CREATE TEMPORARY TABLE kept (x int)")
+            with pytest.raises(sa.exc.InvalidRequestError):
+                connection.execution_options(isolation_level="SERIALIZABLE")
+            # SQLAlchemy refused; the work begun before is still there
+            assert connection.exec_driver_sql("SELECT count(*) FROM kept").scalar() == 0
+    finally:
+        engine.dispose()
 
 
 def test_a_connection_the_server_closed_is_replaced_without_an_error(tx_app):
@@ -263,15 +317,32 @@ def test_a_connection_the_server_closed_is_replaced_without_an_error(tx_app):
     assert client.get(f"/t/read/{_key()}").status_code == 200
     pooled = _backends_of(engine)
     assert pooled  # the page's connection waits in the pool
-    admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        for pid in pooled:
-            connection.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-    admin.dispose()
+    _terminate(engine, pooled)
     key = _key()
     assert client.get(f"/t/read/{key}").status_code == 200
     assert _exists(tx_app, key)
     assert not set(_backends_of(engine)) & set(pooled)
+
+
+def test_a_new_connection_that_fails_its_check_gives_the_database_error(tx_app):
+    """A connection the server accepted and then closed (a pooler in front of a database that
+    is down) fails with the database's error, which the app answers with its 503 page, not
+    with the pool's "connection is closed" (a 500)."""
+    with tx_app.app_context():
+        url = db.engine.url
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("a server that closes connections is PostgreSQL's")
+    engine = _own_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _closed_at_once(dbapi_connection, _record) -> None:
+        _terminate(engine, [dbapi_connection.info.backend_pid])
+
+    try:
+        with pytest.raises(sa.exc.OperationalError), engine.connect():
+            pass
+    finally:
+        engine.dispose()
 
 
 def test_a_refused_view_leaves_nothing_but_its_audit_row(tx_app):

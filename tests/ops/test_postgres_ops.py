@@ -177,6 +177,9 @@ def test_the_app_role_cannot_truncate_or_alter_the_audit_table(cluster):
             "DROP TRIGGER audit_event_append_only ON audit_event",
             "UPDATE audit_event SET action = 'x'",
             "DELETE FROM audit_event",
+            "TRUNCATE audit_event_patient",
+            "UPDATE audit_event_patient SET patient_id = patient_id",
+            "DELETE FROM audit_event_patient",
             "ALTER TABLE patient ADD COLUMN x int",
         ):
             refused = pytest.raises(sa.exc.DBAPIError, match=r"permission denied|must be owner")
