@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import psycopg
 from psycopg import pq
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.orm import Session, scoped_session
 
 # Execution option asking for a transaction that holds the write lock from its first statement.
@@ -87,7 +90,7 @@ def _begin_on_checkout(engine: Engine) -> None:
             raise psycopg.OperationalError(failure)
         raise exc.InvalidatePoolError(failure)
 
-    dialect = engine.dialect
+    dialect = cast(DefaultDialect, engine.dialect)
     set_characteristics = dialect._set_connection_characteristics
 
     def _outside_the_begun_transaction(connection, characteristics) -> None:
@@ -96,7 +99,7 @@ def _begin_on_checkout(engine: Engine) -> None:
             dbapi_connection.rollback()  # the empty transaction begun at checkout
         set_characteristics(connection, characteristics)
 
-    dialect._set_connection_characteristics = _outside_the_begun_transaction  # type: ignore[method-assign]
+    setattr(dialect, "_set_connection_characteristics", _outside_the_begun_transaction)  # noqa: B010
 
 
 _FRESH = "clinic_connected_now"
