@@ -243,6 +243,50 @@ def test_name_search_is_served_by_an_index(db, people):
         assert "ix_patient_family_key" in text and "Seq Scan" not in text
 
 
+def test_a_name_search_page_reads_only_its_own_patients_rows(db):
+    """The matches are sorted and counted from the index ranges' keys; the table is read for
+    the page's 25 rows only, not for every match (PostgreSQL, where the ranges are read from
+    their indexes alone)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    for n in range(40):
+        PatientFactory(given_name=f"Pat{n:02d}", family_name="Zephyrson")
+    db.session.flush()
+    terms = services.search_query("zephyrson")
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, *_args) -> None:
+        if "OVER ()" in statement:
+            seen.append((statement, parameters))
+
+    engine = db.session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        page = services.search_page(terms, 1, 25)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert page.total == 40 and len(page.items) == 25
+    assert [p.given_name for p in page.items][:2] == ["Pat00", "Pat01"]
+    (statement, parameters), *_ = seen
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    (plan,) = connection.exec_driver_sql(
+        f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
+    ).scalar_one()
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", ()):
+            yield from nodes(child)
+
+    table_rows = [
+        n["Actual Rows"] * n["Actual Loops"]
+        for n in nodes(plan["Plan"])
+        if n.get("Relation Name") == "patient" and n.get("Index Name") == "pk_patient"
+    ]
+    assert table_rows and sum(table_rows) == 25, plan
+
+
 def test_editing_an_address_does_not_warn_about_a_shared_phone(client, login, db):
     login(Role.FRONT_DESK)
     PatientFactory(phone="617 555 0133")  # e.g. a spouse on the same line
