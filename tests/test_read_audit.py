@@ -145,6 +145,29 @@ def test_who_looked_at_my_record_includes_list_views(client, login, db, visit):
     assert "schedule.day_viewed" not in other.get_data(as_text=True)
 
 
+def test_the_audit_trail_finds_a_patient_by_record_number(client, login, db, visit):
+    """Staff know a patient by the record number: the patient filter takes it (or the id),
+    and anything else is said beside the field, the rest of the search kept."""
+    reader = login(Role.FRONT_DESK)
+    client.get("/schedule/day")
+    client.post_form("/logout", token_from="/account")
+    login(Role.ADMIN)
+    mrn = visit.patient.mrn
+    by_mrn = client.get(f"/admin/audit?patient_id={mrn.lower()}&action=schedule.")
+    html = by_mrn.get_data(as_text=True)
+    assert by_mrn.status_code == 200 and "schedule.day_viewed" in html and reader.email in html
+    searched = [e for e in _events(db, "audit.searched") if e.patient_id == visit.patient_id]
+    assert searched  # the search is audited against the patient found
+    for typed, message in (
+        ("abc", "Give the patient&#39;s record number"),
+        ("ZZ999999", "No patient has the record number ZZ999999."),
+    ):
+        page = client.get(f"/admin/audit?patient_id={typed}&action=schedule.")
+        text = page.get_data(as_text=True)
+        assert message in text and "changed in transit" not in text, text[-2000:]
+        assert 'value="schedule."' in text and "schedule.day_viewed" not in text
+
+
 def test_audit_export_is_csv_formula_safe_and_audited(client, login, db):
     patient = factories.PatientFactory()
     audit.record("test.exported", patient_id=patient.id, detail='=HYPERLINK("http://x")')

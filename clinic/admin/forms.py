@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import sqlalchemy as sa
 from wtforms import (
     BooleanField,
     DateField,
@@ -11,10 +12,11 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from clinic.auth.forms import NewPasswordMixin, ReauthMixin
 from clinic.auth.models import Role
+from clinic.extensions import db
 from clinic.forms import (
     ClinicForm,
     EnumSelectField,
@@ -23,6 +25,8 @@ from clinic.forms import (
     record_id,
     within,
 )
+from clinic.patients.models import Patient
+from clinic.patients.services import MRN_PATTERN
 
 # The audit trail starts with the clinic's first records; nothing is dated after tomorrow.
 AUDIT_DATES = within(date(2000, 1, 1), days_from_today(1))
@@ -73,6 +77,25 @@ class ConfirmForm(ClinicForm):
     submit = SubmitField("Confirm")
 
 
+def patient_reference(form, field) -> None:
+    """A patient as staff know them: the record number (MRN) or the record's id. The id found
+    is kept on the form (`patient`); an unknown record number is said beside the field."""
+    value = (field.data or "").strip()
+    form.patient = None
+    if not value:
+        return
+    if value.isdigit():
+        record_id(form, field)
+        form.patient = int(value)
+        return
+    if not MRN_PATTERN.match(value):
+        raise ValidationError("Give the patient's record number (e.g. CJ100001) or their id.")
+    found = db.session.scalar(sa.select(Patient.id).where(Patient.mrn == value.upper()))
+    if found is None:
+        raise ValidationError(f"No patient has the record number {value.upper()}.")
+    form.patient = found
+
+
 class AuditSearchForm(ClinicForm):
     class Meta:
         csrf = False  # a GET search changes nothing
@@ -80,9 +103,9 @@ class AuditSearchForm(ClinicForm):
     action = StringField("Action starts with", validators=[Optional(), Length(max=60)])
     actor = StringField("User e-mail contains", validators=[Optional(), Length(max=254)])
     patient_id = StringField(
-        "Patient id",
-        validators=[Optional(), Length(max=12), record_id],
-        description="Who looked at this patient's record, lists included.",
+        "Patient (record number or id)",
+        validators=[Optional(), Length(max=20), patient_reference],
+        description="Who looked at this patient's record, lists included. E.g. CJ100001.",
     )
     object_type = StringField("Record type", validators=[Optional(), Length(max=40)])
     date_from = DateField("From (clinic date)", validators=[Optional(), AUDIT_DATES])

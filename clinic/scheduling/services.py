@@ -51,6 +51,12 @@ def active_rooms() -> list[Room]:
     return list(db.session.scalars(sa.select(Room).where(Room.active).order_by(Room.name)))
 
 
+def _a(label: str) -> str:
+    """ "An evaluation", "A procedure": the kind of visit with its article, for a sentence."""
+    word = label.lower()
+    return f"{'An' if word[:1] in 'aeiou' else 'A'} {word}"
+
+
 def find_clashes(
     *,
     provider_id: int,
@@ -90,9 +96,9 @@ def _check_rules(
     if provider.role not in CLINICIAN_ROLES or not provider.active:
         raise Refused("Choose an active provider or clinical staff member.", "provider")
     if kind is not VisitKind.PHONE_CHECK and provider.role is not Role.PROVIDER:
-        raise Refused(f"A {kind.label.lower()} is held by a provider.", "provider")
+        raise Refused(f"{_a(kind.label)} is held by a provider.", "provider")
     if room is None and kind.needs_room:
-        raise Refused(f"A {kind.label.lower()} needs a room.", "room")
+        raise Refused(f"{_a(kind.label)} needs a room.", "room")
     if room is not None:
         if not kind.room_kinds:
             raise Refused(f"A {kind.label.lower()} does not take a room.", "room")
@@ -124,7 +130,12 @@ def _check_link(patient, kind, follow_up, stage, replacing) -> None:
     check_link(patient, kind, follow_up=follow_up, stage=stage, replacing=replacing)
 
 
-def _conflict(patient, provider, room, kind, starts_at, ends_at, exclude_id=None):
+# People book from now on; a start this long ago is still taken (a walk-in seen at 10:07 is
+# booked at 10:05, the five-minute mark before).
+PAST_GRACE = timedelta(minutes=15)
+
+
+def _conflict(patient, provider, room, kind, starts_at, ends_at, exclude_id=None, from_now=False):
     clashes = find_clashes(
         provider_id=provider.id,
         room_id=room.id if room else None,
@@ -138,7 +149,7 @@ def _conflict(patient, provider, room, kind, starts_at, ends_at, exclude_id=None
         providers=[provider],
         rooms=[room] if room else [],
         patient=patient,
-        after=starts_at,
+        after=max(starts_at, utcnow()) if from_now else starts_at,
         length=ends_at - starts_at,
         limit=5,
     )
@@ -158,13 +169,17 @@ def book(
     rescheduled_from: Appointment | None = None,
     follow_up=None,
     stage=None,
+    from_now: bool = False,
 ) -> Appointment:
     """A new live appointment, refused with BookingConflict when anyone involved is busy.
 
     The overlap check here gives the message; the database (exclusion constraints or
-    triggers) is what makes it hold under simultaneous requests.
+    triggers) is what makes it hold under simultaneous requests. `from_now`: a person booking
+    (the desk's forms): a time already past is refused, and the free times offered start now.
     """
     ends_at = ends_at or starts_at + kind.default_length
+    if from_now and starts_at < utcnow() - PAST_GRACE:
+        raise Refused("That time has passed: choose a time from now on.", "start")
     _check_rules(patient, provider, room, kind, starts_at, ends_at)
     _check_link(patient, kind, follow_up, stage, rescheduled_from)
     exclude = rescheduled_from.id if rescheduled_from else None
@@ -176,7 +191,7 @@ def book(
         ends_at=ends_at,
         exclude_id=exclude,
     ):
-        raise _conflict(patient, provider, room, kind, starts_at, ends_at, exclude)
+        raise _conflict(patient, provider, room, kind, starts_at, ends_at, exclude, from_now)
     appointment = Appointment(
         patient=patient,
         provider=provider,
@@ -200,7 +215,9 @@ def book(
             raise Refused("That follow-up was booked meanwhile.", "link") from None
         if not _is_overlap_error(err):
             raise
-        raise _conflict(patient, provider, room, kind, starts_at, ends_at, exclude) from None
+        raise _conflict(
+            patient, provider, room, kind, starts_at, ends_at, exclude, from_now
+        ) from None
     when = to_clinic(starts_at).strftime("%Y-%m-%d %H:%M")
     audit.record(
         "appointment.rescheduled" if rescheduled_from else "appointment.booked",
@@ -291,6 +308,7 @@ def reschedule(
     ends_at: datetime,
     notes: str | None,
     by: User | None,
+    from_now: bool = False,
 ) -> Appointment:
     """Cancel the original and book its replacement, linked to it, all or nothing."""
     if original.status is not Status.BOOKED:
@@ -310,6 +328,7 @@ def reschedule(
             notes=notes,
             by=by,
             rescheduled_from=original,
+            from_now=from_now,
             **_links_still_open(original),
         )
     db.session.expire(original, ["rescheduled_to"])

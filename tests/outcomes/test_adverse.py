@@ -144,3 +144,39 @@ def test_the_safety_banner_counts_concerns_with_or_without_serious_events(
     assert [a.id for a in alerts.serious] == [e.id for e in events] and alerts.concerns == 2
     assert alerts.serious[0].patient_name == journey.patient.display_name
     assert safety_alerts(serious_limit=1, concern_limit=1) == (alerts.serious[:1], 1)
+
+
+def test_a_provider_outside_the_care_team_is_offered_break_glass_for_an_event(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    """The safety list shows every serious event waiting for review; a covering provider who
+    opens one of another team's patient gets the break-glass offer (not a dead end), and with
+    a grant the event and its review."""
+    journey = treat(make_journey, provider, staff, staff2)
+    login(Role.CLINICAL_STAFF, staff)
+    assert _report(client, journey).status_code == 302
+    event = db.session.scalars(sa.select(AdverseEvent)).one()
+    client.post_form("/logout")
+    covering = login(Role.PROVIDER)  # a provider of no journey of this patient
+    page = f"/adverse-events/{event.id}"
+    offered = client.get(page)
+    html = offered.get_data(as_text=True)
+    assert offered.status_code == 403 and "Emergency access (break-glass)" in html
+    granted = client.post_form(
+        f"/care-team/patients/{journey.patient_id}/break-glass",
+        {
+            "reason": "emergency",
+            "explanation": "Covering the safety review today",
+            "password": factories.PASSWORD,
+            "code": factories.current_code(covering),
+            "next": page,
+        },
+        token_from=page,
+    )
+    assert granted.status_code == 302 and granted.headers["Location"] == page
+    assert client.get(page).status_code == 200
+    front_desk = client.post_form("/logout") and login(Role.FRONT_DESK)
+    assert front_desk.role is Role.FRONT_DESK
+    plain = client.get(page)
+    assert plain.status_code == 403
+    assert "Emergency access" not in plain.get_data(as_text=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from clinic.auth.models import Role
 from clinic.errors import Refused
 from clinic.models.audit import AuditEvent
+from clinic.models.base import utcnow
 from clinic.scheduling import services
 from clinic.scheduling.models import Appointment, Status, VisitKind
+from clinic.timeutil import clinic_today, clinic_tz
 from tests.scheduling.conftest import MONDAY_10AM
 from tests.scheduling.factories import make_appointment
 
@@ -209,7 +211,7 @@ def test_a_clash_in_the_form_is_a_409_naming_it_with_free_slots_and_input_kept(
         ({"patient_mrn": "ZZ999999"}, "patient_mrn", "No patient has this MRN"),
         ({"start": "10:07"}, "start", "five-minute mark"),
         ({"day": "2030-02-30"}, "day", "real date"),
-        ({"room": "0"}, "room", "needs a room"),
+        ({"room": "0"}, "room", "An evaluation needs a room"),
         ({"minutes": "2"}, "minutes", "between 5 and 480"),
     ],
 )
@@ -222,6 +224,45 @@ def test_bad_booking_input_is_shown_beside_the_field(
     assert response.status_code == 422
     assert f'id="{field}-error"' in html and message in html
     assert "Bring the MRI disc" in html
+
+
+def test_a_time_already_past_is_refused_and_free_times_start_now(client, login, clinic, db):
+    """The desk books from now on (a walk-in's five-minute mark just past is still taken); a
+    clash offers free times from now, never earlier ones; the system's own bookings (demo
+    days, tests) are not held to it."""
+    login(Role.FRONT_DESK)
+    yesterday = clinic_today() - timedelta(days=1)
+    response = client.post_form("/schedule/book", _form(clinic, day=yesterday.isoformat()))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="start-error"' in html and "That time has passed" in html
+    assert "Bring the MRI disc" in html
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0
+    last_week = datetime.combine(yesterday - timedelta(days=6), time(10), clinic_tz())
+    with pytest.raises(Refused, match="That time has passed"):
+        services.book(
+            patient=clinic.patient,
+            provider=clinic.provider,
+            room=clinic.exam,
+            kind=VisitKind.EVALUATION,
+            starts_at=last_week.astimezone(UTC),
+            by=None,
+            from_now=True,
+        )
+    # a clash just now: what is offered instead starts from now
+    soon = utcnow() + timedelta(minutes=5)
+    first = _book(clinic, starts_at=soon)
+    with pytest.raises(services.BookingConflict) as clash:
+        services.book(
+            patient=clinic.patient,
+            provider=clinic.provider,
+            room=clinic.exam,
+            kind=VisitKind.EVALUATION,
+            starts_at=first.starts_at,
+            by=None,
+            from_now=True,
+        )
+    assert all(slot.starts_at >= soon for slot in clash.value.suggestions)
 
 
 def test_clinicians_cannot_book(client, login, clinic):

@@ -66,8 +66,7 @@ def _search(by_prefix: bool = True) -> tuple[AuditSearchForm, sa.Select | None]:
 def _record_search(form: AuditSearchForm, action: str) -> None:
     """Reading the audit trail is audited: what was searched for, and about which patient."""
     terms = {k: v for k, v in request.args.items() if k not in ("before", "submit", "format") and v}
-    patient_id = form.patient_id.data.strip() if form.patient_id.data else ""
-    about = int(patient_id) if patient_id.isdigit() else None
+    about = getattr(form, "patient", None)
     if about is not None and db.session.get(Patient, about) is None:
         about = None  # no such record (the search terms in the detail still say what was asked)
     audit.record(
@@ -267,9 +266,10 @@ def _filter_audit(query: sa.Select, form: AuditSearchForm, by_prefix: bool = Tru
     if form.object_type.data:
         query = query.where(AuditEvent.object_type == form.object_type.data.strip())
     if form.patient_id.data:
-        if not form.patient_id.data.strip().isdigit():
+        patient = getattr(form, "patient", None)
+        if patient is None:  # not validated: never searched with
             abort(400)
-        query = query.where(shown_to_or_about(int(form.patient_id.data)))
+        query = query.where(shown_to_or_about(patient))
     if form.actor.data:
         needle = services.normalise_email(form.actor.data)
         query = query.join(User, AuditEvent.actor_id == User.id).where(

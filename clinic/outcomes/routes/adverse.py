@@ -15,7 +15,7 @@ from clinic.models import audit
 from clinic.outcomes import adverse, bp
 from clinic.outcomes.adverse_models import SERIOUS_CRITERIA, AdverseEvent, PatientConcern
 from clinic.outcomes.forms import AdverseEventForm, ConcernForm, DismissForm, ReviewForm
-from clinic.policy import CLINICAL, can_view_clinical, ensure, require_roles
+from clinic.policy import CLINICAL, ensure_clinical_access, require_roles
 from clinic.submissions import once
 from clinic.transaction import attempt
 
@@ -35,14 +35,17 @@ FIELDS = (
 
 
 def _event(event_id: int) -> AdverseEvent:
+    """The event, for its patient's care team (or a break-glass grant) and the patient: a
+    clinician outside the team is offered break-glass, as on the chart (the safety list shows
+    every serious event waiting for review, whoever's patient)."""
     event = db.get_or_404(AdverseEvent, event_id)
-    ensure(can_view_clinical(current_user, event.patient))
+    ensure_clinical_access(current_user, event.patient)
     return event
 
 
 def _concern(concern_id: int) -> PatientConcern:
     concern = db.get_or_404(PatientConcern, concern_id)
-    ensure(can_view_clinical(current_user, concern.patient))
+    ensure_clinical_access(current_user, concern.patient)
     return concern
 
 

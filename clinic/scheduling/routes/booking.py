@@ -155,7 +155,9 @@ def book():
         if booking is not None:
             try:
                 with attempt():
-                    appointment = services.book(notes=form.notes.data, by=current_user, **booking)
+                    appointment = services.book(
+                        notes=form.notes.data, by=current_user, from_now=True, **booking
+                    )
             except services.BookingConflict as conflict:
                 return _conflict_page("scheduling/book.html", form, conflict, original=None)
             except Refused as err:
@@ -309,6 +311,7 @@ def reschedule(appointment_id: int):
                         ends_at=booking["ends_at"],
                         notes=form.notes.data,
                         by=current_user,
+                        from_now=True,
                     )
             except services.BookingConflict as conflict:
                 return _conflict_page("scheduling/book.html", form, conflict, original=original)
@@ -360,6 +363,7 @@ def move(appointment_id: int):
                 ends_at=starts_at + (original.ends_at - original.starts_at),
                 notes=original.notes,
                 by=current_user,
+                from_now=True,
             )
     except services.BookingConflict as conflict:
         taken = ", ".join(

@@ -114,6 +114,7 @@ def book_recall(follow_up_id: int):
                 starts_at=starts_at,
                 by=current_user,
                 follow_up=follow_up,
+                from_now=True,
             )
     except services.BookingConflict as conflict:
         booking = _booking_form(follow_up, kind, provider.id, room, starts_at)
