@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from clinic.errors import Refused, StaleWrite
-from clinic.outcomes import services
+from clinic.outcomes import scoring, services
 from clinic.outcomes.forms import answer_form_class, answers_from, prefill
 from clinic.outcomes.models import QuestionnaireResponse
 from clinic.timeutil import clinic_today
@@ -50,6 +50,9 @@ def handle_answer_form(
             return on_done(submit)
     elif not form.is_submitted():
         prefill(form, response.answer_map())
+    else:  # an answer the item does not offer (a changed page): said, the rest kept
+        invalid = tuple(item.code for item in instrument.items if form[f"item_{item.code}"].errors)
+        problems = scoring.Problems(invalid=invalid) if invalid else None
     form.version.data = str(response.version)
     missing = set(problems.missing + problems.invalid) if problems else set()
     return render_template(

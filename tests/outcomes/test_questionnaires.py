@@ -93,6 +93,22 @@ def test_incomplete_submission_lists_what_is_missing_and_keeps_answers(
     assert _reload(db, odi).status is ResponseStatus.ASSIGNED  # nothing half-written
 
 
+def test_an_answer_the_question_does_not_offer_is_said_and_the_rest_kept(
+    client, login, patient_user, db
+):
+    """A value no option has (a changed page): the question is named and nothing is saved."""
+    (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
+    login(Role.PATIENT, patient_user)
+    url = f"/my/questionnaires/{nrs.id}"
+    for value in ("11", "-1", "abc", "5.5"):
+        response = client.post_form(
+            url, {"item_axial": value, "submit": "Submit answers", "version": _v(db, nrs)}
+        )
+        html = response.get_data(as_text=True)
+        assert "choose one of the listed answers" in html, value
+        assert _reload(db, nrs).status is ResponseStatus.ASSIGNED
+
+
 def test_submitted_questionnaire_is_locked(client, login, patient_user, db):
     (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
     login(Role.PATIENT, patient_user)
