@@ -168,6 +168,13 @@ def test_the_audit_trail_finds_a_patient_by_record_number(client, login, db, vis
         assert 'value="schedule."' in text and "schedule.day_viewed" not in text
 
 
+def test_an_audit_search_with_its_days_the_wrong_way_round_says_so(client, login, db):
+    login(Role.ADMIN)
+    page = client.get("/admin/audit?date_from=2026-11-20&date_to=2026-11-01")
+    html = page.get_data(as_text=True)
+    assert "The last day is before the first" in html and 'value="2026-11-20"' in html
+
+
 def test_audit_export_is_csv_formula_safe_and_audited(client, login, db):
     patient = factories.PatientFactory()
     audit.record("test.exported", patient_id=patient.id, detail='=HYPERLINK("http://x")')

@@ -112,6 +112,10 @@ class AuditSearchForm(ClinicForm):
     date_to = DateField("To (clinic date)", validators=[Optional(), AUDIT_DATES])
     submit = SubmitField("Search")
 
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The last day is before the first: swap them.")
+
 
 class MergeForm(ClinicForm):
     """Merge the duplicate into the survivor; both versions as previewed guard against staleness."""
