@@ -160,6 +160,8 @@ def test_the_audit_trail_finds_a_patient_by_record_number(client, login, db, vis
     assert searched  # the search is audited against the patient found
     for typed, message in (
         ("abc", "Give the patient&#39;s record number"),
+        ("0", "Give the patient&#39;s record number"),
+        ("99999999999", "Give the patient&#39;s record number"),
         ("ZZ999999", "No patient has the record number ZZ999999."),
     ):
         page = client.get(f"/admin/audit?patient_id={typed}&action=schedule.")

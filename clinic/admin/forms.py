@@ -18,6 +18,7 @@ from clinic.auth.forms import NewPasswordMixin, ReauthMixin
 from clinic.auth.models import Role
 from clinic.extensions import db
 from clinic.forms import (
+    MAX_ID,
     ClinicForm,
     EnumSelectField,
     VersionField,
@@ -84,12 +85,14 @@ def patient_reference(form, field) -> None:
     form.patient = None
     if not value:
         return
-    if value.isdigit():
-        record_id(form, field)
+    unclear = "Give the patient's record number (e.g. CJ100001) or their id."
+    if value.isascii() and value.isdigit():
+        if len(value) > 10 or not 1 <= int(value) <= MAX_ID:
+            raise ValidationError(unclear)
         form.patient = int(value)
         return
     if not MRN_PATTERN.match(value):
-        raise ValidationError("Give the patient's record number (e.g. CJ100001) or their id.")
+        raise ValidationError(unclear)
     found = db.session.scalar(sa.select(Patient.id).where(Patient.mrn == value.upper()))
     if found is None:
         raise ValidationError(f"No patient has the record number {value.upper()}.")

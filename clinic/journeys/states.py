@@ -123,7 +123,10 @@ def can_move(table: dict, current: enum.Enum, target: enum.Enum) -> bool:
 def move_stage(stage, target: StageStatus, by, at: datetime | None = None) -> StageStatus:
     """The one place a stage's status is written; stamps who and when for the new state."""
     if not can_move(STAGE_TRANSITIONS, stage.status, target):
-        raise Refused(f"A {stage.status.label.lower()} stage cannot become {target.label.lower()}.")
+        raise Refused(
+            f"This stage is {stage.status.label.lower()}: it cannot become "
+            f"{target.label.lower()}."
+        )
     at = at or utcnow()
     previous = stage.status
     stage.status = target

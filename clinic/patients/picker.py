@@ -64,7 +64,7 @@ class Picker:
 def find(text: str, limit: int = PICK_LIMIT) -> list[Patient]:
     """At most `limit` patients matching a search box entry (audited as a search)."""
     terms = services.search_query(text)
-    found = list(db.session.scalars(terms.query.limit(limit)))
+    found = list(db.session.scalars(services.first_matches(terms, limit)))
     if terms.kind != "empty":
         audit.record(
             "patient.searched",

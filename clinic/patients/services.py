@@ -352,6 +352,12 @@ def search_page(terms: SearchTerms, page: int, per_page: int):
     return found
 
 
+def first_matches(terms: SearchTerms, limit: int) -> sa.Select:
+    """The first `limit` patients a search finds, in the results' order (a name search reads
+    the table for those rows only)."""
+    return terms.page(limit, 0) if terms.page is not None else terms.query.limit(limit)
+
+
 class _Counted(Pagination):
     """A page whose items and total were read together."""
 

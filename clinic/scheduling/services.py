@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -51,10 +51,12 @@ def active_rooms() -> list[Room]:
     return list(db.session.scalars(sa.select(Room).where(Room.active).order_by(Room.name)))
 
 
-def _a(label: str) -> str:
-    """ "An evaluation", "A procedure": the kind of visit with its article, for a sentence."""
-    word = label.lower()
-    return f"{'An' if word[:1] in 'aeiou' else 'A'} {word}"
+def _a(label: str, capital: bool = True) -> str:
+    """The kind of visit or room with its article, for a sentence: "An evaluation", or
+    within one "a procedure room (C-arm)"."""
+    word = label[:1].lower() + label[1:]
+    article = "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+    return f"{article.capitalize() if capital else article} {word}"
 
 
 def find_clashes(
@@ -101,10 +103,10 @@ def _check_rules(
         raise Refused(f"{_a(kind.label)} needs a room.", "room")
     if room is not None:
         if not kind.room_kinds:
-            raise Refused(f"A {kind.label.lower()} does not take a room.", "room")
+            raise Refused(f"{_a(kind.label)} does not take a room.", "room")
         if room.kind not in kind.room_kinds:
-            wanted = " or ".join(sorted(k.label.lower() for k in kind.room_kinds))
-            raise Refused(f"A {kind.label.lower()} needs an {wanted}.", "room")
+            wanted = " or ".join(sorted(_a(k.label, capital=False) for k in kind.room_kinds))
+            raise Refused(f"{_a(kind.label)} needs {wanted}.", "room")
         if not room.active:
             raise Refused("That room is no longer in use.", "room")
     if ends_at <= starts_at:
@@ -133,6 +135,14 @@ def _check_link(patient, kind, follow_up, stage, replacing) -> None:
 # People book from now on; a start this long ago is still taken (a walk-in seen at 10:07 is
 # booked at 10:05, the five-minute mark before).
 PAST_GRACE = timedelta(minutes=15)
+
+
+def next_start_mark() -> tuple[date, time]:
+    """The clinic's date and the next five-minute mark from now (the earliest start a person
+    books today, as forms and the week grid offer it)."""
+    local = to_clinic(utcnow()).replace(second=0, microsecond=0)
+    local += timedelta(minutes=-local.minute % 5)
+    return local.date(), local.time()
 
 
 def _conflict(patient, provider, room, kind, starts_at, ends_at, exclude_id=None, from_now=False):
@@ -179,7 +189,7 @@ def book(
     """
     ends_at = ends_at or starts_at + kind.default_length
     if from_now and starts_at < utcnow() - PAST_GRACE:
-        raise Refused("That time has passed: choose a time from now on.", "start")
+        raise Refused("That time has passed. Choose a time from now on.", "start")
     _check_rules(patient, provider, room, kind, starts_at, ends_at)
     _check_link(patient, kind, follow_up, stage, rescheduled_from)
     exclude = rescheduled_from.id if rescheduled_from else None

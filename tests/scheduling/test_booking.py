@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from clinic.models.audit import AuditEvent
 from clinic.models.base import utcnow
 from clinic.scheduling import services
 from clinic.scheduling.models import Appointment, Status, VisitKind
-from clinic.timeutil import clinic_today, clinic_tz
+from clinic.timeutil import clinic_today
 from tests.scheduling.conftest import MONDAY_10AM
 from tests.scheduling.factories import make_appointment
 
@@ -226,10 +227,10 @@ def test_bad_booking_input_is_shown_beside_the_field(
     assert "Bring the MRI disc" in html
 
 
-def test_a_time_already_past_is_refused_and_free_times_start_now(client, login, clinic, db):
-    """The desk books from now on (a walk-in's five-minute mark just past is still taken); a
-    clash offers free times from now, never earlier ones; the system's own bookings (demo
-    days, tests) are not held to it."""
+def test_a_time_already_past_is_refused_by_every_way_the_desk_books(client, login, clinic, db):
+    """The desk books from now on (a walk-in's five-minute mark just past is still taken):
+    booking, the reschedule form and the week grid's move refuse a time already past; the
+    system's own bookings (demo days, tests) are not held to it."""
     login(Role.FRONT_DESK)
     yesterday = clinic_today() - timedelta(days=1)
     response = client.post_form("/schedule/book", _form(clinic, day=yesterday.isoformat()))
@@ -238,31 +239,48 @@ def test_a_time_already_past_is_refused_and_free_times_start_now(client, login, 
     assert 'id="start-error"' in html and "That time has passed" in html
     assert "Bring the MRI disc" in html
     assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 0
-    last_week = datetime.combine(yesterday - timedelta(days=6), time(10), clinic_tz())
-    with pytest.raises(Refused, match="That time has passed"):
-        services.book(
-            patient=clinic.patient,
-            provider=clinic.provider,
-            room=clinic.exam,
-            kind=VisitKind.EVALUATION,
-            starts_at=last_week.astimezone(UTC),
-            by=None,
-            from_now=True,
-        )
-    # a clash just now: what is offered instead starts from now
-    soon = utcnow() + timedelta(minutes=5)
-    first = _book(clinic, starts_at=soon)
-    with pytest.raises(services.BookingConflict) as clash:
-        services.book(
-            patient=clinic.patient,
-            provider=clinic.provider,
-            room=clinic.exam,
-            kind=VisitKind.EVALUATION,
-            starts_at=first.starts_at,
-            by=None,
-            from_now=True,
-        )
-    assert all(slot.starts_at >= soon for slot in clash.value.suggestions)
+    original = _book(clinic)  # 2030: ahead
+    page = f"/schedule/appointments/{original.id}/reschedule"
+    back = client.post_form(
+        page, {**_form(clinic, day=yesterday.isoformat()), "version": str(original.version)}
+    )
+    assert back.status_code == 422 and "That time has passed" in back.get_data(as_text=True)
+    moved = client.post_form(
+        f"/schedule/appointments/{original.id}/move",
+        {
+            "provider": str(clinic.provider.id),
+            "day": yesterday.isoformat(),
+            "start": "10:00",
+            "version": str(original.version),
+            "next": "/schedule/week",
+        },
+        token_from="/schedule/week",
+    )
+    assert moved.status_code == 302
+    assert "That time has passed" in client.get("/schedule/week").get_data(as_text=True)
+    db.session.refresh(original)
+    assert original.status is Status.BOOKED and original.rescheduled_to is None
+    walk_in = utcnow() - timedelta(minutes=10)  # within the grace: still booked
+    services.book(
+        patient=clinic.other_patient,
+        provider=clinic.provider,
+        room=clinic.exam,
+        kind=VisitKind.EVALUATION,
+        starts_at=walk_in,
+        by=None,
+        from_now=True,
+    )
+
+
+def test_a_free_time_link_for_earlier_today_starts_from_now(client, login, clinic):
+    """The week's and day's free-time links carry the block's start: for today's free time
+    that began earlier, the form starts at the next five-minute mark instead."""
+    login(Role.FRONT_DESK)
+    today, mark = services.next_start_mark()
+    html = client.get(f"/schedule/book?date={today.isoformat()}&time=00:00").get_data(as_text=True)
+    assert re.search(rf'name="start"[^>]*value="{mark:%H:%M}', html), html[:3000]
+    later = client.get("/schedule/book?date=2030-03-04&time=09:00").get_data(as_text=True)
+    assert re.search(r'name="start"[^>]*value="09:00', later)
 
 
 def test_clinicians_cannot_book(client, login, clinic):

@@ -443,6 +443,8 @@ def test_unknown_filter_is_a_400(client, login, db):
     login(Role.FRONT_DESK)
     assert client.get("/schedule/recalls?show=everything").status_code == 400
     assert client.get("/schedule/recalls?page=0").status_code == 400
+    # a patient who does not exist: not found, never everyone's follow-ups instead
+    assert client.get("/schedule/recalls?patient=999999").status_code == 404
 
 
 def _add_follow_ups(journeys_, start: int, stop: int) -> None:
@@ -560,6 +562,10 @@ def test_a_recall_page_is_kept_until_what_it_shows_changes(client, login, db, mo
 
     original = recalls.recall_page
     planned = count_calls(monkeypatch, recalls, "recall_page")
+    # the page's clock stands still: a page is kept until its earliest suggestion starts, and
+    # a quarter hour starting mid-test would end it early (the test failed near one)
+    frozen = utcnow()
+    monkeypatch.setattr(recall_routes, "utcnow", lambda: frozen)
     login(Role.FRONT_DESK)
     journey, provider = _journey()
     first = _follow_up(journey, "six weeks", 2, 20)

@@ -26,7 +26,7 @@ from clinic.journeys.states import (
 )
 from clinic.models.base import UTCDateTime
 from clinic.patients.models import Patient
-from clinic.patients.services import search_query
+from clinic.patients.services import first_matches, search_query
 from clinic.scheduling.models import LIVE_STATUSES, Appointment
 from clinic.timeutil import clinic_day_bounds, clinic_today
 
@@ -654,7 +654,7 @@ def find_patients(text: str, limit: int = 25) -> list[Patient]:
 
     if len((text or "").strip()) < 2:
         return []
-    return list(db.session.scalars(search_query(text).query.limit(limit)))
+    return list(db.session.scalars(first_matches(search_query(text), limit)))
 
 
 def active_providers() -> list[User]:

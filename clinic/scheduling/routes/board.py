@@ -88,6 +88,7 @@ def _week_grid(monday: date):
         can_book=booking,
         # the shared move form's address, {id} filled in by week.js with the visit moved
         move_action=url_for("scheduling.move", appointment_id=0).replace("/0/", "/{id}/"),
+        start_mark=services.next_start_mark(),  # a drop on today's free time starts from now
         prev_monday=monday - timedelta(days=7),
         next_monday=monday + timedelta(days=7),
     )

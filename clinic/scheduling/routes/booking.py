@@ -89,6 +89,9 @@ def _prefill(form: BookingForm) -> None:
         form.start.data = datetime.strptime(args.get("time", ""), "%H:%M").time()
     except ValueError:
         form.start.data = None
+    today, mark = services.next_start_mark()
+    if form.start.data is not None and form.day.data == today and form.start.data < mark:
+        form.start.data = mark  # free time that began earlier today is booked from now
 
 
 def _suggested_time(form: BookingForm) -> None:
@@ -373,7 +376,7 @@ def move(appointment_id: int):
         flash(f"Not moved: that time is taken ({taken or 'booked at the same moment'}).", "danger")
         return redirect(back)
     except (Refused, StaleWrite) as err:
-        flash(f"Not moved: {err}", "warning")
+        flash(f"Not moved. {err}", "warning")
         return redirect(back)
     warn_if_outside_hours(new)
     flash(

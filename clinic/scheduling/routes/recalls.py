@@ -38,6 +38,8 @@ def recalls_list():
         abort(400)
     patient_id = query_id("patient")
     patient = db.session.get(Patient, patient_id) if patient_id else None  # no query for none
+    if patient_id and patient is None:
+        abort(404)  # a list of everyone's follow-ups is not what was asked for
     today = clinic_today()
     clinicians = services.clinicians()
     row_macro = current_app.jinja_env.get_template("scheduling/_recall_row.html").module.row
@@ -126,7 +128,7 @@ def book_recall(follow_up_id: int):
             form_action=url_for("scheduling.book"),
         )
     except Refused as err:
-        flash(f"Nothing was booked: {err}", "warning")
+        flash(f"Nothing was booked. {err}", "warning")
         return redirect(url_for("scheduling.recalls_list"))
     flash(
         f"Booked: {appointment.kind.label} for {appointment.patient.full_name} "

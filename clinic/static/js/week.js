@@ -67,6 +67,19 @@
     });
   });
 
+  // Today's free time that began earlier is taken from the page's "now" (the clinic's clock
+  // when the page was served, rounded up to the next five minutes): a time already past is
+  // refused.
+  function startFrom(slot) {
+    var start = slot.getAttribute("data-start");
+    var today = form.getAttribute("data-today");
+    var now = form.getAttribute("data-now");
+    if (today && now && slot.getAttribute("data-day") === today && start < now) {
+      return now;
+    }
+    return start;
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("[data-drop-slot]"), function (slot) {
     slot.addEventListener("dragover", function (event) {
       if (dragged === null) { return; }
@@ -82,7 +95,7 @@
       fill(visit);
       form.elements.provider.value = slot.getAttribute("data-provider");
       form.elements.day.value = slot.getAttribute("data-day");
-      form.elements.start.value = slot.getAttribute("data-start");
+      form.elements.start.value = startFrom(slot);
       if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
     });
   });
