@@ -124,8 +124,7 @@ def move_stage(stage, target: StageStatus, by, at: datetime | None = None) -> St
     """The one place a stage's status is written; stamps who and when for the new state."""
     if not can_move(STAGE_TRANSITIONS, stage.status, target):
         raise Refused(
-            f"This stage is {stage.status.label.lower()}: it cannot become "
-            f"{target.label.lower()}."
+            f"This stage is {stage.status.label.lower()}: it cannot become {target.label.lower()}."
         )
     at = at or utcnow()
     previous = stage.status
