@@ -67,15 +67,16 @@
     });
   });
 
-  // Today's free time that began earlier is taken from the page's "now" (the clinic's clock
-  // when the page was served, rounded up to the next five minutes): a time already past is
+  // Today's free time that began earlier starts at the page's "now" (the clinic's clock when
+  // the page was served, rounded up to the next five minutes): a time already past is
   // refused.
   function startFrom(slot) {
     var start = slot.getAttribute("data-start");
     var today = form.getAttribute("data-today");
     var now = form.getAttribute("data-now");
-    if (today && now && slot.getAttribute("data-day") === today && start < now) {
-      return now;
+    var end = slot.getAttribute("data-end");
+    if (today && now && slot.getAttribute("data-day") === today && start < now && now < end) {
+      return now;  // (free time that has ended altogether keeps its start, and is refused)
     }
     return start;
   }
