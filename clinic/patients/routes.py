@@ -51,13 +51,18 @@ def _survivor_redirect(patient: Patient):
     )
 
 
+MAX_PAGE = 10_000  # far past any search's last page (at most SEARCH_LIMIT results)
+
+
 @bp.route("/")
 def search():
     form = SearchForm(request.args)
     page = None
     if form.q.data and form.validate():
         terms = services.search_query(form.q.data)
-        page = services.search_page(terms, request.args.get("page", 1, type=int), PAGE_SIZE)
+        # past the last page shows the last one; a number beyond any page is not sent on
+        number = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+        page = services.search_page(terms, number, PAGE_SIZE)
     html = render_template(  # before the commit, which would expire every loaded row
         "patients/search.html",
         form=form,

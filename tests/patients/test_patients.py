@@ -220,8 +220,11 @@ def test_a_search_matching_more_than_the_limit_lists_the_first_and_says_to_narro
     html = client.get("/patients/?q=zephyr").get_data(as_text=True)
     assert "More than 4 patients match; the first 4 are listed" in html
     assert "Abbott, Zephyrine" in html and "Zephyr, Pat2" in html and "Pat3" not in html
-    # pages stop at the limit: a page past it shows the last one
+    # pages stop at the limit: a page past it shows the last one, however far past
     assert "Zephyr, Pat2" in client.get("/patients/?q=zephyr&page=9").get_data(as_text=True)
+    for far in ("100000000000000000000", "-5"):
+        response = client.get(f"/patients/?q=zephyr&page={far}")
+        assert response.status_code == 200, far
     few = client.get("/patients/?q=abbott").get_data(as_text=True)
     assert "1 patient found" in few and "More than" not in few
 
