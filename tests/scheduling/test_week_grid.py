@@ -4,6 +4,7 @@ moved visits shown as moved, and the day board's words and links."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
@@ -243,3 +244,15 @@ def test_kept_weeks_are_per_permission(client, sign_in_as, clinic, db):
     sign_in_as(Role.CLINICAL_STAFF, clinic.nurse)  # already in the grid: nothing else changes
     html = client.get("/schedule/week?date=2030-03-04").get_data(as_text=True)
     assert "Dr Ada Stone" in html and "data-move-open" not in html
+
+
+def test_the_move_form_knows_today_and_the_next_start_mark(client, login, clinic, db):
+    """week.js starts a drop on today's free time at the page's "now" (data-today, data-now):
+    the next five-minute mark of the clinic's clock; free cells carry their end."""
+    login(Role.FRONT_DESK)
+    html = client.get("/schedule/week").get_data(as_text=True)
+    found = re.search(r'id="move-form"[^>]*data-today="([^"]+)" data-now="(\d\d):(\d\d)"', html)
+    assert found, html[:2000]
+    day, _mark = services.next_start_mark()
+    assert found.group(1) == day.isoformat() and int(found.group(3)) % 5 == 0
+    assert re.search(r'data-drop-slot[^>]*data-start="\d\d:\d\d" data-end="\d\d:\d\d"', html)

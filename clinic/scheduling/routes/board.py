@@ -74,6 +74,12 @@ def day():
     )
 
 
+def _start_mark() -> tuple[str, str]:
+    """Today and the next five-minute mark as the week grid's cells write them (week.js)."""
+    day, mark = services.next_start_mark()
+    return day.isoformat(), mark.strftime("%H:%M")
+
+
 def _week_grid(monday: date):
     """Every clinician's week: working hours, visits, free time; visits move by drag or form."""
     people = services.clinicians()
@@ -88,7 +94,7 @@ def _week_grid(monday: date):
         can_book=booking,
         # the shared move form's address, {id} filled in by week.js with the visit moved
         move_action=url_for("scheduling.move", appointment_id=0).replace("/0/", "/{id}/"),
-        start_mark=services.next_start_mark(),  # a drop on today's free time starts from now
+        start_mark=_start_mark(),  # a drop on today's free time starts from now
         prev_monday=monday - timedelta(days=7),
         next_monday=monday + timedelta(days=7),
     )
