@@ -283,6 +283,18 @@ def test_a_free_time_link_for_earlier_today_starts_from_now(client, login, clini
     assert re.search(r'name="start"[^>]*value="09:00', later)
 
 
+def test_a_visit_that_can_no_longer_move_says_so_before_its_form(client, login, clinic, db):
+    login(Role.FRONT_DESK)
+    original = _book(clinic)
+    services.change_status(original, Status.CANCELLED, by=None, reason="Patient called")
+    db.session.commit()
+    page = client.get(f"/schedule/appointments/{original.id}/reschedule")
+    assert page.status_code == 302
+    assert page.headers["Location"].endswith(f"/schedule/appointments/{original.id}")
+    shown = client.get(page.headers["Location"]).get_data(as_text=True)
+    assert "can no longer be moved" in shown
+
+
 def test_clinicians_cannot_book(client, login, clinic):
     login(Role.PROVIDER)
     assert client.get("/schedule/book").status_code == 403

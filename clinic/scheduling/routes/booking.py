@@ -290,6 +290,11 @@ def reschedule(appointment_id: int):
     original = get_appointment(appointment_id)
     form = RescheduleForm()
     form.set_choices(services.clinicians(), services.active_rooms())
+    if request.method == "GET" and (
+        original.status is not Status.BOOKED or original.rescheduled_to is not None
+    ):  # said at once, not after the whole form is filled in
+        flash("This appointment can no longer be moved: only a booked one can.", "info")
+        return redirect(url_for("scheduling.appointment", appointment_id=original.id))
     if request.method == "GET":
         local = to_clinic(original.starts_at)
         form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind
