@@ -309,6 +309,15 @@ def _links_still_open(original: Appointment) -> dict:
     return still_open(original)
 
 
+def move_refusal(original: Appointment) -> str | None:
+    """Why this appointment cannot be moved (None: it can)."""
+    if original.status is not Status.BOOKED:
+        return "Only a booked appointment can be moved."
+    if original.rescheduled_to is not None:
+        return "This appointment was already moved."
+    return None
+
+
 def reschedule(
     original: Appointment,
     *,
@@ -321,10 +330,9 @@ def reschedule(
     from_now: bool = False,
 ) -> Appointment:
     """Cancel the original and book its replacement, linked to it, all or nothing."""
-    if original.status is not Status.BOOKED:
-        raise Refused("Only a booked appointment can be moved.")
-    if original.rescheduled_to is not None:
-        raise Refused("This appointment was already moved.")
+    why = move_refusal(original)
+    if why:
+        raise Refused(why)
     with db.session.begin_nested():
         when = to_clinic(starts_at).strftime("%Y-%m-%d %H:%M")
         change_status(original, Status.CANCELLED, by=by, reason=f"Rescheduled to {when}")

@@ -290,10 +290,9 @@ def reschedule(appointment_id: int):
     original = get_appointment(appointment_id)
     form = RescheduleForm()
     form.set_choices(services.clinicians(), services.active_rooms())
-    if request.method == "GET" and (
-        original.status is not Status.BOOKED or original.rescheduled_to is not None
-    ):  # said at once, not after the whole form is filled in
-        flash("This appointment can no longer be moved: only a booked one can.", "info")
+    why = services.move_refusal(original) if request.method == "GET" else None
+    if why:  # said at once, not after the whole form is filled in
+        flash(f"This appointment can no longer be moved. {why}", "info")
         return redirect(url_for("scheduling.appointment", appointment_id=original.id))
     if request.method == "GET":
         local = to_clinic(original.starts_at)
