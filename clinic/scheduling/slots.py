@@ -142,10 +142,11 @@ def busy_times(
 
 
 def _round_up(moment: datetime) -> datetime:
-    """The next quarter hour at or after this moment (clinic quarter hours are UTC ones)."""
-    moment = moment.astimezone(UTC).replace(second=0, microsecond=0)
-    extra = moment.minute % 15
-    return moment + timedelta(minutes=15 - extra) if extra else moment
+    """The next quarter hour at or after this moment (clinic quarter hours are UTC ones):
+    10:15:00 stays, 10:15:30 is 10:30 (a slot never starts before the moment asked for)."""
+    moment = moment.astimezone(UTC)
+    mark = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+    return mark if mark == moment else mark + timedelta(minutes=15)
 
 
 def _horizon(after: datetime, days: int) -> datetime:

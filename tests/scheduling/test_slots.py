@@ -40,6 +40,24 @@ def test_slots_follow_working_hours_in_quarter_hours(clinic):
     assert all(s.ends_at - s.starts_at == timedelta(minutes=30) for s in slots)
 
 
+def test_no_slot_starts_before_the_moment_asked_for(clinic):
+    """Seconds into a quarter hour are past it: at 14:15:30 the first slot is 14:30 (a slot
+    at 14:15 had already started, and a recall page planned then was planned anew on every
+    view, its first suggestion never ahead of the clock)."""
+    starts = [
+        find_slots(
+            VisitKind.FOLLOW_UP, providers=[clinic.provider], rooms=[], after=after, limit=1
+        )[0].starts_at
+        for after in (
+            _utc(2030, 3, 4, 14, 15),
+            _utc(2030, 3, 4, 14, 15, 0, 1),
+            _utc(2030, 3, 4, 14, 15, 30),
+            _utc(2030, 3, 4, 14, 29, 59),
+        )
+    ]
+    assert starts == [_utc(2030, 3, 4, 14, 15)] + [_utc(2030, 3, 4, 14, 30)] * 3
+
+
 def test_slots_skip_busy_clinicians_patients_and_rooms(clinic):
     make_appointment(
         provider=clinic.provider,
