@@ -17,7 +17,7 @@ from clinic.outcomes import services as outcomes
 from clinic.policy import CLINICAL, require_roles
 from clinic.portal.home import PREPARE, upcoming_visits
 from clinic.scheduling.queries import day_summary
-from clinic.scheduling.recalls import count_due
+from clinic.scheduling.recalls import WRITTEN, count_due
 from clinic.timeutil import clinic_today
 
 
@@ -33,11 +33,11 @@ def index():
 def front_desk():
 
     audit.record_read("front_desk.viewed", current_user, [])  # counts only, no patient shown
+    today = clinic_today()
+    # the day's figures and what the kept recall count depends on, read together
+    summary, written = day_summary(today, *WRITTEN)
     return render_template(
-        "main/front_desk.html",
-        today=clinic_today(),
-        summary=day_summary(clinic_today()),
-        recalls=count_due(clinic_today()),
+        "main/front_desk.html", today=today, summary=summary, recalls=count_due(today, written)
     )
 
 

@@ -75,17 +75,17 @@ def get_room(room_id: int) -> Room | None:
     return db.session.get(Room, room_id)
 
 
-def day_summary(day: date) -> dict[Status, int]:
-    """How many of the day's appointments are in each status (one query)."""
+def day_summary(day: date, *also: sa.ScalarSelect) -> tuple[dict[Status, int], tuple]:
+    """How many of the day's appointments are in each status, and the values of `also`
+    (scalar subqueries the same page needs), in one statement and one row."""
     start, end = clinic_day_bounds(day)
-    rows = db.session.execute(
-        sa.select(Appointment.status, sa.func.count())
-        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-        .group_by(Appointment.status)
-    ).all()
-    counts = dict.fromkeys(Status, 0)
-    counts.update({status: count for status, count in rows})
-    return counts
+    row = db.session.execute(
+        sa.select(
+            *(sa.func.count().filter(Appointment.status == status) for status in Status),
+            *also,
+        ).where(Appointment.starts_at >= start, Appointment.starts_at < end)
+    ).one()
+    return dict(zip(Status, row[: len(Status)], strict=True)), tuple(row[len(Status) :])
 
 
 @dataclass(slots=True)

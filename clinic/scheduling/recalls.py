@@ -108,20 +108,22 @@ def forget_counts() -> None:
     _busy_kept.clear()
 
 
-_WRITTEN = tuple(
+# The latest write to each table the kept counts, busy times and pages depend on (an index
+# probe each); a page that runs its own query may read them with it (see count_due).
+WRITTEN = tuple(
     sa.select(sa.func.max(model.updated_at)).scalar_subquery()
     for model in (FollowUp, Appointment, Journey)
 )
 
 
 def _last_written() -> tuple:
-    return tuple(db.session.execute(sa.select(*_WRITTEN)).one())
+    return tuple(db.session.execute(sa.select(*WRITTEN)).one())
 
 
 _OF_THEM = Patient.id.in_(sa.bindparam("patient_ids", expanding=True))
 _LISTED: sa.BindParameter[list[int]] = sa.bindparam("follow_up_ids", expanding=True)
 _WRITTEN_AND_PAGE = sa.select(
-    *_WRITTEN,
+    *WRITTEN,
     sa.select(sa.func.sum(Patient.version)).where(_OF_THEM).scalar_subquery(),
     sa.select(sa.func.max(Patient.updated_at)).where(_OF_THEM).scalar_subquery(),
     sa.select(sa.func.sum(FollowUp.version)).where(FollowUp.id.in_(_LISTED)).scalar_subquery(),
@@ -170,9 +172,10 @@ def _count_by_provider(today: date) -> dict[int, Tally]:
     return {row[0]: Tally(int(row[1]), int(row[2] or 0), int(row[3] or 0)) for row in rows}
 
 
-def count_due(today: date) -> dict[str, int]:
-    """How many unbooked follow-ups are due now (window open) and overdue."""
-    tallies = _tallies(today).values()
+def count_due(today: date, stamp: tuple | None = None) -> dict[str, int]:
+    """How many unbooked follow-ups are due now (window open) and overdue (`stamp`: the
+    values of WRITTEN, when the caller has read them with its own query)."""
+    tallies = _tallies(today, stamp).values()
     return {"due": sum(t.due for t in tallies), "overdue": sum(t.overdue for t in tallies)}
 
 

@@ -425,6 +425,9 @@ def test_the_front_desk_count_is_kept_until_a_follow_up_or_booking_is_written(
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert "2 follow-ups due and not booked" in html
     assert statements and not any("window_closes_on" in s for s in statements)
+    # the user, the audit row, and the day's figures read with what the kept count depends on
+    assert len([s for s in statements if "SAVEPOINT" not in s]) == 3, statements
+    assert sum("max(follow_up.updated_at)" in s for s in statements) == 1
     rows, _ = recalls.recall_page(clinic_today(), now=utcnow())
     slot = next(r.slot for r in rows if r.follow_up.id == follow_up.id)
     response = _book_suggested(client, follow_up, slot)
