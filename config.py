@@ -118,6 +118,10 @@ class Config:
     # Database: bounded waits so a hung or unreachable server cannot hold every worker.
     DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 5)
     DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30000)
+    # A server that stops answering mid-conversation (host down, network cut: packets go
+    # unanswered rather than refused): the connection is dropped once what was sent has gone
+    # unacknowledged this long, instead of the kernel's retries (~15 minutes).
+    DATABASE_TCP_USER_TIMEOUT_MS = _env_int("DATABASE_TCP_USER_TIMEOUT_MS", 10000)
     DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 5)
     DATABASE_MAX_OVERFLOW = _env_int("DATABASE_MAX_OVERFLOW", 5)
     # How long `flask db upgrade` waits for another run's migration lock (PostgreSQL).
@@ -262,6 +266,14 @@ def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:
             # the planner's estimate for a worklist query crosses jit_above_cost at 100,000
             # patients and each request then spends tens of ms compiling (EXPLAIN ANALYZE).
             "options": f"-c statement_timeout={statement_ms} -c jit=off",
+            # an unreachable server ends the connection (then the 503 page) rather than
+            # holding a worker: sent data unacknowledged for this long, or an idle wait
+            # whose keepalive probes go unanswered (30 s, then 3 probes 10 s apart)
+            "tcp_user_timeout": settings.get("DATABASE_TCP_USER_TIMEOUT_MS", 10000),
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
         }
     return options
 

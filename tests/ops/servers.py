@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -118,3 +119,74 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class BlackHole:
+    """A path to a local port that can fail like a host that vanished: packets go unanswered
+    instead of refused. The client dials the relay inside a network namespace (a veth pair
+    away, tests.ops.relay), which dials a relay here that reaches the port; `cut()` takes the
+    namespace's end of the pair down, so whatever the client sends is silently dropped."""
+
+    def __init__(self, port: int) -> None:
+        need("iproute2", shutil.which("ip"))
+        if os.geteuid() != 0:
+            message = "a network namespace needs root"
+            pytest.fail(message) if REQUIRED else pytest.skip(message)
+        number = os.getpid()
+        self.port = port
+        self.namespace = f"cjtbh{number}"
+        self.outside, self.inside = f"cjb{number}a", f"cjb{number}b"  # <= 15 characters
+        subnet = f"10.231.{number % 250}"
+        self.host_address, self.address = f"{subnet}.1", f"{subnet}.2"
+        self.relay_port = 6432  # the namespace's own port space
+        self.listener: socket.socket | None = None
+        self.relay: subprocess.Popen | None = None
+
+    @staticmethod
+    def _ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    def start(self) -> BlackHole:
+        from tests.ops import relay
+
+        ns = ("netns", "exec", self.namespace, "ip")
+        self._ip("netns", "add", self.namespace)
+        self._ip("link", "add", self.outside, "type", "veth", "peer", "name", self.inside)
+        self._ip("link", "set", self.inside, "netns", self.namespace)
+        self._ip("addr", "add", f"{self.host_address}/30", "dev", self.outside)
+        self._ip("link", "set", self.outside, "up")
+        self._ip(*ns, "addr", "add", f"{self.address}/30", "dev", self.inside)
+        self._ip(*ns, "link", "set", self.inside, "up")
+        self.listener = relay.start(self.host_address, 0, ("127.0.0.1", self.port))
+        relay_args = [self.address, self.relay_port, self.host_address]
+        relay_args.append(self.listener.getsockname()[1])
+        self.relay = subprocess.Popen(
+            ["ip", *ns[:3], sys.executable, "-m", "tests.ops.relay", *map(str, relay_args)],
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.relay.stdout is not None and self.relay.stdout.readline().strip() == "ready"
+        return self
+
+    @property
+    def host(self) -> str:
+        """host:port to dial instead of the local port."""
+        return f"{self.address}:{self.relay_port}"
+
+    def cut(self) -> None:
+        self._ip("netns", "exec", self.namespace, "ip", "link", "set", self.inside, "down")
+
+    def mend(self) -> None:
+        self._ip("netns", "exec", self.namespace, "ip", "link", "set", self.inside, "up")
+
+    def remove(self) -> None:
+        if self.relay is not None:
+            self.relay.kill()
+            self.relay.wait(timeout=10)
+        if self.listener is not None:
+            self.listener.close()
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._ip("link", "del", self.outside)  # both ends of the pair
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._ip("netns", "del", self.namespace)

@@ -201,6 +201,7 @@ def test_engine_bounds_waits_and_hides_parameters_on_postgresql():
             "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/clinic",
             "DATABASE_CONNECT_TIMEOUT": 4,
             "DATABASE_STATEMENT_TIMEOUT_MS": 15000,
+            "DATABASE_TCP_USER_TIMEOUT_MS": 7000,
         }
     )
     # the liveness check on checkout is clinic.db_setup's, which also begins the transaction
@@ -209,6 +210,11 @@ def test_engine_bounds_waits_and_hides_parameters_on_postgresql():
     assert options["connect_args"] == {
         "connect_timeout": 4,
         "options": "-c statement_timeout=15000 -c jit=off",
+        "tcp_user_timeout": 7000,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
     }
 
 

@@ -3,6 +3,7 @@ slow gives a 503 page with Retry-After and the security headers, rendered withou
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from clinic.extensions import db as _db
 from tests import factories
 from tests.conftest import CsrfClient, make_test_app
+from tests.ops.servers import BlackHole
 from tests.ops.settings import limiter_kept
 
 
@@ -102,6 +104,37 @@ def test_database_stopped_gives_503_then_recovers(private_postgres, live_private
         "redis": "not configured",
         "worker": "not configured",
     }
+
+
+def test_database_host_vanishing_gives_503_within_seconds(private_postgres):
+    """A database host that vanishes (powered off, network cut: nothing is refused, packets
+    just go unanswered) costs a request seconds, not the kernel's quarter hour of retries: the
+    pooled connection ends after DATABASE_TCP_USER_TIMEOUT_MS, a new one gives up after the
+    connect timeout, and the user gets the 503 page. Once the path is back, pages work."""
+    hole = BlackHole(private_postgres.port).start()
+    try:
+        url = private_postgres.url.replace(f"127.0.0.1:{private_postgres.port}", hole.host)
+        with limiter_kept():
+            app = make_test_app(url, DATABASE_TCP_USER_TIMEOUT_MS=1500, DATABASE_CONNECT_TIMEOUT=2)
+            client = CsrfClient(app.test_client())
+            assert sign_in(client, private_postgres.user_email).status_code == 302
+            assert client.get("/account").status_code == 200  # a pooled connection, idle
+            hole.cut()
+            with concurrent.futures.ThreadPoolExecutor(1) as waiting:
+                started = time.monotonic()
+                pending = waiting.submit(client.get, "/account")
+                try:
+                    response = pending.result(timeout=30)
+                finally:
+                    hole.mend()  # a request still waiting ends, and the thread with it
+                waited = time.monotonic() - started
+            assert_unavailable_page(response)
+            assert waited < 10
+            assert client.get("/account").status_code == 200
+        with app.app_context():
+            _db.engine.dispose()
+    finally:
+        hole.remove()
 
 
 def test_database_too_slow_gives_503_after_the_statement_timeout(private_postgres, live_private):
