@@ -64,6 +64,12 @@ class Config:
     # Redis unreachable: count per process and log a warning rather than refuse sign-ins.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
+    # A Redis that stops answering (host down, network cut) is given up on after a second,
+    # like one that refuses, instead of holding the sign-in for the kernel's retries.
+    RATELIMIT_STORAGE_OPTIONS: ClassVar[dict] = {
+        "socket_timeout": 1.0,
+        "socket_connect_timeout": 1.0,
+    }
     # Strict limit per account and address pair; a per-address limit; and a per-account slowdown
     # (doubling waits after LOGIN_SLOWDOWN_AFTER failures) that spares addresses the account
     # signed in from within LOGIN_TRUSTED_ADDRESS_DAYS, so it can never lock its owner out.

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from itsdangerous import BadSignature
 
 from clinic import create_app
+from clinic.auth import throttle
 from clinic.auth.models import Role, User
 from clinic.extensions import db as _db
 from clinic.extensions import limiter
@@ -231,6 +232,7 @@ class CsrfClient:
 @pytest.fixture
 def client(app: Flask, db) -> CsrfClient:
     limiter.reset()  # throttling counts start from zero in every test
+    throttle.forget_outage()
     return CsrfClient(app.test_client())
 
 

@@ -27,6 +27,17 @@ logger = logging.getLogger("clinic.auth.throttle")
 # Counts kept in this process while the shared storage (Redis) cannot be reached, so an outage
 # never turns into a 500 at sign-in (the same fallback Flask-Limiter uses for its own limits).
 _LOCAL = MemoryStorage()
+# After a failure the shared storage is left alone this long: an unanswering Redis costs one
+# timeout (RATELIMIT_STORAGE_OPTIONS), not one per count read or written.
+RETRY_SHARED_AFTER_SECONDS = 30
+_shared_down_until = 0.0
+
+
+def forget_outage() -> None:
+    """Try the shared storage again at once, with no counts kept here (tests)."""
+    global _shared_down_until
+    _shared_down_until = 0.0
+    _LOCAL.reset()
 
 
 def _now() -> float:
@@ -34,11 +45,14 @@ def _now() -> float:
 
 
 def _storage_call(method: str, *args, **kwargs):
-    try:
-        return getattr(limiter.storage, method)(*args, **kwargs)
-    except Exception:  # any storage failure: Redis down, a timeout
-        logger.warning("sign-in slowdown: shared storage unreachable, counting in this process")
-        return getattr(_LOCAL, method)(*args, **kwargs)
+    global _shared_down_until
+    if time.monotonic() >= _shared_down_until:
+        try:
+            return getattr(limiter.storage, method)(*args, **kwargs)
+        except Exception:  # any storage failure: Redis down, a timeout
+            logger.warning("sign-in slowdown: shared storage unreachable, counting in this process")
+            _shared_down_until = time.monotonic() + RETRY_SHARED_AFTER_SECONDS
+    return getattr(_LOCAL, method)(*args, **kwargs)
 
 
 def _keys(email: str) -> tuple[str, str]:

@@ -56,6 +56,44 @@ def test_redis_down_sign_in_still_works_and_counts_per_process(
     assert statuses == [200, 200, 200, 429]  # still throttled, counted in this process
 
 
+def test_redis_vanishing_costs_a_sign_in_seconds_then_counts_per_process(
+    sibling_app, db, private_redis, caplog
+):
+    """A Redis that stops answering (nothing refused, packets unanswered) is given up on after
+    its socket timeout: the sign-in goes through in seconds and the next ones do not wait on
+    it again, counting in this process meanwhile."""
+    hole = BlackHole(private_redis.port).start()
+    try:
+        app = sibling_app(
+            RATELIMIT_STORAGE_URI=f"redis://{hole.host}/0",
+            LOGIN_LIMIT_PER_ACCOUNT_ADDRESS="3 per minute",
+        )
+        client = CsrfClient(app.test_client())
+        user = factories.make_user()
+        assert sign_in(client, user.email, "not the password").status_code == 200
+        assert redis.Redis.from_url(private_redis.url).dbsize() > 0  # counted in Redis
+        hole.cut()
+        with caplog.at_level(logging.WARNING), concurrent.futures.ThreadPoolExecutor(1) as waiting:
+            started = time.monotonic()
+            pending = waiting.submit(sign_in, client, user.email)
+            try:
+                assert pending.result(timeout=60).status_code == 302
+            finally:
+                waited = time.monotonic() - started
+                hole.cut()  # still cut for what follows; the thread has ended either way
+        assert waited < 8
+        assert "falling back to in-memory storage" in caplog.text
+        client.post_form("/logout", token_from="/account")
+        other = factories.make_user()
+        started = time.monotonic()
+        statuses = [sign_in(client, other.email, "wrong").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]  # still throttled, counted here
+        assert time.monotonic() - started < 8  # not a timeout per try
+    finally:
+        hole.mend()
+        hole.remove()
+
+
 def test_database_unreachable_gives_the_503_page():
     from tests.ops.servers import free_port
 
