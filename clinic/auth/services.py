@@ -108,6 +108,13 @@ def failed_confirmations(user: User, action: str, since: datetime) -> int:
     )
 
 
+def end_sessions_after_failed_checks(user: User, action: str) -> None:
+    """Too many wrong confirmations of `action`: every session of the user ends."""
+    end_sessions(user)
+    audit.record("auth.sessions_ended", actor=user, obj=user, detail=f"{action}: too many tries")
+    db.session.flush()
+
+
 def sign_out_everywhere(user: User) -> None:
     """The user ends all their sessions, this one included."""
     end_sessions(user)

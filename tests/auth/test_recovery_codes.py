@@ -107,7 +107,7 @@ def test_five_wrong_confirmations_end_the_session(app, client, login, db):
     replay = CsrfClient(app.test_client())
     replay.set_cookie(app.config["SESSION_COOKIE_NAME"], copied)
     assert replay.get(PAGE).status_code == 302  # the copied session was ended too
-    assert _stored(db, user) == before
+    assert _stored(db, user) == before and _count(db, "auth.sessions_ended") == 1
     # signing in again (with a code) starts a fresh count
     assert sign_in(client, user).status_code == 302
     assert _renew(client, user, code="111111").status_code == 422

@@ -1,4 +1,5 @@
-"""One's own account security: two-step sign-in set-up and the signed-in sessions list."""
+"""One's own account security: two-step sign-in set-up, new recovery codes and the signed-in
+sessions list."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def renew_recovery_codes():
 
 def _too_many_renewal_tries(user):
     """Too many wrong confirmations: this account's sessions end; signing in asks for a code."""
-    services.sign_out_everywhere(user)
+    services.end_sessions_after_failed_checks(user, services.RENEW_CODES_ACTION)
     logout_user()
     flash("Too many wrong codes or passwords. Please sign in again.", "danger")
     return redirect(url_for("auth.login"))
