@@ -82,11 +82,15 @@ def can_view_clinical(user: User, patient: Patient) -> bool:
 
 
 class OutsideCareTeam(Forbidden):
-    """A clinician asked for a patient outside their care team: offer break-glass (403)."""
+    """A clinician asked for a patient outside their care team: offer break-glass (403).
 
-    def __init__(self, patient: Patient) -> None:
+    `back` is the page a form sent from elsewhere (a POST) belongs to, where a grant leads.
+    """
+
+    def __init__(self, patient: Patient, back: str | None = None) -> None:
         super().__init__("This patient is not in your care team.")
         self.patient = patient
+        self.back = back
 
 
 def care_team_access(user: User, patient_id: int) -> str | None:
@@ -108,12 +112,15 @@ def _care_team_access(user: User, patient_id: int) -> str | None:
     return team.access_to(user, patient_id)
 
 
-def ensure_clinical_access(user: User, patient: Patient) -> None:
+def ensure_clinical_access(user: User, patient: Patient, *, back: str | None = None) -> None:
     """403 for roles without clinical access; the break-glass offer for clinicians outside
-    the patient's care team; nothing for the team, a break-glass grant or the patient."""
+    the patient's care team; nothing for the team, a break-glass grant or the patient.
+
+    `back`: the page to return to after a break-glass grant when a form was sent (a POST).
+    """
     if user.role in CLINICAL:
         if care_team_access(user, patient.id) is None:
-            raise OutsideCareTeam(patient)
+            raise OutsideCareTeam(patient, back)
         return
     ensure(user.role is Role.PATIENT and user.patient_id == patient.id)
 

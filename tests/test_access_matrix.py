@@ -55,6 +55,7 @@ ROUTES: list[tuple[str, str, str, object]] = [
     ("auth.two_step", "GET", "/account/two-step", STAFF),
     ("auth.two_step_start", "POST", "/account/two-step/start", STAFF),
     ("auth.two_step_setup", "GET", "/account/two-step/setup", STAFF),
+    ("auth.renew_recovery_codes", "POST", "/account/two-step/recovery-codes", STAFF),
     ("auth.sessions", "GET", "/account/sessions", EVERYONE),
     ("auth.sign_out_everywhere", "POST", "/account/sessions/end-all", EVERYONE),
     ("main.account", "GET", "/account", EVERYONE),

@@ -77,3 +77,20 @@ class StartEnrolForm(ClinicForm):
 
 class SignOutEverywhereForm(ClinicForm):
     submit = SubmitField("Sign out everywhere")
+
+
+class RenewRecoveryCodesForm(ClinicForm):
+    """The password and a current code from the app, before a new set of recovery codes."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired(), Length(max=20)],
+        description="The 6-digit code your app shows now. A recovery code is not accepted here.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField("Make new recovery codes")

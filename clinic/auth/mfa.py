@@ -29,6 +29,8 @@ from clinic.models import audit
 from clinic.models.base import utcnow
 
 RECOVERY_CODE_COUNT = 10
+# At or below this many unused recovery codes the account pages suggest a new set.
+RECOVERY_CODES_LOW = 3
 STEP_SECONDS = 30
 ISSUER = "Clinic Journey Tracker"
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -14,9 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from clinic.auth import mfa
 from clinic.auth.models import Role, User, end_sessions
 from clinic.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
+from clinic.auth.reauth import confirm_identity
 from clinic.errors import Conflict, Refused
 from clinic.extensions import db
 from clinic.models import audit
+from clinic.models.audit import AuditEvent
 from clinic.models.savepoint import is_unique_violation
 from clinic.patients.models import Patient
 from clinic.transaction import keep_after_rollback
@@ -70,6 +73,46 @@ def complete_code_step(user: User, code: str) -> bool:
         return True
     keep_after_rollback(action="auth.code_failed", actor=user, obj=user)
     return False
+
+
+RENEW_CODES_ACTION = "new recovery codes"
+
+
+def renew_recovery_codes(user: User, password: str, code: str) -> list[str]:
+    """A new set of recovery codes for one's own account (every earlier code stops working);
+    needs the password and a current code from the authenticator app, not a recovery code."""
+
+    if not mfa.is_enrolled(user):
+        raise Refused("Two-step sign-in is not on for your account, so it has no recovery codes.")
+    confirm_identity(user, password, code, RENEW_CODES_ACTION, recovery_code_ok=False)
+    codes = mfa.new_recovery_codes(user)
+    audit.record("mfa.recovery_codes_renewed", actor=user, obj=user)
+    db.session.flush()
+    return codes
+
+
+def failed_confirmations(user: User, action: str, since: datetime) -> int:
+    """Refused confirmations of `action` (wrong password or code) by the user since `since`."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "auth.reauth_failed",
+                AuditEvent.occurred_at >= since,
+                AuditEvent.actor_id == user.id,
+                AuditEvent.detail.startswith(f"{action}:", autoescape=True),
+            )
+        )
+        or 0
+    )
+
+
+def end_sessions_after_failed_checks(user: User, action: str) -> None:
+    """Too many wrong confirmations of `action`: every session of the user ends."""
+    end_sessions(user)
+    audit.record("auth.sessions_ended", actor=user, obj=user, detail=f"{action}: too many tries")
+    db.session.flush()
 
 
 def sign_out_everywhere(user: User) -> None:

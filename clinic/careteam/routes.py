@@ -66,8 +66,21 @@ def _outside_care_team(error: OutsideCareTeam):
     transaction.rollback()
     patient = db.get_or_404(Patient, patient_id)
     form = BreakGlassForm(formdata=None)
-    form.next.data = request.full_path.rstrip("?") if request.method == "GET" else ""
+    form.next.data = _return_to(error) or ""
     return _break_glass_page(patient, form, 403)
+
+
+def _return_to(error: OutsideCareTeam) -> str | None:
+    """Where a grant leads: the page asked for; for a form sent (a POST), the page the form
+    belongs to (the form is not sent again: the clinician sees the record, then acts)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    if error.back:
+        return error.back
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return request.full_path.rstrip("?")  # the same address shows the form's page
+    return None
 
 
 @bp.route("/patients/<int:patient_id>/break-glass", methods=["GET", "POST"])

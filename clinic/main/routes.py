@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from clinic.auth import mfa
 from clinic.auth.models import Role
 from clinic.auth.sessions import home_endpoint
 from clinic.extensions import csrf, db
@@ -74,7 +75,12 @@ def patient_home():
 @login_required
 def account():
     audit.record("account.viewed", actor=current_user, obj=current_user)
-    return render_template("main/account.html")
+    enrolled = current_user.is_staff and mfa.is_enrolled(current_user)
+    return render_template(
+        "main/account.html",
+        codes_left=mfa.recovery_codes_left(current_user) if enrolled else None,
+        codes_low=mfa.RECOVERY_CODES_LOW,
+    )
 
 
 @bp.route("/healthz")

@@ -99,6 +99,14 @@ def _check_rules(
         raise Refused("Choose an active provider or clinical staff member.", "provider")
     if kind is not VisitKind.PHONE_CHECK and provider.role is not Role.PROVIDER:
         raise Refused(f"{_a(kind.label)} is held by a provider.", "provider")
+    _check_room(kind, room)
+    if ends_at <= starts_at:
+        raise Refused("The visit must end after it starts.", "minutes")
+    if ends_at - starts_at > timedelta(hours=8):
+        raise Refused("A visit cannot be longer than 8 hours.", "minutes")
+
+
+def _check_room(kind: VisitKind, room: Room | None) -> None:
     if room is None and kind.needs_room:
         raise Refused(f"{_a(kind.label)} needs a room.", "room")
     if room is not None:
@@ -109,10 +117,6 @@ def _check_rules(
             raise Refused(f"{_a(kind.label)} needs {wanted}.", "room")
         if not room.active:
             raise Refused("That room is no longer in use.", "room")
-    if ends_at <= starts_at:
-        raise Refused("The visit must end after it starts.", "minutes")
-    if ends_at - starts_at > timedelta(hours=8):
-        raise Refused("A visit cannot be longer than 8 hours.", "minutes")
 
 
 def _is_overlap_error(err: IntegrityError) -> bool:
@@ -309,13 +313,82 @@ def _links_still_open(original: Appointment) -> dict:
     return still_open(original)
 
 
-def move_refusal(original: Appointment) -> str | None:
-    """Why this appointment cannot be moved (None: it can)."""
+# A visit under way keeps its time and clinician; its room and notes can still change.
+STARTED = frozenset({Status.CHECKED_IN, Status.IN_PROGRESS})
+
+
+def _same_minute(a: datetime, b: datetime) -> bool:
+    return abs(a - b) < timedelta(minutes=1)  # forms give times to the minute
+
+
+def move_refusal(
+    original: Appointment,
+    *,
+    provider: User | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> str | None:
+    """Why this appointment cannot be changed (None: it can). A visit under way (checked in
+    or in progress) may change only its room and notes; given the new clinician and times,
+    any other change is refused."""
+    if original.status in STARTED:
+        changed = (
+            (provider is not None and provider.id != original.provider_id)
+            or (starts_at is not None and not _same_minute(starts_at, original.starts_at))
+            or (ends_at is not None and not _same_minute(ends_at, original.ends_at))
+        )
+        if changed:
+            return (
+                f"This visit is {original.status.label.lower()}: its time and clinician stay "
+                "as they are; only the room and notes can change."
+            )
+        return None
     if original.status is not Status.BOOKED:
         return "Only a booked appointment can be moved."
     if original.rescheduled_to is not None:
         return "This appointment was already moved."
     return None
+
+
+def change_room_or_notes(
+    appointment: Appointment, *, room: Room | None, notes: str | None, by: User | None
+) -> Appointment:
+    """A visit's room and notes, changed in place (its time, clinician and status stay);
+    refused beside the room when that room is in use then."""
+    _check_room(appointment.kind, room)
+    if room is not None and room.id != appointment.room_id:
+        clashes = find_clashes(
+            provider_id=appointment.provider_id,
+            room_id=room.id,
+            patient_id=appointment.patient_id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            exclude_id=appointment.id,
+        )
+        if any(c.room_id == room.id for c in clashes):
+            raise Refused(ROOM_TAKEN, "room")
+    before, notes = appointment.room_id, (notes or "").strip() or None
+    notes_changed = notes != appointment.notes
+    appointment.room, appointment.notes = room, notes
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as err:  # booked at the same moment (exclusion constraint, trigger)
+        if not _is_overlap_error(err):
+            raise
+        raise Refused(ROOM_TAKEN, "room") from None
+    audit.record(
+        "appointment.changed",
+        actor=by,
+        obj=appointment,
+        patient_id=appointment.patient_id,
+        detail=f"room {before or '-'} to {room.id if room else '-'}"
+        + ("; notes changed" if notes_changed else ""),
+    )
+    return appointment
+
+
+ROOM_TAKEN = "That room is in use by another visit at this time. Choose another room."
 
 
 def reschedule(
@@ -329,10 +402,13 @@ def reschedule(
     by: User | None,
     from_now: bool = False,
 ) -> Appointment:
-    """Cancel the original and book its replacement, linked to it, all or nothing."""
-    why = move_refusal(original)
+    """Cancel the original and book its replacement, linked to it, all or nothing. A visit
+    under way is not moved: its room and notes change in place (the original is returned)."""
+    why = move_refusal(original, provider=provider, starts_at=starts_at, ends_at=ends_at)
     if why:
-        raise Refused(why)
+        raise Refused(why, "start")
+    if original.status in STARTED:
+        return change_room_or_notes(original, room=room, notes=notes, by=by)
     with db.session.begin_nested():
         when = to_clinic(starts_at).strftime("%Y-%m-%d %H:%M")
         change_status(original, Status.CANCELLED, by=by, reason=f"Rescheduled to {when}")

@@ -90,3 +90,68 @@ def test_break_glass_opens_a_chart_outside_the_care_team(browser, live_server):
         screenshot(page, "security-break-glass-chart")
     finally:
         context.close()
+
+
+PATEL = ("dr.patel@demo.example.com", "Provider demo Birch-47")
+
+
+def _spend_recovery_codes(email: str, keep: int) -> None:
+    """Mark all but `keep` of the account's recovery codes used (as if signed in with them)."""
+    import sqlalchemy as sa
+
+    from clinic.auth.models import RecoveryCode, User
+    from clinic.extensions import db
+    from clinic.models.base import utcnow
+    from tests.browser.conftest import _LIVE
+
+    with _LIVE["app"].app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
+        unused = db.session.scalars(
+            sa.select(RecoveryCode.id)
+            .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+            .order_by(RecoveryCode.id)
+        ).all()
+        spend = unused[: max(0, len(unused) - keep)]
+        db.session.execute(
+            sa.update(RecoveryCode).where(RecoveryCode.id.in_(spend)).values(used_at=utcnow())
+        )
+        db.session.commit()
+
+
+def test_staff_member_makes_new_recovery_codes_when_few_are_left(browser, live_server):
+    # Its own context: a wrong code is an HTTP 422, which Chromium logs as a console error.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.base_url = live_server.url
+    try:
+        sign_in(page, *PATEL)
+        _spend_recovery_codes(PATEL[0], keep=2)
+        page.goto(page.base_url + "/account")
+        assert "Only 2 recovery codes are left." in page.locator("#recovery-codes-low").inner_text()
+        assert _axe_violations(page) == []
+        page.get_by_role("link", name="Make new recovery codes").click()
+        page.wait_for_load_state()
+        assert _axe_violations(page) == []
+        # by keyboard: the labelled fields in order, then the button
+        page.get_by_label("Your password").focus()
+        page.keyboard.type(PATEL[1])
+        page.keyboard.press("Tab")
+        page.keyboard.type("000000")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_load_state()
+        assert "not correct" in page.locator("#code-error").inner_text()
+        assert _axe_violations(page) == []
+        page.get_by_label("Your password").fill(PATEL[1])
+        page.get_by_label("Code from your authenticator app").fill(fresh_code(PATEL[0]))
+        with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            page.get_by_role("button", name="Make new recovery codes").click()
+        assert sent.value.status == 200 and sent.value.headers["cache-control"] == "no-store"
+        page.wait_for_load_state()
+        assert page.locator("#recovery-codes li").count() == 10
+        assert _axe_violations(page) == []
+        screenshot(page, "security-new-recovery-codes")
+        page.goto(page.base_url + "/account")
+        assert page.locator("#recovery-codes-low").count() == 0
+    finally:
+        context.close()

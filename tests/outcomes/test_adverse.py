@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
+from clinic.careteam.models import BreakGlass
 from clinic.journeys import models as m
 from clinic.outcomes.adverse_models import AdverseEvent, ConcernStatus, PatientConcern
 from clinic.timeutil import clinic_today
@@ -180,3 +182,70 @@ def test_a_provider_outside_the_care_team_is_offered_break_glass_for_an_event(
     plain = client.get(page)
     assert plain.status_code == 403
     assert "Emergency access" not in plain.get_data(as_text=True)
+
+
+def _offered_next(response) -> str:
+    """The break-glass offer's hidden return address."""
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403 and "Emergency access (break-glass)" in html
+    return re.search(r'id="next" name="next" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def _break_glass(client, user, journey, next_: str, token_from: str):
+    return client.post_form(
+        f"/care-team/patients/{journey.patient_id}/break-glass",
+        {
+            "reason": "emergency",
+            "explanation": "Covering the safety review today",
+            "password": factories.PASSWORD,
+            "code": factories.current_code(user),
+            "next": next_,
+        },
+        token_from=token_from,
+    )
+
+
+def test_break_glass_offered_on_a_form_sent_leads_back_to_the_event_not_the_chart(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    """A review or a dismissal sent by a provider outside the care team (a grant expired while
+    the page was open, or the safety list's own form) is not carried out; the grant then leads
+    to the event (or the safety list), where the clinician sees the record and acts again."""
+    journey = treat(make_journey, provider, staff, staff2)
+    login(Role.CLINICAL_STAFF, staff)
+    assert _report(client, journey).status_code == 302
+    event = db.session.scalars(sa.select(AdverseEvent)).one()
+    concern = PatientConcern(patient_id=journey.patient_id, journey_id=journey.id, body="sore")
+    db.session.add(concern)
+    db.session.flush()
+    client.post_form("/logout")
+    covering = login(Role.PROVIDER)
+    page = f"/adverse-events/{event.id}"
+    review = client.post_form(
+        f"{page}/review", {"version": str(event.version)}, token_from="/safety"
+    )
+    assert _offered_next(review) == page
+    dismiss = client.post_form(
+        f"/concerns/{concern.id}/dismiss", {"reason": "Not ours"}, token_from="/safety"
+    )
+    assert _offered_next(dismiss) == "/safety"
+    update = client.post_form(page, {"term_code": "fever"}, token_from="/safety")
+    assert _offered_next(update) == page
+    db.session.refresh(event)
+    db.session.refresh(concern)
+    assert event.reviewed_at is None and concern.status is ConcernStatus.OPEN  # nothing done
+    granted = _break_glass(client, covering, journey, page, token_from="/safety")
+    assert granted.status_code == 302 and granted.headers["Location"] == page
+    assert "Mark this serious event as reviewed" in client.get(page).get_data(as_text=True)
+
+
+def test_break_glass_never_leads_off_the_site(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2)
+    covering = login(Role.PROVIDER)
+    chart = f"/clinical/patients/{journey.patient_id}/chart"
+    for target in ("https://evil.example.com/x", "//evil.example.com/x", "/\\evil.example.com"):
+        db.session.execute(sa.delete(BreakGlass))
+        response = _break_glass(client, covering, journey, target, token_from="/safety")
+        assert response.status_code == 302 and response.headers["Location"] == chart

@@ -331,3 +331,97 @@ def test_moving_through_the_form_and_a_suggested_time(client, login, clinic, db)
     assert new.starts_at == MONDAY_10AM + timedelta(days=1, hours=1)
     detail = client.get(moved.headers["Location"]).get_data(as_text=True)
     assert "Moved from" in detail
+
+
+def _under_way(clinic, db, status=Status.CHECKED_IN, **kwargs):
+    """A visit checked in (and, for IN_PROGRESS, begun) at its own time."""
+    appt = _book(clinic, **kwargs)
+    services.change_status(appt, Status.CHECKED_IN, by=None, now=appt.starts_at)
+    if status is Status.IN_PROGRESS:
+        services.change_status(appt, Status.IN_PROGRESS, by=None, now=appt.starts_at)
+    return appt
+
+
+def _move(appt, **changes):
+    values = dict(
+        provider=appt.provider, room=appt.room, starts_at=appt.starts_at, ends_at=appt.ends_at,
+        notes=appt.notes, by=None,
+    )  # fmt: skip
+    return services.reschedule(appt, **{**values, **changes})
+
+
+@pytest.mark.parametrize("status", [Status.CHECKED_IN, Status.IN_PROGRESS])
+def test_a_visit_under_way_changes_room_and_notes_in_place(clinic, db, status):
+    """Domain: a reschedule frees the old slot and books a new one; a visit under way keeps
+    its slot, clinician and status, so a room or notes change is made on the visit itself."""
+    appt = _under_way(clinic, db, status)
+    version = appt.version
+    same = _move(appt, room=clinic.exam2, notes="Moved: the exam A couch is broken")
+    assert same is appt and appt.status is status and appt.rescheduled_to is None
+    assert appt.room is clinic.exam2 and appt.notes == "Moved: the exam A couch is broken"
+    assert appt.starts_at == MONDAY_10AM and appt.provider is clinic.provider
+    assert appt.version > version
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
+    (row,) = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "appointment.changed")
+    )
+    assert row.object_id == str(appt.id) and row.patient_id == clinic.patient.id
+    assert "couch" not in row.detail and "notes changed" in row.detail
+    _book(clinic, patient=clinic.other_patient, provider=clinic.other_provider)  # exam A is free
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {
+            "starts_at": MONDAY_10AM + timedelta(hours=1),
+            "ends_at": MONDAY_10AM + timedelta(hours=2),
+        },
+        {"ends_at": MONDAY_10AM + timedelta(minutes=90)},
+        {"provider": "other_provider"},
+    ],
+)
+def test_a_visit_under_way_keeps_its_time_and_clinician(clinic, db, change):
+    appt = _under_way(clinic, db)
+    if change.get("provider"):
+        change = {"provider": clinic.other_provider}
+    with pytest.raises(Refused, match="only the room and notes can change"):
+        _move(appt, room=clinic.exam2, **change)
+    db.session.expire_all()
+    assert appt.room_id == clinic.exam.id and appt.status is Status.CHECKED_IN
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
+
+
+def test_a_visit_under_way_cannot_take_a_room_in_use(clinic, db):
+    appt = _under_way(clinic, db)
+    _book(clinic, patient=clinic.other_patient, provider=clinic.other_provider, room=clinic.exam2)
+    with pytest.raises(Refused) as refused:
+        _move(appt, room=clinic.exam2, notes="new note")
+    assert refused.value.field == "room" and "in use" in str(refused.value)
+    db.session.expire_all()
+    assert appt.room_id == clinic.exam.id and appt.notes is None
+    with pytest.raises(Refused, match="needs a room"):
+        _move(appt, room=None)
+
+
+def test_the_desk_changes_the_room_of_a_checked_in_visit_through_the_form(
+    client, login, clinic, db
+):
+    login(Role.FRONT_DESK)
+    appt = _under_way(clinic, db)
+    db.session.commit()
+    shown = client.get(f"/schedule/appointments/{appt.id}").get_data(as_text=True)
+    assert "Change room or notes" in shown and "Move to another time" not in shown
+    page = f"/schedule/appointments/{appt.id}/reschedule"
+    form = client.get(page)
+    assert form.status_code == 200 and "Its time and clinician stay" in form.get_data(as_text=True)
+    later = client.post_form(page, {**_form(clinic, start="11:00"), "version": str(appt.version)})
+    assert later.status_code == 422 and 'id="start-error"' in later.get_data(as_text=True)
+    done = client.post_form(
+        page, {**_form(clinic, room=str(clinic.exam2.id)), "version": str(appt.version)}
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/appointments/{appt.id}")
+    db.session.expire_all()
+    assert appt.room_id == clinic.exam2.id and appt.status is Status.CHECKED_IN
+    assert appt.notes == "Bring the MRI disc"
+    assert "Room and notes saved." in client.get(done.headers["Location"]).get_data(as_text=True)

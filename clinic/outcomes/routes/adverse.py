@@ -39,13 +39,14 @@ def _event(event_id: int) -> AdverseEvent:
     clinician outside the team is offered break-glass, as on the chart (the safety list shows
     every serious event waiting for review, whoever's patient)."""
     event = db.get_or_404(AdverseEvent, event_id)
-    ensure_clinical_access(current_user, event.patient)
+    back = url_for("outcomes.adverse_event", event_id=event.id)  # after a grant from a POST
+    ensure_clinical_access(current_user, event.patient, back=back)
     return event
 
 
-def _concern(concern_id: int) -> PatientConcern:
+def _concern(concern_id: int, back: str | None = None) -> PatientConcern:
     concern = db.get_or_404(PatientConcern, concern_id)
-    ensure_clinical_access(current_user, concern.patient)
+    ensure_clinical_access(current_user, concern.patient, back=back)
     return concern
 
 
@@ -166,7 +167,7 @@ def safety():
 @bp.route("/concerns/<int:concern_id>/dismiss", methods=["POST"])
 @require_roles(*CLINICAL)
 def dismiss_concern(concern_id: int):
-    concern = _concern(concern_id)
+    concern = _concern(concern_id, back=url_for("outcomes.safety"))
     form = DismissForm()
     if form.validate_on_submit():
         try:

@@ -326,8 +326,11 @@ def reschedule(appointment_id: int):
                 field = getattr(form, getattr(err, "field", None) or "start", None) or form.start
                 field.errors.append(str(err))
             else:
-                warn_if_outside_hours(new)
-                flash("Appointment moved; the old time is free again.", "success")
+                if new is original:  # a visit under way: its room and notes changed in place
+                    flash("Room and notes saved.", "success")
+                else:
+                    warn_if_outside_hours(new)
+                    flash("Appointment moved; the old time is free again.", "success")
                 return redirect(url_for("scheduling.appointment", appointment_id=new.id))
     status = 422 if form.errors else 200
     return render_template(
