@@ -8,6 +8,7 @@ import contextlib
 import socket
 import sys
 import threading
+import time
 
 
 def _copy(source: socket.socket, sink: socket.socket) -> None:
@@ -22,6 +23,19 @@ def _copy(source: socket.socket, sink: socket.socket) -> None:
                 end.shutdown(socket.SHUT_RDWR)
 
 
+def _dial(target: tuple[str, int]) -> socket.socket | None:
+    """A connection to `target`, retried for a few seconds (a link just brought back up may
+    not route for a moment)."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return socket.create_connection(target, timeout=5)
+        except OSError:
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
+
+
 def serve(listener: socket.socket, target: tuple[str, int]) -> None:
     """Relay each accepted connection to `target` until the listener is closed."""
     while True:
@@ -29,9 +43,8 @@ def serve(listener: socket.socket, target: tuple[str, int]) -> None:
             client, _address = listener.accept()
         except OSError:  # closed
             return
-        try:
-            upstream = socket.create_connection(target, timeout=5)
-        except OSError:
+        upstream = _dial(target)
+        if upstream is None:
             client.close()
             continue
         upstream.settimeout(None)

@@ -178,7 +178,23 @@ class BlackHole:
         self._ip("netns", "exec", self.namespace, "ip", "link", "set", self.inside, "down")
 
     def mend(self) -> None:
+        """Bring the link back, and return once both ways across it carry connections again."""
         self._ip("netns", "exec", self.namespace, "ip", "link", "set", self.inside, "up")
+        inward = (self.address, self.relay_port)
+        outward = f"import socket; socket.create_connection(({self.host_address!r}, 9), 1)"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            from_inside = subprocess.run(
+                ["ip", "netns", "exec", self.namespace, sys.executable, "-c", outward],
+                capture_output=True,
+                text=True,
+            )
+            # refused is an answer from this side: the way out works (nothing listens on 9)
+            if "ConnectionRefusedError" in from_inside.stderr:
+                with contextlib.suppress(OSError), socket.create_connection(inward, timeout=1):
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"the path through {self.namespace} did not come back")
 
     def remove(self) -> None:
         if self.relay is not None:

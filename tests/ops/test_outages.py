@@ -56,6 +56,18 @@ def test_redis_down_sign_in_still_works_and_counts_per_process(
     assert statuses == [200, 200, 200, 429]  # still throttled, counted in this process
 
 
+def _answered_within(seconds: float, hole: BlackHole, call, *args):
+    """call(*args)'s answer; if none comes within `seconds`, the path is mended (so the
+    waiting call ends) and the test fails."""
+    with concurrent.futures.ThreadPoolExecutor(1) as waiting:
+        pending = waiting.submit(call, *args)
+        try:
+            return pending.result(timeout=seconds)
+        except concurrent.futures.TimeoutError:
+            hole.mend()
+            raise AssertionError(f"no answer within {seconds} s with the path cut") from None
+
+
 def test_redis_vanishing_costs_a_sign_in_seconds_then_counts_per_process(
     sibling_app, db, private_redis, caplog
 ):
@@ -73,14 +85,10 @@ def test_redis_vanishing_costs_a_sign_in_seconds_then_counts_per_process(
         assert sign_in(client, user.email, "not the password").status_code == 200
         assert redis.Redis.from_url(private_redis.url).dbsize() > 0  # counted in Redis
         hole.cut()
-        with caplog.at_level(logging.WARNING), concurrent.futures.ThreadPoolExecutor(1) as waiting:
+        with caplog.at_level(logging.WARNING):
             started = time.monotonic()
-            pending = waiting.submit(sign_in, client, user.email)
-            try:
-                assert pending.result(timeout=60).status_code == 302
-            finally:
-                waited = time.monotonic() - started
-                hole.cut()  # still cut for what follows; the thread has ended either way
+            assert _answered_within(60, hole, sign_in, client, user.email).status_code == 302
+            waited = time.monotonic() - started
         assert waited < 8
         assert "falling back to in-memory storage" in caplog.text
         client.post_form("/logout", token_from="/account")
@@ -90,7 +98,6 @@ def test_redis_vanishing_costs_a_sign_in_seconds_then_counts_per_process(
         assert statuses == [200, 200, 200, 429]  # still throttled, counted here
         assert time.monotonic() - started < 8  # not a timeout per try
     finally:
-        hole.mend()
         hole.remove()
 
 
@@ -158,14 +165,10 @@ def test_database_host_vanishing_gives_503_within_seconds(private_postgres):
             assert sign_in(client, private_postgres.user_email).status_code == 302
             assert client.get("/account").status_code == 200  # a pooled connection, idle
             hole.cut()
-            with concurrent.futures.ThreadPoolExecutor(1) as waiting:
-                started = time.monotonic()
-                pending = waiting.submit(client.get, "/account")
-                try:
-                    response = pending.result(timeout=30)
-                finally:
-                    hole.mend()  # a request still waiting ends, and the thread with it
-                waited = time.monotonic() - started
+            started = time.monotonic()
+            response = _answered_within(30, hole, client.get, "/account")
+            waited = time.monotonic() - started
+            hole.mend()
             assert_unavailable_page(response)
             assert waited < 10
             assert client.get("/account").status_code == 200
