@@ -157,6 +157,18 @@ def test_production_starts_with_texts_off_or_through_twilio(tmp_path, transport)
     assert app.config["SMS_TRANSPORT"] == transport
 
 
+def test_an_empty_number_setting_means_its_default():
+    """`REGISTRY_MIN_CELL=` in an environment file (systemd's EnvironmentFile) is unset, like
+    every other number; it stopped the app from importing its settings (int(''))."""
+    script = "import config; print(config.Config.REGISTRY_MIN_CELL, config.Config.MAIL_PORT)"
+    env = {**os.environ, "REGISTRY_MIN_CELL": "", "MAIL_PORT": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=BASE_DIR, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5", "587"]
+
+
 def test_production_sends_no_texts_unless_told_to():
     script = (
         "import json, config; print(json.dumps([config.Config.SMS_TRANSPORT, "
