@@ -173,7 +173,7 @@ class Config:
     DEMO_DATA_ALLOWED = False
     AUDIT_PAGE_SIZE = 50
     # Registry and operations figures from fewer patients than this are not shown.
-    REGISTRY_MIN_CELL = int(os.environ.get("REGISTRY_MIN_CELL", "5"))
+    REGISTRY_MIN_CELL = _env_int("REGISTRY_MIN_CELL", 5)
 
 
 class DevelopmentConfig(Config):
@@ -182,7 +182,7 @@ class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
     DEMO_DATA_ALLOWED = True
     # The demo's cohorts are a dozen patients: show them rather than suppress every row.
-    REGISTRY_MIN_CELL = int(os.environ.get("REGISTRY_MIN_CELL", "2"))
+    REGISTRY_MIN_CELL = _env_int("REGISTRY_MIN_CELL", 2)
 
 
 class TestConfig(Config):

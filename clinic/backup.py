@@ -32,6 +32,13 @@ def backup(engine: Engine, target: Path) -> Path:
     raise BackupNotSupported(f"No backup method for {engine.dialect.name}.")
 
 
+def _private_file(path: Path) -> None:
+    """Create `path` empty and readable by its owner alone, before anything is written into
+    it: a backup holds every patient's record, and a file made under the usual umask is
+    readable by every local user while the copy is being written."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def backup_sqlite(engine: Engine, target: Path) -> Path:
     """Copy the live SQLite database to `target` with SQLite's backup API (safe while in use)."""
     if engine.dialect.name != "sqlite":
@@ -40,6 +47,7 @@ def backup_sqlite(engine: Engine, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         raise FileExistsError(f"{target} exists; choose a new file name.")
+    _private_file(target)  # an empty file is a new database to SQLite
     source = sqlite3.connect(engine.url.database)
     try:
         destination = sqlite3.connect(target)
@@ -68,6 +76,8 @@ def backup_postgres(url: URL, target: Path) -> Path:
         raise BackupNotSupported("pg_dump is not installed (apt-get install postgresql-client).")
     address, env = libpq_address(url)
     partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)  # left by a run that was killed
+    _private_file(partial)  # pg_dump writes into it, keeping its mode
     result = subprocess.run(  # noqa: S603 - fixed program, arguments not from a request
         [pg_dump, "--format=custom", "--no-password", f"--file={partial}", f"--dbname={address}"],
         env=env,
@@ -79,5 +89,4 @@ def backup_postgres(url: URL, target: Path) -> Path:
         partial.unlink(missing_ok=True)
         raise BackupFailed(f"pg_dump failed: {result.stderr.strip()}")
     partial.rename(target)
-    os.chmod(target, 0o600)  # the dump holds every patient's record
     return target

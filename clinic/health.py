@@ -1,6 +1,6 @@
 """Health for load balancers and monitors: /livez (the process answers) and /readyz (it can
-serve: database reachable and at the migration head, Redis reachable when configured, and
-the job worker's heartbeat recent when one is expected)."""
+serve: database reachable and at the migration head; Redis unreachable or the job worker's
+heartbeat missing when one is expected only mark it degraded)."""
 
 from __future__ import annotations
 
@@ -48,14 +48,19 @@ def readyz():
     """Every dependency the app needs, each answered within a short timeout."""
     started = time.perf_counter()
     checks = {"database": _database(), "redis": _redis()}
-    ready = all(value in ("ok", "not configured") for value in checks.values())
-    checks["worker"] = _worker() if checks["database"] == "ok" else "unknown"
-    # A silent worker delays e-mail but every page still works (messages wait in the
-    # database), so it marks the answer degraded for monitors without taking this node out
-    # of the load balancer.
-    quiet_worker = checks["worker"] not in ("ok", "not configured", "unknown")
+    ready = checks["database"] == "ok"
+    checks["worker"] = _worker() if ready else "unknown"
+    # Neither a silent worker nor an unreachable Redis stops a page: messages wait in the
+    # database, and sign-in throttling counts in each process until Redis is back. Either
+    # marks the answer degraded for monitors without taking this node (and, as they share
+    # both, every other node) out of the load balancer.
+    degraded = checks["redis"] not in ("ok", "not configured") or checks["worker"] not in (
+        "ok",
+        "not configured",
+        "unknown",
+    )
     body = {
-        "status": "unavailable" if not ready else "degraded" if quiet_worker else "ok",
+        "status": "unavailable" if not ready else "degraded" if degraded else "ok",
         **checks,
         "seconds": round(time.perf_counter() - started, 3),
     }

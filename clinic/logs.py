@@ -24,6 +24,8 @@ from flask.logging import default_handler
 from gunicorn.glogging import Logger as GunicornBaseLogger
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from config import config_from_env
+
 REQUEST_ID_HEADER = "X-Request-ID"
 WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,127}")
 # Path segments that carry secrets: /portal/link/<token>, /feed/<token>.ics.
@@ -162,7 +164,15 @@ def register(app: Flask) -> None:
 
 class GunicornLogger(GunicornBaseLogger):
     """gunicorn's logger with access lines that never hold a query string, a referrer or a
-    secret path segment (portal links, calendar feeds)."""
+    secret path segment (portal links, calendar feeds), and its own lines (workers booting,
+    timeouts, a worker that failed to start) as JSON when the app logs JSON, so that every
+    line on standard error is one object."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if _settings_log_format() == "json":
+            for handler in self.error_log.handlers:
+                handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp, req, environ, request_time):
         path = redact_path(environ.get("PATH_INFO", ""))
@@ -175,6 +185,15 @@ class GunicornLogger(GunicornBaseLogger):
         method, protocol = environ.get("REQUEST_METHOD"), environ.get("SERVER_PROTOCOL")
         atoms.update({"U": path, "r": f"{method} {path} {protocol}", "q": "", "f": "-"})
         return atoms
+
+
+def _settings_log_format() -> str:
+    """LOG_FORMAT of the settings CLINIC_ENV names (the app is not built yet in gunicorn's
+    master); text when they cannot be read, so gunicorn can still say why the app fails."""
+    try:
+        return str(config_from_env().LOG_FORMAT)
+    except RuntimeError:  # an unknown CLINIC_ENV: the app says so itself
+        return "text"
 
 
 class _HeadersOnly:

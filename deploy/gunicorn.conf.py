@@ -45,6 +45,25 @@ if metrics_address:
     ) or tempfile.mkdtemp(prefix="clinic-metrics-")
 
 
+def on_starting(server):
+    # Settings production refuses (security.md): say why once, one line per reason, and stop
+    # before any worker starts, rather than a traceback from every worker that fails to boot.
+    from config import ProductionConfig, config_from_env, production_refusals
+
+    try:
+        settings = config_from_env()
+    except RuntimeError as err:
+        reasons = [str(err)]
+    else:
+        values = {name: getattr(settings, name) for name in dir(settings) if name.isupper()}
+        production = issubclass(settings, ProductionConfig)
+        reasons = production_refusals(values) if production else []
+    if reasons:
+        for reason in reasons:
+            server.log.error("Refusing to start: %s", reason)
+        raise SystemExit(1)
+
+
 def when_ready(server):
     if metrics_address:
         from clinic.metrics import serve

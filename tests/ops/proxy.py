@@ -80,6 +80,13 @@ class Stack:
                 self.dir / f"gunicorn-{number}.log",
                 self.env(**extra),
             )
+        self.start_nginx()
+        for port in self.app_ports:
+            wait_for_port(port, timeout=30)
+        return self
+
+    def start_nginx(self) -> Stack:
+        """nginx alone, in front of the app ports (whatever listens there, or nothing)."""
         self._make_certificate()
         (self.dir / "nginx.conf").write_text(self.nginx_conf())
         self._spawn(
@@ -95,8 +102,7 @@ class Stack:
             self.dir / "nginx.out",
             os.environ.copy(),
         )
-        for port in [*self.app_ports, self.https_port]:
-            wait_for_port(port, timeout=30)
+        wait_for_port(self.https_port, timeout=30)
         return self
 
     def _spawn(self, command: list[str], log: Path, env: dict[str, str]) -> None:

@@ -157,6 +157,18 @@ def test_production_starts_with_texts_off_or_through_twilio(tmp_path, transport)
     assert app.config["SMS_TRANSPORT"] == transport
 
 
+def test_an_empty_number_setting_means_its_default():
+    """`REGISTRY_MIN_CELL=` in an environment file (systemd's EnvironmentFile) is unset, like
+    every other number; it stopped the app from importing its settings (int(''))."""
+    script = "import config; print(config.Config.REGISTRY_MIN_CELL, config.Config.MAIL_PORT)"
+    env = {**os.environ, "REGISTRY_MIN_CELL": "", "MAIL_PORT": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=BASE_DIR, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5", "587"]
+
+
 def test_production_sends_no_texts_unless_told_to():
     script = (
         "import json, config; print(json.dumps([config.Config.SMS_TRANSPORT, "
@@ -226,3 +238,37 @@ def test_database_errors_never_carry_parameters(app, db):
         )
     assert "SQL parameters hidden" in str(failed.value)
     assert "[parameters:" not in str(failed.value)
+
+
+def test_gunicorn_refuses_unsafe_production_settings_once_before_any_worker(tmp_path):
+    """`gunicorn -c deploy/gunicorn.conf.py` with settings production refuses: one log line
+    per reason from the master and an exit, not a traceback from every worker that fails."""
+    env = {
+        **os.environ,
+        "CLINIC_ENV": "production",
+        "SECRET_KEY": "short",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PUBLIC_BASE_URL": "https://clinic.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.db'}",
+        "GUNICORN_BIND": "127.0.0.1:0",
+        "METRICS_ADDRESS": "",
+        "LOG_FORMAT": "json",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0
+    messages = [json.loads(line)["message"] for line in run.stderr.splitlines()]
+    refusals = [m for m in messages if m.startswith("Refusing to start: ")]
+    assert refusals == [
+        "Refusing to start: SECRET_KEY must be a random value of at least 32 bytes.",
+        "Refusing to start: RATELIMIT_STORAGE_URI must be shared storage (redis://), not "
+        "memory://.",
+    ]
+    assert not any("Booting worker" in m for m in messages)
+    assert "Traceback" not in run.stderr + run.stdout

@@ -140,3 +140,33 @@ def test_requests_are_counted_per_route_for_prometheus(client, db):
         "clinic_http_request_duration_seconds_count", {"route": "health.livez"}
     )
     assert REGISTRY.get_sample_value("clinic_db_pool_connections_in_use") is not None
+
+
+def test_gunicorns_own_lines_are_json_in_production(monkeypatch, capsys):
+    """Workers booting, timeouts, a worker that cannot start: one JSON object a line, like the
+    app's, when the settings log JSON (production); plain text otherwise."""
+    from gunicorn.config import Config as GunicornConfig
+
+    import config
+
+    cfg = GunicornConfig()
+    cfg.set("errorlog", "-")
+    monkeypatch.setattr(config.ProductionConfig, "LOG_FORMAT", "json")
+    monkeypatch.setenv("CLINIC_ENV", "production")
+    logger = GunicornLogger(cfg)
+    logger.info("Booting worker with pid: %s", 4242)
+    try:
+        raise RuntimeError("Refusing to start in production:\nSECRET_KEY must be ...")
+    except RuntimeError:
+        logger.exception("Exception in worker process")
+    lines = capsys.readouterr().err.splitlines()
+    entries = [json.loads(line) for line in lines]  # every line is one object
+    assert [e["message"] for e in entries] == [
+        "Booting worker with pid: 4242",
+        "Exception in worker process",
+    ]
+    assert entries[1]["level"] == "ERROR" and "Refusing to start" in entries[1]["exception"]
+
+    monkeypatch.setenv("CLINIC_ENV", "development")
+    GunicornLogger(cfg).info("Booting worker with pid: %s", 4243)
+    assert "[INFO] Booting worker with pid: 4243" in capsys.readouterr().err

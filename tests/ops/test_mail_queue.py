@@ -247,3 +247,51 @@ def test_forgot_password_answers_the_same_for_every_address(app, db, smtp, mail_
     [message] = _messages(db)
     assert message.recipient == "pat@x.example.com"
     assert message.status is (MessageStatus.SENT if mail_up else MessageStatus.QUEUED)
+
+
+@pytest.fixture
+def tls_smtp(tmp_path):
+    """An SMTP server that offers STARTTLS with a self-signed certificate for 127.0.0.1."""
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+
+    from tests.ops.servers import free_port
+    from tests.ops.smtp import Inbox
+
+    cert, key = tmp_path / "smtp.pem", tmp_path / "smtp.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context)
+    controller.start()
+    yield inbox, port, cert
+    controller.stop()
+
+
+def test_starttls_checks_the_mail_servers_certificate(app, tls_smtp, monkeypatch):
+    """MAIL_USE_TLS=1: a certificate nobody vouches for is refused (the message stays queued
+    for a retry); once the system trusts it (SSL_CERT_FILE), the message goes."""
+    from types import SimpleNamespace
+
+    from clinic.mail import deliver_smtp
+
+    inbox, port, cert = tls_smtp
+    settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": True}
+    for key, value in {**settings, "MAIL_USERNAME": ""}.items():
+        monkeypatch.setitem(app.config, key, value)
+    message = SimpleNamespace(recipient="ada@x.example.com", subject="Your link", body="secret")
+    with app.app_context():
+        with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+            deliver_smtp(message)
+        assert inbox.subjects() == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        deliver_smtp(message)
+    assert inbox.subjects() == ["Your link"]

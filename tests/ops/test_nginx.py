@@ -10,6 +10,7 @@ import sqlite3
 import ssl
 import time
 import urllib.request
+from urllib.parse import urlencode
 
 import pytest
 
@@ -113,3 +114,46 @@ def test_metrics_are_served_on_the_private_address_only(stack):
     assert 'clinic_http_requests_total{method="GET",route="health.livez",status="200"}' in text
     assert "clinic_db_pool_connections_in_use" in text
     assert Browser(stack, "127.0.0.2").request("GET", "/metrics").status == 404
+
+
+def test_forms_work_behind_a_non_default_https_port(stack):
+    """A site on https://host:PORT: the app sees the port the browser used (nginx passes
+    $http_host), so the form's Referer check accepts the sign-in."""
+    browser = Browser(stack, "127.0.0.7")
+    host = f"localhost:{stack.https_port}"
+    page = browser.request("GET", "/login", headers={"Host": host})
+    token = Browser.TOKEN.search(page.text).group(1)
+    body = urlencode({"email": EMAIL, "password": PASSWORD, "csrf_token": token}).encode()
+    response = browser.request(
+        "POST",
+        "/login",
+        body,
+        {
+            "Host": host,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": f"https://{host}/login",
+        },
+    )
+    assert response.status == 302 and response.headers["Location"].endswith("/front-desk")
+
+
+def test_a_stopped_web_process_gets_the_clinics_unavailable_page():
+    """No gunicorn answers (stopped, restarting, crashed): nginx's own 502 becomes the
+    clinic's 503 page, with Retry-After and a reference that is in nginx's access log."""
+    lone = Stack()  # nothing listens on its app ports
+    try:
+        lone.start_nginx()
+        response = Browser(lone, "127.0.0.2").request("GET", "/front-desk")
+        assert response.status == 503
+        assert response.headers["Retry-After"] == "30"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Server"] == "nginx"  # no version
+        assert "Temporarily unavailable" in response.text and "Bad Gateway" not in response.text
+        reference = response.headers["X-Request-ID"]
+        assert f"Reference: <code>{reference}</code>" in response.text
+        assert Browser(lone, "127.0.0.2").request("GET", "/unavailable.html").status == 404
+        time.sleep(0.2)
+        assert f"rid={reference}" in (lone.dir / "clinic.access.log").read_text()
+    finally:
+        lone.stop()
+        lone.remove()

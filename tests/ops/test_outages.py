@@ -43,12 +43,18 @@ def test_redis_down_sign_in_still_works_and_counts_per_process(
     user = factories.make_user()
     assert sign_in(client, user.email, "not the password").status_code == 200
     assert redis.Redis.from_url(private_redis.url).dbsize() > 0  # counted in Redis
+    assert client.get("/readyz").json["redis"] == "ok"
 
     private_redis.stop()
     with caplog.at_level(logging.WARNING):
         assert sign_in(client, user.email, "still not it").status_code == 200
         assert sign_in(client, user.email).status_code == 302
     assert "falling back to in-memory storage" in caplog.text
+    # Pages still work, so the node stays in the load balancer: degraded, not unavailable
+    # (every node shares this Redis; a 503 would take the whole site out).
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert (ready.json["status"], ready.json["redis"]) == ("degraded", "unreachable")
     client.post_form("/logout", token_from="/account")
 
     other = factories.make_user()

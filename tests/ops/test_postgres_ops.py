@@ -1,8 +1,8 @@
 """PostgreSQL operations on a private cluster started by the test: a backup taken with
 `flask backup` under concurrent writes restores into a fresh database with every committed
-row, the audit triggers and the exclusion constraints; the two documented roles hold (the app
-cannot TRUNCATE or ALTER the audit table); concurrent `flask db upgrade` runs wait for one
-another on the advisory lock."""
+row, the audit triggers and the exclusion constraints, also by the README's recipe as the
+owner role; the two documented roles hold (the app cannot TRUNCATE or ALTER the audit table);
+concurrent `flask db upgrade` runs wait for one another on the advisory lock."""
 
 from __future__ import annotations
 
@@ -152,7 +152,9 @@ def test_backup_under_writes_restores_everything_into_a_fresh_database(cluster, 
         db.engine.dispose()
 
 
-def test_the_app_role_cannot_truncate_or_alter_the_audit_table(cluster):
+@pytest.fixture(scope="module")
+def clinic_roles(cluster):
+    """The documented set-up: roles.sql, migrations as clinic_owner, after-migrate.sql."""
     psql = _tool(cluster, "psql", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-d", "postgres",
                  "-f", str(DEPLOY / "roles.sql"))  # fmt: skip
     assert psql.returncode == 0, psql.stderr
@@ -163,7 +165,18 @@ def test_the_app_role_cannot_truncate_or_alter_the_audit_table(cluster):
     again = _tool(cluster, "psql", "-U", "clinic_owner", "-v", "ON_ERROR_STOP=1", "-d", "clinic",
                   "-f", str(DEPLOY / "after-migrate.sql"))  # fmt: skip
     assert again.returncode == 0, again.stderr
+    return cluster
 
+
+def _refused_to_the_app_role(statements) -> None:
+    for statement in statements:
+        refused = pytest.raises(sa.exc.DBAPIError, match=r"permission denied|must be owner")
+        with db.engine.connect() as conn, refused:
+            conn.execute(sa.text(statement))
+
+
+def test_the_app_role_cannot_truncate_or_alter_the_audit_table(clinic_roles):
+    cluster = clinic_roles
     app = _app(_url(cluster, "clinic", "clinic_app"))
     with app.app_context():
         load_demo_data()  # the app role does everything the app does
@@ -171,20 +184,72 @@ def test_the_app_role_cannot_truncate_or_alter_the_audit_table(cluster):
         db.session.commit()
         assert app.test_client().get("/readyz").json["database"] == "ok"
         db.session.remove()
-        for statement in (
-            "TRUNCATE audit_event",
-            "ALTER TABLE audit_event DISABLE TRIGGER ALL",
-            "DROP TRIGGER audit_event_append_only ON audit_event",
-            "UPDATE audit_event SET action = 'x'",
-            "DELETE FROM audit_event",
-            "TRUNCATE audit_event_patient",
-            "UPDATE audit_event_patient SET patient_id = patient_id",
-            "DELETE FROM audit_event_patient",
-            "ALTER TABLE patient ADD COLUMN x int",
-        ):
-            refused = pytest.raises(sa.exc.DBAPIError, match=r"permission denied|must be owner")
-            with db.engine.connect() as conn, refused:
-                conn.execute(sa.text(statement))
+        _refused_to_the_app_role(
+            (
+                "TRUNCATE audit_event",
+                "ALTER TABLE audit_event DISABLE TRIGGER ALL",
+                "DROP TRIGGER audit_event_append_only ON audit_event",
+                "UPDATE audit_event SET action = 'x'",
+                "DELETE FROM audit_event",
+                "TRUNCATE audit_event_patient",
+                "UPDATE audit_event_patient SET patient_id = patient_id",
+                "DELETE FROM audit_event_patient",
+                "ALTER TABLE patient ADD COLUMN x int",
+            )
+        )
+        db.engine.dispose()
+
+
+def test_the_documented_restore_as_the_owner_role(clinic_roles, tmp_path):
+    """README, "Restore into a fresh database": a dump taken by the app role is restored
+    as clinic_owner into a new database set up like roles.sql; the app role then works in it
+    and still cannot change the audit trail. (btree_gist belongs to the superuser who
+    created it: restoring its comment as clinic_owner failed the whole restore.)"""
+    from clinic.backup import backup
+
+    cluster = clinic_roles
+    app = _app(_url(cluster, "clinic", "clinic_app"))
+    with app.app_context():
+        if not db.session.execute(sa.text("SELECT count(*) FROM user_account")).scalar():
+            load_demo_data()
+        audit.record("restore.checked")
+        db.session.commit()
+        events = db.session.execute(sa.text("SELECT count(*) FROM audit_event")).scalar()
+        db.session.remove()
+        dump = backup(db.engine, tmp_path / "clinic.dump")
+        db.engine.dispose()
+
+    created = _tool(cluster, "createdb", "-U", "postgres", "-O", "clinic_owner", "restored_owner")
+    assert created.returncode == 0, created.stderr
+    roles_sql = (DEPLOY / "roles.sql").read_text()
+    setup = roles_sql[roles_sql.index("\\connect") :].replace(
+        "\\connect clinic", "\\connect restored_owner"
+    )
+    psql = subprocess.run(
+        [str(cluster.bin / "psql"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+         "-v", "ON_ERROR_STOP=1", "-d", "postgres"],
+        input=setup, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert psql.returncode == 0, psql.stderr
+    restore = _tool(cluster, "pg_restore", "-U", "postgres", "--no-owner", "--no-privileges",
+                    "--no-comments", "--exit-on-error", "--role=clinic_owner",
+                    "-d", "restored_owner", str(dump))  # fmt: skip
+    assert restore.returncode == 0, restore.stderr
+    after = _tool(cluster, "psql", "-U", "postgres", "-v", "ON_ERROR_STOP=1",
+                  "-d", "restored_owner", "-f", str(DEPLOY / "after-migrate.sql"))  # fmt: skip
+    assert after.returncode == 0, after.stderr
+
+    restored = _app(_url(cluster, "restored_owner", "clinic_app"))
+    with restored.app_context():
+        assert restored.test_client().get("/readyz").json["database"] == "ok"
+        count = sa.text("SELECT count(*) FROM audit_event")
+        assert db.session.execute(count).scalar() == events
+        audit.record("restore.used")  # the app role writes in the restored database
+        db.session.commit()
+        db.session.remove()
+        _refused_to_the_app_role(
+            ("UPDATE audit_event SET action = 'x'", "TRUNCATE audit_event", "DROP TABLE patient")
+        )
         db.engine.dispose()
 
 
