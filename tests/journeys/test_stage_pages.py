@@ -348,3 +348,47 @@ def test_contraindications_are_ticked_as_checkboxes(client, login, journey, prov
     html = client.get(url(stage)).get_data(as_text=True)
     assert f'value="{smoking.id}" id="contraindication_ids-{smoking.id}" checked' in html
     assert "Contraindication screen</legend>" in html
+
+
+def test_a_checklist_saved_from_an_older_page_is_a_conflict_not_an_untick(
+    client, login, journey, provider, db
+):
+    """Two tabs open on the same checklist: the second save must not undo the first's ticks."""
+    walk.evaluate(journey, provider)
+    collection = walk.stage_of(journey, StageKind.COLLECTION)
+    walk.collect(journey, provider, complete=False)
+    first, second = collection.checklist_template.items[:2]
+    login(Role.PROVIDER, provider)
+    older_page = client.get(url(collection)).get_data(as_text=True)
+    assert 'name="shown" type="hidden" value=""' in older_page
+    saved = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(first.id)], "shown": ""},
+        token_from=url(collection),
+    )
+    assert saved.status_code == 302
+    stale = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(second.id)], "shown": ""},  # what the older page showed
+        token_from=url(collection),
+    )
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved this stage after you opened it" in html
+    assert first.text in html
+    assert f'value="{second.id}" id="item-{second.id}" checked' in html  # the entry is kept
+    assert f'name="shown" type="hidden" value="{first.id}"' in html  # saving again works
+    ticked = db.session.scalars(
+        sa.select(m.ChecklistTick.item_id).where(m.ChecklistTick.stage_id == collection.id)
+    ).all()
+    assert ticked == [first.id]
+    again = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(first.id), str(second.id)], "shown": str(first.id)},
+        token_from=url(collection),
+    )
+    assert again.status_code == 302
+    ticked = db.session.scalars(
+        sa.select(m.ChecklistTick.item_id).where(m.ChecklistTick.stage_id == collection.id)
+    ).all()
+    assert sorted(ticked) == sorted([first.id, second.id])
