@@ -12,9 +12,11 @@ from clinic.journeys import bp
 from clinic.journeys import models as m
 from clinic.journeys import safety_forms as sf
 from clinic.journeys.loaders import load_journey, load_patient
+from clinic.journeys.routes.chart import render_chart
 from clinic.journeys.services import screening
 from clinic.models import audit
 from clinic.patients.models import AntithromboticDrug, PatientAllergy, PatientMedicine
+from clinic.submissions import once
 from clinic.timeutil import clinic_tz, to_clinic
 from clinic.transaction import attempt
 
@@ -23,25 +25,23 @@ def _chart(patient_id: int, anchor: str = "safety"):
     return redirect(url_for("journeys.chart", patient_id=patient_id, _anchor=anchor))
 
 
-def _refused(patient_id: int, err: Refused):
-    flash(f"Not saved: {err}", "danger")
-    return _chart(patient_id)
-
-
 @bp.route("/patients/<int:patient_id>/allergies", methods=["POST"])
+@once
 def add_allergy(patient_id: int):
     patient = load_patient(patient_id)
     form = sf.AllergyForm()
-    if not form.validate_on_submit():
-        flash("Name the substance and describe the reaction.", "danger")
-        return _chart(patient.id)
-    try:
-        with attempt():
-            screening.add_allergy(patient, form.substance.data, form.reaction.data, current_user)
-    except Refused as err:
-        return _refused(patient.id, err)
-    flash("Allergy recorded.", "success")
-    return _chart(patient.id)
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                screening.add_allergy(
+                    patient, form.substance.data, form.reaction.data, current_user
+                )
+        except Refused as err:
+            show_beside(form, err, "substance")
+        else:
+            flash("Allergy recorded.", "success")
+            return _chart(patient.id)
+    return render_chart(patient, allergy_form=form), 422
 
 
 @bp.route("/patients/<int:patient_id>/allergies/<int:allergy_id>/remove", methods=["POST"])
@@ -57,26 +57,27 @@ def remove_allergy(patient_id: int, allergy_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/medicines", methods=["POST"])
+@once
 def add_medicine(patient_id: int):
     patient = load_patient(patient_id)
     form = sf.MedicineForm()
-    if not form.validate_on_submit():
-        flash("Check the medicine and the time of the last dose.", "danger")
-        return _chart(patient.id)
-    last = form.last_dose_at.data
-    try:
-        with attempt():
-            screening.add_medicine(
-                patient,
-                AntithromboticDrug(form.drug.data),
-                form.name.data,
-                last.replace(tzinfo=clinic_tz()) if last else None,
-                current_user,
-            )
-    except Refused as err:
-        return _refused(patient.id, err)
-    flash("Medicine recorded.", "success")
-    return _chart(patient.id)
+    if form.validate_on_submit():
+        last = form.last_dose_at.data
+        try:
+            with attempt():
+                screening.add_medicine(
+                    patient,
+                    AntithromboticDrug(form.drug.data),
+                    form.name.data,
+                    last.replace(tzinfo=clinic_tz()) if last else None,
+                    current_user,
+                )
+        except Refused as err:
+            show_beside(form, err, "last_dose_at")
+        else:
+            flash("Medicine recorded.", "success")
+            return _chart(patient.id)
+    return render_chart(patient, medicine_form=form), 422
 
 
 @bp.route("/patients/<int:patient_id>/medicines/<int:medicine_id>/stop", methods=["POST"])
@@ -102,7 +103,8 @@ def review_contraindications(journey_id: int):
         with attempt():
             screening.review_absolutes(journey, form.note.data, current_user)
     except Refused as err:
-        return _refused(journey.patient_id, err)
+        flash(f"Not saved: {err}", "danger")
+        return _chart(journey.patient_id)
     flash("Review recorded.", "success")
     return _chart(journey.patient_id)
 
