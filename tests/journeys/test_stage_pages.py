@@ -3,6 +3,8 @@ checklist required items, notes and addenda, access by role and by record."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
@@ -325,6 +327,29 @@ def test_provider_adds_targets_and_sets_diagnoses(client, login, journey, provid
     )
     assert response.status_code == 403
     assert "a provider&#39;s decisions" in response.get_data(as_text=True)
+
+
+def test_a_target_is_added_once_even_when_sent_twice(client, login, journey, provider, db):
+    login(Role.PROVIDER, provider)
+    page = client.get(url(journey.evaluation)).get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="target-form".*?</form>', page, re.S)[0]
+    key = re.search(r'name="submission_key" value="([^"]+)"', form)[1]
+    target = {"level": "L5-S1", "side": "bilateral", "structure": "facet"}
+    for _ in range(2):  # a double click
+        client.post_form(
+            f"/clinical/journeys/{journey.id}/targets",
+            {**target, "submission_key": key},
+            token_from=url(journey.evaluation),
+        )
+    response = client.post_form(  # the same target again, from a fresh page
+        f"/clinical/journeys/{journey.id}/targets",
+        target,
+        token_from=url(journey.evaluation),
+        follow_redirects=True,
+    )
+    assert "already in the plan" in response.get_data(as_text=True)
+    db.session.refresh(journey)
+    assert [t.display for t in journey.targets] == ["L4-L5 midline disc", "L5-S1 bilateral facet"]
 
 
 def test_contraindications_are_ticked_as_checkboxes(client, login, journey, provider, db):

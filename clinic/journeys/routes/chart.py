@@ -180,6 +180,7 @@ def _back_to_evaluation(journey: m.Journey):
 
 
 @bp.route("/journeys/<int:journey_id>/targets", methods=["POST"])
+@once
 def add_target(journey_id: int):
     journey = load_journey_to_manage(journey_id)
     form = f.TargetForm()

@@ -273,6 +273,7 @@ def time_out(journey_id: int, stage_id: int):
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/sites", methods=["POST"])
+@once
 def add_site(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = f.SiteForm()
