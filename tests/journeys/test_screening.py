@@ -264,6 +264,34 @@ def test_the_screen_page_saves_and_shows_the_outcome(client, login, db, journey,
     assert client.get(f"/clinical/journeys/{journey.id}/cycles/{other}/screen").status_code == 404
 
 
+def test_a_screen_saved_from_an_older_page_does_not_clear_a_newer_stop(
+    client, login, db, journey, provider, staff
+):
+    """Two open pages: a colleague records signs of infection (a stop); a save from the page
+    opened before it is a conflict, not a silent 'Cleared'."""
+    walk.evaluate(journey, provider)
+    cycle = journey.cycles[0]
+    login(Role.CLINICAL_STAFF, staff)
+    url = f"/clinical/journeys/{journey.id}/cycles/{cycle.id}/screen"
+    assert 'name="version" type="hidden" value=""' in client.get(url).get_data(as_text=True)
+    clean = {"allergies_confirmed": "y", "medicines_confirmed": "y", "pregnancy": "negative"}
+    stop = client.post_form(url, {**clean, "infection_signs": "y", "version": ""})
+    assert stop.status_code == 302
+    assert screening.screen_of(cycle).outcome is ScreenOutcome.STOPPED
+    stale = client.post_form(url, {**clean, "version": ""})  # the page opened before the stop
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved this screen after you opened it" in html
+    assert "<td>Stopped</td>" in html and "Signs of infection today" in html
+    screen = screening.screen_of(cycle)
+    assert screen.outcome is ScreenOutcome.STOPPED and screen.infection_signs
+    assert f'name="version" type="hidden" value="{screen.version}"' in html
+    again = client.post_form(url, {**clean, "version": str(screen.version)})  # seen, then saved
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert screening.screen_of(cycle).outcome is ScreenOutcome.CLEARED
+
+
 def make_other_cycle(db, provider) -> int:
     condition = db.session.scalar(sa.select(m.Condition).limit(1))
     journey = journeys.open_journey(

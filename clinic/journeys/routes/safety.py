@@ -3,10 +3,12 @@ contraindication) and each cycle's day-of-procedure screen."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.errors import Refused, show_beside
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import models as m
@@ -120,6 +122,7 @@ def _load_cycle(journey_id: int, cycle_id: int) -> m.Cycle:
 def _fill(form: sf.ScreenForm, screen: m.DayOfScreen | None) -> None:
     if screen is None:
         return
+    form.version.data = str(screen.version)
     for name in screening.SCREEN_FIELDS:
         value = getattr(screen, name)
         if name == "consent_signed_at" and value is not None:
@@ -143,6 +146,7 @@ def day_of_screen(journey_id: int, cycle_id: int):
     screen = screening.screen_of(cycle)
     submitted = request.method == "POST"
     form = sf.ScreenForm() if submitted else sf.ScreenForm(formdata=None)
+    conflict = None
     if not submitted:
         _fill(form, screen)
         audit.record(
@@ -152,11 +156,16 @@ def day_of_screen(journey_id: int, cycle_id: int):
             patient_id=cycle.journey.patient_id,
         )
     elif form.validate_on_submit():
+        seen = int(form.version.data) if (form.version.data or "").strip() else None
         try:
             with attempt():
                 screen = screening.record_screen(
-                    cycle, _values(form), current_user, form.override_reason.data
+                    cycle, _values(form), current_user, form.override_reason.data, seen
                 )
+        except StaleWrite:
+            screen = screening.screen_of(cycle)
+            conflict = _screen_changes(form, screen)
+            form.version.data = str(screen.version) if screen else ""
         except Refused as err:
             show_beside(form, err)
         else:
@@ -172,7 +181,31 @@ def day_of_screen(journey_id: int, cycle_id: int):
         patient=cycle.journey.patient,
         screen=screen,
         risk=screening.procedure_risk(cycle.journey),
-    ), (422 if submitted else 200)
+        conflict=conflict,
+    ), (409 if conflict is not None else 422 if submitted else 200)
+
+
+def _screen_changes(form: sf.ScreenForm, screen: m.DayOfScreen | None) -> list:
+    """(field, saved now, your entry) for each answer the newer screen gives differently."""
+    names = (*screening.SCREEN_FIELDS, "override_reason")
+    saved = sf.ScreenForm(formdata=None)
+    _fill(saved, screen)
+    rows = [("Outcome", screen.outcome.label if screen else "no screen", "")]
+    for name in names:
+        before, mine = getattr(saved, name), getattr(form, name)
+        if _shown(before) != _shown(mine):
+            rows.append((mine.label.text, _shown(before), _shown(mine)))
+    return rows
+
+
+def _shown(field) -> str:
+    if field.type == "BooleanField":
+        return "yes" if field.data else "no"
+    if field.type == "SelectField":
+        return dict(field.choices).get(field.data, "—")
+    if isinstance(field.data, Decimal):
+        return format(field.data.normalize(), "f")  # 150.00 saved is the 150 typed
+    return "—" if field.data in (None, "") else str(field.data)
 
 
 @bp.route("/journeys/<int:journey_id>/consent")
