@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.errors import Refused, StaleWrite, show_beside
+from clinic.errors import Conflict, Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import models as m
@@ -162,7 +162,7 @@ def day_of_screen(journey_id: int, cycle_id: int):
                 screen = screening.record_screen(
                     cycle, _values(form), current_user, form.override_reason.data, seen
                 )
-        except StaleWrite:
+        except (StaleWrite, Conflict):  # a Conflict: a first screen saved at the same moment
             screen = screening.screen_of(cycle)
             conflict = _screen_changes(form, screen)
             form.version.data = str(screen.version) if screen else ""
