@@ -1,9 +1,10 @@
 """The base form every form uses: input is bounded here, at the edge, before any service sees it.
 
 `ClinicForm` refuses control characters (tab and newline only in multi-line fields) and
-bidirectional overrides, strips zero-width characters, caps text a form left unbounded, keeps
-whole numbers and ids inside what the database holds and dates inside a sane range. Each
-refusal is a message beside its field; the rest of the input is kept for the re-rendered form.
+bidirectional overrides, strips zero-width characters and the spaces around an e-mail address,
+caps text a form left unbounded, keeps whole numbers and ids inside what the database holds and
+dates inside a sane range. Each refusal is a message beside its field; the rest of the input is
+kept for the re-rendered form.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from wtforms import (
     DateField,
     DateTimeField,
     DecimalField,
+    EmailField,
     Field,
     FloatField,
     HiddenField,
@@ -202,6 +204,8 @@ class ClinicForm(FlaskForm):
             text = isinstance(field, StringField) and not isinstance(field, PasswordField)
             if text and isinstance(field.data, str):
                 field.data = clean_text(field.data)
+            if isinstance(field, EmailField) and isinstance(field.data, str):
+                field.data = field.data.strip()  # a pasted address often brings a space along
         valid = super().validate(extra_validators)
         if any(isinstance(f, VersionField) and f.errors for f in self):
             # A hidden version the page never sends this way: a tampered or broken request,

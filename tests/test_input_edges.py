@@ -51,6 +51,14 @@ def test_zero_width_characters_are_stripped_from_a_name(client, login, db):
     assert _patient(db, family_name="Lindgren-Åberg").given_name == "Rosa"
 
 
+def test_spaces_around_a_pasted_email_address_are_dropped(client, login, db):
+    login(Role.FRONT_DESK)
+    sent = {**PATIENT, "email": " rosa@example.com\t"}
+    response = client.post_form("/patients/new", sent)
+    assert response.status_code == 302
+    assert _patient(db, family_name="Lindgren-Åberg").email == "rosa@example.com"
+
+
 def test_nul_on_the_public_forgot_password_page_is_not_a_server_error(client, db):
     response = client.post_form("/portal/forgot", {"email": "a\x00@example.com"})
     assert response.status_code < 500

@@ -31,6 +31,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
     checklist_form = f.ChecklistForm(formdata=None)
     items = stage.checklist_template.items if stage.checklist_template else []
     checklist_form.item_ids.choices = [(i.id, i.text) for i in items]
+    checklist_form.shown.data = ",".join(str(i) for i in sorted(ticks))
     volume = _product_volume(stage)
     context = dict(
         stage=stage,
@@ -71,6 +72,7 @@ def stage_context(stage: m.Stage, **overrides) -> dict:
         product_volume=volume,
         measured_flags=_measured_flags(stage),
         conflict=None,
+        checklist_entry=None,  # after a stale checklist save: what the user had ticked
         mismatch=None,
         StageStatus=StageStatus,
         visible_fields=visible_fields,

@@ -10,6 +10,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -311,6 +312,8 @@ class FirstSiteForm(SiteForm):
 
 class ChecklistForm(ClinicForm):
     item_ids = SelectMultipleField("Checklist", coerce=int, validators=OPT)
+    # The items the page showed ticked ("3,5"), so a save from an older page is a conflict.
+    shown = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,9}(,[0-9]{1,9}){0,99}$")])
 
 
 class NoteForm(ClinicForm):

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from clinic.forms import ClinicForm, clinic_date_range
+from clinic.forms import ClinicForm, VersionField, clinic_date_range
 from clinic.journeys.forms import DT_FORMAT, bounded
 from clinic.patients.models import AntithromboticDrug
 
@@ -48,6 +48,7 @@ class RemoveForm(ClinicForm):
 
 @bounded("day_of_screen")
 class ScreenForm(ClinicForm):
+    version = VersionField(required=False)  # the screen the page showed; none before the first
     allergies_confirmed = BooleanField("Allergies gone through with the patient today")
     medicines_confirmed = BooleanField(
         "Blood thinners, antiplatelets and NSAIDs gone through with the patient today, "

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from clinic.forms import ClinicForm, EnumSelectField, VersionField
@@ -32,6 +40,7 @@ class TemplateForm(ClinicForm):
 
 
 class SettingsForm(ClinicForm):
+    seen = HiddenField(validators=[Length(max=40)])  # which save of the settings the page showed
     paused = BooleanField("Pause all sending (nothing goes out until this is switched off)")
     quiet_from_hour = SelectField("Quiet hours start", choices=HOURS, coerce=int)
     quiet_until_hour = SelectField("Quiet hours end", choices=HOURS, coerce=int)

@@ -84,8 +84,14 @@ def settings(session: AnySession | None = None) -> MessagingSettings:
     return row
 
 
-def update_settings(by: User, **values: object) -> MessagingSettings:
+def update_settings(by: User, seen: str | None = None, **values: object) -> MessagingSettings:
+    """Change the sending rules. `seen` is `settings_stamp` of the rules the editor's page showed:
+    when someone saved since (e.g. paused sending), this save is stale and changes nothing."""
     row = settings()
+    if seen is not None:
+        db.session.refresh(row, with_for_update=True)  # two saves from one page meet here
+        if seen != settings_stamp(row):
+            raise StaleWrite("Someone else saved the message settings after you opened them.")
     was_paused = row.paused
     for name, value in values.items():
         setattr(row, name, value)
@@ -101,6 +107,11 @@ def update_settings(by: User, **values: object) -> MessagingSettings:
         else None,
     )
     return row
+
+
+def settings_stamp(row: MessagingSettings) -> str:
+    """Which save of the settings a page showed (the time of that save)."""
+    return row.updated_at.isoformat()
 
 
 # --- templates --------------------------------------------------------------------------------

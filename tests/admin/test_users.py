@@ -264,3 +264,11 @@ def test_an_admin_changes_their_own_credentials_like_anyone(client, login, db):
         },
     )
     assert edit.status_code == 422 and _user(db, "taken.over@x.example.com") is None
+
+
+def test_a_page_number_too_large_for_the_database_is_not_a_server_error(client, login, db):
+    login(Role.ADMIN)
+    assert client.get("/admin/users?page=99999999999999999999").status_code == 400
+    assert client.get("/admin/users?page=abc").status_code == 400
+    far = client.get("/admin/users?page=2147483647")
+    assert far.status_code == 200

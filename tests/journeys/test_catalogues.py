@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
@@ -46,6 +48,30 @@ def test_protocol_edit_drives_generated_follow_ups(client, login, db):
         )
     ).all()
     assert labels == ["3 months", "12 months"]
+
+
+def test_a_protocol_saved_from_an_older_page_does_not_replace_a_newer_one(client, login, db):
+    """Two admins open the BMAC protocol; the second save must not silently undo the first."""
+    login(Role.ADMIN)
+    url = "/admin/clinical/follow-up-protocols/bmac"
+    page = client.get(url).get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="([0-9,]+)"', page)[1]
+    first = client.post_form(url, {"steps": "3 months | 91 | 21 | 23", "seen": seen})
+    assert first.status_code == 302
+    stale = client.post_form(url, {"steps": "6 months | 182 | 30 | 30", "seen": seen})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved this protocol after you opened it" in html
+    assert "3 months (day 91)" in html and "6 months | 182 | 30 | 30" in html  # entry kept
+    active = sa.select(m.FollowUpProtocolStep).where(
+        m.FollowUpProtocolStep.therapy == Therapy.BMAC, m.FollowUpProtocolStep.active
+    )
+    (step,) = db.session.scalars(active).all()
+    assert step.label == "3 months"
+    assert f'name="seen" type="hidden" value="{step.id}"' in html  # saving again works
+    again = client.post_form(url, {"steps": "6 months | 182 | 30 | 30", "seen": str(step.id)})
+    assert again.status_code == 302
+    assert [s.label for s in db.session.scalars(active)] == ["6 months"]
 
 
 def test_condition_catalogue(client, login, db):

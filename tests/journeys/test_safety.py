@@ -4,6 +4,7 @@ and drafts that keep every field when saved twice."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -108,6 +109,22 @@ def test_an_eight_ml_site_from_five_ml_is_refused_through_the_page(
     assert response.status_code == 302
     page = client.get(url(injecting)).get_data(as_text=True)
     assert "Outside the plan" in page and "Level confirmed on imaging" in page
+
+
+def test_a_double_sent_site_is_recorded_once(client, login, injecting, provider, db):
+    specimens.add_injection_site(injecting, _site(ml="1"), provider)  # the first, with the record
+    login(Role.PROVIDER, provider)
+    page = client.get(url(injecting)).get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="site-form".*?</form>', page, re.S)[0]
+    key = re.search(r'name="submission_key" value="([^"]+)"', form)[1]
+    sent = dict(level="L4-L5", side="midline", structure="disc", approach="intradiscal")
+    for _ in range(2):  # a double click
+        response = client.post_form(
+            url(injecting, "/sites"), {**sent, "volume_ml": "1", "submission_key": key}
+        )
+        assert response.status_code == 302
+    db.session.expire_all()
+    assert len(journeys.record_of(injecting).sites) == 2  # the first site and this one
 
 
 def test_cellular_product_transforaminal_at_a_cervical_level_needs_the_providers_yes(

@@ -4,6 +4,7 @@ absolute contraindications carried to the next journey."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,7 +21,7 @@ from clinic.journeys.services import gating, journeys, screening
 from clinic.journeys.states import StageKind, Therapy
 from clinic.models.audit import AuditEvent
 from clinic.models.base import utcnow
-from clinic.patients.models import AntithromboticDrug
+from clinic.patients.models import AntithromboticDrug, PatientMedicine
 from clinic.scheduling.models import VisitKind
 from tests import factories
 from tests.scheduling.factories import make_appointment
@@ -61,6 +62,74 @@ def test_allergies_and_blood_thinners_are_recorded_and_shown_on_the_banner(
     db.session.refresh(allergy)
     assert screening.allergies(patient) == []
     assert allergy.removed_by_id == staff.id  # kept, not deleted
+
+
+def _submission_key(html: str) -> str:
+    return re.search(r'name="submission_key" value="([^"]+)"', html).group(1)
+
+
+def test_a_double_sent_allergy_or_medicine_is_recorded_once(client, login, journey, staff, db):
+    login(Role.CLINICAL_STAFF, staff)
+    patient = journey.patient
+    chart = _chart(client, patient)
+    keys = re.findall(r'name="submission_key" value="([^"]+)"', chart)
+    assert len(keys) == 2  # the allergy form and the medicine form each carry one
+    for _ in range(2):  # a double click
+        response = client.post_form(
+            f"/clinical/patients/{patient.id}/allergies",
+            {"substance": "Latex", "reaction": "Rash", "submission_key": keys[0]},
+        )
+        assert response.status_code == 302
+        response = client.post_form(
+            f"/clinical/patients/{patient.id}/medicines",
+            {"drug": "aspirin", "name": "Aspirin 81 mg", "submission_key": keys[1]},
+        )
+        assert response.status_code == 302
+    assert [a.substance for a in screening.allergies(patient)] == ["Latex"]
+    count = sa.select(sa.func.count()).select_from(PatientMedicine)
+    assert db.session.scalar(count.where(PatientMedicine.patient_id == patient.id)) == 1
+
+
+def test_a_refused_medicine_keeps_the_entry_with_the_reason_beside_the_field(
+    client, login, journey, staff, db
+):
+    login(Role.CLINICAL_STAFF, staff)
+    patient = journey.patient
+    key = _submission_key(_chart(client, patient))
+    future = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post_form(
+        f"/clinical/patients/{patient.id}/medicines",
+        {
+            "drug": "warfarin",
+            "name": "Warfarin 5 mg",
+            "last_dose_at": future,
+            "submission_key": key,
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="last_dose_at-error"' in html
+    assert 'value="Warfarin 5 mg"' in html and '<option selected value="warfarin">' in html
+    response = client.post_form(
+        f"/clinical/patients/{patient.id}/allergies", {"substance": "Latex", "reaction": " "}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="reaction-error"' in html and 'value="Latex"' in html
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PatientMedicine)
+            .where(PatientMedicine.patient_id == patient.id)
+        )
+        == 0
+    )
+    # the refused post's key was not spent: the corrected form goes through with it
+    response = client.post_form(
+        f"/clinical/patients/{patient.id}/medicines",
+        {"drug": "warfarin", "name": "Warfarin 5 mg", "last_dose_at": "", "submission_key": key},
+    )
+    assert response.status_code == 302
 
 
 def test_procedure_risk_comes_from_the_planned_structures(db, journey):
@@ -193,6 +262,34 @@ def test_the_screen_page_saves_and_shows_the_outcome(client, login, db, journey,
     assert response.status_code == 422  # out of range, beside the field
     other = make_other_cycle(db, provider)
     assert client.get(f"/clinical/journeys/{journey.id}/cycles/{other}/screen").status_code == 404
+
+
+def test_a_screen_saved_from_an_older_page_does_not_clear_a_newer_stop(
+    client, login, db, journey, provider, staff
+):
+    """Two open pages: a colleague records signs of infection (a stop); a save from the page
+    opened before it is a conflict, not a silent 'Cleared'."""
+    walk.evaluate(journey, provider)
+    cycle = journey.cycles[0]
+    login(Role.CLINICAL_STAFF, staff)
+    url = f"/clinical/journeys/{journey.id}/cycles/{cycle.id}/screen"
+    assert 'name="version" type="hidden" value=""' in client.get(url).get_data(as_text=True)
+    clean = {"allergies_confirmed": "y", "medicines_confirmed": "y", "pregnancy": "negative"}
+    stop = client.post_form(url, {**clean, "infection_signs": "y", "version": ""})
+    assert stop.status_code == 302
+    assert screening.screen_of(cycle).outcome is ScreenOutcome.STOPPED
+    stale = client.post_form(url, {**clean, "version": ""})  # the page opened before the stop
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved this screen after you opened it" in html
+    assert "<td>Stopped</td>" in html and "Signs of infection today" in html
+    screen = screening.screen_of(cycle)
+    assert screen.outcome is ScreenOutcome.STOPPED and screen.infection_signs
+    assert f'name="version" type="hidden" value="{screen.version}"' in html
+    again = client.post_form(url, {**clean, "version": str(screen.version)})  # seen, then saved
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert screening.screen_of(cycle).outcome is ScreenOutcome.CLEARED
 
 
 def make_other_cycle(db, provider) -> int:

@@ -3,6 +3,8 @@ checklist required items, notes and addenda, access by role and by record."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from clinic.auth.models import Role
@@ -327,6 +329,29 @@ def test_provider_adds_targets_and_sets_diagnoses(client, login, journey, provid
     assert "a provider&#39;s decisions" in response.get_data(as_text=True)
 
 
+def test_a_target_is_added_once_even_when_sent_twice(client, login, journey, provider, db):
+    login(Role.PROVIDER, provider)
+    page = client.get(url(journey.evaluation)).get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="target-form".*?</form>', page, re.S)[0]
+    key = re.search(r'name="submission_key" value="([^"]+)"', form)[1]
+    target = {"level": "L5-S1", "side": "bilateral", "structure": "facet"}
+    for _ in range(2):  # a double click
+        client.post_form(
+            f"/clinical/journeys/{journey.id}/targets",
+            {**target, "submission_key": key},
+            token_from=url(journey.evaluation),
+        )
+    response = client.post_form(  # the same target again, from a fresh page
+        f"/clinical/journeys/{journey.id}/targets",
+        target,
+        token_from=url(journey.evaluation),
+        follow_redirects=True,
+    )
+    assert "already in the plan" in response.get_data(as_text=True)
+    db.session.refresh(journey)
+    assert [t.display for t in journey.targets] == ["L4-L5 midline disc", "L5-S1 bilateral facet"]
+
+
 def test_contraindications_are_ticked_as_checkboxes(client, login, journey, provider, db):
     smoking = db.session.scalar(
         sa.select(m.Contraindication).where(m.Contraindication.code == "smoking")
@@ -348,3 +373,47 @@ def test_contraindications_are_ticked_as_checkboxes(client, login, journey, prov
     html = client.get(url(stage)).get_data(as_text=True)
     assert f'value="{smoking.id}" id="contraindication_ids-{smoking.id}" checked' in html
     assert "Contraindication screen</legend>" in html
+
+
+def test_a_checklist_saved_from_an_older_page_is_a_conflict_not_an_untick(
+    client, login, journey, provider, db
+):
+    """Two tabs open on the same checklist: the second save must not undo the first's ticks."""
+    walk.evaluate(journey, provider)
+    collection = walk.stage_of(journey, StageKind.COLLECTION)
+    walk.collect(journey, provider, complete=False)
+    first, second = collection.checklist_template.items[:2]
+    login(Role.PROVIDER, provider)
+    older_page = client.get(url(collection)).get_data(as_text=True)
+    assert 'name="shown" type="hidden" value=""' in older_page
+    saved = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(first.id)], "shown": ""},
+        token_from=url(collection),
+    )
+    assert saved.status_code == 302
+    stale = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(second.id)], "shown": ""},  # what the older page showed
+        token_from=url(collection),
+    )
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved this stage after you opened it" in html
+    assert first.text in html
+    assert f'value="{second.id}" id="item-{second.id}" checked' in html  # the entry is kept
+    assert f'name="shown" type="hidden" value="{first.id}"' in html  # saving again works
+    ticked = db.session.scalars(
+        sa.select(m.ChecklistTick.item_id).where(m.ChecklistTick.stage_id == collection.id)
+    ).all()
+    assert ticked == [first.id]
+    again = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(first.id), str(second.id)], "shown": str(first.id)},
+        token_from=url(collection),
+    )
+    assert again.status_code == 302
+    ticked = db.session.scalars(
+        sa.select(m.ChecklistTick.item_id).where(m.ChecklistTick.stage_id == collection.id)
+    ).all()
+    assert sorted(ticked) == sorted([first.id, second.id])

@@ -4,6 +4,7 @@ reply, the urgent flag on the worklist; the patient is told a reply waits, never
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -142,6 +143,36 @@ def test_a_reply_tells_the_patient_without_its_text(
     client.post_form(f"/my/messages/{thread.id}", {"body": "Thank you."})
     db.session.expire_all()
     assert thread.unread_by_team
+
+
+def _key(page) -> str:
+    return re.search(r'name="submission_key" value="([^"]+)"', page.get_data(as_text=True))[1]
+
+
+def test_a_double_sent_reply_is_sent_once(client, sign_in_as, patient_user, make_user):
+    """A double click on Send: one message in the thread and one notice to the patient."""
+    thread = _thread(patient_user.patient)
+    nurse = make_user(Role.CLINICAL_STAFF)
+    join_care_team(nurse, patient_user.patient)
+    sign_in_as(Role.CLINICAL_STAFF, nurse)
+    key = _key(client.get(f"/messages/inbox/{thread.id}"))
+    for _ in range(2):
+        answer = client.post_form(
+            f"/messages/inbox/{thread.id}", {"body": "Rest for two days.", "submission_key": key}
+        )
+        assert answer.status_code == 302
+    sign_in_as(Role.PATIENT, patient_user)
+    key = _key(client.get(f"/my/messages/{thread.id}"))
+    for _ in range(2):
+        answer = client.post_form(
+            f"/my/messages/{thread.id}", {"body": "Thank you.", "submission_key": key}
+        )
+        assert answer.status_code == 302
+    db.session.expire_all()
+    bodies = [m.body for m in thread.messages]
+    assert bodies.count("Rest for two days.") == 1 and bodies.count("Thank you.") == 1
+    notices = sa.select(sa.func.count()).select_from(PatientMessage)
+    assert db.session.scalar(notices.where(PatientMessage.kind == MessageKind.REPLY_WAITING)) == 1
 
 
 def test_a_reply_read_before_the_notice_goes_sends_no_notice(

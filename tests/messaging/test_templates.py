@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -87,3 +88,32 @@ def test_settings_pause_switch_and_offsets(client, login, db):
     assert "paused" in client.get("/messages/upcoming").get_data(as_text=True).lower()
     bad = client.post_form("/messages/settings", {**form, "medicine_days": "99"})
     assert bad.status_code == 422
+
+
+def test_settings_saved_from_an_older_page_do_not_undo_a_pause(client, login, db):
+    """One admin pauses sending; another's page, opened before, must not switch it back on."""
+    login(Role.ADMIN)
+    page = client.get("/messages/settings").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="([^"]+)"', page)[1]
+    form = {
+        "quiet_from_hour": "20", "quiet_until_hour": "8", "send_hour": "10",
+        "medicine_days": "7", "fasting_days": "2", "day_before_days": "1", "closing_days": "2",
+        "office_hours": "Weekdays 9 to 5", "emergency_advice": "Call 911 in an emergency.",
+    }  # fmt: skip
+    paused = client.post_form("/messages/settings", {**form, "paused": "y", "seen": seen})
+    assert paused.status_code == 302
+    stale = client.post_form("/messages/settings", {**form, "send_hour": "9", "seen": seen})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved the message settings after you opened it" in html
+    assert "Pause all sending" in html and "<td>yes</td><td>no</td>" in html
+    db.session.expire_all()
+    rules = services.settings()
+    assert rules.paused and rules.send_hour == 10
+    fresh = re.search(r'name="seen" type="hidden" value="([^"]+)"', html)[1]
+    again = client.post_form(
+        "/messages/settings", {**form, "paused": "y", "send_hour": "9", "seen": fresh}
+    )
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert services.settings().send_hour == 9 and services.settings().paused

@@ -276,8 +276,35 @@ def test_a_stale_answer_page_does_not_overwrite_newer_answers(client, login, pat
         f"/my/questionnaires/{nrs.id}",
         {"item_axial": "2", "submit": "Submit answers", "version": opened_at},
     )
-    assert stale.status_code == 409 and "changed by someone else" in stale.get_data(as_text=True)
+    assert stale.status_code == 409
     assert _reload(db, nrs).answer_map() == {"axial": 8}
+    # the page says what is saved now and keeps the patient's own answers to send again
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved this questionnaire after you opened it" in html
+    assert re.search(r"<td>[^<]*</td><td>8[^<]*</td><td>2[^<]*</td>", html)
+    assert re.search(r'<input checked[^>]*name="item_axial"[^>]*value="2"', html)
+    assert f'name="version" type="hidden" value="{_v(db, nrs)}"' in html
+    again = client.post_form(
+        f"/my/questionnaires/{nrs.id}",
+        {"item_axial": "2", "submit": "Submit answers", "version": _v(db, nrs)},
+    )
+    assert again.status_code == 302
+    assert _reload(db, nrs).answer_map() == {"axial": 2}
+
+
+def test_an_answer_page_older_than_the_submission_is_refused(client, login, patient_user, db):
+    (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
+    opened_at = _v(db, nrs)
+    services.save_answers(nrs, {"axial": 8}, by=patient_user, submit=True)
+    db.session.commit()
+    login(Role.PATIENT, patient_user)
+    stale = client.post_form(
+        f"/my/questionnaires/{nrs.id}",
+        {"item_axial": "2", "submit": "Submit answers", "version": opened_at},
+        token_from="/my/questionnaires",
+    )
+    assert stale.status_code == 409 and "changed by someone else" in stale.get_data(as_text=True)
+    assert str(_reload(db, nrs).score) == "8.0"
 
 
 def test_a_questionnaire_cannot_be_answered_before_it_opens(client, login, patient_user, db):

@@ -303,3 +303,13 @@ def test_patient_outcome_table_as_csv(client, login, cohort, provider):
     rows = list(csv.DictReader(io.StringIO(body)))
     six = next(r for r in rows if r["timepoint"] == "6 weeks" and r["score"] == "40")
     assert six["change_from_cycle_baseline"] == "10" and six["clinically_important"] == "yes"
+
+
+def test_a_variant_in_the_registry_address_is_not_a_server_error(client, login, db):
+    """The export links name their own variant; one already in the address (a link copied
+    from an export) must not be passed twice."""
+    login(Role.PROVIDER)
+    page = client.get("/registry?variant=deidentified&therapy=prp")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "variant=deidentified&amp;therapy=prp" in html or "therapy=prp&amp;variant" in html

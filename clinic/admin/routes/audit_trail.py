@@ -211,7 +211,22 @@ def neutralise(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _rows(events: Iterator[AuditEvent]) -> Iterator[str]:
+def _cells(ev: AuditEvent) -> tuple:
+    """One event's CSV cells, read while its session is open."""
+    return (
+        format_clinic_time(ev.occurred_at, "%Y-%m-%d %H:%M:%S"),
+        ev.actor.email if ev.actor else "",
+        ev.actor_role,
+        ev.action,
+        ev.object_type,
+        ev.object_id,
+        ev.patient_id,
+        ev.remote_addr,
+        ev.detail,
+    )
+
+
+def _rows(rows: Iterator[tuple]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -222,20 +237,8 @@ def _rows(events: Iterator[AuditEvent]) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(COLUMNS)
-    for ev in events:
-        yield line(
-            (
-                format_clinic_time(ev.occurred_at, "%Y-%m-%d %H:%M:%S"),
-                ev.actor.email if ev.actor else "",
-                ev.actor_role,
-                ev.action,
-                ev.object_type,
-                ev.object_id,
-                ev.patient_id,
-                ev.remote_addr,
-                ev.detail,
-            )
-        )
+    for cells in rows:
+        yield line(cells)
 
 
 @bp.route("/audit/export.csv")
@@ -244,11 +247,12 @@ def audit_export():
     if query is None:
         abort(400)
     _record_search(form, "audit.exported")
-    # The rows are read in one query before streaming starts (the request's transaction
-    # commits when the view returns), then written out a line at a time.
-    events = db.session.scalars(query.limit(EXPORT_LIMIT)).all()
+    # The rows' cells are read before streaming starts: the request's transaction commits
+    # when the view returns, and its records cannot be read after that (a real server cut the
+    # file off after its header); then they are written out a line at a time.
+    rows = [_cells(ev) for ev in db.session.scalars(query.limit(EXPORT_LIMIT))]
     return Response(
-        stream_with_context(memory.then_give_back(_rows(iter(events)))),
+        stream_with_context(memory.then_give_back(_rows(iter(rows)))),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
     )

@@ -19,6 +19,7 @@ from clinic.auth.models import User
 from clinic.auth.reauth import confirm_identity
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.inputs import query_int
 from clinic.models import audit
 from clinic.models.audit import AuditEvent
 from clinic.submissions import once
@@ -47,7 +48,7 @@ def users():
     query = sa.select(User).order_by(USER_SORTS[sort], User.id)
     if show != "all":
         query = query.where(User.active.is_(show == "active"))
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, page=query_int("page", 1), per_page=50, error_out=False)
     shown = [u.patient_id for u in page.items if u.patient_id]
     audit.record("account.list_viewed", actor=current_user, patients=shown)
     return render_template("admin/users.html", page=page, sort=sort, show=show)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from clinic.errors import Refused, show_beside
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.forms import ClinicForm
 from clinic.journeys import models as m
@@ -51,6 +51,8 @@ class ProtocolForm(ClinicForm):
         description="label | due day after the injection | window opens days before | "
         "closes days after",
     )
+    # The ids of the steps the page showed ("4,5,6"), so a save from an older page is stale.
+    seen = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,9}(,[0-9]{1,9}){0,99}$")])
 
 
 class ToggleForm(ClinicForm):
@@ -145,22 +147,37 @@ def protocol(therapy: str):
     except ValueError:
         abort(404)
     form = ProtocolForm()
+    conflict = None
     if request.method == "GET":
+        current = catalogues.current_protocol(chosen)
         form.steps.data = "\n".join(
             f"{s.label} | {s.due_days} | {s.window_before_days} | {s.window_after_days}"
-            for s in catalogues.current_protocol(chosen)
+            for s in current
         )
+        form.seen.data = _ids(current)
     if form.validate_on_submit():
+        seen = None if form.seen.data is None else [int(i) for i in form.seen.data.split(",") if i]
         try:
             with attempt():
                 steps = catalogues.parse_protocol(form.steps.data)
-                catalogues.replace_protocol(chosen, steps, current_user)
+                catalogues.replace_protocol(chosen, steps, current_user, seen)
         except ValueError as err:
             form.steps.errors.append(str(err))
+        except StaleWrite as err:
+            conflict = err.changes
+            form.seen.data = _ids(catalogues.current_protocol(chosen))
         else:
             flash(f"Follow-up protocol for {chosen.label} saved.", "success")
             return redirect(url_for("journeys_admin.protocol", therapy=chosen.value))
-    status = 422 if request.method == "POST" else 200
+    status = 409 if conflict else 422 if request.method == "POST" else 200
     return render_template(
-        "journeys/admin_protocol.html", form=form, therapy=chosen, therapies=list(Therapy)
+        "journeys/admin_protocol.html",
+        form=form,
+        therapy=chosen,
+        therapies=list(Therapy),
+        conflict=conflict,
     ), status
+
+
+def _ids(steps) -> str:
+    return ",".join(str(step.id) for step in steps)

@@ -40,10 +40,13 @@ def _chart_url(patient_id: int, anchor: str | None = None) -> str:
 def chart(patient_id: int):
     patient = load_patient(patient_id)
     audit.record("chart.viewed", actor=current_user, obj=patient, patient_id=patient.id)
-    chart = chart_for(patient)
-    return render_template(
-        "journeys/chart.html",
-        chart=chart,
+    return render_chart(patient)
+
+
+def render_chart(patient, **forms) -> str:
+    """The chart page; `forms` replaces empty forms with ones as sent (errors beside fields)."""
+    context = dict(
+        chart=chart_for(patient),
         patient=patient,
         access=care_team_access(current_user, patient.id),
         may_open=can_open_journey(current_user),
@@ -57,6 +60,8 @@ def chart(patient_id: int):
         remove_form=sf.RemoveForm(formdata=None),
         earlier_absolutes=banner_once(patient).earlier,
     )
+    context.update(forms)
+    return render_template("journeys/chart.html", **context)
 
 
 def _journey_form() -> f.NewJourneyForm:
@@ -175,6 +180,7 @@ def _back_to_evaluation(journey: m.Journey):
 
 
 @bp.route("/journeys/<int:journey_id>/targets", methods=["POST"])
+@once
 def add_target(journey_id: int):
     journey = load_journey_to_manage(journey_id)
     form = f.TargetForm()

@@ -3,18 +3,22 @@ contraindication) and each cycle's day-of-procedure screen."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from clinic.errors import Refused, show_beside
+from clinic.errors import Conflict, Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import models as m
 from clinic.journeys import safety_forms as sf
 from clinic.journeys.loaders import load_journey, load_patient
+from clinic.journeys.routes.chart import render_chart
 from clinic.journeys.services import screening
 from clinic.models import audit
 from clinic.patients.models import AntithromboticDrug, PatientAllergy, PatientMedicine
+from clinic.submissions import once
 from clinic.timeutil import clinic_tz, to_clinic
 from clinic.transaction import attempt
 
@@ -23,25 +27,23 @@ def _chart(patient_id: int, anchor: str = "safety"):
     return redirect(url_for("journeys.chart", patient_id=patient_id, _anchor=anchor))
 
 
-def _refused(patient_id: int, err: Refused):
-    flash(f"Not saved: {err}", "danger")
-    return _chart(patient_id)
-
-
 @bp.route("/patients/<int:patient_id>/allergies", methods=["POST"])
+@once
 def add_allergy(patient_id: int):
     patient = load_patient(patient_id)
     form = sf.AllergyForm()
-    if not form.validate_on_submit():
-        flash("Name the substance and describe the reaction.", "danger")
-        return _chart(patient.id)
-    try:
-        with attempt():
-            screening.add_allergy(patient, form.substance.data, form.reaction.data, current_user)
-    except Refused as err:
-        return _refused(patient.id, err)
-    flash("Allergy recorded.", "success")
-    return _chart(patient.id)
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                screening.add_allergy(
+                    patient, form.substance.data, form.reaction.data, current_user
+                )
+        except Refused as err:
+            show_beside(form, err, "substance")
+        else:
+            flash("Allergy recorded.", "success")
+            return _chart(patient.id)
+    return render_chart(patient, allergy_form=form), 422
 
 
 @bp.route("/patients/<int:patient_id>/allergies/<int:allergy_id>/remove", methods=["POST"])
@@ -57,26 +59,27 @@ def remove_allergy(patient_id: int, allergy_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/medicines", methods=["POST"])
+@once
 def add_medicine(patient_id: int):
     patient = load_patient(patient_id)
     form = sf.MedicineForm()
-    if not form.validate_on_submit():
-        flash("Check the medicine and the time of the last dose.", "danger")
-        return _chart(patient.id)
-    last = form.last_dose_at.data
-    try:
-        with attempt():
-            screening.add_medicine(
-                patient,
-                AntithromboticDrug(form.drug.data),
-                form.name.data,
-                last.replace(tzinfo=clinic_tz()) if last else None,
-                current_user,
-            )
-    except Refused as err:
-        return _refused(patient.id, err)
-    flash("Medicine recorded.", "success")
-    return _chart(patient.id)
+    if form.validate_on_submit():
+        last = form.last_dose_at.data
+        try:
+            with attempt():
+                screening.add_medicine(
+                    patient,
+                    AntithromboticDrug(form.drug.data),
+                    form.name.data,
+                    last.replace(tzinfo=clinic_tz()) if last else None,
+                    current_user,
+                )
+        except Refused as err:
+            show_beside(form, err, "last_dose_at")
+        else:
+            flash("Medicine recorded.", "success")
+            return _chart(patient.id)
+    return render_chart(patient, medicine_form=form), 422
 
 
 @bp.route("/patients/<int:patient_id>/medicines/<int:medicine_id>/stop", methods=["POST"])
@@ -102,7 +105,8 @@ def review_contraindications(journey_id: int):
         with attempt():
             screening.review_absolutes(journey, form.note.data, current_user)
     except Refused as err:
-        return _refused(journey.patient_id, err)
+        flash(f"Not saved: {err}", "danger")
+        return _chart(journey.patient_id)
     flash("Review recorded.", "success")
     return _chart(journey.patient_id)
 
@@ -118,6 +122,7 @@ def _load_cycle(journey_id: int, cycle_id: int) -> m.Cycle:
 def _fill(form: sf.ScreenForm, screen: m.DayOfScreen | None) -> None:
     if screen is None:
         return
+    form.version.data = str(screen.version)
     for name in screening.SCREEN_FIELDS:
         value = getattr(screen, name)
         if name == "consent_signed_at" and value is not None:
@@ -141,6 +146,7 @@ def day_of_screen(journey_id: int, cycle_id: int):
     screen = screening.screen_of(cycle)
     submitted = request.method == "POST"
     form = sf.ScreenForm() if submitted else sf.ScreenForm(formdata=None)
+    conflict = None
     if not submitted:
         _fill(form, screen)
         audit.record(
@@ -150,11 +156,16 @@ def day_of_screen(journey_id: int, cycle_id: int):
             patient_id=cycle.journey.patient_id,
         )
     elif form.validate_on_submit():
+        seen = int(form.version.data) if (form.version.data or "").strip() else None
         try:
             with attempt():
                 screen = screening.record_screen(
-                    cycle, _values(form), current_user, form.override_reason.data
+                    cycle, _values(form), current_user, form.override_reason.data, seen
                 )
+        except (StaleWrite, Conflict):  # a Conflict: a first screen saved at the same moment
+            screen = screening.screen_of(cycle)
+            conflict = _screen_changes(form, screen)
+            form.version.data = str(screen.version) if screen else ""
         except Refused as err:
             show_beside(form, err)
         else:
@@ -170,7 +181,31 @@ def day_of_screen(journey_id: int, cycle_id: int):
         patient=cycle.journey.patient,
         screen=screen,
         risk=screening.procedure_risk(cycle.journey),
-    ), (422 if submitted else 200)
+        conflict=conflict,
+    ), (409 if conflict is not None else 422 if submitted else 200)
+
+
+def _screen_changes(form: sf.ScreenForm, screen: m.DayOfScreen | None) -> list:
+    """(field, saved now, your entry) for each answer the newer screen gives differently."""
+    names = (*screening.SCREEN_FIELDS, "override_reason")
+    saved = sf.ScreenForm(formdata=None)
+    _fill(saved, screen)
+    rows = [("Outcome", screen.outcome.label if screen else "no screen", "")]
+    for name in names:
+        before, mine = getattr(saved, name), getattr(form, name)
+        if _shown(before) != _shown(mine):
+            rows.append((mine.label.text, _shown(before), _shown(mine)))
+    return rows
+
+
+def _shown(field) -> str:
+    if field.type == "BooleanField":
+        return "yes" if field.data else "no"
+    if field.type == "SelectField":
+        return dict(field.choices).get(field.data, "—")
+    if isinstance(field.data, Decimal):
+        return format(field.data.normalize(), "f")  # 150.00 saved is the 150 typed
+    return "—" if field.data in (None, "") else str(field.data)
 
 
 @bp.route("/journeys/<int:journey_id>/consent")

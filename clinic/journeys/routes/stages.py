@@ -199,9 +199,17 @@ def checklist(journey_id: int, stage_id: int):
     form.item_ids.choices = [(i.id, i.text) for i in items]
     if not form.validate_on_submit():
         abort(400)
+    ticked = set(form.item_ids.data or [])
+    shown = None if form.shown.data is None else {int(i) for i in form.shown.data.split(",") if i}
     try:
         with attempt():
-            checklists.set_ticks(stage, set(form.item_ids.data or []), current_user)
+            checklists.set_ticks(stage, ticked, current_user, shown=shown)
+    except StaleWrite as err:
+        db.session.refresh(stage)
+        context = stage_context(
+            stage, form=build_form(stage, False), conflict=err.changes, checklist_entry=ticked
+        )
+        return render_template(TEMPLATE, **context), 409
     except Refused as err:
         return _refused_page(stage, f"Checklist not saved: {err}")
     flash("Checklist saved.", "success")
@@ -265,6 +273,7 @@ def time_out(journey_id: int, stage_id: int):
 
 
 @bp.route("/journeys/<int:journey_id>/stages/<int:stage_id>/sites", methods=["POST"])
+@once
 def add_site(journey_id: int, stage_id: int):
     stage = load_stage(journey_id, stage_id)
     form = f.SiteForm()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
-from clinic.errors import Refused
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import Therapy
@@ -70,9 +70,30 @@ def parse_protocol(text: str) -> list[tuple[str, int, int, int]]:
     return steps
 
 
-def replace_protocol(therapy: Therapy, steps: list[tuple[str, int, int, int]], by: User) -> None:
-    """New steps for this therapy; old ones are retired (follow-ups already made keep them)."""
+def replace_protocol(
+    therapy: Therapy,
+    steps: list[tuple[str, int, int, int]],
+    by: User,
+    seen: list[int] | None = None,
+) -> None:
+    """New steps for this therapy; old ones are retired (follow-ups already made keep them).
+
+    `seen` is the ids of the steps the editor's page showed: when another save replaced them
+    since, this one is stale (StaleWrite, with the protocol saved now) and changes nothing.
+    """
     _require_admin(by)
+    # Locked, so two saves from the same page meet here on PostgreSQL (the later one sees the
+    # rows the earlier one retired, and none of its own).
+    current = db.session.scalars(
+        sa.select(m.FollowUpProtocolStep)
+        .where(m.FollowUpProtocolStep.therapy == therapy, m.FollowUpProtocolStep.active)
+        .order_by(m.FollowUpProtocolStep.position)
+        .with_for_update()
+    ).all()
+    if seen is not None and seen != [step.id for step in current]:
+        saved = "; ".join(f"{s.label} (day {s.due_days})" for s in current) or "none"
+        yours = "; ".join(f"{label} (day {due})" for label, due, _, _ in steps)
+        raise StaleWrite(changes=[("Follow-ups", saved, yours)])
     db.session.execute(
         sa.update(m.FollowUpProtocolStep)
         .where(m.FollowUpProtocolStep.therapy == therapy)

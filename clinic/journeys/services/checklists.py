@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
-from clinic.errors import Refused
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import StageKind, StageStatus, Therapy
 from clinic.models import audit
+from clinic.models.base import utcnow
 from clinic.policy import can_manage_catalogues, stage_work_refusal
 
 
@@ -32,8 +33,18 @@ def current_template(kind: StageKind, therapy: Therapy) -> m.ChecklistTemplate |
     return None
 
 
-def set_ticks(stage: m.Stage, item_ids: set[int], by: User, how: str | None = None) -> None:
-    """Tick the given items and untick the rest; a kept tick keeps its who and when."""
+def set_ticks(
+    stage: m.Stage,
+    item_ids: set[int],
+    by: User,
+    how: str | None = None,
+    shown: set[int] | None = None,
+) -> None:
+    """Tick the given items and untick the rest; a kept tick keeps its who and when.
+
+    `shown` is what the user's page showed ticked: when someone changed the ticks since, the
+    save is stale (StaleWrite, listing the items that differ) instead of undoing their ticks.
+    """
     refusal = stage_work_refusal(by, stage)
     if refusal:
         raise Refused(refusal)
@@ -49,6 +60,10 @@ def set_ticks(stage: m.Stage, item_ids: set[int], by: User, how: str | None = No
             sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == stage.id)
         )
     }
+    if shown is not None and shown != existing.keys():
+        raise StaleWrite(changes=_tick_changes(template, set(existing), shown, item_ids))
+    # A save is a change of the stage: two saves at the same moment meet at its version.
+    stage.updated_at = utcnow()
     for item_id in item_ids - existing.keys():
         db.session.add(m.ChecklistTick(stage_id=stage.id, item_id=item_id, ticked_by_id=by.id))
     for item_id in existing.keys() - item_ids:
@@ -61,6 +76,19 @@ def set_ticks(stage: m.Stage, item_ids: set[int], by: User, how: str | None = No
         patient_id=stage.journey.patient_id,
         detail=f"{len(item_ids)} of {len(valid)} ticked" + (f"; {how}" if how else ""),
     )
+
+
+def _tick_changes(template, saved: set[int], shown: set[int], mine: set[int]) -> list:
+    """(item, saved now, your entry) for each item someone else ticked or unticked."""
+
+    def state(ticked: bool) -> str:
+        return "ticked" if ticked else "not ticked"
+
+    return [
+        (item.text, state(item.id in saved), state(item.id in mine))
+        for item in (template.items if template else [])
+        if (item.id in saved) != (item.id in shown)
+    ]
 
 
 def confirm_read_aloud(stage: m.Stage, template_id: int | None, by: User) -> None:

@@ -197,6 +197,8 @@ def _require_open_journey(journey: m.Journey, by: User) -> None:
 def add_target(journey: m.Journey, level: str, side: str, structure: str, by: User) -> None:
     _require_open_journey(journey, by)
     _check_target(level, side, structure)
+    if any((t.level, t.side, t.structure) == (level, side, structure) for t in journey.targets):
+        raise Refused("That target site is already in the plan.", "targets")
     journey.targets.append(m.TargetSite(level=level, side=side, structure=structure))
     db.session.flush()
     audit.record(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from clinic.auth.models import Role, User
-from clinic.errors import Refused
+from clinic.errors import Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.catalog import ContraindicationKind
@@ -498,11 +498,27 @@ def screen_of(cycle: m.Cycle | None) -> m.DayOfScreen | None:
     return db.session.scalar(sa.select(m.DayOfScreen).where(m.DayOfScreen.cycle_id == cycle.id))
 
 
+# `record_screen(seen_version=…)` when the caller does not say which screen it saw.
+UNSEEN = -1
+
+
 def record_screen(
-    cycle: m.Cycle, values: dict, by: User, override_reason: str | None = None
+    cycle: m.Cycle,
+    values: dict,
+    by: User,
+    override_reason: str | None = None,
+    seen_version: int | None = UNSEEN,
 ) -> m.DayOfScreen:
-    """Save the cycle's day-of screen; its outcome says whether collection may start."""
+    """Save the cycle's day-of screen; its outcome says whether collection may start.
+
+    `seen_version` is the version of the screen the user's page showed (None: no screen yet).
+    A screen saved since (a stop found by a colleague, a provider's override) makes this save
+    stale (StaleWrite) instead of being overwritten by answers given without it.
+    """
     _clinical(by)
+    saved = screen_of(cycle)
+    if seen_version != UNSEEN and (saved.version if saved else None) != seen_version:
+        raise StaleWrite("Someone else saved this screen after you opened it.")
     if (values.get("consent_signed_at") is None) != (not values.get("consent_form_version")):
         raise Refused(
             "Record both the consent form version and when it was signed.",
@@ -521,7 +537,7 @@ def record_screen(
         outcome = ScreenOutcome.OVERRIDDEN
     else:
         outcome = ScreenOutcome.NEEDS_OVERRIDE
-    screen = screen_of(cycle) or m.DayOfScreen(cycle_id=cycle.id)
+    screen = saved or m.DayOfScreen(cycle_id=cycle.id)
     for name in SCREEN_FIELDS:
         setattr(screen, name, values.get(name))
     screen.pregnancy = values.get("pregnancy") or "not_applicable"

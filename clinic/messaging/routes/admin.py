@@ -119,17 +119,21 @@ def new_template():
 def settings():
     row = services.settings()
     form = SettingsForm(obj=row)
+    conflict = None
+    if request.method == "GET":
+        form.seen.data = services.settings_stamp(row)
     if form.validate_on_submit():
-        values = {
-            name: getattr(form, name).data
-            for name in (
-                "paused", "quiet_from_hour", "quiet_until_hour", "send_hour", "medicine_days",
-                "fasting_days", "day_before_days", "closing_days", "office_hours",
-                "emergency_advice",
-            )
-        }  # fmt: skip
-        with attempt():
-            services.update_settings(current_user, **values)
+        values = {name: getattr(form, name).data for name in SETTINGS}
+        try:
+            with attempt():
+                services.update_settings(current_user, form.seen.data or None, **values)
+        except StaleWrite:
+            db.session.refresh(row)
+            conflict = _settings_changes(form, row, values)
+            form.seen.data = services.settings_stamp(row)
+            return render_template(
+                "messaging/settings.html", form=form, row=row, conflict=conflict
+            ), 409
         flash(
             "Saved. Sending is paused: nothing goes out until you switch it back on."
             if row.paused
@@ -137,9 +141,31 @@ def settings():
             "warning" if row.paused else "success",
         )
         return redirect(url_for("messaging.settings"))
-    return render_template("messaging/settings.html", form=form, row=row), (
+    return render_template("messaging/settings.html", form=form, row=row, conflict=None), (
         422 if form.is_submitted() else 200
     )
+
+
+SETTINGS = (
+    "paused", "quiet_from_hour", "quiet_until_hour", "send_hour", "medicine_days",
+    "fasting_days", "day_before_days", "closing_days", "office_hours", "emergency_advice",
+)  # fmt: skip
+
+
+def _settings_changes(form: SettingsForm, row, values: dict) -> list[tuple[str, str, str]]:
+    """(setting, saved now, your entry) for each setting the other save left different."""
+
+    def shown(name: str, value) -> str:
+        field = getattr(form, name)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return dict(field.choices).get(value, str(value)) if hasattr(field, "choices") else value
+
+    return [
+        (getattr(form, name).label.text, shown(name, getattr(row, name)), shown(name, values[name]))
+        for name in SETTINGS
+        if getattr(row, name) != values[name]
+    ]
 
 
 @bp.route("/messages/sms-outbox")

@@ -48,6 +48,7 @@ def my_messages():
 
 @bp.route("/my/messages/<int:thread_id>", methods=["GET", "POST"])
 @require_roles(Role.PATIENT)
+@once
 def my_thread(thread_id: int):
     thread = db.session.get(Thread, thread_id)
     if thread is None or thread.patient_id != current_user.patient_id:

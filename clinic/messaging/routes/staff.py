@@ -20,6 +20,7 @@ from clinic.messaging.models import PatientMessage, PatientReply, SendStatus, Th
 from clinic.models import audit
 from clinic.patients.models import Patient
 from clinic.policy import ensure, require_roles
+from clinic.submissions import once
 from clinic.timeutil import clinic_day_bounds, clinic_today
 from clinic.transaction import attempt
 
@@ -166,6 +167,7 @@ def team_inbox():
 
 @bp.route("/messages/inbox/<int:thread_id>", methods=["GET", "POST"])
 @require_roles(*INBOX_ROLES)
+@once
 def team_thread(thread_id: int):
     thread = _thread_or_403(thread_id)
     form = ReplyForm()

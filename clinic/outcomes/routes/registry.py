@@ -149,11 +149,14 @@ def registry():
     filters = filters_from_request()
     result = figures(filters)
     audit.record("registry.viewed", actor=current_user, detail=filters.describe() or "all")
+    # the filters the export links carry on; each link names its own variant
+    args = request.args.copy()
+    args.poplist("variant")
     return render_template(
         "outcomes/registry.html",
         result=result,
         chart=chart(result),
-        args=request.args,
+        args=args,
         **_options(),
     )
 
