@@ -234,6 +234,21 @@ def test_an_absolute_contraindication_is_carried_to_the_next_journey_until_revie
     login(Role.PROVIDER, provider)
     html = _chart(client, patient)
     assert "Absolute contraindication (not yet reviewed)" in html
+    # an empty review, and one too long: the chart again, the reason beside this journey's
+    # box and what was written kept; nothing recorded
+    url = f"/clinical/journeys/{first.id}/contraindication-review"
+    for note, reason in (("   ", "Write what you reviewed"), ("Biopsy: " + "b" * 600, "500")):
+        response = client.post_form(
+            url, {"note": note}, token_from=f"/clinical/patients/{patient.id}/chart"
+        )
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        box = page[page.index(f'id="review-{first.id}"') :]
+        assert 'aria-invalid="true"' in box[: box.index(">")]
+        assert reason in box[: box.index("</div>")]
+        if note.strip():
+            assert note in box  # kept as written
+    assert "Absolute contraindication (not yet reviewed)" in _chart(client, patient)
     response = client.post_form(
         f"/clinical/journeys/{first.id}/contraindication-review",
         {"note": "Oncology: lesion benign on biopsy, cleared to treat"},

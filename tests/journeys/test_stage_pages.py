@@ -352,6 +352,31 @@ def test_a_target_is_added_once_even_when_sent_twice(client, login, journey, pro
     assert [t.display for t in journey.targets] == ["L4-L5 midline disc", "L5-S1 bilateral facet"]
 
 
+def test_a_refused_target_or_diagnosis_comes_back_beside_its_field(
+    client, login, journey, provider, db
+):
+    """The evaluation page again (422) with the choices kept and the reason beside the field,
+    not a redirect with a message at the top."""
+    login(Role.PROVIDER, provider)
+    stage_url = url(journey.evaluation)
+    target = {"level": "L4-L5", "side": "midline", "structure": "disc"}  # already planned
+    response = client.post_form(
+        f"/clinical/journeys/{journey.id}/targets", target, token_from=stage_url
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in re.search(r'<select[^>]*id="structure"[^>]*>', page)[0]
+    assert "already in the plan" in page[page.index('id="structure-error"') :][:200]
+    assert re.search(r'<option selected value="L4-L5">|<option value="L4-L5" selected>', page)
+    response = client.post_form(
+        f"/clinical/journeys/{journey.id}/conditions", {}, token_from=stage_url
+    )
+    assert response.status_code == 422
+    assert 'id="condition_ids-error"' in response.get_data(as_text=True)
+    db.session.refresh(journey)
+    assert [t.display for t in journey.targets] == ["L4-L5 midline disc"]
+
+
 def test_contraindications_are_ticked_as_checkboxes(client, login, journey, provider, db):
     smoking = db.session.scalar(
         sa.select(m.Contraindication).where(m.Contraindication.code == "smoking")

@@ -18,6 +18,7 @@ from clinic.journeys import forms as f
 from clinic.journeys import models as m
 from clinic.journeys import safety_forms as sf
 from clinic.journeys.banner import banner_once
+from clinic.journeys.context import stage_context
 from clinic.journeys.loaders import (
     load_journey_to_manage,
     load_patient,
@@ -25,6 +26,7 @@ from clinic.journeys.loaders import (
 )
 from clinic.journeys.services import journeys as journey_services
 from clinic.journeys.services.queries import active_providers, chart_for
+from clinic.journeys.stageform import build_form
 from clinic.journeys.states import JourneyStatus, Therapy
 from clinic.models import audit
 from clinic.policy import can_change_team, can_open_journey, care_team_access, ensure
@@ -57,6 +59,7 @@ def render_chart(patient, **forms) -> str:
         allergy_form=sf.AllergyForm(formdata=None),
         medicine_form=sf.MedicineForm(formdata=None),
         review_form=sf.ReviewForm(formdata=None),
+        review_journey_id=None,  # the earlier journey whose review was sent and refused
         remove_form=sf.RemoveForm(formdata=None),
         earlier_absolutes=banner_once(patient).earlier,
     )
@@ -179,24 +182,36 @@ def _back_to_evaluation(journey: m.Journey):
     )
 
 
+def _evaluation_again(journey: m.Journey, **forms):
+    """The evaluation page again with `forms` as sent: the user's choices kept and the reasons
+    beside their fields (422); the journey's plan on the chart if it has no evaluation."""
+    evaluation = journey.evaluation
+    if evaluation is None:
+        for form in forms.values():
+            for errors in form.errors.values():
+                flash(f"Not done: {' '.join(errors)}", "danger")
+        return _back_to_evaluation(journey)
+    context = stage_context(evaluation, form=build_form(evaluation, False), **forms)
+    return render_template("journeys/stage.html", **context), 422
+
+
 @bp.route("/journeys/<int:journey_id>/targets", methods=["POST"])
 @once
 def add_target(journey_id: int):
     journey = load_journey_to_manage(journey_id)
     form = f.TargetForm()
-    if not form.validate_on_submit():
-        flash("Choose a level, side and structure.", "danger")
-        return _back_to_evaluation(journey)
-    try:
-        with attempt():
-            journey_services.add_target(
-                journey, form.level.data, form.side.data, form.structure.data, current_user
-            )
-    except Refused as err:
-        flash(f"Not done: {err}", "danger")
-    else:
-        flash("Target site added.", "success")
-    return _back_to_evaluation(journey)
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                journey_services.add_target(
+                    journey, form.level.data, form.side.data, form.structure.data, current_user
+                )
+        except Refused as err:
+            show_beside(form, err, "structure")
+        else:
+            flash("Target site added.", "success")
+            return _back_to_evaluation(journey)
+    return _evaluation_again(journey, target_form=form)
 
 
 @bp.route("/journeys/<int:journey_id>/conditions", methods=["POST"])
@@ -204,14 +219,13 @@ def set_conditions(journey_id: int):
     journey = load_journey_to_manage(journey_id)
     form = f.ConditionsForm()
     form.condition_ids.choices = _condition_choices()
-    if not form.validate_on_submit():
-        flash("Choose at least one diagnosis.", "danger")
-        return _back_to_evaluation(journey)
-    try:
-        with attempt():
-            journey_services.set_conditions(journey, form.condition_ids.data, current_user)
-    except Refused as err:
-        flash(f"Not done: {err}", "danger")
-    else:
-        flash("Diagnoses saved.", "success")
-    return _back_to_evaluation(journey)
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                journey_services.set_conditions(journey, form.condition_ids.data, current_user)
+        except Refused as err:
+            show_beside(form, err, "condition_ids")
+        else:
+            flash("Diagnoses saved.", "success")
+            return _back_to_evaluation(journey)
+    return _evaluation_again(journey, conditions_form=form)

@@ -98,17 +98,17 @@ def stop_medicine(patient_id: int, medicine_id: int):
 def review_contraindications(journey_id: int):
     journey = load_journey(journey_id)
     form = sf.ReviewForm()
-    if not form.validate_on_submit():
-        flash("Write what you reviewed.", "danger")
-        return _chart(journey.patient_id)
-    try:
-        with attempt():
-            screening.review_absolutes(journey, form.note.data, current_user)
-    except Refused as err:
-        flash(f"Not saved: {err}", "danger")
-        return _chart(journey.patient_id)
-    flash("Review recorded.", "success")
-    return _chart(journey.patient_id)
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                screening.review_absolutes(journey, form.note.data, current_user)
+        except Refused as err:
+            show_beside(form, err, "note")
+        else:
+            flash("Review recorded.", "success")
+            return _chart(journey.patient_id)
+    # the chart again, the note as written and the reason beside this journey's review box
+    return render_chart(journey.patient, review_form=form, review_journey_id=journey.id), 422
 
 
 def _load_cycle(journey_id: int, cycle_id: int) -> m.Cycle:

@@ -198,7 +198,7 @@ def add_target(journey: m.Journey, level: str, side: str, structure: str, by: Us
     _require_open_journey(journey, by)
     _check_target(level, side, structure)
     if any((t.level, t.side, t.structure) == (level, side, structure) for t in journey.targets):
-        raise Refused("That target site is already in the plan.", "targets")
+        raise Refused("That target site is already in the plan.", "structure")
     journey.targets.append(m.TargetSite(level=level, side=side, structure=structure))
     db.session.flush()
     audit.record(
