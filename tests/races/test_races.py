@@ -238,7 +238,9 @@ def test_questionnaire_drafts_saved_at_once_or_from_a_stale_tab_never_overwrite(
     stale_tab = nurse.request(
         "POST", path, {"csrf_token": nurse.token(path), **forms[0], "item_axial": "10"}
     )
-    assert stale_tab[0] == 409 and "changed by someone else" in stale_tab[1]
+    # the form again, the answers saved now beside the ones this tab sent (kept to send again)
+    assert stale_tab[0] == 409
+    assert "Someone else saved this questionnaire after you opened it" in stale_tab[1]
     with app.app_context():
         saved = db.session.get(QuestionnaireResponse, response_id)
         assert saved.version == int(version) + 1
