@@ -121,7 +121,10 @@ def test_calendars_and_booking_from_an_empty_slot(page):
     page.wait_for_load_state()
     assert "/schedule/feed/" in page.get_by_label("Subscription link").input_value()
     _check(page, "calendar-feed")
-    next_monday = datetime.now(UTC).date() + timedelta(days=14)
+    # a Monday two to three weeks out: the demo clinic is closed at weekends, so
+    # "two weeks from today" has no free slot when today is a Saturday or Sunday
+    two_weeks = datetime.now(UTC).date() + timedelta(days=14)
+    next_monday = two_weeks + timedelta(days=-two_weeks.weekday() % 7)
     page.goto(page.base_url + f"/schedule/day?date={next_monday.isoformat()}")
     page.locator("a.calendar-book").first.click()
     page.wait_for_load_state()
