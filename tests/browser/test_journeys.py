@@ -106,3 +106,33 @@ def test_admin_catalogue_pages(page):
         page.goto(page.base_url + path)
         assert _axe_violations(page) == [], path
         screenshot(page, f"journeys-admin-{name}")
+
+
+def test_a_refused_form_in_a_fold_opens_it_and_puts_the_cursor_on_the_field(browser, live_server):
+    """A duplicate target comes back inside "Add a target site": the fold is open and the
+    cursor is on the field whose reason is shown beside it."""
+    # Its own context: the refusal is an HTTP 422, which Chromium logs as a console error.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.base_url = live_server.url
+    sign_in(page, *PROVIDER)
+    page.get_by_label("Find a patient").fill("Adeyemi")
+    page.get_by_role("button", name="Find patient").click()
+    page.get_by_role("link", name="Adeyemi, Amara").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Evaluation").first.click()
+    page.wait_for_load_state()
+    planned = page.locator("#plan p", has_text="Targets:").inner_text()
+    level, side, structure = planned.split(":", 1)[1].split(";")[0].split()
+    page.locator("#plan summary", has_text="Add a target site").click()
+    form = page.locator("#target-form")
+    form.get_by_label("Level").select_option(level)
+    form.get_by_label("Side").select_option(side)
+    form.get_by_label("Structure").select_option(structure)
+    form.get_by_role("button", name="Add target").click()
+    page.wait_for_load_state()
+    error = page.locator("#structure-error")
+    assert error.is_visible() and "already in the plan" in error.inner_text()
+    assert page.evaluate("document.activeElement.id") == "structure"
+    assert _axe_violations(page) == []
+    context.close()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
+from bench.load import form_fields
 from clinic.auth.models import Role
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
@@ -442,3 +444,87 @@ def test_a_checklist_saved_from_an_older_page_is_a_conflict_not_an_untick(
         sa.select(m.ChecklistTick.item_id).where(m.ChecklistTick.stage_id == collection.id)
     ).all()
     assert sorted(ticked) == sorted([first.id, second.id])
+
+
+def _chart_form(client, journey, action: str) -> MultiDict:
+    """The fields of the chart's form posting to `action`, as a browser sends them."""
+    page = client.get(f"/clinical/patients/{journey.patient_id}/chart").get_data(as_text=True)
+    assert f'action="{action}"' in page, action
+    return MultiDict(form_fields(page, action))
+
+
+def test_a_journey_is_ended_from_the_chart_as_the_page_sends_it(
+    client, login, journey, provider, db
+):
+    """The chart's "End this journey" form: refused without a reason (422, the form open, the
+    reason beside its field), then done with one; it sends what the page renders, no more."""
+    login(Role.PROVIDER, provider)
+    action = f"/clinical/journeys/{journey.id}/end/cancel"
+    fields = _chart_form(client, journey, action)
+    response = client.post(action, data=fields)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    box = re.search(rf'<input[^>]*id="reason-{journey.id}"[^>]*>', page)[0]
+    assert 'aria-invalid="true"' in box
+    assert "Give the reason." in page[page.index(f'id="reason-{journey.id}-error"') :][:100]
+    assert re.search(r'<details class="mt-2" open>\s*<summary>End this journey', page)
+    db.session.refresh(journey)
+    assert journey.status.value == "evaluating"
+    fields["reason"] = "Moved abroad"
+    response = client.post(action, data=fields)
+    assert response.status_code == 302
+    db.session.refresh(journey)
+    assert journey.status.value == "cancelled" and journey.status_reason == "Moved abroad"
+
+
+def test_a_repeat_treatment_is_started_from_the_chart_as_the_page_sends_it(
+    client, login, journey, provider, staff, staff2, db
+):
+    walk.evaluate(journey, provider)
+    walk.collect(journey, staff)
+    walk.process(journey, staff, staff2)
+    walk.inject(journey, provider)
+    walk.recover(journey, staff)
+    login(Role.PROVIDER, provider)
+    action = f"/clinical/journeys/{journey.id}/repeat"
+    response = client.post(action, data=_chart_form(client, journey, action))
+    assert response.status_code == 302
+    db.session.refresh(journey)
+    assert journey.status.value == "in_treatment" and len(journey.cycles) == 2
+
+
+def test_a_stage_cancelled_without_a_reason_keeps_the_form_open_with_the_reason_beside_it(
+    client, login, journey, provider, db
+):
+    login(Role.PROVIDER, provider)
+    stage = journey.evaluation
+    action = url(stage, "/cancel")
+    page = client.get(url(stage)).get_data(as_text=True)
+    fields = MultiDict(form_fields(page, action))
+    fields["reason"] = "   "
+    response = client.post(action, data=fields)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'<details class="mt-3" open>\s*<summary>Cancel this stage', page)
+    assert 'aria-invalid="true"' in re.search(r'<input[^>]*id="reason"[^>]*>', page)[0]
+    assert "Give the reason." in page[page.index('id="reason-error"') :][:100]
+    db.session.refresh(stage)
+    assert stage.status is not StageStatus.CANCELLED
+
+
+def test_a_refused_target_comes_back_with_its_fold_open(client, login, journey, provider):
+    """A refused target or diagnosis list is shown inside its fold, opened: a closed one hid
+    the reason and the page looked as if nothing had happened."""
+    login(Role.PROVIDER, provider)
+    stage_url = url(journey.evaluation)
+    target = {"level": "L4-L5", "side": "midline", "structure": "disc"}  # already planned
+    page = client.post_form(
+        f"/clinical/journeys/{journey.id}/targets", target, token_from=stage_url
+    ).get_data(as_text=True)
+    assert "<details open><summary>Add a target site" in page
+    assert '<details class="mb-2"><summary>Change the diagnoses' in page
+    page = client.post_form(
+        f"/clinical/journeys/{journey.id}/conditions", {}, token_from=stage_url
+    ).get_data(as_text=True)
+    assert '<details class="mb-2" open><summary>Change the diagnoses' in page
+    assert "<details><summary>Add a target site" in page

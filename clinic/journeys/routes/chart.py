@@ -13,6 +13,7 @@ from flask_login import current_user
 from clinic.auth.models import User
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db
+from clinic.forms import ClinicForm
 from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
@@ -52,14 +53,15 @@ def render_chart(patient, **forms) -> str:
         patient=patient,
         access=care_team_access(current_user, patient.id),
         may_open=can_open_journey(current_user),
-        action_form=f.ActionForm(formdata=None),
-        reason_form=f.ReasonForm(formdata=None),
+        action_form=ClinicForm(formdata=None),
+        end_form=f.EndJourneyForm(formdata=None),
         JourneyStatus=JourneyStatus,
         can_change_team=can_change_team,
         allergy_form=sf.AllergyForm(formdata=None),
         medicine_form=sf.MedicineForm(formdata=None),
         review_form=sf.ReviewForm(formdata=None),
         review_journey_id=None,  # the earlier journey whose review was sent and refused
+        end_journey_id=None,  # the journey whose ending was sent and refused
         remove_form=sf.RemoveForm(formdata=None),
         earlier_absolutes=banner_once(patient).earlier,
     )
@@ -110,7 +112,7 @@ def new_journey(patient_id: int):
 @bp.route("/journeys/<int:journey_id>/repeat", methods=["POST"])
 def repeat_cycle(journey_id: int):
     journey = load_journey_to_manage(journey_id)
-    if not f.ActionForm().validate_on_submit():
+    if not ClinicForm().validate_on_submit():  # one button: the CSRF token only
         abort(400)
     try:
         with attempt():
@@ -128,18 +130,20 @@ def end_journey(journey_id: int, outcome: str):
     targets = {"complete": JourneyStatus.COMPLETED, "cancel": JourneyStatus.CANCELLED}
     if outcome not in targets:
         abort(404)
-    form = f.ReasonForm()
-    if not form.validate_on_submit():
-        flash("Give the reason for ending the journey.", "danger")
-        return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
-    try:
-        with attempt():
-            journey_services.end_journey(journey, targets[outcome], form.reason.data, current_user)
-    except Refused as err:
-        flash(f"Not done: {err}", "danger")
-    else:
-        flash(f"Journey {targets[outcome].label.lower()}.", "success")
-    return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+    form = f.EndJourneyForm()
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                journey_services.end_journey(
+                    journey, targets[outcome], form.reason.data, current_user
+                )
+        except Refused as err:
+            show_beside(form, err, "reason")
+        else:
+            flash(f"Journey {targets[outcome].label.lower()}.", "success")
+            return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+    # the chart again: this journey's form open, the reason as written, what is wrong beside it
+    return render_chart(journey.patient, end_form=form, end_journey_id=journey.id), 422
 
 
 def label_qr(code: str) -> str:

@@ -164,10 +164,11 @@ def stage_action(journey_id: int, stage_id: int, action: str):
         abort(404)
     if action in ("sign", "void"):
         ensure_no_refusal(sign_refusal(current_user, stage))
-    form = f.ReasonForm() if action in ("cancel", "void") else f.ActionForm()
+    ending = action in ("cancel", "void")
+    form = f.ReasonForm() if ending else f.ActionForm()
     if not form.validate_on_submit():
-        if action in ("cancel", "void") and form.reason.errors:
-            return _refused_page(stage, "Give the reason for cancelling or voiding the stage.")
+        if ending and form.reason.errors:
+            return _ending_again(stage, form)
         abort(400)
     try:
         with attempt():
@@ -180,9 +181,19 @@ def stage_action(journey_id: int, stage_id: int, action: str):
     except StaleWrite:
         return _conflict(stage, None)
     except Refused as err:
+        if ending:
+            show_beside(form, err, "reason")
+            return _ending_again(stage, form)
         return _refused_page(stage, f"Not done: {err}")
     flash(MESSAGES[action], "success")
     return redirect(_url(stage, "actions"))
+
+
+def _ending_again(stage, form):
+    """422: the stage page again with the cancel or void form open, the reason as written and
+    what is wrong with it beside the field."""
+    context = stage_context(stage, form=build_form(stage, False), reason_form=form)
+    return render_template(TEMPLATE, **context), 422
 
 
 def _refused_page(stage, message: str):
