@@ -90,6 +90,15 @@ def test_patient_concern_is_triaged_into_an_event_or_dismissed(
          "onset_on": clinic_today().isoformat()},
     )  # fmt: skip
     assert response.status_code == 302
+    # closed without a reason (spaces pass the browser's own check): the list again, that
+    # concern's box marked with the reason beside it, nothing closed
+    refused = client.post_form(f"/concerns/{second.id}/dismiss", {"reason": "   "})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'aria-invalid="true"' in re.search(rf'<input[^>]*id="reason-{second.id}"[^>]*>', page)[0]
+    assert "Say why" in page[page.index(f'id="reason-{second.id}-error"') :][:80]
+    db.session.refresh(second)
+    assert second.status is ConcernStatus.OPEN
     client.post_form(f"/concerns/{second.id}/dismiss", {"reason": "Not the treated area"})
     db.session.refresh(first)
     db.session.refresh(second)

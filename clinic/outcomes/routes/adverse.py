@@ -155,13 +155,24 @@ def review_event(event_id: int):
 @bp.route("/safety")
 @require_roles(*CLINICAL)
 def safety():
+    return _safety_page(DismissForm(formdata=None))
+
+
+def _safety_page(dismiss_form: DismissForm, refused_id: int | None = None):
+    """The safety list; after a refused close, that concern's reason as written with what is
+    wrong beside it (422)."""
     events = adverse.serious_awaiting_review()
     concerns = adverse.open_concerns()
     for patient_id in {e.patient_id for e in events} | {c.patient_id for c in concerns}:
         audit.record("safety.listed", actor=current_user, patient_id=patient_id)
-    return render_template(
-        "outcomes/safety.html", events=events, concerns=concerns, dismiss_form=DismissForm()
+    page = render_template(
+        "outcomes/safety.html",
+        events=events,
+        concerns=concerns,
+        dismiss_form=dismiss_form,
+        refused_id=refused_id,
     )
+    return page, 422 if refused_id else 200
 
 
 @bp.route("/concerns/<int:concern_id>/dismiss", methods=["POST"])
@@ -174,12 +185,11 @@ def dismiss_concern(concern_id: int):
             with attempt():
                 adverse.dismiss_concern(concern, form.reason.data, current_user)
         except Refused as err:
-            flash(f"Not done: {err}", "danger")
+            show_beside(form, err, "reason")
         else:
             flash("Concern closed as not an adverse event.", "success")
-    else:
-        flash("Say why it is not an adverse event.", "danger")
-    return redirect(url_for("outcomes.safety"))
+            return redirect(url_for("outcomes.safety"))
+    return _safety_page(form, concern.id)
 
 
 @bp.route("/my/concern", methods=["GET", "POST"])
