@@ -44,6 +44,7 @@ class Stack:
             "SECRET_KEY": "k" * 48,
             "DATABASE_URL": f"sqlite:///{self.database}",
             "PUBLIC_BASE_URL": f"https://localhost:{self.https_port}",
+            "MAIL_FROM": "Clinic <no-reply@clinic.example.com>",
             "RATELIMIT_STORAGE_URI": self.redis.url,
             "PROXY_FIX_X_FOR": "1",
             "LOGIN_LIMIT_PER_ADDRESS": "3 per minute",

@@ -129,6 +129,9 @@ def test_a_clinics_own_questionnaire_wording_loads_from_instruments_dir(sibling_
         ("SMS_TRANSPORT", "twilio", "SMS_TRANSPORT=twilio needs TWILIO_ACCOUNT_SID"),
         ("MAIL_TRANSPORT", "smpt", "MAIL_TRANSPORT must be smtp"),
         ("RATELIMIT_STORAGE_URI", "memory://", "RATELIMIT_STORAGE_URI must be shared storage"),
+        ("MAIL_FROM", "Clinic Journey Tracker <no-reply@localhost>", "MAIL_FROM must be an"),
+        ("MAIL_FROM", "no-reply@clinic", "MAIL_FROM must be an address of the clinic's own"),
+        ("MAIL_FROM", "", "MAIL_FROM must be an address"),
     ],
 )
 def test_production_refuses_to_start_with_unsafe_settings(tmp_path, setting, value, reason):
@@ -254,6 +257,7 @@ def test_gunicorn_refuses_unsafe_production_settings_once_before_any_worker(tmp_
         "METRICS_ADDRESS": "",
         "LOG_FORMAT": "json",
     }
+    env.pop("MAIL_FROM", None)  # the shipped no-reply@localhost
     run = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
         env=env,
@@ -269,6 +273,8 @@ def test_gunicorn_refuses_unsafe_production_settings_once_before_any_worker(tmp_
         "Refusing to start: SECRET_KEY must be a random value of at least 32 bytes.",
         "Refusing to start: RATELIMIT_STORAGE_URI must be shared storage (redis://), not "
         "memory://.",
+        "Refusing to start: MAIL_FROM must be an address of the clinic's own domain: mail "
+        "servers refuse or junk mail from a local one such as no-reply@localhost.",
     ]
     assert not any("Booting worker" in m for m in messages)
     assert "Traceback" not in run.stderr + run.stdout
