@@ -19,7 +19,8 @@ from clinic.models.audit import AuditEvent
 from config import BASE_DIR, engine_options
 from tests import factories
 from tests.conftest import CsrfClient
-from tests.ops.settings import GOOD_SECRET, production_app
+from tests.ops.servers import free_port, wait_for_port
+from tests.ops.settings import GOOD_SECRET, production_app, production_settings
 
 README = BASE_DIR / "README.md"
 # Each README table of variables, by its heading, and the file that must read every one.
@@ -278,3 +279,42 @@ def test_gunicorn_refuses_unsafe_production_settings_once_before_any_worker(tmp_
     ]
     assert not any("Booting worker" in m for m in messages)
     assert "Traceback" not in run.stderr + run.stdout
+
+
+PRODUCTION_ENV = ("SECRET_KEY", "PUBLIC_BASE_URL", "MAIL_FROM", "RATELIMIT_STORAGE_URI")
+
+
+def test_gunicorn_removes_the_metrics_folder_it_made_when_it_stops(tmp_path):
+    """METRICS_ADDRESS without PROMETHEUS_MULTIPROC_DIR: gunicorn makes a fresh folder for
+    its workers' metrics in the temporary directory, and removes it when it stops."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    metrics_port = free_port()
+    env = {
+        **os.environ,
+        "CLINIC_ENV": "production",
+        **{k: str(v) for k, v in production_settings(tmp_path).items() if k in PRODUCTION_ENV},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.db'}",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "WEB_CONCURRENCY": "1",
+        "METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
+        "TMPDIR": str(temp),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+        env=env,
+        cwd=BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(metrics_port, timeout=30)
+        made = list(temp.glob("clinic-metrics-*"))
+        assert len(made) == 1 and made[0].is_dir()
+    finally:
+        server.terminate()
+        _out, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors
+    assert list(temp.iterdir()) == []
