@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -222,6 +223,8 @@ class ProductionConfig(Config):
 
 
 PRODUCTION_MIN_SECRET_BYTES = 32
+# Sender domains no mail server accepts from the internet (the shipped default is the first).
+LOCAL_MAIL_DOMAINS = ("localhost", "localdomain", "local", "invalid", "test")
 TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
 
 
@@ -251,7 +254,22 @@ def production_refusals(settings: Mapping[str, Any]) -> list[str]:
         reasons.append("MAIL_TRANSPORT must be smtp.")
     if str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
         reasons.append("RATELIMIT_STORAGE_URI must be shared storage (redis://), not memory://.")
+    if not _mail_from_is_public(str(settings.get("MAIL_FROM") or "")):
+        reasons.append(
+            "MAIL_FROM must be an address of the clinic's own domain: mail servers refuse or "
+            "junk mail from a local one such as no-reply@localhost."
+        )
     return reasons
+
+
+def _mail_from_is_public(mail_from: str) -> bool:
+    """Whether MAIL_FROM names an address whose domain a mail server can check."""
+    _name, address = parseaddr(mail_from)
+    local, _at, domain = address.rpartition("@")
+    domain = domain.rstrip(".").lower()
+    if not local or "." not in domain:
+        return False
+    return domain.rsplit(".", 1)[1] not in LOCAL_MAIL_DOMAINS
 
 
 def engine_options(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ BOOKED_NOTE = "Booked by the benchmark"  # prepare() removes these before each r
 SERVE_ENV = {
     "CLINIC_ENV": "production",
     "PUBLIC_BASE_URL": "https://clinic.bench.example.com",
+    "MAIL_FROM": "Clinic <no-reply@clinic.bench.example.com>",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/14",
     "SESSION_COOKIE_SECURE": "0",  # plain HTTP on the loopback; nginx terminates TLS in production
     "WEB_CONCURRENCY": "2",

@@ -48,6 +48,10 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
     register_web_hooks(app)
 
+    from clinic.static_files import register_static_fingerprints
+
+    register_static_fingerprints(app)
+
     from clinic import health, logs, metrics, outage
 
     logs.register(app)

@@ -32,6 +32,13 @@ def backup(engine: Engine, target: Path) -> Path:
     raise BackupNotSupported(f"No backup method for {engine.dialect.name}.")
 
 
+# Rows a backup leaves out: the workers' heartbeats say which worker was alive on *this*
+# database a moment ago, so a restored copy would report a worker it has never had
+# ("worker": "ok" in /readyz) until they aged out. A restored database starts with none, and
+# says so ("no heartbeat yet") until a worker pointed at it beats.
+NOT_BACKED_UP = ("worker_heartbeat",)
+
+
 def _private_file(path: Path) -> None:
     """Create `path` empty and readable by its owner alone, before anything is written into
     it: a backup holds every patient's record, and a file made under the usual umask is
@@ -53,6 +60,12 @@ def backup_sqlite(engine: Engine, target: Path) -> Path:
         destination = sqlite3.connect(target)
         with destination:
             source.backup(destination)
+        with destination:
+            for table in NOT_BACKED_UP:
+                if destination.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+                ).fetchone():
+                    destination.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
         destination.close()
     finally:
         source.close()
@@ -79,7 +92,14 @@ def backup_postgres(url: URL, target: Path) -> Path:
     partial.unlink(missing_ok=True)  # left by a run that was killed
     _private_file(partial)  # pg_dump writes into it, keeping its mode
     result = subprocess.run(  # noqa: S603 - fixed program, arguments not from a request
-        [pg_dump, "--format=custom", "--no-password", f"--file={partial}", f"--dbname={address}"],
+        [
+            pg_dump,
+            "--format=custom",
+            "--no-password",
+            *(f"--exclude-table-data={table}" for table in NOT_BACKED_UP),
+            f"--file={partial}",
+            f"--dbname={address}",
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -16,13 +16,24 @@ def _refuse_unexpected_multipart() -> None:
         abort(400)
 
 
-def _too_large(_error):
-    limit = request.max_content_length or 0
-    size = f"{limit // 1024} KB" if limit < 1024 * 1024 else f"{limit // (1024 * 1024)} MB"
-    message = (
-        f"What was sent is larger than the clinic accepts ({size}). Shorten the text and "
-        "try again; nothing was saved."
+def size_in_words(limit: int) -> str:
+    """A byte count as people write it: 1 MB, 1.5 MB, 512 KB, 900 bytes."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= size:
+            return f"{limit / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{limit} bytes"
+
+
+def too_large_message(limit: int) -> str:
+    """What the 413 page says; nginx's own 413 page (clinic/static/too-large.html) says it too."""
+    return (
+        f"What was sent is larger than the clinic accepts ({size_in_words(limit)}), so it was "
+        "not saved. Go back, shorten the text and try again."
     )
+
+
+def _too_large(_error):
+    message = too_large_message(request.max_content_length or 0)
     page = render_template("errors/error.html", code=413, title="Too much to send", message=message)
     return page, 413
 

@@ -7,7 +7,9 @@ METRICS_ADDRESS names a private host:port.
 """
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
@@ -37,12 +39,13 @@ access_log_format = (
 )
 
 metrics_address = os.environ.get("METRICS_ADDRESS", "")
+METRICS_DIR_PREFIX = "clinic-metrics-"
 if metrics_address:
     # Set before prometheus_client is imported anywhere, so every worker writes its numbers
     # where the master gathers them.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get(
         "PROMETHEUS_MULTIPROC_DIR"
-    ) or tempfile.mkdtemp(prefix="clinic-metrics-")
+    ) or tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
 
 
 def on_starting(server):
@@ -77,3 +80,12 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    # The metrics folder made above for this run goes with the master (one was left in /tmp
+    # per start). Found by its name, as a reload (HUP) reads this file again and keeps it.
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "/nonexistent")
+    made_here = folder.name.startswith(METRICS_DIR_PREFIX)
+    if metrics_address and made_here and folder.parent == Path(tempfile.gettempdir()):
+        shutil.rmtree(folder, ignore_errors=True)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from clinic.demo import load_demo_data
 from clinic.extensions import db
+from clinic.jobs.worker import Worker
 from tests.conftest import make_test_app
 from tests.databases import sqlite_url
 
@@ -25,6 +26,7 @@ def test_backup_restores_every_committed_row(tmp_path):
         flask_migrate.upgrade()
         load_demo_data()
         db.session.commit()
+        Worker(app, name="worker-of-the-source").beat()  # alive on the source, a moment ago
         counts = {
             table: db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
             for table in ("user_account", "patient", "audit_event")
@@ -44,6 +46,8 @@ def test_backup_restores_every_committed_row(tmp_path):
     for table, count in counts.items():
         assert count > 0
         assert restored.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == count  # noqa: S608
+    # no worker has served the copy: it must not report the source's as alive (/readyz)
+    assert restored.execute("SELECT count(*) FROM worker_heartbeat").fetchone()[0] == 0
     restored.close()
 
 

@@ -19,6 +19,7 @@ from clinic.journeys import walkthrough as walk
 from clinic.journeys.bounds import BOUNDS
 from clinic.journeys.services import journeys, stages
 from clinic.journeys.states import StageKind, Therapy
+from clinic.limits import too_large_message
 from clinic.patients.models import Patient
 from clinic.scheduling.export import attachment, calendar_filename
 from tests import factories
@@ -260,7 +261,17 @@ def test_a_body_over_the_limit_gets_the_413_page(client, db, app):
     assert limit and limit <= 10 * 1024 * 1024
     response = client.post("/portal/forgot", data={"email": "x" * (limit + 1)})
     assert response.status_code == 413
-    assert "larger than the clinic accepts" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "larger than the clinic accepts (1 MB), so it was not saved" in page
+    assert "Too much to send" in page and response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [(1048576, "1 MB"), (1572864, "1.5 MB"), (524288, "512 KB"), (900, "900 bytes")],
+)
+def test_the_413_page_names_the_limit_as_people_write_it(limit, words):
+    assert f"accepts ({words})," in too_large_message(limit)
 
 
 # --- downloads ---------------------------------------------------------------------------------

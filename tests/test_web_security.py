@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 
 from clinic.auth.models import Role
 from clinic.models.audit import AuditEvent
@@ -36,6 +42,42 @@ def test_static_assets_are_served_locally_and_cacheable(client):
     assert css.status_code == 200
     assert css.headers.get("Cache-Control") != "no-store"
     assert client.get("/static/js/app.js").status_code == 200
+
+
+def test_static_urls_carry_a_fingerprint_of_the_file(client, app):
+    """Each static URL a page writes ends in ?v= and the start of the file's SHA-256, so
+    nginx can let browsers keep it a year (a changed file gets a new URL); the app still
+    serves it."""
+    html = client.get("/login").get_data(as_text=True)
+    urls = re.findall(r'(?:href|src)="(/(?:bootstrap/)?static/[^"?]+)\?v=([0-9a-f]{12})"', html)
+    assert {path for path, _ in urls} >= {
+        "/bootstrap/static/css/bootstrap.min.css",
+        "/static/css/app.css",
+        "/static/js/app.js",
+    }
+    folders = {
+        "/static/": app.static_folder,
+        "/bootstrap/static/": app.blueprints["bootstrap"].static_folder,
+    }
+    for path, version in urls:
+        prefix = "/bootstrap/static/" if path.startswith("/bootstrap/") else "/static/"
+        content = (Path(folders[prefix]) / path.removeprefix(prefix)).read_bytes()
+        assert hashlib.sha256(content).hexdigest()[:12] == version, path
+        assert client.get(f"{path}?v={version}").status_code == 200
+
+
+def test_a_static_url_follows_its_file_when_it_changes(app, tmp_path, monkeypatch):
+    target = tmp_path / "note.css"
+    target.write_text("p { color: black }")
+    monkeypatch.setattr(app, "static_folder", str(tmp_path))
+    with app.test_request_context():
+        first = url_for("static", filename="note.css")
+        target.write_text("p { color: navy }")
+        os.utime(target, ns=(1, 1))
+        second = url_for("static", filename="note.css")
+        missing = url_for("static", filename="none.css")
+    assert first != second and second.startswith("/static/note.css?v=")
+    assert missing == "/static/none.css"
 
 
 def test_no_inline_scripts_in_pages(client, login):

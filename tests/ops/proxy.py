@@ -14,10 +14,14 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
+import flask_bootstrap
+
 from config import BASE_DIR
 from tests.ops.servers import PrivateRedis, free_port, need, wait_for_port
 
 SITE = BASE_DIR / "deploy" / "nginx" / "clinic.conf"
+HEADERS_SNIPPET = BASE_DIR / "deploy" / "nginx" / "clinic-headers.conf"
+BOOTSTRAP_STATIC = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5"
 GUNICORN_CONF = BASE_DIR / "deploy" / "gunicorn.conf.py"
 PASSWORD = "Harbour lantern quietly 77"
 EMAIL = "desk@clinic.example"
@@ -44,6 +48,7 @@ class Stack:
             "SECRET_KEY": "k" * 48,
             "DATABASE_URL": f"sqlite:///{self.database}",
             "PUBLIC_BASE_URL": f"https://localhost:{self.https_port}",
+            "MAIL_FROM": "Clinic <no-reply@clinic.example.com>",
             "RATELIMIT_STORAGE_URI": self.redis.url,
             "PROXY_FIX_X_FOR": "1",
             "LOGIN_LIMIT_PER_ADDRESS": "3 per minute",
@@ -145,6 +150,10 @@ class Stack:
             "/etc/ssl/private/clinic.example.org.key": str(self.dir / "key.pem"),
             "/var/log/nginx/": f"{self.dir}/",
             "/srv/clinic/clinic/static/": f"{BASE_DIR / 'clinic' / 'static'}/",
+            "/srv/clinic/.venv/lib/python3.11/site-packages/flask_bootstrap/static/bootstrap5/": (
+                f"{BOOTSTRAP_STATIC}/"
+            ),
+            "/etc/nginx/snippets/clinic-headers.conf": str(HEADERS_SNIPPET),
         }.items():
             assert old in site, f"{old} no longer in {SITE.name}: update the test"
             site = site.replace(old, new)

@@ -106,8 +106,15 @@ class PrivatePostgres:
             stderr=subprocess.DEVNULL,
         )
 
-    def start(self) -> PrivatePostgres:
+    def own(self, path: Path) -> None:
+        """Let the server's user read a file the test wrote (a certificate, pg_hba.conf)."""
+        if self._as_owner:
+            shutil.chown(path, "postgres", "postgres")
+
+    def start(self, *settings: str) -> PrivatePostgres:
+        """Start it; `settings` are further `name=value` server settings."""
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += "".join(f" -c {setting}" for setting in settings)
         log = str(self.dir / "log")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
         return self

@@ -21,6 +21,7 @@ def production_settings(tmp_path: Path, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/production.db",
         "PUBLIC_BASE_URL": "https://clinic.example.com",
         "MAIL_TRANSPORT": "smtp",
+        "MAIL_FROM": "Clinic <no-reply@clinic.example.com>",
         "SMS_TRANSPORT": "off",
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",  # never reached by these tests
         "LOG_FORMAT": "text",

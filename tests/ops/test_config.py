@@ -19,7 +19,8 @@ from clinic.models.audit import AuditEvent
 from config import BASE_DIR, engine_options
 from tests import factories
 from tests.conftest import CsrfClient
-from tests.ops.settings import GOOD_SECRET, production_app
+from tests.ops.servers import free_port, wait_for_port
+from tests.ops.settings import GOOD_SECRET, production_app, production_settings
 
 README = BASE_DIR / "README.md"
 # Each README table of variables, by its heading, and the file that must read every one.
@@ -129,6 +130,9 @@ def test_a_clinics_own_questionnaire_wording_loads_from_instruments_dir(sibling_
         ("SMS_TRANSPORT", "twilio", "SMS_TRANSPORT=twilio needs TWILIO_ACCOUNT_SID"),
         ("MAIL_TRANSPORT", "smpt", "MAIL_TRANSPORT must be smtp"),
         ("RATELIMIT_STORAGE_URI", "memory://", "RATELIMIT_STORAGE_URI must be shared storage"),
+        ("MAIL_FROM", "Clinic Journey Tracker <no-reply@localhost>", "MAIL_FROM must be an"),
+        ("MAIL_FROM", "no-reply@clinic", "MAIL_FROM must be an address of the clinic's own"),
+        ("MAIL_FROM", "", "MAIL_FROM must be an address"),
     ],
 )
 def test_production_refuses_to_start_with_unsafe_settings(tmp_path, setting, value, reason):
@@ -254,6 +258,7 @@ def test_gunicorn_refuses_unsafe_production_settings_once_before_any_worker(tmp_
         "METRICS_ADDRESS": "",
         "LOG_FORMAT": "json",
     }
+    env.pop("MAIL_FROM", None)  # the shipped no-reply@localhost
     run = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
         env=env,
@@ -269,6 +274,47 @@ def test_gunicorn_refuses_unsafe_production_settings_once_before_any_worker(tmp_
         "Refusing to start: SECRET_KEY must be a random value of at least 32 bytes.",
         "Refusing to start: RATELIMIT_STORAGE_URI must be shared storage (redis://), not "
         "memory://.",
+        "Refusing to start: MAIL_FROM must be an address of the clinic's own domain: mail "
+        "servers refuse or junk mail from a local one such as no-reply@localhost.",
     ]
     assert not any("Booting worker" in m for m in messages)
     assert "Traceback" not in run.stderr + run.stdout
+
+
+PRODUCTION_ENV = ("SECRET_KEY", "PUBLIC_BASE_URL", "MAIL_FROM", "RATELIMIT_STORAGE_URI")
+
+
+def test_gunicorn_removes_the_metrics_folder_it_made_when_it_stops(tmp_path):
+    """METRICS_ADDRESS without PROMETHEUS_MULTIPROC_DIR: gunicorn makes a fresh folder for
+    its workers' metrics in the temporary directory, and removes it when it stops."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    metrics_port = free_port()
+    env = {
+        **os.environ,
+        "CLINIC_ENV": "production",
+        **{k: str(v) for k, v in production_settings(tmp_path).items() if k in PRODUCTION_ENV},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.db'}",
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}",
+        "WEB_CONCURRENCY": "1",
+        "METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
+        "TMPDIR": str(temp),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+        env=env,
+        cwd=BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(metrics_port, timeout=30)
+        made = list(temp.glob("clinic-metrics-*"))
+        assert len(made) == 1 and made[0].is_dir()
+    finally:
+        server.terminate()
+        _out, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors
+    assert list(temp.iterdir()) == []

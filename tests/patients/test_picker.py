@@ -35,7 +35,7 @@ def test_the_booking_page_without_a_patient_offers_a_plain_search_form(client, l
     assert f"/schedule/book?kind=evaluation&amp;patient={grace.id}" in html
     assert 'name="patient_mrn"' not in html  # nobody is chosen yet
     assert "Choose the patient above before booking" in html
-    assert 'src="/static/js/patient-picker.js"' in html and "<script>" not in html
+    assert 'src="/static/js/patient-picker.js?v=' in html and "<script>" not in html
 
 
 def test_a_chosen_patient_is_shown_before_book_and_posted_by_mrn(client, login, db):

@@ -92,7 +92,7 @@ def test_the_week_grid_page_shows_every_clinician_and_a_move_form(client, login,
     # one move form for the page; each visit's "Move" is a link to its reschedule page
     assert html.count('id="move-form"') == 1 and html.count('name="version"') == 1
     assert f'href="/schedule/appointments/{visit.id}/reschedule" data-move-open' in html
-    assert 'src="/static/js/week.js"' in html and "<script>" not in html
+    assert 'src="/static/js/week.js?v=' in html and "<script>" not in html
     # one clinician's week is still there
     single = client.get(f"/schedule/week?date=2030-03-06&provider={clinic.provider.id}")
     assert single.status_code == 200 and "every clinician" not in single.get_data(as_text=True)
