@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 import sqlalchemy as sa
+from itsdangerous import BadSignature
 from werkzeug.datastructures import MultiDict
 
 from clinic.auth.models import Role
@@ -33,25 +34,29 @@ from clinic.extensions import db as _db
 from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.models.records import Decision
-from clinic.journeys.services import journeys, kept, specimens, stages
+from clinic.journeys.services import journeys, kept, screening, specimens, stages
 from clinic.journeys.states import StageKind, Therapy
 from clinic.messaging import links
 from clinic.messaging.services import opt_out_token
 from clinic.models.base import utcnow
+from clinic.outcomes.services import assign
+from clinic.patients.models import AntithromboticDrug, Patient
 from clinic.portal import services as portal
 from clinic.scheduling import recalls
 from clinic.scheduling.models import Status, WorkingHours
 from clinic.scheduling.recall_rows import forget_pages
 from clinic.scheduling.week_grid import forget_weeks
 from clinic.submissions import FIELD, new_key
-from clinic.timeutil import clinic_today
+from clinic.timeutil import clinic_day_bounds, clinic_today
 from tests import factories
 from tests.careteam_helpers import join_care_team
 from tests.scheduling.factories import make_appointment
 from tests.test_access_matrix import ROUTES, _build_records
 
-# Hidden-field refusals a user cannot correct beside a field.
-HIDDEN_FIELD_WORDS = ("out of date", "changed in transit", "reload")
+# Hidden-field refusals a user cannot correct beside a field (or a choice the page offered and
+# the route refused), in a re-rendered page or in the message a redirect carries.
+HIDDEN_FIELD_WORDS = ("out of date", "changed in transit", "reload", "not a valid choice",
+                      "changed meanwhile")  # fmt: skip
 # Pages whose forms are not a page's own work (downloads) or whose GET is not a page.
 SKIP_PAGES = (".csv", ".ics", "/print", "/label", "/pick.json", "/feed/")
 # "End this journey" and "Start a repeat treatment" (chart and stage pages) sent no version:
@@ -83,7 +88,7 @@ class RenderedForm:
     action: str
     method: str
     form_id: str | None
-    scripted: bool = False  # its action and values are set by a script (a shared dialog form)
+    scripted_action: str = ""  # set by a script (a shared dialog form): its pattern
     controls: list[Control] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     disabled_buttons: int = 0
@@ -123,7 +128,7 @@ class Forms(HTMLParser):
                 a.get("action") or self.page,
                 a.get("method", "get").lower(),
                 a.get("id"),
-                scripted="data-action" in a,
+                scripted_action=a.get("data-action", ""),
             )
             self.forms.append(self.current)
             return
@@ -235,6 +240,27 @@ def filled(control: Control) -> str:
     }.get(control.kind, "Plain words")
 
 
+MOVABLE = re.compile(
+    r'data-move-visit="(\d+)" data-version="([^"]*)" data-provider="([^"]*)" '
+    r'data-day="([^"]*)" data-start="([^"]*)"'
+)
+
+
+def as_script_fills(form: RenderedForm, html: str) -> list[tuple[RenderedForm, str]]:
+    """The week grid's shared move form as week.js fills it for the first two visits shown
+    (left where they are: the form's own values, not a new time, are what is tested)."""
+    out = []
+    for visit, version, provider, day, start in MOVABLE.findall(html)[:2]:
+        values = {"version": version, "provider": provider, "day": day, "start": start}
+        controls = [
+            Control(c.name, values.get(c.name, c.value), c.kind, c.required, c.options)
+            for c in form.controls
+        ]
+        filled_form = RenderedForm(form.action, form.method, form.form_id, controls=controls)
+        out.append((filled_form, form.scripted_action.replace("{id}", visit)))
+    return out
+
+
 def versioned(form: RenderedForm) -> bool:
     return any(c.kind == "hidden" and c.name.endswith("version") for c in form.controls)
 
@@ -338,13 +364,35 @@ def walked_journeys(provider, nurse, verifier) -> list[m.Journey]:
     walk.process(followed, nurse, verifier)
     walk.inject(followed, provider, days_ago=20)
     walk.recover(followed, nurse)
+    repeated = _journey(provider, nurse)
+    walk.evaluate(repeated, provider)
+    walk.collect(repeated, nurse)
+    walk.process(repeated, nurse, verifier)
+    walk.inject(repeated, provider, days_ago=30)
+    walk.recover(repeated, nurse)
+    journeys.open_repeat_cycle(repeated, provider)  # cycle 2: consented again at its screen
+    held = _journey(provider, nurse)
+    screening.add_medicine(held.patient, AntithromboticDrug.APIXABAN, "Apixaban 5 mg",
+                           utcnow() - timedelta(days=2), nurse)  # fmt: skip
+    walk.evaluate(held, provider)
+    walk.screen(held, nurse)  # inside the hold time: waits for a provider's decision
+    others = [repeated, held]
+    for therapy in (Therapy.BMAC, Therapy.ADIPOSE, Therapy.GROWTH_FACTOR):
+        harvesting = _journey(provider, nurse, therapy)
+        walk.evaluate(harvesting, provider)
+        walk.collect(harvesting, provider, complete=False)
+        concentrating = _journey(provider, nurse, therapy)
+        walk.evaluate(concentrating, provider)
+        walk.collect(concentrating, provider)
+        walk.process(concentrating, nurse, verifier, complete=False)
+        others += [harvesting, concentrating]
     refused = _journey(provider, nurse)
     walk.evaluate(refused, provider, decision=Decision.NOT_CANDIDATE,
                   contraindications=("pregnancy",), reason="Pregnant.")  # fmt: skip
     join_care_team(provider, refused.patient)
     join_care_team(nurse, refused.patient)
     return [opened, evaluating, unsigned, consented, collected, collecting, processing, time_out,
-            injecting, recovering, followed, refused]  # fmt: skip
+            injecting, recovering, followed, refused, *others]  # fmt: skip
 
 
 def clinical_pages(walked: list[m.Journey]) -> list[str]:
@@ -397,9 +445,20 @@ def judge(status: int, html: str) -> str | None:
         errors = _errors(html)
         if any(word in errors.lower() for word in HIDDEN_FIELD_WORDS):
             return errors[:300]
-        if "not a valid choice" in errors.lower():
-            return errors[:300]
     return None
+
+
+def flashed(client) -> list[str]:
+    """The messages the session carries to the next page (what a redirect will show)."""
+    app = client.application
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        return []
+    try:
+        data = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    except BadSignature:
+        return []
+    return [str(message) for _category, message in data.get("_flashes", [])]
 
 
 class Sender:
@@ -439,7 +498,11 @@ class Sender:
         parser = Forms(url)
         parser.feed(html)
         for form in parser.result():
-            if form.method != "post" or form.scripted:
+            if form.method != "post":
+                continue
+            if form.scripted_action:
+                for scripted_form, action in as_script_fills(form, html):
+                    self.send(url, scripted_form, action, None, depth)
                 continue
             for button in variants(form):
                 action = (button.action if button and button.action else None) or form.action
@@ -467,6 +530,10 @@ class Sender:
                 status, html = 500, f"{type(err).__name__}: {err}"[:300]
             self.count += 1
             why = judge(status, html)
+            if status == 302:
+                notes = " | ".join(flashed(self.client))
+                if any(word in notes.lower() for word in HIDDEN_FIELD_WORDS):
+                    why = f"redirected with: {notes[:300]}"
             label = (button.label or button.value or button.name or "submit") if button else "-"
             if why is not None and not FIXED_ON_MAIN.search(action):
                 self.problems.append(Problem(self.role, page, action, label, status, why))
@@ -504,6 +571,24 @@ def link_pages(provider, patient) -> list[str]:
     ]
 
 
+def questionnaire_pages(own, cared_for) -> list[str]:
+    """Questionnaires open today (clinic time): the patient's own, and one staff enter for a
+    patient in their care."""
+
+    def open_set(patient):
+        return assign(
+            patient,
+            ["nrs_pain", "odi"],
+            timepoint="baseline",
+            available_from=clinic_today() - timedelta(days=1),
+            due_by=None,
+            by=None,
+        )
+
+    pages = [f"/my/questionnaires/{r.id}" for r in open_set(own)]
+    return pages + [f"/questionnaires/{r.id}/enter" for r in open_set(cared_for)]
+
+
 def admin_pages(provider) -> list[str]:
     """A disabled account's page (reactivate) and an enrolled one's (reset two-step)."""
     gone = factories.make_user(Role.FRONT_DESK, active=False)
@@ -513,14 +598,19 @@ def admin_pages(provider) -> list[str]:
 def visits_today(provider, patient_user) -> list[str]:
     """Today's visits in each live status (their pages and the board show each status's
     buttons), and a coming visit of the portal patient."""
-    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    morning = clinic_day_bounds(clinic_today())[0]
     pages = []
-    for hours, status in ((-4, Status.COMPLETED), (-2, Status.IN_PROGRESS),
-                          (-1, Status.CHECKED_IN), (2, Status.BOOKED)):  # fmt: skip
-        visit = make_appointment(starts_at=now + timedelta(hours=hours), provider=provider,
+    for hours, status in ((8, Status.COMPLETED), (9, Status.IN_PROGRESS),
+                          (10, Status.CHECKED_IN), (11, Status.BOOKED)):  # fmt: skip
+        visit = make_appointment(starts_at=morning + timedelta(hours=hours), provider=provider,
                                  status=status, minutes=30)  # fmt: skip
         pages.append(f"/schedule/appointments/{visit.id}")
-    make_appointment(starts_at=now + timedelta(days=3), provider=provider,
+    # next week's grid, all of it ahead: its visits can be moved (left in place)
+    monday = clinic_today() + timedelta(days=7 - clinic_today().weekday())
+    make_appointment(starts_at=clinic_day_bounds(monday + timedelta(days=1))[0]
+                     + timedelta(hours=10), provider=provider, minutes=30)  # fmt: skip
+    pages.append(f"/schedule/week?date={monday.isoformat()}")
+    make_appointment(starts_at=morning + timedelta(days=3, hours=10), provider=provider,
                      patient=patient_user.patient)  # fmt: skip
     return pages
 
@@ -540,6 +630,7 @@ def world(app, db):
     for weekday in range(7):
         _db.session.add(WorkingHours(clinician_id=provider.id, weekday=weekday,
                                      starts=time(0), ends=time(23, 59)))  # fmt: skip
+    pages += questionnaire_pages(patient_user.patient, _db.session.get(Patient, records["patient"]))
     invitable = factories.PatientFactory(email="invite.me@example.com")
     pages.append(f"/portal-access/{invitable.id}")
     with app.test_request_context():  # the invitation's link is an absolute URL
