@@ -64,6 +64,9 @@ SKIP_PAGES = (".csv", ".ics", "/print", "/label", "/pick.json", "/feed/")
 # fixed on main in a change of its own. Delete this once that change is merged here.
 FIXED_ON_MAIN = re.compile(r"^/clinical/journeys/\d+/(end/|repeat$)")
 SAME_FORM_PAGES = 3
+# Fields Enter submits a form from (implicit submission).
+TYPED = ("text", "search", "email", "tel", "url", "password", "number", "date", "time",
+         "datetime-local")  # fmt: skip
 RANDOM = ("csrf_token", FIELD)  # hidden values that differ per page load, not per form
 PUBLIC_PAGES = ("/login", "/portal/forgot", "/portal/link/", "/m/")
 
@@ -94,6 +97,12 @@ class RenderedForm:
     controls: list[Control] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     disabled_buttons: int = 0
+    unticked: list[Control] = field(default_factory=list)  # boxes a user may tick
+
+    def ticked(self) -> RenderedForm:
+        """The form with every box ticked (what a user who agrees to all of them sends)."""
+        return RenderedForm(self.action, self.method, self.form_id, self.scripted_action,
+                            [*self.controls, *self.unticked], self.buttons)  # fmt: skip
 
 
 class Forms(HTMLParser):
@@ -154,6 +163,9 @@ class Forms(HTMLParser):
                 )
                 return
             if kind in ("button", "reset", "file") or not name:
+                return
+            if kind == "checkbox" and "checked" not in a and self.current is not None:
+                self.current.unticked.append(Control(name, a.get("value", "on"), kind))
                 return
             if kind in ("checkbox", "radio") and "checked" not in a:
                 return
@@ -285,10 +297,12 @@ def body_of(
 
 
 def variants(form: RenderedForm) -> list[Button | None]:
-    """One submission per distinct submit button (a form without one is sent by Enter; one
-    whose buttons are all disabled is not sent at all)."""
-    if not form.buttons and form.disabled_buttons:
-        return []
+    """One submission per distinct submit button (a form without one is sent by Enter in a
+    field; one whose buttons are all disabled is not sent at all)."""
+    if not form.buttons and (
+        form.disabled_buttons or not any(c.kind in TYPED for c in form.controls)
+    ):
+        return []  # no button, nothing to press Enter in: not sent without a script
     seen, out = set(), []
     for button in form.buttons:
         key = (button.name, button.value, button.action)
@@ -516,11 +530,14 @@ class Sender:
                 for scripted_form, action in as_script_fills(form, html):
                     self.send(url, scripted_form, action, None, depth)
                 continue
-            for button in variants(form):
+            sendings = [(form, button) for button in variants(form)]
+            if form.unticked and sendings:
+                sendings.append((form.ticked(), sendings[0][1]))
+            for sent, button in sendings:
                 action = (button.action if button and button.action else None) or form.action
                 names = tuple(sorted(
                     (c.name, c.value if c.kind == "hidden" and c.name not in RANDOM else "")
-                    for c in form.controls
+                    for c in sent.controls
                 ))  # fmt: skip
                 key = (depth, action, names, button.name if button else None,
                        button.value if button else None)  # fmt: skip
@@ -531,7 +548,7 @@ class Sender:
                     continue
                 self.sent.add(key)
                 self.alike[alike] += 1
-                self.send(url, form, action, button, depth)
+                self.send(url, sent, action, button, depth)
 
     def send(self, page: str, form: RenderedForm, action: str, button, depth: int) -> None:
         cookies = self._cookies()
