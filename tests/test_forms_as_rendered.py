@@ -275,16 +275,26 @@ def as_script_fills(form: RenderedForm, html: str) -> list[tuple[RenderedForm, s
     return out
 
 
+def is_version(control: Control) -> bool:
+    return control.kind == "hidden" and control.name.endswith(("version", "based_on"))
+
+
 def versioned(form: RenderedForm) -> bool:
-    return any(c.kind == "hidden" and c.name.endswith("version") for c in form.controls)
+    return any(is_version(c) and c.value.isdigit() for c in form.controls)
 
 
 def body_of(
-    form: RenderedForm, button: Button | None, fresh_key: bool = False, email: str | None = None
+    form: RenderedForm,
+    button: Button | None,
+    fresh_key: bool = False,
+    email: str | None = None,
+    stale: bool = False,
 ) -> MultiDict:
     pairs: list[tuple[str, str]] = []
     for control in form.controls:
         value = filled(control, email) if email else filled(control)
+        if stale and is_version(control) and value.isdigit():
+            value = str(int(value) - 1 if int(value) else 1)  # not the version stored now
         if fresh_key and control.name == FIELD:
             value = new_key()  # another page load, not the same post again
         if control.kind == "select-multiple":
@@ -492,6 +502,7 @@ class Sender:
         self.connection = _db._app_engines[app][None]
         self.sent: set[tuple] = set()
         self.alike: Counter[str] = Counter()
+        self.stale_answers: list[tuple[str, str, str, int]] = []
         self.problems: list[Problem] = []
         self.count = 0
 
@@ -578,12 +589,27 @@ class Sender:
                 # A step that leads to a page of its own (the sign-in code, two-step set-up):
                 # that page's forms, in the state this post left.
                 self.page(response.headers["Location"], depth + 1)
-            elif depth == 0 and status == 302 and versioned(form):
-                # The same page in a second tab, saved after the first: its 409 page must
-                # offer a form that can be saved again (the version it now shows).
-                stale = self.client.post(action, data=body_of(form, button, fresh_key=True))
-                if stale.status_code == 409:
-                    self.forms_of(action, stale.get_data(as_text=True), depth + 1)
+        finally:
+            if savepoint.is_active:
+                savepoint.rollback()
+            self._forget()
+            self._restore(cookies)
+        if depth == 0 and versioned(form):
+            self.stale(page, form, action, button)
+
+    def stale(self, page: str, form: RenderedForm, action: str, button) -> None:
+        """The form as a page opened before someone else saved: its 409 page must offer a form
+        that can be saved (the version it now shows), not another 409."""
+        cookies = self._cookies()
+        _db.session.commit()
+        savepoint = self.connection.begin_nested()
+        self._forget()
+        try:
+            body = body_of(form, button, fresh_key=True, email=self.email, stale=True)
+            response = self.client.post(action, data=body)
+            self.stale_answers.append((self.role, page, action, response.status_code))
+            if response.status_code == 409:
+                self.forms_of(action, response.get_data(as_text=True), 1)
         finally:
             if savepoint.is_active:
                 savepoint.rollback()
