@@ -20,8 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from decimal import Decimal
+from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pyotp
 import pytest
@@ -64,6 +65,8 @@ SKIP_PAGES = (".csv", ".ics", "/print", "/label", "/pick.json", "/feed/")
 # fixed on main in a change of its own. Delete this once that change is merged here.
 FIXED_ON_MAIN = re.compile(r"^/clinical/journeys/\d+/(end/|repeat$)")
 SAME_FORM_PAGES = 3
+# Links with a query string: pages that open a form filled in from it.
+PREFILLING = re.compile(r'href="(/[^"#?]*\?[^"#]+)"')
 # Fields Enter submits a form from (implicit submission).
 TYPED = ("text", "search", "email", "tel", "url", "password", "number", "date", "time",
          "datetime-local")  # fmt: skip
@@ -503,6 +506,8 @@ class Sender:
         self.sent: set[tuple] = set()
         self.alike: Counter[str] = Counter()
         self.stale_answers: list[tuple[str, str, str, int]] = []
+        self.links: set[tuple] = set()
+        self.prefilled: list[str] = []
         self.problems: list[Problem] = []
         self.count = 0
 
@@ -529,7 +534,24 @@ class Sender:
         response = self.client.get(url)
         if response.status_code != 200 or "html" not in response.mimetype:
             return
-        self.forms_of(url, response.get_data(as_text=True), depth)
+        html = response.get_data(as_text=True)
+        if depth == 0:
+            self.prefilled += [link for link in PREFILLING.findall(html) if self._new_link(link)]
+        self.forms_of(url, html, depth)
+
+    def _new_link(self, link: str) -> bool:
+        """A link that opens a form filled in from its query (book this slot, book for this
+        follow-up), one per page and set of query keys."""
+        parts = urlsplit(unescape(link))
+        key = (shape(parts.path), tuple(sorted(k for k, _ in parse_qsl(parts.query))))
+        if key in self.links or any(s in parts.path for s in SKIP_PAGES):
+            return False
+        self.links.add(key)
+        return True
+
+    def follow_prefilled(self) -> None:
+        for link in self.prefilled:
+            self.page(unescape(link), 1)
 
     def forms_of(self, url: str, html: str, depth: int) -> None:
         parser = Forms(url)
@@ -736,5 +758,6 @@ def test_every_form_can_be_sent_as_rendered(app, client, db, sign_in_as, world, 
     sender = Sender(app, client.client, user, role.value)
     for page in pages:
         sender.page(page)
+    sender.follow_prefilled()
     assert sender.count, "no form was sent: the parser or the matrix changed"
     assert not sender.problems, "\n".join(str(p) for p in sender.problems)
