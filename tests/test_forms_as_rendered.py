@@ -102,6 +102,21 @@ class RenderedForm:
     disabled_buttons: int = 0
     unticked: list[Control] = field(default_factory=list)  # boxes a user may tick
 
+    def last_options(self) -> RenderedForm | None:
+        """The form with the last option of each select chosen (None: no select offers two):
+        every option a page offers is one its route takes."""
+        controls, changed = [], False
+        for c in self.controls:
+            offered = [o for o in c.options if o not in ("", "None")]
+            if c.kind == "select" and len(offered) > 1 and c.value != offered[-1]:
+                c = Control(c.name, offered[-1], c.kind, c.required, c.options)
+                changed = True
+            controls.append(c)
+        if not changed:
+            return None
+        return RenderedForm(self.action, self.method, self.form_id, self.scripted_action,
+                            controls, self.buttons)  # fmt: skip
+
     def ticked(self) -> RenderedForm:
         """The form with every box ticked (what a user who agrees to all of them sends)."""
         return RenderedForm(self.action, self.method, self.form_id, self.scripted_action,
@@ -567,6 +582,9 @@ class Sender:
             sendings = [(form, button) for button in variants(form)]
             if form.unticked and sendings:
                 sendings.append((form.ticked(), sendings[0][1]))
+            last = form.last_options()
+            if last is not None and sendings:
+                sendings.append((last, sendings[0][1]))
             for sent, button in sendings:
                 action = (button.action if button and button.action else None) or form.action
                 names = tuple(sorted(
