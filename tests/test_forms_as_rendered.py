@@ -65,6 +65,7 @@ SKIP_PAGES = (".csv", ".ics", "/print", "/label", "/pick.json", "/feed/")
 # fixed on main in a change of its own. Delete this once that change is merged here.
 FIXED_ON_MAIN = re.compile(r"^/clinical/journeys/\d+/(end/|repeat$)")
 SAME_FORM_PAGES = 3
+STAMP = "2000-01-01T00:00:00+00:00"  # a save-time stamp no page shows now
 # Links with a query string: pages that open a form filled in from it.
 PREFILLING = re.compile(r'href="(/[^"#?]*\?[^"#]+)"')
 # Fields Enter submits a form from (implicit submission).
@@ -294,11 +295,17 @@ def as_script_fills(form: RenderedForm, html: str) -> list[tuple[RenderedForm, s
 
 
 def is_version(control: Control) -> bool:
-    return control.kind == "hidden" and control.name.endswith(("version", "based_on"))
+    """A hidden field saying which save of a record the page showed."""
+    return control.kind == "hidden" and (
+        control.name.endswith(("version", "based_on")) or control.name == "seen"
+    )
 
 
 def versioned(form: RenderedForm) -> bool:
-    return any(is_version(c) and c.value.isdigit() for c in form.controls)
+    return any(
+        is_version(c) and (c.value.isdigit() or (c.name == "seen" and c.value))
+        for c in form.controls
+    )
 
 
 def body_of(
@@ -311,8 +318,8 @@ def body_of(
     pairs: list[tuple[str, str]] = []
     for control in form.controls:
         value = filled(control, email) if email else filled(control)
-        if stale and is_version(control) and value.isdigit():
-            value = str(int(value) - 1 if int(value) else 1)  # not the version stored now
+        if stale and is_version(control):  # not the version (or save) stored now
+            value = str(int(value) - 1 if int(value) else 1) if value.isdigit() else STAMP
         if fresh_key and control.name == FIELD:
             value = new_key()  # another page load, not the same post again
         if control.kind == "select-multiple":
@@ -547,6 +554,8 @@ class Sender:
     def page(self, url: str, depth: int = 0) -> None:
         self.seen_pages.add(shape(url))
         response = self.client.get(url)
+        if response.status_code in (302, 303) and self._unseen(response.headers["Location"]):
+            return self.page(response.headers["Location"], depth)  # (a page that starts one)
         # 403: the break-glass offer a clinician outside the care team is shown
         if response.status_code not in (200, 403) or "html" not in response.mimetype:
             return
