@@ -22,7 +22,7 @@ from datetime import time, timedelta
 from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pyotp
 import pytest
@@ -529,6 +529,7 @@ class Sender:
         self.alike: Counter[str] = Counter()
         self.stale_answers: list[tuple[str, str, str, int]] = []
         self.links: set[tuple] = set()
+        self.searched: set[str] = set()
         self.prefilled: list[str] = []
         self.problems: list[Problem] = []
         self.count = 0
@@ -583,6 +584,7 @@ class Sender:
         parser.feed(html)
         for form in parser.result():
             if form.method != "post":
+                self.search(url, form)
                 continue
             if form.scripted_action:
                 for scripted_form, action in as_script_fills(form, html):
@@ -610,6 +612,25 @@ class Sender:
                 self.sent.add(key)
                 self.alike[alike] += 1
                 self.send(url, sent, action, button, depth)
+
+    def search(self, page: str, form: RenderedForm) -> None:
+        """A filter or search form (GET) as rendered and with its last options: every option
+        a page offers is one its route takes (never a 400)."""
+        for sent in (form, form.last_options()):
+            if sent is None:
+                continue
+            query = urlencode(list(body_of(sent, None).items(multi=True)))
+            url = f"{sent.action.split('?')[0]}?{query}"
+            key = re.sub(r"\d+", "N", url)
+            if key in self.searched:
+                continue
+            self.searched.add(key)
+            response = self.client.get(url)
+            if response.status_code in (400, 404, 405) or response.status_code >= 500:
+                why = _errors(response.get_data(as_text=True))[:300] or "(no message)"
+                self.problems.append(
+                    Problem(self.role, page, url, "GET", response.status_code, why)
+                )
 
     def send(self, page: str, form: RenderedForm, action: str, button, depth: int) -> None:
         cookies = self._cookies()
