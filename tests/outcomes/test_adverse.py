@@ -14,6 +14,7 @@ from clinic.outcomes.adverse_models import AdverseEvent, ConcernStatus, PatientC
 from clinic.timeutil import clinic_today
 from tests import factories
 from tests.outcomes.registry_data import treat
+from tests.test_forms_as_rendered import Forms, body_of
 
 EVENT = {
     "term_code": "deep_infection",
@@ -258,3 +259,38 @@ def test_break_glass_never_leads_off_the_site(
         db.session.execute(sa.delete(BreakGlass))
         response = _break_glass(client, covering, journey, target, token_from="/safety")
         assert response.status_code == 302 and response.headers["Location"] == chart
+
+
+def _edit_form(html: str, page: str):
+    """The event's edit form as the page renders it."""
+    parser = Forms(page)
+    parser.feed(html)
+    return next(
+        form
+        for form in parser.result()
+        if form.method == "post" and any(c.name == "term_code" for c in form.controls)
+    )
+
+
+def test_a_stale_edit_comes_back_as_a_page_that_saves_after_checking(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    journey = treat(make_journey, provider, staff, staff2)
+    login(Role.CLINICAL_STAFF, staff)
+    assert _report(client, journey).status_code == 302
+    event = db.session.scalars(sa.select(AdverseEvent)).one()
+    page = f"/adverse-events/{event.id}"
+    opened = _edit_form(client.get(page).get_data(as_text=True), page)  # this tab
+    first = body_of(_edit_form(client.get(page).get_data(as_text=True), page), None)
+    first["description"] = "Seen by the GP."
+    assert client.post(page, data=first).status_code == 302  # someone else, first
+    mine = body_of(opened, None)
+    mine["description"] = "Admitted for IV antibiotics."
+    stale = client.post(page, data=mine)
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 409
+    assert "Someone else saved this adverse event" in html and "Seen by the GP." in html
+    again = client.post(page, data=body_of(_edit_form(html, page), None))  # checked, saved
+    assert again.status_code == 302, again.get_data(as_text=True)[-2000:]
+    db.session.refresh(event)
+    assert event.description == "Admitted for IV antibiotics."

@@ -54,6 +54,25 @@ def _values(form: AdverseEventForm) -> dict:
     return {name: form[name].data for name in FIELDS}
 
 
+def _shown(value: object) -> str:
+    """A stored or entered value in the words the stale notice compares and shows."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(getattr(value, "value", value))
+
+
+def _differences(form: AdverseEventForm, event: AdverseEvent) -> list[tuple[str, str, str]]:
+    """(field, saved now, entered) for each field where someone else's save and this one differ."""
+    rows = []
+    for name in FIELDS:
+        saved, entered = _shown(getattr(event, name)), _shown(form[name].data)
+        if saved != entered:
+            rows.append((str(form[name].label.text), saved, entered))
+    return rows
+
+
 @bp.route("/journeys/<int:journey_id>/adverse-events/new", methods=["GET", "POST"])
 @require_roles(*CLINICAL)
 @once
@@ -105,17 +124,16 @@ def adverse_event(event_id: int):
         form.version.data = str(event.version)
         for name in ("related_procedure", "related_product", "action_taken", "outcome"):
             form[name].data = getattr(event, name).value
-    status = 200
+    status, conflict = 200, None
     if form.validate_on_submit():
         try:
             with attempt():
                 adverse.update_event(event, _values(form), current_user, int(form.version.data))
         except StaleWrite:
             db.session.refresh(event)
-            flash(
-                "Someone changed this event since you opened it; here is what is saved now.",
-                "warning",
-            )
+            conflict = _differences(form, event)
+            # the page now shows what is saved: saved again, it is checked against that version
+            form.version.data = str(event.version)
             status = 409
         except Refused as err:
             show_beside(form, err, "term_code")
@@ -132,6 +150,7 @@ def adverse_event(event_id: int):
         event=event,
         concern=None,
         review_form=ReviewForm(formdata=None, version=str(event.version)),
+        conflict=conflict,
     ), status
 
 
