@@ -63,7 +63,6 @@ HIDDEN_FIELD_WORDS = ("out of date", "changed in transit", "reload", "not a vali
 SKIP_PAGES = (".csv", ".ics", "/print", "/label", "/pick.json", "/feed/")
 # "End this journey" and "Start a repeat treatment" (chart and stage pages) sent no version:
 # fixed on main in a change of its own. Delete this once that change is merged here.
-FIXED_ON_MAIN = re.compile(r"^/clinical/journeys/\d+/(end/|repeat$)")
 SAME_FORM_PAGES = 3
 STAMP = "2000-01-01T00:00:00+00:00"  # a save-time stamp no page shows now
 # Links with a query string: pages that open a form filled in from it.
@@ -651,7 +650,7 @@ class Sender:
                 if any(word in notes.lower() for word in HIDDEN_FIELD_WORDS):
                     why = f"redirected with: {notes[:300]}"
             label = (button.label or button.value or button.name or "submit") if button else "-"
-            if why is not None and not FIXED_ON_MAIN.search(action):
+            if why is not None:
                 self.problems.append(Problem(self.role, page, action, label, status, why))
             elif depth == 0 and status in (200, 422) and "<form" in html:
                 # A page answered with a form of its own (a confirm step): send that one too.
