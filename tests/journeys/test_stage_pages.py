@@ -95,6 +95,20 @@ def test_refused_transition_is_explained(client, login, journey, provider, staff
     assert processing.status is StageStatus.PENDING
 
 
+def test_a_start_sent_from_an_older_page_is_a_conflict(client, login, journey, provider, staff, db):
+    walk.evaluate(journey, provider)
+    collection = walk.stage_of(journey, StageKind.COLLECTION)
+    login(Role.CLINICAL_STAFF, staff)
+    response = client.post_form(
+        url(collection, "/start"),
+        {"version": str(collection.version + 1)},
+        token_from=url(collection),
+    )
+    assert response.status_code == 409
+    db.session.refresh(collection)
+    assert collection.status is StageStatus.PENDING
+
+
 def test_front_desk_cannot_open_chart_or_stage(client, login, journey, db):
     login(Role.FRONT_DESK)
     assert client.get(f"/clinical/patients/{journey.patient_id}/chart").status_code == 403

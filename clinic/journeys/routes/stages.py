@@ -142,7 +142,7 @@ def _after_save(stage, then: str, site_added: bool = False):
 
 
 ACTIONS = {
-    "start": lambda s, u, v: stages.start_stage(s, u),
+    "start": stages.start_stage,
     "complete": stages.complete_stage,
     "sign": stages.sign_stage,
     "reopen": stages.reopen_stage,

@@ -63,9 +63,10 @@ def check_version(stage: m.Stage, version: int | None) -> None:
         raise StaleWrite()
 
 
-def start_stage(stage: m.Stage, by: User) -> None:
+def start_stage(stage: m.Stage, by: User, version: int | None = None) -> None:
     """Pending → in progress, once gating allows; fixes the checklist version it will use."""
     _require_worker(stage, by)
+    check_version(stage, version)
     _refuse(gating.start_blockers(stage))
     move_stage(stage, StageStatus.IN_PROGRESS, by)
     stage.checklist_template = checklists.current_template(stage.kind, stage.journey.therapy)
