@@ -13,6 +13,7 @@ from clinic.careteam import bp
 from clinic.careteam import services as team
 from clinic.careteam.forms import AddMemberForm, BreakGlassForm, ProviderForm
 from clinic.careteam.models import JourneyMember
+from clinic.dates import fmt_datetime
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db
 from clinic.journeys import models as m
@@ -105,7 +106,7 @@ def break_glass(patient_id: int):
         show_beside(form, err, "explanation")
         return _break_glass_page(patient, form, 422)
     flash(
-        f"Emergency access open until {grant.expires_at:%H:%M} UTC; this use will be reviewed.",
+        f"Emergency access open until {fmt_datetime(grant.expires_at)}; this use will be reviewed.",
         "warning",
     )
     return redirect(safe_next(form.next.data) or _chart_url(patient.id))

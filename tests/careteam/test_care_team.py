@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from clinic.auth.models import Role
 from clinic.careteam import services as team
 from clinic.careteam.models import BreakGlass, BreakGlassReason, JourneyMember
+from clinic.dates import fmt_datetime
 from clinic.errors import Refused
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.states import StageStatus
@@ -86,6 +87,9 @@ def test_break_glass_opens_the_chart_for_the_configured_hours(app, client, login
     page = client.get(_chart(journey))
     assert page.status_code == 200 and "emergency access" in page.get_data(as_text=True)
     assert care_team_access(user, journey.patient_id) == "break_glass"
+    # the end of the access in the clinic's time, as every other time is shown
+    assert f"open until {fmt_datetime(grant.expires_at)};" in page.get_data(as_text=True)
+    assert "UTC" not in page.get_data(as_text=True)
 
 
 def test_break_glass_expires(journey, db):
