@@ -171,6 +171,15 @@ def test_stage_times_follow_the_stage_order(db, journey, provider, staff, staff2
     with pytest.raises(Refused, match="before consent") as err, attempt():
         stages.save_stage(collection, dict(collected_at=consent - timedelta(hours=1)), staff)
     assert err.value.field == "collected_at"
+    # the page enters times to the minute: the minute consent was stamped in is not before it
+    # (consent at 09:00:35, collection entered as 09:00), the minute before is
+    stamped = consent.replace(second=35, microsecond=0)
+    journeys.record_of(journey.evaluation).consent_signed_at = stamped  # as the app stamps it
+    db.session.flush()
+    same_minute = stamped.replace(second=0)
+    stages.save_stage(collection, dict(collected_at=same_minute), staff)
+    with pytest.raises(Refused, match="before consent"), attempt():
+        stages.save_stage(collection, dict(collected_at=same_minute - timedelta(minutes=1)), staff)
     walk.collect(journey, staff)
     walk.process(journey, staff, staff2)
     injection = walk.stage_of(journey, StageKind.INJECTION)

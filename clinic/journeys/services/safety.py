@@ -53,7 +53,11 @@ def _not_future(value: datetime | None, field: str, what: str) -> None:
 
 
 def _not_before(value: datetime | None, earlier: datetime | None, field: str, what: str) -> None:
-    if value is not None and earlier is not None and value < earlier:
+    """Refuse `value` before `earlier` by the minute: the pages enter times to the minute, so a
+    time in the same minute as a moment the app stamped with seconds is not before it."""
+    if value is None or earlier is None:
+        return
+    if value < earlier.replace(second=0, microsecond=0):
         raise Refused(f"{what} ({_when(earlier)}).", field=field)
 
 
