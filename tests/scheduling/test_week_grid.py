@@ -153,6 +153,37 @@ def test_the_reschedule_form_warns_outside_working_hours_too(client, login, clin
     assert "outside Dr Ada Stone" in client.get(moved.headers["Location"]).get_data(as_text=True)
 
 
+def test_a_reschedule_from_a_stale_page_is_a_conflict_that_saves_after_checking(
+    client, login, clinic, db
+):
+    """A colleague moved the visit while the form was open: 409, the entry kept, the visit as
+    it is now beside it and the form carrying its version now, so saving again works."""
+    login(Role.FRONT_DESK)
+    original = _book(clinic)
+    page = f"/schedule/appointments/{original.id}/reschedule"
+    form = {
+        "patient_mrn": clinic.patient.mrn,
+        "kind": "follow_up",
+        "provider": str(clinic.provider.id),
+        "room": str(clinic.exam.id),
+        "day": "2030-03-04",
+        "start": "14:00",
+        "minutes": "",
+        "notes": "Moved at the patient's request",
+        "version": str(original.version - 1),
+    }
+    stale = client.post_form(page, form)
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "changed while you were editing it" in html
+    assert 'value="Moved at the patient&#39;s request"' in html or "Moved at the patient" in html
+    assert f'name="version" type="hidden" value="{original.version}"' in html
+    db.session.expire_all()
+    assert db.session.get(Appointment, original.id).status is Status.BOOKED
+    moved = client.post_form(page, {**form, "version": str(original.version)})
+    assert moved.status_code == 302
+
+
 def test_a_move_onto_a_taken_time_or_from_a_stale_page_changes_nothing(client, login, clinic, db):
     login(Role.FRONT_DESK)
     original = _book(clinic)

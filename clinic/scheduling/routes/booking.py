@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from clinic.dates import fmt_datetime
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.inputs import query_day, query_id
@@ -291,6 +292,7 @@ def reschedule(appointment_id: int):
     form = RescheduleForm()
     form.set_choices(services.clinicians(), services.active_rooms())
     why = services.move_refusal(original) if request.method == "GET" else None
+    stale = False
     if why:  # said at once, not after the whole form is filled in
         flash(f"This appointment can no longer be moved. {why}", "info")
         return redirect(url_for("scheduling.appointment", appointment_id=original.id))
@@ -306,7 +308,16 @@ def reschedule(appointment_id: int):
         form.patient_mrn.data, form.kind.data = original.patient.mrn, original.kind
         booking = _read_booking(form)
         if form.version.data != str(original.version):
-            form.start.errors.append("This appointment changed meanwhile; reload the page.")
+            # 409: what the visit is now beside the entry kept; saving again applies the entry
+            # to the visit as it is now
+            stale = True
+            form.version.data = str(original.version)
+            form.start.errors.append(
+                "This appointment changed while you were editing it: it is now "
+                f"{fmt_datetime(original.starts_at)} with {original.provider.full_name}"
+                f"{', ' + original.room.name if original.room else ''} "
+                f"({original.status.label.lower()}). Check your entry and save again."
+            )
         elif booking is not None:
             try:
                 with attempt():
@@ -332,7 +343,7 @@ def reschedule(appointment_id: int):
                     warn_if_outside_hours(new)
                     flash("Appointment moved; the old time is free again.", "success")
                 return redirect(url_for("scheduling.appointment", appointment_id=new.id))
-    status = 422 if form.errors else 200
+    status = 409 if stale else 422 if form.errors else 200
     return render_template(
         "scheduling/book.html", form=form, clashes=[], suggestions=[], original=original
     ), status
