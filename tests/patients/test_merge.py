@@ -192,8 +192,8 @@ def test_the_admin_previews_merges_and_reviews_in_the_browser_flow(client, login
     again = client.post_form(
         "/admin/merges/new", {**form, "reason": "again"}, token_from="/admin/merges/new"
     )
-    assert (
-        again.status_code == 422
+    assert (  # sent again from the same page: the records changed since its preview
+        again.status_code == 409
         and db.session.scalar(sa.select(sa.func.count(PatientMerge.id))) == 1
     )
 
@@ -248,3 +248,25 @@ def test_message_consent_merges_to_the_stricter_of_the_two(db, pair, survivor_ha
     kept = db.session.get(MessagePreference, survivor.id)
     assert kept.sms_ok is False  # a "no" on either record stays a "no"
     assert kept.opted_out_at == opted_out and kept.opted_out_how == "STOP reply"
+
+
+def test_a_merge_sent_from_a_stale_preview_is_a_conflict_that_merges_after_checking(
+    client, login, db, pair
+):
+    survivor, retired = pair
+    login(Role.ADMIN)
+    form = {
+        "survivor": str(survivor.id),
+        "retired": str(retired.id),
+        "survivor_version": str(survivor.version),
+        "retired_version": str(retired.version - 1),
+        "reason": "Same person, registered twice",
+    }
+    response = client.post_form("/admin/merges/new", form, token_from="/admin/merges/new")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "changed since the preview" in html
+    assert "Same person, registered twice" in html
+    assert db.session.get(Patient, retired.id).merged_into_id is None
+    form["retired_version"] = str(retired.version)
+    done = client.post_form("/admin/merges/new", form, token_from="/admin/merges/new")
+    assert done.status_code == 302

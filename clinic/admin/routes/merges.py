@@ -41,7 +41,7 @@ def merge_patients():
     keep_second = request.args.get("keep") == "b"
     form = MergeForm()
     plan = None
-    status = 200
+    status, stale = 200, False
     if request.method == "POST":
         survivor, retired = _posted(form.survivor.data), _posted(form.retired.data)
         if survivor is None or retired is None:
@@ -61,6 +61,7 @@ def merge_patients():
                         close_retired_portal=form.close_retired_portal.data,
                     )
             except StaleWrite:
+                stale = True
                 db.session.refresh(survivor)
                 db.session.refresh(retired)
                 form.survivor_version.data = str(survivor.version)
@@ -77,7 +78,7 @@ def merge_patients():
                     "success",
                 )
                 return redirect(url_for("admin.merge_detail", merge_id=record.id))
-        status = 422
+        status = 409 if stale else 422
     survivor, retired = (second, first) if keep_second else (first, second)
     if survivor is not None and retired is not None:
         plan = merging.plan(survivor, retired)
