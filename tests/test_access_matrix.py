@@ -28,6 +28,7 @@ from clinic.mail import OutboxMessage
 from clinic.outcomes.services import assign
 from clinic.patients.models import Patient
 from clinic.scheduling.feeds import new_token
+from clinic.timeutil import clinic_today
 from tests import factories
 from tests.careteam_helpers import join_care_team
 from tests.conftest import savepoint_db
@@ -358,7 +359,7 @@ def _build_records() -> dict[str, object]:
             for_patient,
             ["nrs_pain"],
             timepoint="baseline",
-            available_from=date.today(),
+            available_from=clinic_today(),
             due_by=None,
             by=None,
         )[0].id
