@@ -38,9 +38,12 @@ def test_new_checklist_version_applies_to_new_stages_only(client, login, journey
 def test_protocol_edit_drives_generated_follow_ups(client, login, db):
     login(Role.ADMIN)
     url = "/admin/clinical/follow-up-protocols/bmac"
-    bad = client.post_form(url, {"steps": "3 months | ninety | 10 | 10"})
+    seen = re.search(r'name="seen" type="hidden" value="([0-9,]+)"', client.get(url).text)[1]
+    bad = client.post_form(url, {"steps": "3 months | ninety | 10 | 10", "seen": seen})
     assert bad.status_code == 422 and "whole numbers" in bad.get_data(as_text=True)
-    ok = client.post_form(url, {"steps": "3 months | 91 | 21 | 23\n12 months | 365 | 60 | 60"})
+    ok = client.post_form(
+        url, {"steps": "3 months | 91 | 21 | 23\n12 months | 365 | 60 | 60", "seen": seen}
+    )
     assert ok.status_code == 302
     labels = db.session.scalars(
         sa.select(m.FollowUpProtocolStep.label).where(
@@ -72,6 +75,27 @@ def test_a_protocol_saved_from_an_older_page_does_not_replace_a_newer_one(client
     again = client.post_form(url, {"steps": "6 months | 182 | 30 | 30", "seen": str(step.id)})
     assert again.status_code == 302
     assert [s.label for s in db.session.scalars(active)] == ["6 months"]
+
+
+def test_a_protocol_save_that_does_not_say_which_steps_its_page_showed_is_stale(client, login, db):
+    """Without the steps its page showed, a save could replace a colleague's newer protocol
+    unseen: it is refused as stale and the protocol stays as it was."""
+    login(Role.ADMIN)
+    url = "/admin/clinical/follow-up-protocols/bmac"
+    active = sa.select(m.FollowUpProtocolStep.label).where(
+        m.FollowUpProtocolStep.therapy == Therapy.BMAC, m.FollowUpProtocolStep.active
+    )
+    before = db.session.scalars(active).all()
+    unsaid = client.post_form(url, {"steps": "6 months | 182 | 30 | 30"})
+    assert unsaid.status_code == 409
+    html = unsaid.get_data(as_text=True)
+    assert "Someone else saved this protocol after you opened it" in html
+    assert "6 months | 182 | 30 | 30" in html  # the entry is kept
+    assert db.session.scalars(active).all() == before
+    seen = re.search(r'name="seen" type="hidden" value="([0-9,]+)"', html)[1]
+    again = client.post_form(url, {"steps": "6 months | 182 | 30 | 30", "seen": seen})
+    assert again.status_code == 302
+    assert db.session.scalars(active).all() == ["6 months"]
 
 
 def test_condition_catalogue(client, login, db):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
-from clinic.errors import Refused, StaleWrite
+from clinic.errors import NO_PAGE, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import Therapy
@@ -74,12 +74,13 @@ def replace_protocol(
     therapy: Therapy,
     steps: list[tuple[str, int, int, int]],
     by: User,
-    seen: list[int] | None = None,
+    seen: list[int] | NoPage | None = NO_PAGE,
 ) -> None:
     """New steps for this therapy; old ones are retired (follow-ups already made keep them).
 
     `seen` is the ids of the steps the editor's page showed: when another save replaced them
     since, this one is stale (StaleWrite, with the protocol saved now) and changes nothing.
+    None (the request did not say which steps its page showed) is stale too.
     """
     _require_admin(by)
     # Locked, so two saves from the same page meet here on PostgreSQL (the later one sees the
@@ -90,7 +91,7 @@ def replace_protocol(
         .order_by(m.FollowUpProtocolStep.position)
         .with_for_update()
     ).all()
-    if seen is not None and seen != [step.id for step in current]:
+    if not isinstance(seen, NoPage) and seen != [step.id for step in current]:
         saved = "; ".join(f"{s.label} (day {s.due_days})" for s in current) or "none"
         yours = "; ".join(f"{label} (day {due})" for label, due, _, _ in steps)
         raise StaleWrite(changes=[("Follow-ups", saved, yours)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
-from clinic.errors import Refused, StaleWrite
+from clinic.errors import NO_PAGE, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import StageKind, StageStatus, Therapy
@@ -38,12 +38,14 @@ def set_ticks(
     item_ids: set[int],
     by: User,
     how: str | None = None,
-    shown: set[int] | None = None,
+    shown: set[int] | NoPage | None = NO_PAGE,
 ) -> None:
     """Tick the given items and untick the rest; a kept tick keeps its who and when.
 
     `shown` is what the user's page showed ticked: when someone changed the ticks since, the
     save is stale (StaleWrite, listing the items that differ) instead of undoing their ticks.
+    None (the request did not say what its page showed) is stale too: nothing tells this save
+    from one that would undo a colleague's ticks.
     """
     refusal = stage_work_refusal(by, stage)
     if refusal:
@@ -60,7 +62,7 @@ def set_ticks(
             sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == stage.id)
         )
     }
-    if shown is not None and shown != existing.keys():
+    if not isinstance(shown, NoPage) and shown != existing.keys():
         raise StaleWrite(changes=_tick_changes(template, set(existing), shown, item_ids))
     # A save is a change of the stage: two saves at the same moment meet at its version.
     stage.updated_at = utcnow()
@@ -78,8 +80,10 @@ def set_ticks(
     )
 
 
-def _tick_changes(template, saved: set[int], shown: set[int], mine: set[int]) -> list:
-    """(item, saved now, your entry) for each item someone else ticked or unticked."""
+def _tick_changes(template, saved: set[int], shown: set[int] | None, mine: set[int]) -> list:
+    """(item, saved now, your entry) for each item someone else ticked or unticked (each item
+    saved otherwise than entered, when the page did not say what it showed)."""
+    seen = mine if shown is None else shown
 
     def state(ticked: bool) -> str:
         return "ticked" if ticked else "not ticked"
@@ -87,7 +91,7 @@ def _tick_changes(template, saved: set[int], shown: set[int], mine: set[int]) ->
     return [
         (item.text, state(item.id in saved), state(item.id in mine))
         for item in (template.items if template else [])
-        if (item.id in saved) != (item.id in shown)
+        if (item.id in saved) != (item.id in seen)
     ]
 
 
