@@ -14,7 +14,13 @@ from clinic.journeys.models import Journey
 from clinic.models import audit
 from clinic.outcomes import adverse, bp
 from clinic.outcomes.adverse_models import SERIOUS_CRITERIA, AdverseEvent, PatientConcern
-from clinic.outcomes.forms import AdverseEventForm, ConcernForm, DismissForm, ReviewForm
+from clinic.outcomes.forms import (
+    AdverseEventEditForm,
+    AdverseEventForm,
+    ConcernForm,
+    DismissForm,
+    ReviewForm,
+)
 from clinic.policy import CLINICAL, ensure_clinical_access, require_roles
 from clinic.submissions import once
 from clinic.transaction import attempt
@@ -86,7 +92,12 @@ def report_event(journey_id: int):
     elif request.method == "POST":
         status = 422
     return render_template(
-        "outcomes/adverse_form.html", journey=journey, form=form, event=None, concern=concern
+        "outcomes/adverse_form.html",
+        journey=journey,
+        form=form,
+        event=None,
+        concern=concern,
+        conflict=None,
     ), status
 
 
@@ -96,7 +107,7 @@ def adverse_event(event_id: int):
     event = _event(event_id)
 
     journey = db.get_or_404(Journey, event.journey_id)
-    form = AdverseEventForm() if request.method == "POST" else AdverseEventForm(obj=event)
+    form = AdverseEventEditForm() if request.method == "POST" else AdverseEventEditForm(obj=event)
     form.fill_choices(adverse.term_list(), journey.cycles)
     if request.method == "GET":
         audit.record(
@@ -106,16 +117,16 @@ def adverse_event(event_id: int):
         for name in ("related_procedure", "related_product", "action_taken", "outcome"):
             form[name].data = getattr(event, name).value
     status = 200
+    conflict = None
     if form.validate_on_submit():
+        values = _values(form)
         try:
             with attempt():
-                adverse.update_event(event, _values(form), current_user, int(form.version.data))
+                adverse.update_event(event, values, current_user, int(form.version.data))
         except StaleWrite:
             db.session.refresh(event)
-            flash(
-                "Someone changed this event since you opened it; here is what is saved now.",
-                "warning",
-            )
+            conflict = _changes(form, event, values)
+            form.version.data = str(event.version)  # saving the kept entry again is possible
             status = 409
         except Refused as err:
             show_beside(form, err, "term_code")
@@ -131,8 +142,28 @@ def adverse_event(event_id: int):
         form=form,
         event=event,
         concern=None,
+        conflict=conflict,
         review_form=ReviewForm(formdata=None, version=str(event.version)),
     ), status
+
+
+def _changes(form: AdverseEventForm, event: AdverseEvent, values: dict) -> list:
+    """(field, saved now, your entry) for each field the other save left different."""
+
+    def shown(name: str, value: object) -> str:
+        value = getattr(value, "value", value)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        choices = getattr(form[name], "choices", None)
+        if choices:
+            value = dict((str(v), label) for v, label in choices).get(str(value), value)
+        return "—" if value in (None, "") else str(value)
+
+    return [
+        (form[name].label.text, shown(name, getattr(event, name)), shown(name, values[name]))
+        for name in FIELDS
+        if shown(name, getattr(event, name)) != shown(name, values[name])
+    ]
 
 
 @bp.route("/adverse-events/<int:event_id>/review", methods=["POST"])
