@@ -210,18 +210,36 @@ def finish(response: Response) -> Response:
     return response
 
 
+def _writes_nothing(endpoint: str | None) -> bool:
+    """Requests that never write: static files, health checks and addresses with no view."""
+    return (
+        endpoint is None
+        or endpoint.rpartition(".")[2] == "static"
+        or endpoint
+        in (
+            "health.livez",
+            "health.readyz",
+            "main.healthz",
+        )
+    )
+
+
 class ClinicFlask(Flask):
     """Flask with the request's transaction settled once, after the view.
 
-    On SQLite every POST takes the database's write lock before anything is read
-    (BEGIN IMMEDIATE, `begin_write`), so a check-then-write (a taken e-mail, the next MRN, a
-    week's version, a submission key) cannot race another writer and nothing written earlier
-    in the request is lost to a late upgrade of the lock. PostgreSQL needs nothing here: its
+    On SQLite every request that may write takes the database's write lock before anything
+    is read (BEGIN IMMEDIATE, `begin_write`), so a check-then-write (a taken e-mail, the next
+    MRN, a week's version, a submission key) cannot race another writer and nothing written
+    earlier in the request is lost to a late upgrade of the lock. That includes page views:
+    they write read-audit rows and last-seen times after reading, and a read transaction that
+    another request wrote past cannot take the lock later (SQLite answers "database is locked"
+    at once, without waiting: a 503 for a page when a few people use the clinic at once).
+    Static files and health checks write nothing. PostgreSQL needs nothing here: its
     constraints and row locks settle concurrent writers.
     """
 
     def preprocess_request(self):
-        if request.method == "POST":
+        if request.method == "POST" or not _writes_nothing(request.endpoint):
             begin_write(db.session)
         return super().preprocess_request()
 

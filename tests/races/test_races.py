@@ -246,3 +246,29 @@ def test_questionnaire_drafts_saved_at_once_or_from_a_stale_tab_never_overwrite(
         assert saved.version == int(version) + 1
         assert saved.answer_map()["axial"] in range(BURST)
         db.session.remove()
+
+
+def test_page_views_at_the_same_moment_all_answer(server):
+    """Page views write after reading (the read audit, last seen): on SQLite a read transaction
+    that another view wrote past cannot take the lock later and was a 503 'database is locked'
+    at once; each view now takes the lock first, so they wait their turn."""
+    _app, live, ids = server
+    desk = signed_in(live, ids, Role.FRONT_DESK)
+    path = f"/patients/{ids['patient']}"
+    barrier = threading.Barrier(BURST)
+    answers: list[int] = []
+    lock = threading.Lock()
+
+    def views() -> None:
+        barrier.wait()
+        for _ in range(5):
+            status = desk.request("GET", path)[0]
+            with lock:
+                answers.append(status)
+
+    threads = [threading.Thread(target=views) for _ in range(BURST)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * (BURST * 5)
