@@ -75,6 +75,10 @@ def _write_kept_audit() -> None:
         # a refusal's rows (a 403, a 429, a hard stop) are not what a page showed: their
         # commit waits for the disk even on a GET (see _commit_durability)
         g.durable_commit = True
+        if not db.session().in_transaction():
+            # after the rollback, on SQLite: the lock before the audit reads its actor, or
+            # the late upgrade of a read transaction is refused ("database is locked")
+            begin_write(db.session)
     for fields in kept:
         audit.record(**fields)
 
