@@ -86,6 +86,8 @@ def test_a_protocol_save_that_does_not_say_which_steps_its_page_showed_is_stale(
         m.FollowUpProtocolStep.therapy == Therapy.BMAC, m.FollowUpProtocolStep.active
     )
     before = db.session.scalars(active).all()
+    blank = client.post_form(url, {"steps": "6 months | 182 | 30 | 30", "seen": " "})
+    assert blank.status_code == 409  # no steps shown: not the ones saved (it was a 500)
     unsaid = client.post_form(url, {"steps": "6 months | 182 | 30 | 30"})
     assert unsaid.status_code == 409
     html = unsaid.get_data(as_text=True)

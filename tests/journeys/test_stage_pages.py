@@ -469,6 +469,12 @@ def test_a_checklist_save_that_does_not_say_what_its_page_showed_is_a_conflict(
         token_from=url(collection),
     )
     assert saved.status_code == 302
+    blank = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(second.id)], "shown": "  "},
+        token_from=url(collection),
+    )
+    assert blank.status_code == 409  # nothing shown ticked: not what is saved (it was a 500)
     unsaid = client.post_form(
         url(collection, "/checklist"), {"item_ids": [str(second.id)]}, token_from=url(collection)
     )

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
-from clinic.forms import ClinicForm
+from clinic.forms import ClinicForm, id_list
 from clinic.journeys import models as m
 from clinic.journeys.services import catalogues, checklists
 from clinic.journeys.states import StageKind, Therapy
@@ -156,7 +156,7 @@ def protocol(therapy: str):
         )
         form.seen.data = _ids(current)
     if form.validate_on_submit():
-        seen = None if form.seen.data is None else [int(i) for i in form.seen.data.split(",") if i]
+        seen = id_list(form.seen.data)
         try:
             with attempt():
                 steps = catalogues.parse_protocol(form.steps.data)
