@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.forms import id_list
 from clinic.inputs import query_id, query_text
 from clinic.models import audit
 from clinic.patients import picker, services
@@ -126,7 +127,7 @@ def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[s
         email=form.email.data,
         exclude_id=exclude_id,
     )
-    checked = {int(i) for i in (form.checked.data or "").split(",") if i}
+    checked = set(id_list(form.checked.data) or ())
     if form.not_duplicate.data and {d.patient.id for d in found} <= checked:
         return []
     form.not_duplicate.data = False  # the tick was for other records: tick again after reading

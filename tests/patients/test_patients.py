@@ -112,6 +112,8 @@ def test_different_person_ticked_in_two_tabs_does_not_register_the_same_person_t
     existing = PatientFactory(phone="+1 617-555-0133")
     tabs = [client.post_form("/patients/new", FORM) for _ in range(2)]
     assert [tab.status_code for tab in tabs] == [422, 422]
+    blank = client.post_form("/patients/new", {**FORM, "not_duplicate": "y", "checked": " "})
+    assert blank.status_code == 422 and existing.mrn in blank.get_data(as_text=True)
     confirmed = {**FORM, "not_duplicate": "y", "checked": str(existing.id)}
     assert client.post_form("/patients/new", confirmed).status_code == 302
     first = _patient(db, city="Boston")
