@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import User
-from clinic.errors import Refused, show_beside
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import bp
 from clinic.journeys import forms as f
@@ -110,11 +110,14 @@ def new_journey(patient_id: int):
 @bp.route("/journeys/<int:journey_id>/repeat", methods=["POST"])
 def repeat_cycle(journey_id: int):
     journey = load_journey_to_manage(journey_id)
-    if not f.ActionForm().validate_on_submit():
+    form = f.ActionForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
         with attempt():
-            cycle = journey_services.open_repeat_cycle(journey, current_user)
+            cycle = journey_services.open_repeat_cycle(journey, current_user, form.version.data)
+    except StaleWrite as err:
+        return _stale_chart(journey, err)
     except Refused as err:
         flash(f"Not done: {err}", "danger")
     else:
@@ -134,12 +137,23 @@ def end_journey(journey_id: int, outcome: str):
         return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
     try:
         with attempt():
-            journey_services.end_journey(journey, targets[outcome], form.reason.data, current_user)
+            journey_services.end_journey(
+                journey, targets[outcome], form.reason.data, current_user, form.version.data
+            )
+    except StaleWrite as err:
+        return _stale_chart(journey, err)
     except Refused as err:
         flash(f"Not done: {err}", "danger")
     else:
         flash(f"Journey {targets[outcome].label.lower()}.", "success")
     return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+
+
+def _stale_chart(journey: m.Journey, err: StaleWrite):
+    """409: the chart as it is now, saying that nothing was done."""
+    db.session.refresh(journey)
+    flash(f"{err} Check the journey below, then decide again.", "warning")
+    return render_chart(journey.patient), 409
 
 
 def label_qr(code: str) -> str:
