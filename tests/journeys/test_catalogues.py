@@ -18,9 +18,14 @@ def test_new_checklist_version_applies_to_new_stages_only(client, login, journey
     walk.stages.start_stage(stage, provider)
     old = stage.checklist_template
     login(Role.ADMIN)
+    url = "/admin/clinical/checklists/new?kind=evaluation&therapy="
     response = client.post_form(
-        "/admin/clinical/checklists/new?kind=evaluation&therapy=",
-        {"title": "Evaluation checklist", "items": "Identity checked\n(optional) Coffee offered"},
+        url,
+        {
+            "title": "Evaluation checklist",
+            "items": "Identity checked\n(optional) Coffee offered",
+            "based_on": _based_on(client, url),
+        },
     )
     assert response.status_code == 302
     current = checklists.current_template(StageKind.EVALUATION, Therapy.PRP)
@@ -33,6 +38,38 @@ def test_new_checklist_version_applies_to_new_stages_only(client, login, journey
     assert stage.checklist_template_id == old.id  # the stage keeps the version it used
     db.session.refresh(old)
     assert old.active is False and len(old.items) == 5
+
+
+def _based_on(client, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="based_on" type="hidden" value="([0-9]*)"', page)[1]
+
+
+def test_a_checklist_published_from_an_older_page_does_not_drop_a_newer_version(client, login, db):
+    """Two admins open the same checklist; the second publish (or the same one sent twice)
+    must not replace the first's items unseen: a 409 with what is published now."""
+    login(Role.ADMIN)
+    url = "/admin/clinical/checklists/new?kind=injection&therapy=prp"
+    based_on = _based_on(client, url)
+    first = {"title": "Injection", "items": "Time-out done\nLevel marked", "based_on": based_on}
+    assert client.post_form(url, first).status_code == 302
+    again = client.post_form(url, first)  # a double click, or the older tab's copy
+    assert again.status_code == 409
+    stale = client.post_form(url, {**first, "items": "Time-out done", "based_on": based_on})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved a version of this checklist after you opened it" in html
+    assert "Time-out done; Level marked" in html  # what is published now
+    assert "\nTime-out done</textarea>" in html  # the entry is kept
+    current = checklists.current_template(StageKind.INJECTION, Therapy.PRP)
+    assert [i.text for i in current.items] == ["Time-out done", "Level marked"]
+    fresh = re.search(r'name="based_on" type="hidden" value="([0-9]+)"', html)[1]
+    assert fresh == str(current.version)
+    unsaid = client.post_form(url, {"title": "Injection", "items": "Time-out done"})
+    assert unsaid.status_code == 409  # a publish that does not say what it was based on
+    saved = client.post_form(url, {**first, "items": "Time-out done", "based_on": fresh})
+    assert saved.status_code == 302
+    assert checklists.current_template(StageKind.INJECTION, Therapy.PRP).version == int(fresh) + 1
 
 
 def test_protocol_edit_drives_generated_follow_ups(client, login, db):

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
-from clinic.forms import ClinicForm, id_list
+from clinic.forms import ClinicForm, VersionField, id_list
 from clinic.journeys import models as m
 from clinic.journeys.services import catalogues, checklists
 from clinic.journeys.states import StageKind, Therapy
@@ -32,6 +32,9 @@ class ChecklistVersionForm(ClinicForm):
         validators=[DataRequired(message="A checklist needs at least one item.")],
         description=f"Every item is required unless its line starts with {OPTIONAL}.",
     )
+    # The version published when the page was opened (blank: none yet), so a publish from
+    # an older page does not drop the changes of one published since.
+    based_on = VersionField(required=False)
 
     def validate_items(self, field) -> None:
         for number, line in enumerate((field.data or "").splitlines(), start=1):
@@ -83,6 +86,9 @@ def checklist_new():
     kind, therapy = _kind_and_therapy()
     form = ChecklistVersionForm()
     current = checklists.current_template(kind, therapy or Therapy.PRP)
+    conflict = None
+    if request.method == "GET":
+        form.based_on.data = str(checklists.latest_version(kind, therapy) or "")
     if request.method == "GET" and current is not None:
         form.title.data = current.title
         form.items.data = "\n".join(
@@ -95,19 +101,27 @@ def checklist_new():
             if text:
                 optional = text.lower().startswith(OPTIONAL)
                 items.append((text[len(OPTIONAL) :].strip() if optional else text, not optional))
+        based_on = int(form.based_on.data) if (form.based_on.data or "").strip() else None
         try:
             with attempt():
                 template = checklists.new_version(
-                    kind, therapy, form.title.data, items, current_user
+                    kind, therapy, form.title.data, items, current_user, based_on
                 )
+        except StaleWrite as err:
+            conflict = err.changes
+            form.based_on.data = str(checklists.latest_version(kind, therapy) or "")
         except Refused as err:
             show_beside(form, err, "items")
         else:
             flash(f"{template.title} version {template.version} published.", "success")
             return redirect(url_for("journeys_admin.checklist_list"))
-    status = 422 if request.method == "POST" else 200
+    status = 409 if conflict is not None else 422 if request.method == "POST" else 200
     return render_template(
-        "journeys/admin_checklist_new.html", form=form, kind=kind, therapy=therapy
+        "journeys/admin_checklist_new.html",
+        form=form,
+        kind=kind,
+        therapy=therapy,
+        conflict=conflict,
     ), status
 
 

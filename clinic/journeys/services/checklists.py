@@ -111,28 +111,66 @@ def confirm_read_aloud(stage: m.Stage, template_id: int | None, by: User) -> Non
     set_ticks(stage, {item.id for item in template.items}, by, how="read aloud at the time-out")
 
 
+def _therapy_is(therapy: Therapy | None):
+    return (
+        m.ChecklistTemplate.therapy.is_(None)
+        if therapy is None
+        else m.ChecklistTemplate.therapy == therapy
+    )
+
+
+def latest_version(kind: StageKind, therapy: Therapy | None) -> int | None:
+    """The newest version number published for exactly this stage and therapy (or none)."""
+    return db.session.scalar(
+        sa.select(sa.func.max(m.ChecklistTemplate.version)).where(
+            m.ChecklistTemplate.stage_kind == kind, _therapy_is(therapy)
+        )
+    )
+
+
+def _published_changes(kind, therapy, title: str, items: list[tuple[str, bool]]) -> list:
+    """(what, published now, your entry) for a stale publish."""
+    saved = db.session.scalar(
+        sa.select(m.ChecklistTemplate)
+        .where(m.ChecklistTemplate.stage_kind == kind, _therapy_is(therapy))
+        .order_by(m.ChecklistTemplate.version.desc())
+        .limit(1)
+    )
+
+    def listed(pairs) -> str:
+        return "; ".join(text if required else f"(optional) {text}" for text, required in pairs)
+
+    if saved is None:
+        return []
+    return [
+        ("Version", saved.version, "new"),
+        ("Title", saved.title, title.strip()),
+        ("Items", listed((i.text, i.required) for i in saved.items), listed(items)),
+    ]
+
+
 def new_version(
     kind: StageKind,
     therapy: Therapy | None,
     title: str,
     items: list[tuple[str, bool]],
     by: User,
+    based_on: int | NoPage | None = NO_PAGE,
 ) -> m.ChecklistTemplate:
-    """Publish a new version; earlier versions stay for the stages that used them."""
+    """Publish a new version; earlier versions stay for the stages that used them.
+
+    `based_on` is the version the editor's page was opened on (None: there was none, or the
+    request did not say): when another was published since, this one is stale (StaleWrite,
+    with what is published now) and would otherwise drop that version's changes unseen.
+    """
     if not can_manage_catalogues(by):
         raise Refused("Only an administrator edits checklists.")
     if not items:
         raise Refused("A checklist needs at least one item.", field="items")
-    condition = (
-        m.ChecklistTemplate.therapy.is_(None)
-        if therapy is None
-        else m.ChecklistTemplate.therapy == therapy
-    )
-    latest = db.session.scalar(
-        sa.select(sa.func.max(m.ChecklistTemplate.version)).where(
-            m.ChecklistTemplate.stage_kind == kind, condition
-        )
-    )
+    latest = latest_version(kind, therapy)
+    if not isinstance(based_on, NoPage) and (latest or 0) != (based_on or 0):
+        raise StaleWrite(changes=_published_changes(kind, therapy, title, items))
+    condition = _therapy_is(therapy)
     db.session.execute(
         sa.update(m.ChecklistTemplate)
         .where(m.ChecklistTemplate.stage_kind == kind, condition)
