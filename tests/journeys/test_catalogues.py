@@ -11,6 +11,7 @@ from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.services import checklists
 from clinic.journeys.states import StageKind, Therapy
+from clinic.models.audit import AuditEvent
 
 
 def test_new_checklist_version_applies_to_new_stages_only(client, login, journey, provider, db):
@@ -147,13 +148,22 @@ def test_condition_catalogue(client, login, db):
     assert condition.active
     duplicate = client.post_form("/admin/clinical/conditions", {"code": "M54.16", "name": "again"})
     assert duplicate.status_code == 422 and "already" in duplicate.get_data(as_text=True)
-    client.post_form(
-        f"/admin/clinical/conditions/{condition.id}/toggle",
-        {},
-        token_from="/admin/clinical/conditions",
+    page = client.get("/admin/clinical/conditions").get_data(as_text=True)
+    action = f"/admin/clinical/conditions/{condition.id}/toggle"
+    button = re.search(rf'action="{action}">.*?name="active" value="([01])"', page)[1]
+    assert button == "0"
+    for _ in range(2):  # a double click (or a second tab's button) retires it, once
+        client.post_form(action, {"active": button}, token_from="/admin/clinical/conditions")
+        db.session.refresh(condition)
+        assert condition.active is False
+    retired = sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "catalogue.condition_retired"
     )
+    assert db.session.scalar(retired) == 1
+    assert client.post_form(action, {}, token_from="/admin/clinical/conditions").status_code == 400
+    client.post_form(action, {"active": "1"}, token_from="/admin/clinical/conditions")
     db.session.refresh(condition)
-    assert condition.active is False
+    assert condition.active is True
 
 
 def test_provider_cannot_edit_catalogues(client, login, db):

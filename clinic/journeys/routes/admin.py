@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
@@ -59,7 +59,9 @@ class ProtocolForm(ClinicForm):
 
 
 class ToggleForm(ClinicForm):
-    pass
+    # What the button asks for ("1" offer, "0" retire), not "the other state": a double click
+    # or a second tab's button would otherwise undo the first.
+    active = HiddenField(validators=[AnyOf(("0", "1"))])
 
 
 def _kind_and_therapy() -> tuple[StageKind, Therapy | None]:
@@ -147,9 +149,10 @@ def conditions():
 @admin_bp.route("/conditions/<int:condition_id>/toggle", methods=["POST"])
 def condition_toggle(condition_id: int):
     condition = db.get_or_404(m.Condition, condition_id)
-    if not ToggleForm().validate_on_submit():
+    form = ToggleForm()
+    if not form.validate_on_submit():
         abort(400)
-    catalogues.set_condition_active(condition, not condition.active, current_user)
+    catalogues.set_condition_active(condition, form.active.data == "1", current_user)
     flash(f"{condition.display} is {'offered' if condition.active else 'retired'}.", "success")
     return redirect(url_for("journeys_admin.conditions"))
 

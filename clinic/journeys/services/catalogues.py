@@ -34,6 +34,8 @@ def add_condition(code: str, name: str, by: User) -> m.Condition:
 def set_condition_active(condition: m.Condition, active: bool, by: User) -> None:
     """Retired conditions stay on the journeys that used them; they are no longer offered."""
     _require_admin(by)
+    if condition.active == active:
+        return  # already so (a second click, another tab): nothing changes, nothing audited
     condition.active = active
     db.session.flush()
     audit.record(
