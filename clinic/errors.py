@@ -51,6 +51,19 @@ class StaleWrite(Conflict):
         self.current = current  # the newer record, when the page shows it
 
 
+class NoPage:
+    """The caller is the app itself (a walkthrough, the time-out), not a page: no "what the
+    page showed" to compare with what is saved."""
+
+    def __repr__(self) -> str:
+        return "NO_PAGE"
+
+
+# A save from a page passes what the page showed, or None when the request did not say:
+# then which version the user saw is unknown and the save is refused as stale.
+NO_PAGE = NoPage()
+
+
 def show_beside(form, err: Refused, default_field: str | None = None) -> None:
     """Put a refusal beside its field on `form` (or `default_field`); flash it otherwise."""
     name = err.field or default_field

@@ -130,6 +130,14 @@ def record_id(form, field) -> None:
         raise ValidationError("This page was changed in transit: reload it and try again.")
 
 
+def id_list(text: str | None) -> list[int] | None:
+    """Ids a page listed in a hidden field ("4,5,6"), or None when the request sent none. The
+    field's pattern has checked the digits; a blank (even all spaces) is no ids at all."""
+    if text is None:
+        return None
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 class VersionField(HiddenField):
     """The version of the record the form was loaded from; required and a whole number."""
 

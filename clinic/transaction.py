@@ -75,6 +75,10 @@ def _write_kept_audit() -> None:
         # a refusal's rows (a 403, a 429, a hard stop) are not what a page showed: their
         # commit waits for the disk even on a GET (see _commit_durability)
         g.durable_commit = True
+        if not db.session().in_transaction():
+            # after the rollback, on SQLite: the lock before the audit reads its actor, or
+            # the late upgrade of a read transaction is refused ("database is locked")
+            begin_write(db.session)
     for fields in kept:
         audit.record(**fields)
 
@@ -210,18 +214,36 @@ def finish(response: Response) -> Response:
     return response
 
 
+def _writes_nothing(endpoint: str | None) -> bool:
+    """Requests that never write: static files, health checks and addresses with no view."""
+    return (
+        endpoint is None
+        or endpoint.rpartition(".")[2] == "static"
+        or endpoint
+        in (
+            "health.livez",
+            "health.readyz",
+            "main.healthz",
+        )
+    )
+
+
 class ClinicFlask(Flask):
     """Flask with the request's transaction settled once, after the view.
 
-    On SQLite every POST takes the database's write lock before anything is read
-    (BEGIN IMMEDIATE, `begin_write`), so a check-then-write (a taken e-mail, the next MRN, a
-    week's version, a submission key) cannot race another writer and nothing written earlier
-    in the request is lost to a late upgrade of the lock. PostgreSQL needs nothing here: its
+    On SQLite every request that may write takes the database's write lock before anything
+    is read (BEGIN IMMEDIATE, `begin_write`), so a check-then-write (a taken e-mail, the next
+    MRN, a week's version, a submission key) cannot race another writer and nothing written
+    earlier in the request is lost to a late upgrade of the lock. That includes page views:
+    they write read-audit rows and last-seen times after reading, and a read transaction that
+    another request wrote past cannot take the lock later (SQLite answers "database is locked"
+    at once, without waiting: a 503 for a page when a few people use the clinic at once).
+    Static files and health checks write nothing. PostgreSQL needs nothing here: its
     constraints and row locks settle concurrent writers.
     """
 
     def preprocess_request(self):
-        if request.method == "POST":
+        if request.method == "POST" or not _writes_nothing(request.endpoint):
             begin_write(db.session)
         return super().preprocess_request()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -242,6 +244,36 @@ def test_a_questionnaire_window_opening_in_9999_is_refused(client, login, db):
         )
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "url"),
+    [
+        (Role.FRONT_DESK, "/outbox"),
+        (Role.FRONT_DESK, "/messages/sms-outbox"),
+        (Role.ADMIN, "/admin/messages"),
+    ],
+)
+def test_a_page_number_too_large_for_the_database_is_a_400_on_every_paged_list(
+    client, login, db, role, url
+):
+    login(role)
+    assert client.get(f"{url}?page=99999999999999999999").status_code == 400
+    assert client.get(f"{url}?page=abc").status_code == 400
+    assert client.get(f"{url}?page=2147483647").status_code == 200
+
+
+def test_every_paged_list_names_its_page_number():
+    """db.paginate left to read ?page= itself takes a number of any size to the database."""
+    unnamed = [
+        f"{path}:{node.lineno}"
+        for path in Path("clinic").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", None) == "paginate"
+        and not any(k.arg == "page" for k in node.keywords)
+    ]
+    assert unnamed == []
 
 
 # --- the request itself ----------------------------------------------------------------------

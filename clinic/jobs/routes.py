@@ -8,6 +8,7 @@ from flask_login import current_user
 from clinic import mail
 from clinic.admin.forms import ConfirmForm
 from clinic.extensions import db
+from clinic.inputs import query_int
 from clinic.jobs import bp, queue, worker  # noqa: F401  - worker: fills mail.INLINE_DELIVERY
 from clinic.jobs.models import OutgoingMessage
 from clinic.models import audit
@@ -19,7 +20,7 @@ restrict_blueprint(bp, ADMIN_ONLY)
 
 @bp.route("")
 def undelivered():
-    page = db.paginate(queue.undelivered(), per_page=50, error_out=False)
+    page = db.paginate(queue.undelivered(), page=query_int("page", 1), per_page=50, error_out=False)
     return render_template(
         "jobs/undelivered.html",
         page=page,

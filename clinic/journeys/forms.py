@@ -328,15 +328,6 @@ class ReasonForm(VersionedForm):
     )
 
 
-class EndJourneyForm(ClinicForm):
-    """Discharge or cancel a journey from the chart: the reason only (the journey's state
-    machine refuses an ending that no longer fits its status)."""
-
-    reason = StringField(
-        "Reason", validators=[DataRequired(message="Give the reason."), Length(max=300)]
-    )
-
-
 class ActionForm(VersionedForm):
     """Start, complete, sign, reopen: only the CSRF token and the version seen."""
 

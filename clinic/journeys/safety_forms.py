@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     DecimalField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -49,6 +50,8 @@ class RemoveForm(ClinicForm):
 @bounded("day_of_screen")
 class ScreenForm(ClinicForm):
     version = VersionField(required=False)  # the screen the page showed; none before the first
+    # The allergies and medicines the page showed (screening.safety_lists_stamp).
+    lists_seen = HiddenField(validators=[Optional(), Length(max=4000)])
     allergies_confirmed = BooleanField("Allergies gone through with the patient today")
     medicines_confirmed = BooleanField(
         "Blood thinners, antiplatelets and NSAIDs gone through with the patient today, "

@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from clinic.auth.models import User
-from clinic.errors import Refused, StaleWrite
+from clinic.errors import NO_PAGE, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.jobs.queue import AnySession
 from clinic.messaging import samples
@@ -84,11 +84,14 @@ def settings(session: AnySession | None = None) -> MessagingSettings:
     return row
 
 
-def update_settings(by: User, seen: str | None = None, **values: object) -> MessagingSettings:
+def update_settings(
+    by: User, seen: str | NoPage | None = NO_PAGE, **values: object
+) -> MessagingSettings:
     """Change the sending rules. `seen` is `settings_stamp` of the rules the editor's page showed:
-    when someone saved since (e.g. paused sending), this save is stale and changes nothing."""
+    when someone saved since (e.g. paused sending), this save is stale and changes nothing;
+    so is one whose request did not say (None)."""
     row = settings()
-    if seen is not None:
+    if not isinstance(seen, NoPage):
         db.session.refresh(row, with_for_update=True)  # two saves from one page meet here
         if seen != settings_stamp(row):
             raise StaleWrite("Someone else saved the message settings after you opened them.")

@@ -137,7 +137,7 @@ class AdverseEventForm(ClinicForm):
         choices=_enum_choices(EventOutcome),
         validators=[DataRequired("Choose how it stands now.")],
     )
-    version = VersionField(required=False)
+    version = VersionField(required=False)  # a new event has none; an edit must (below)
 
     def fill_choices(self, terms, cycles) -> None:
         self.term_code.choices = [("", "—")] + [(t.code, t.term) for t in terms.terms]
@@ -147,6 +147,12 @@ class AdverseEventForm(ClinicForm):
         self.cycle_id.choices = [(None, "Not tied to a cycle")] + [
             (c.id, f"Cycle {c.number}") for c in cycles
         ]
+
+
+class AdverseEventEditForm(AdverseEventForm):
+    """A change to a recorded event: it says which save of the event the page showed."""
+
+    version = VersionField()
 
 
 class ConcernForm(ClinicForm):

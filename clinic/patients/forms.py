@@ -9,11 +9,12 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     StringField,
     SubmitField,
     TelField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from clinic.forms import ClinicForm, EnumSelectField, VersionField
 from clinic.patients.models import ContactMethod, Sex
@@ -100,6 +101,9 @@ class PatientForm(ClinicForm):
         "is told about the change.",
     )
     not_duplicate = BooleanField("I checked: this is a different person, save anyway")
+    # The records the warning listed ("4,17"): the tick vouches for those, not for one found
+    # since (the same person registered meanwhile from another tab or desk).
+    checked = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,9}(,[0-9]{1,9}){0,49}$")])
     version = VersionField(required=False)  # registration has none; an edit must
     submit = SubmitField("Save")
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.forms import id_list
 from clinic.inputs import query_id, query_text
 from clinic.models import audit
 from clinic.patients import picker, services
@@ -116,9 +117,9 @@ def choose_for_journey():
 
 
 def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[services.Duplicate]:
-    if form.not_duplicate.data:
-        return []
-    return services.possible_duplicates(
+    """The possible duplicates to show, or none when the user ticked "different person" for
+    every one of them; a record found since the warning was shown asks again."""
+    found = services.possible_duplicates(
         given_name=form.given_name.data,
         family_name=form.family_name.data,
         date_of_birth=form.date_of_birth.data,
@@ -126,6 +127,12 @@ def _duplicate_check(form: PatientForm, exclude_id: int | None = None) -> list[s
         email=form.email.data,
         exclude_id=exclude_id,
     )
+    checked = set(id_list(form.checked.data) or ())
+    if form.not_duplicate.data and {d.patient.id for d in found} <= checked:
+        return []
+    form.not_duplicate.data = False  # the tick was for other records: tick again after reading
+    form.checked.data = ",".join(str(d.patient.id) for d in found)
+    return found
 
 
 def _identity_changed(form: PatientForm, patient: Patient) -> bool:

@@ -11,6 +11,7 @@ from clinic.journeys import models as m
 from clinic.journeys import walkthrough as walk
 from clinic.journeys.services import checklists
 from clinic.journeys.states import StageKind, Therapy
+from clinic.models.audit import AuditEvent
 
 
 def test_new_checklist_version_applies_to_new_stages_only(client, login, journey, provider, db):
@@ -18,9 +19,14 @@ def test_new_checklist_version_applies_to_new_stages_only(client, login, journey
     walk.stages.start_stage(stage, provider)
     old = stage.checklist_template
     login(Role.ADMIN)
+    url = "/admin/clinical/checklists/new?kind=evaluation&therapy="
     response = client.post_form(
-        "/admin/clinical/checklists/new?kind=evaluation&therapy=",
-        {"title": "Evaluation checklist", "items": "Identity checked\n(optional) Coffee offered"},
+        url,
+        {
+            "title": "Evaluation checklist",
+            "items": "Identity checked\n(optional) Coffee offered",
+            "based_on": _based_on(client, url),
+        },
     )
     assert response.status_code == 302
     current = checklists.current_template(StageKind.EVALUATION, Therapy.PRP)
@@ -35,12 +41,47 @@ def test_new_checklist_version_applies_to_new_stages_only(client, login, journey
     assert old.active is False and len(old.items) == 5
 
 
+def _based_on(client, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="based_on" type="hidden" value="([0-9]*)"', page)[1]
+
+
+def test_a_checklist_published_from_an_older_page_does_not_drop_a_newer_version(client, login, db):
+    """Two admins open the same checklist; the second publish (or the same one sent twice)
+    must not replace the first's items unseen: a 409 with what is published now."""
+    login(Role.ADMIN)
+    url = "/admin/clinical/checklists/new?kind=injection&therapy=prp"
+    based_on = _based_on(client, url)
+    first = {"title": "Injection", "items": "Time-out done\nLevel marked", "based_on": based_on}
+    assert client.post_form(url, first).status_code == 302
+    again = client.post_form(url, first)  # a double click, or the older tab's copy
+    assert again.status_code == 409
+    stale = client.post_form(url, {**first, "items": "Time-out done", "based_on": based_on})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved a version of this checklist after you opened it" in html
+    assert "Time-out done; Level marked" in html  # what is published now
+    assert "\nTime-out done</textarea>" in html  # the entry is kept
+    current = checklists.current_template(StageKind.INJECTION, Therapy.PRP)
+    assert [i.text for i in current.items] == ["Time-out done", "Level marked"]
+    fresh = re.search(r'name="based_on" type="hidden" value="([0-9]+)"', html)[1]
+    assert fresh == str(current.version)
+    unsaid = client.post_form(url, {"title": "Injection", "items": "Time-out done"})
+    assert unsaid.status_code == 409  # a publish that does not say what it was based on
+    saved = client.post_form(url, {**first, "items": "Time-out done", "based_on": fresh})
+    assert saved.status_code == 302
+    assert checklists.current_template(StageKind.INJECTION, Therapy.PRP).version == int(fresh) + 1
+
+
 def test_protocol_edit_drives_generated_follow_ups(client, login, db):
     login(Role.ADMIN)
     url = "/admin/clinical/follow-up-protocols/bmac"
-    bad = client.post_form(url, {"steps": "3 months | ninety | 10 | 10"})
+    seen = re.search(r'name="seen" type="hidden" value="([0-9,]+)"', client.get(url).text)[1]
+    bad = client.post_form(url, {"steps": "3 months | ninety | 10 | 10", "seen": seen})
     assert bad.status_code == 422 and "whole numbers" in bad.get_data(as_text=True)
-    ok = client.post_form(url, {"steps": "3 months | 91 | 21 | 23\n12 months | 365 | 60 | 60"})
+    ok = client.post_form(
+        url, {"steps": "3 months | 91 | 21 | 23\n12 months | 365 | 60 | 60", "seen": seen}
+    )
     assert ok.status_code == 302
     labels = db.session.scalars(
         sa.select(m.FollowUpProtocolStep.label).where(
@@ -74,6 +115,29 @@ def test_a_protocol_saved_from_an_older_page_does_not_replace_a_newer_one(client
     assert [s.label for s in db.session.scalars(active)] == ["6 months"]
 
 
+def test_a_protocol_save_that_does_not_say_which_steps_its_page_showed_is_stale(client, login, db):
+    """Without the steps its page showed, a save could replace a colleague's newer protocol
+    unseen: it is refused as stale and the protocol stays as it was."""
+    login(Role.ADMIN)
+    url = "/admin/clinical/follow-up-protocols/bmac"
+    active = sa.select(m.FollowUpProtocolStep.label).where(
+        m.FollowUpProtocolStep.therapy == Therapy.BMAC, m.FollowUpProtocolStep.active
+    )
+    before = db.session.scalars(active).all()
+    blank = client.post_form(url, {"steps": "6 months | 182 | 30 | 30", "seen": " "})
+    assert blank.status_code == 409  # no steps shown: not the ones saved (it was a 500)
+    unsaid = client.post_form(url, {"steps": "6 months | 182 | 30 | 30"})
+    assert unsaid.status_code == 409
+    html = unsaid.get_data(as_text=True)
+    assert "Someone else saved this protocol after you opened it" in html
+    assert "6 months | 182 | 30 | 30" in html  # the entry is kept
+    assert db.session.scalars(active).all() == before
+    seen = re.search(r'name="seen" type="hidden" value="([0-9,]+)"', html)[1]
+    again = client.post_form(url, {"steps": "6 months | 182 | 30 | 30", "seen": seen})
+    assert again.status_code == 302
+    assert db.session.scalars(active).all() == ["6 months"]
+
+
 def test_condition_catalogue(client, login, db):
     login(Role.ADMIN)
     response = client.post_form(
@@ -84,13 +148,22 @@ def test_condition_catalogue(client, login, db):
     assert condition.active
     duplicate = client.post_form("/admin/clinical/conditions", {"code": "M54.16", "name": "again"})
     assert duplicate.status_code == 422 and "already" in duplicate.get_data(as_text=True)
-    client.post_form(
-        f"/admin/clinical/conditions/{condition.id}/toggle",
-        {},
-        token_from="/admin/clinical/conditions",
+    page = client.get("/admin/clinical/conditions").get_data(as_text=True)
+    action = f"/admin/clinical/conditions/{condition.id}/toggle"
+    button = re.search(rf'action="{action}">.*?name="active" value="([01])"', page)[1]
+    assert button == "0"
+    for _ in range(2):  # a double click (or a second tab's button) retires it, once
+        client.post_form(action, {"active": button}, token_from="/admin/clinical/conditions")
+        db.session.refresh(condition)
+        assert condition.active is False
+    retired = sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "catalogue.condition_retired"
     )
+    assert db.session.scalar(retired) == 1
+    assert client.post_form(action, {}, token_from="/admin/clinical/conditions").status_code == 400
+    client.post_form(action, {"active": "1"}, token_from="/admin/clinical/conditions")
     db.session.refresh(condition)
-    assert condition.active is False
+    assert condition.active is True
 
 
 def test_provider_cannot_edit_catalogues(client, login, db):

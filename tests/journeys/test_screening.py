@@ -267,7 +267,13 @@ def test_the_screen_page_saves_and_shows_the_outcome(client, login, db, journey,
     page = client.get(url).get_data(as_text=True)
     assert "bleeding risk: <strong>high risk</strong>" in page
     response = client.post_form(
-        url, {"allergies_confirmed": "y", "medicines_confirmed": "y", "pregnancy": "negative"}
+        url,
+        {
+            "allergies_confirmed": "y",
+            "medicines_confirmed": "y",
+            "pregnancy": "negative",
+            "lists_seen": _lists_seen(page),
+        },
     )
     assert response.status_code == 302
     page = client.get(url).get_data(as_text=True)
@@ -288,8 +294,14 @@ def test_a_screen_saved_from_an_older_page_does_not_clear_a_newer_stop(
     cycle = journey.cycles[0]
     login(Role.CLINICAL_STAFF, staff)
     url = f"/clinical/journeys/{journey.id}/cycles/{cycle.id}/screen"
-    assert 'name="version" type="hidden" value=""' in client.get(url).get_data(as_text=True)
-    clean = {"allergies_confirmed": "y", "medicines_confirmed": "y", "pregnancy": "negative"}
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="version" type="hidden" value=""' in page
+    clean = {
+        "allergies_confirmed": "y",
+        "medicines_confirmed": "y",
+        "pregnancy": "negative",
+        "lists_seen": _lists_seen(page),
+    }
     stop = client.post_form(url, {**clean, "infection_signs": "y", "version": ""})
     assert stop.status_code == 302
     assert screening.screen_of(cycle).outcome is ScreenOutcome.STOPPED
@@ -305,6 +317,41 @@ def test_a_screen_saved_from_an_older_page_does_not_clear_a_newer_stop(
     assert again.status_code == 302
     db.session.expire_all()
     assert screening.screen_of(cycle).outcome is ScreenOutcome.CLEARED
+
+
+def _lists_seen(page: str) -> str:
+    return re.search(r'name="lists_seen" type="hidden" value="([^"]*)"', page)[1]
+
+
+def test_allergies_confirmed_on_a_screen_opened_before_a_new_allergy_is_a_conflict(
+    client, login, db, journey, provider, staff
+):
+    """A colleague records a contrast allergy after the screen was opened: ticking "allergies
+    gone through with the patient" on that page would vouch for a list never shown."""
+    walk.evaluate(journey, provider)
+    cycle = journey.cycles[0]
+    login(Role.CLINICAL_STAFF, staff)
+    url = f"/clinical/journeys/{journey.id}/cycles/{cycle.id}/screen"
+    opened = _lists_seen(client.get(url).get_data(as_text=True))
+    screening.add_allergy(journey.patient, "Iodinated contrast", "hives", provider)
+    db.session.flush()
+    confirmed = {
+        "allergies_confirmed": "y",
+        "medicines_confirmed": "y",
+        "pregnancy": "negative",
+        "version": "",
+    }
+    stale = client.post_form(url, {**confirmed, "lists_seen": opened})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Allergies and medicines" in html and "read them again with the patient" in html
+    assert screening.screen_of(cycle) is None
+    unsaid = client.post_form(url, confirmed)  # no list said at all
+    assert unsaid.status_code == 409
+    fresh = _lists_seen(html)
+    assert fresh != opened
+    assert client.post_form(url, {**confirmed, "lists_seen": fresh}).status_code == 302
+    assert screening.screen_of(cycle).allergies_confirmed
 
 
 def make_other_cycle(db, provider) -> int:

@@ -22,6 +22,12 @@ def url(stage, tail=""):
     return f"/clinical/journeys/{stage.journey_id}/stages/{stage.id}{tail}"
 
 
+def shown_on_page(client, stage) -> str:
+    """The ticks the stage page shows, as its checklist form sends them back."""
+    page = client.get(url(stage)).get_data(as_text=True)
+    return re.search(r'name="shown" type="hidden" value="([0-9,]*)"', page)[1]
+
+
 def test_provider_saves_an_evaluation_draft(client, login, journey, provider, db):
     login(Role.PROVIDER, provider)
     stage = journey.evaluation
@@ -176,7 +182,10 @@ def test_required_checklist_items_block_completion(client, login, journey, provi
     login(Role.PROVIDER, provider)
     client.post_form(
         url(collection, "/checklist"),
-        {"item_ids": [str(i.id) for i in required[:-1] + optional]},
+        {
+            "item_ids": [str(i.id) for i in required[:-1] + optional],
+            "shown": shown_on_page(client, collection),
+        },
         token_from=url(collection),
     )
     response = client.post_form(
@@ -190,7 +199,7 @@ def test_required_checklist_items_block_completion(client, login, journey, provi
     assert collection.status is StageStatus.IN_PROGRESS
     client.post_form(
         url(collection, "/checklist"),
-        {"item_ids": [str(i.id) for i in required]},
+        {"item_ids": [str(i.id) for i in required], "shown": shown_on_page(client, collection)},
         token_from=url(collection),
     )
     tick = db.session.scalar(
@@ -458,6 +467,42 @@ def test_a_checklist_saved_from_an_older_page_is_a_conflict_not_an_untick(
         sa.select(m.ChecklistTick.item_id).where(m.ChecklistTick.stage_id == collection.id)
     ).all()
     assert sorted(ticked) == sorted([first.id, second.id])
+
+
+def test_a_checklist_save_that_does_not_say_what_its_page_showed_is_a_conflict(
+    client, login, journey, provider, db
+):
+    """A save without the ticks its page showed (an old or hand-made request) could undo a
+    colleague's ticks unseen: it is refused as stale, with the entry kept and the saved ticks."""
+    walk.evaluate(journey, provider)
+    collection = walk.stage_of(journey, StageKind.COLLECTION)
+    walk.collect(journey, provider, complete=False)
+    first, second = collection.checklist_template.items[:2]
+    login(Role.PROVIDER, provider)
+    saved = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(first.id)], "shown": shown_on_page(client, collection)},
+        token_from=url(collection),
+    )
+    assert saved.status_code == 302
+    blank = client.post_form(
+        url(collection, "/checklist"),
+        {"item_ids": [str(second.id)], "shown": "  "},
+        token_from=url(collection),
+    )
+    assert blank.status_code == 409  # nothing shown ticked: not what is saved (it was a 500)
+    unsaid = client.post_form(
+        url(collection, "/checklist"), {"item_ids": [str(second.id)]}, token_from=url(collection)
+    )
+    assert unsaid.status_code == 409
+    html = unsaid.get_data(as_text=True)
+    assert "Someone else saved this stage after you opened it" in html
+    assert f'value="{second.id}" id="item-{second.id}" checked' in html  # the entry is kept
+    assert f'name="shown" type="hidden" value="{first.id}"' in html  # saving again works
+    ticked = db.session.scalars(
+        sa.select(m.ChecklistTick.item_id).where(m.ChecklistTick.stage_id == collection.id)
+    ).all()
+    assert ticked == [first.id]
 
 
 def _chart_form(client, journey, action: str) -> MultiDict:

@@ -81,11 +81,13 @@ def test_settings_pause_switch_and_offsets(client, login, db):
         "medicine_days": "10", "fasting_days": "3", "day_before_days": "1", "closing_days": "2",
         "office_hours": "Weekdays 9 to 5", "emergency_advice": "Call 911 in an emergency.",
     }  # fmt: skip
+    form["seen"] = re.search(r'name="seen" type="hidden" value="([^"]+)"', page.text)[1]
     assert client.post_form("/messages/settings", form).status_code == 302
     db.session.expire_all()
     rules = services.settings()
     assert rules.paused and rules.medicine_days == 10 and rules.quiet_from_hour == 21
     assert "paused" in client.get("/messages/upcoming").get_data(as_text=True).lower()
+    form["seen"] = services.settings_stamp(rules)
     bad = client.post_form("/messages/settings", {**form, "medicine_days": "99"})
     assert bad.status_code == 422
 
@@ -117,3 +119,21 @@ def test_settings_saved_from_an_older_page_do_not_undo_a_pause(client, login, db
     assert again.status_code == 302
     db.session.expire_all()
     assert services.settings().send_hour == 9 and services.settings().paused
+
+
+def test_settings_saved_without_saying_which_save_the_page_showed_are_stale(client, login, db):
+    """A save that does not say which settings its page showed could switch a colleague's
+    pause back off unseen: it is refused as stale and the settings stay."""
+    login(Role.ADMIN)
+    form = {
+        "quiet_from_hour": "20", "quiet_until_hour": "8", "send_hour": "10",
+        "medicine_days": "7", "fasting_days": "2", "day_before_days": "1", "closing_days": "2",
+        "office_hours": "Weekdays 9 to 5", "emergency_advice": "Call 911 in an emergency.",
+    }  # fmt: skip
+    before = services.settings_stamp(services.settings())
+    for seen in ({}, {"seen": ""}):
+        stale = client.post_form("/messages/settings", {**form, **seen})
+        assert stale.status_code == 409
+        assert "Someone else saved the message settings" in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert services.settings_stamp(services.settings()) == before

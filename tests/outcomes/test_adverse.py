@@ -56,6 +56,37 @@ def test_serious_event_is_highlighted_on_the_worklist_until_reviewed(
     assert "waiting for review" not in client.get("/clinical/worklist").get_data(as_text=True)
 
 
+def test_an_event_edited_in_two_tabs_keeps_the_first_save_and_lets_the_second_try_again(
+    client, login, db, make_journey, provider, staff, staff2
+):
+    """The later save of two tabs is a 409 that shows what is saved now beside the entry, with
+    the current version, so saving again works; an edit that does not say which save it was
+    made from is refused (400), never a 500."""
+    journey = treat(make_journey, provider, staff, staff2)
+    login(Role.CLINICAL_STAFF, staff)
+    assert _report(client, journey).status_code == 302
+    event = db.session.scalars(sa.select(AdverseEvent)).one()
+    page = f"/adverse-events/{event.id}"
+    form = {**EVENT, "onset_on": event.onset_on.isoformat(), "cycle_id": str(event.cycle_id)}
+    first = client.post_form(page, {**form, "description": "Fever on day 3", "version": "1"})
+    assert first.status_code == 302
+    stale = client.post_form(page, {**form, "grade": "2", "version": "1"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone else saved this adverse event after you opened it" in html
+    assert "<td>What happened</td><td>Fever on day 3</td><td>—</td>" in html  # saved now
+    assert '<option selected value="2">' in html  # the entry is kept
+    assert 'name="version" type="hidden" value="2"' in html
+    db.session.refresh(event)
+    assert event.grade == 3 and event.description == "Fever on day 3"
+    again = client.post_form(page, {**form, "grade": "2", "version": "2"})
+    assert again.status_code == 302
+    db.session.refresh(event)
+    assert event.grade == 2
+    for version in ({}, {"version": ""}):
+        assert client.post_form(page, {**form, **version}).status_code == 400
+
+
 def test_event_rules_are_refused_beside_their_field(
     client, login, db, make_journey, provider, staff, staff2
 ):

@@ -167,6 +167,13 @@ def test_void_keeps_the_record(client, login_on_team, patient_user, db):
     (nrs,) = _assign(patient_user.patient, ["nrs_pain"])
     login_on_team(Role.PROVIDER, patient_user.patient)
     page = f"/patients/{patient_user.patient.id}/outcomes"
+    for blank in ("", "   "):  # the browser's `required` lets spaces through
+        refused = client.post_form(
+            f"/questionnaires/{nrs.id}/void", {"reason": blank}, token_from=page
+        )
+        assert refused.status_code == 422  # was a bare 400 "Bad request"
+        assert "Not withdrawn: give the reason" in refused.get_data(as_text=True)
+        assert _reload(db, nrs).status is not ResponseStatus.VOIDED
     client.post_form(
         f"/questionnaires/{nrs.id}/void", {"reason": "assigned twice"}, token_from=page
     )

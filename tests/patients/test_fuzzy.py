@@ -147,7 +147,8 @@ def test_danielle_and_dana_warn_at_registration_with_the_shared_email(client, lo
     assert 'value="Danielle"' in html  # the input is kept for the confirmed save
     assert db.session.scalar(sa.select(Patient).filter_by(given_name="Danielle")) is None
     saved = client.post_form(
-        "/patients/new", {**FORM, "given_name": "Danielle", "not_duplicate": "y"}
+        "/patients/new",
+        {**FORM, "given_name": "Danielle", "not_duplicate": "y", "checked": str(existing.id)},
     )
     assert saved.status_code == 302
 

@@ -95,8 +95,39 @@ def test_a_possible_duplicate_is_shown_before_saving(client, login, db, same):
     assert warned.status_code == 422 and 'id="duplicate-warning"' in html
     assert existing.mrn in html and "different person" in html
     assert _patient(db, city="Boston") is None
-    saved = client.post_form("/patients/new", {**FORM, "not_duplicate": "y"})
+    assert f'name="checked" type="hidden" value="{existing.id}"' in html
+    saved = client.post_form(
+        "/patients/new", {**FORM, "not_duplicate": "y", "checked": str(existing.id)}
+    )
     assert saved.status_code == 302 and _patient(db, city="Boston") is not None
+
+
+def test_different_person_ticked_in_two_tabs_does_not_register_the_same_person_twice(
+    client, login, db
+):
+    """Two tabs (or two desks) are warned about the same existing record and both tick
+    'different person': the tick vouches for that record only, so the second save is warned
+    about the patient the first one just registered, and nothing is saved twice."""
+    login(Role.FRONT_DESK)
+    existing = PatientFactory(phone="+1 617-555-0133")
+    tabs = [client.post_form("/patients/new", FORM) for _ in range(2)]
+    assert [tab.status_code for tab in tabs] == [422, 422]
+    blank = client.post_form("/patients/new", {**FORM, "not_duplicate": "y", "checked": " "})
+    assert blank.status_code == 422 and existing.mrn in blank.get_data(as_text=True)
+    confirmed = {**FORM, "not_duplicate": "y", "checked": str(existing.id)}
+    assert client.post_form("/patients/new", confirmed).status_code == 302
+    first = _patient(db, city="Boston")
+    second = client.post_form("/patients/new", confirmed)
+    html = second.get_data(as_text=True)
+    assert second.status_code == 422 and first.mrn in html and existing.mrn in html
+    assert 'name="not_duplicate" type="checkbox" value="y">' in html  # to tick again
+    assert f'name="checked" type="hidden" value="{existing.id},{first.id}"' in html or (
+        f'name="checked" type="hidden" value="{first.id},{existing.id}"' in html
+    )
+    db.session.expire_all()
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Patient.id)).where(Patient.city == "Boston")) == 1
+    )
 
 
 def test_edit_saves_changes_and_audits_which_fields(client, login, db):

@@ -246,3 +246,63 @@ def test_questionnaire_drafts_saved_at_once_or_from_a_stale_tab_never_overwrite(
         assert saved.version == int(version) + 1
         assert saved.answer_map()["axial"] in range(BURST)
         db.session.remove()
+
+
+def test_page_views_at_the_same_moment_all_answer(server):
+    """Page views write after reading (the read audit, last seen): on SQLite a read transaction
+    that another view wrote past cannot take the lock later and was a 503 'database is locked'
+    at once; each view now takes the lock first, so they wait their turn."""
+    _app, live, ids = server
+    desk = signed_in(live, ids, Role.FRONT_DESK)
+    path = f"/patients/{ids['patient']}"
+    barrier = threading.Barrier(BURST)
+    answers: list[int] = []
+    lock = threading.Lock()
+
+    def views() -> None:
+        barrier.wait()
+        for _ in range(5):
+            status = desk.request("GET", path)[0]
+            with lock:
+                answers.append(status)
+
+    threads = [threading.Thread(target=views) for _ in range(BURST)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * (BURST * 5)
+
+
+def test_refused_page_views_at_the_same_moment_are_all_audited_refusals(server):
+    """A 403 rolls its request back and writes the refusal's audit row afterwards: on SQLite
+    that row's transaction took the lock late as well and came back 503 under a few views."""
+    app, live, ids = server
+    with app.app_context():
+        outside = PatientFactory()  # not on the nurse's care team
+        db.session.commit()
+        outside_id = outside.id
+        db.session.remove()
+    nurse = signed_in(live, ids, Role.CLINICAL_STAFF)
+    paths = [f"/clinical/patients/{pid}/chart" for pid in (ids["patient"], outside_id)]
+    barrier = threading.Barrier(BURST)
+    answers: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def views(index: int) -> None:
+        barrier.wait()
+        for turn in range(4):
+            path = paths[(index + turn) % 2]
+            status = nurse.request("GET", path)[0]
+            with lock:
+                answers.append((path, status))
+
+    threads = [threading.Thread(target=views, args=(i,)) for i in range(BURST)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted({(path, status) for path, status in answers}) == [
+        (paths[0], 200),
+        (paths[1], 403),
+    ]

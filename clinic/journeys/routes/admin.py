@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
-from clinic.forms import ClinicForm
+from clinic.forms import ClinicForm, VersionField, id_list
 from clinic.journeys import models as m
 from clinic.journeys.services import catalogues, checklists
 from clinic.journeys.states import StageKind, Therapy
@@ -32,6 +32,9 @@ class ChecklistVersionForm(ClinicForm):
         validators=[DataRequired(message="A checklist needs at least one item.")],
         description=f"Every item is required unless its line starts with {OPTIONAL}.",
     )
+    # The version published when the page was opened (blank: none yet), so a publish from
+    # an older page does not drop the changes of one published since.
+    based_on = VersionField(required=False)
 
     def validate_items(self, field) -> None:
         for number, line in enumerate((field.data or "").splitlines(), start=1):
@@ -56,7 +59,9 @@ class ProtocolForm(ClinicForm):
 
 
 class ToggleForm(ClinicForm):
-    pass
+    # What the button asks for ("1" offer, "0" retire), not "the other state": a double click
+    # or a second tab's button would otherwise undo the first.
+    active = HiddenField(validators=[AnyOf(("0", "1"))])
 
 
 def _kind_and_therapy() -> tuple[StageKind, Therapy | None]:
@@ -83,6 +88,9 @@ def checklist_new():
     kind, therapy = _kind_and_therapy()
     form = ChecklistVersionForm()
     current = checklists.current_template(kind, therapy or Therapy.PRP)
+    conflict = None
+    if request.method == "GET":
+        form.based_on.data = str(checklists.latest_version(kind, therapy) or "")
     if request.method == "GET" and current is not None:
         form.title.data = current.title
         form.items.data = "\n".join(
@@ -95,19 +103,27 @@ def checklist_new():
             if text:
                 optional = text.lower().startswith(OPTIONAL)
                 items.append((text[len(OPTIONAL) :].strip() if optional else text, not optional))
+        based_on = int(form.based_on.data) if (form.based_on.data or "").strip() else None
         try:
             with attempt():
                 template = checklists.new_version(
-                    kind, therapy, form.title.data, items, current_user
+                    kind, therapy, form.title.data, items, current_user, based_on
                 )
+        except StaleWrite as err:
+            conflict = err.changes
+            form.based_on.data = str(checklists.latest_version(kind, therapy) or "")
         except Refused as err:
             show_beside(form, err, "items")
         else:
             flash(f"{template.title} version {template.version} published.", "success")
             return redirect(url_for("journeys_admin.checklist_list"))
-    status = 422 if request.method == "POST" else 200
+    status = 409 if conflict is not None else 422 if request.method == "POST" else 200
     return render_template(
-        "journeys/admin_checklist_new.html", form=form, kind=kind, therapy=therapy
+        "journeys/admin_checklist_new.html",
+        form=form,
+        kind=kind,
+        therapy=therapy,
+        conflict=conflict,
     ), status
 
 
@@ -133,9 +149,10 @@ def conditions():
 @admin_bp.route("/conditions/<int:condition_id>/toggle", methods=["POST"])
 def condition_toggle(condition_id: int):
     condition = db.get_or_404(m.Condition, condition_id)
-    if not ToggleForm().validate_on_submit():
+    form = ToggleForm()
+    if not form.validate_on_submit():
         abort(400)
-    catalogues.set_condition_active(condition, not condition.active, current_user)
+    catalogues.set_condition_active(condition, form.active.data == "1", current_user)
     flash(f"{condition.display} is {'offered' if condition.active else 'retired'}.", "success")
     return redirect(url_for("journeys_admin.conditions"))
 
@@ -156,7 +173,7 @@ def protocol(therapy: str):
         )
         form.seen.data = _ids(current)
     if form.validate_on_submit():
-        seen = None if form.seen.data is None else [int(i) for i in form.seen.data.split(",") if i]
+        seen = id_list(form.seen.data)
         try:
             with attempt():
                 steps = catalogues.parse_protocol(form.steps.data)

@@ -11,9 +11,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from clinic.auth.models import User
-from clinic.errors import Refused, show_beside
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
-from clinic.forms import ClinicForm
 from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys import models as m
@@ -53,8 +52,8 @@ def render_chart(patient, **forms) -> str:
         patient=patient,
         access=care_team_access(current_user, patient.id),
         may_open=can_open_journey(current_user),
-        action_form=ClinicForm(formdata=None),
-        end_form=f.EndJourneyForm(formdata=None),
+        action_form=f.ActionForm(formdata=None),
+        end_form=f.ReasonForm(formdata=None),
         JourneyStatus=JourneyStatus,
         can_change_team=can_change_team,
         allergy_form=sf.AllergyForm(formdata=None),
@@ -112,11 +111,14 @@ def new_journey(patient_id: int):
 @bp.route("/journeys/<int:journey_id>/repeat", methods=["POST"])
 def repeat_cycle(journey_id: int):
     journey = load_journey_to_manage(journey_id)
-    if not ClinicForm().validate_on_submit():  # one button: the CSRF token only
+    form = f.ActionForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
         with attempt():
-            cycle = journey_services.open_repeat_cycle(journey, current_user)
+            cycle = journey_services.open_repeat_cycle(journey, current_user, form.version.data)
+    except StaleWrite as err:
+        return _stale_chart(journey, err)
     except Refused as err:
         flash(f"Not done: {err}", "danger")
     else:
@@ -130,20 +132,31 @@ def end_journey(journey_id: int, outcome: str):
     targets = {"complete": JourneyStatus.COMPLETED, "cancel": JourneyStatus.CANCELLED}
     if outcome not in targets:
         abort(404)
-    form = f.EndJourneyForm()
+    form = f.ReasonForm()
     if form.validate_on_submit():
         try:
             with attempt():
                 journey_services.end_journey(
-                    journey, targets[outcome], form.reason.data, current_user
+                    journey, targets[outcome], form.reason.data, current_user, form.version.data
                 )
+        except StaleWrite as err:
+            return _stale_chart(journey, err)
         except Refused as err:
             show_beside(form, err, "reason")
         else:
             flash(f"Journey {targets[outcome].label.lower()}.", "success")
             return redirect(_chart_url(journey.patient_id, f"journey-{journey.id}"))
+    elif form.version.errors:  # a page that never said which journey it showed
+        abort(400)
     # the chart again: this journey's form open, the reason as written, what is wrong beside it
     return render_chart(journey.patient, end_form=form, end_journey_id=journey.id), 422
+
+
+def _stale_chart(journey: m.Journey, err: StaleWrite):
+    """409: the chart as it is now, saying that nothing was done."""
+    db.session.refresh(journey)
+    flash(f"{err} Check the journey below, then decide again.", "warning")
+    return render_chart(journey.patient), 409
 
 
 def label_qr(code: str) -> str:

@@ -149,6 +149,7 @@ def day_of_screen(journey_id: int, cycle_id: int):
     conflict = None
     if not submitted:
         _fill(form, screen)
+        form.lists_seen.data = screening.safety_lists_stamp(cycle.journey.patient)
         audit.record(
             "screen.viewed",
             actor=current_user,
@@ -160,12 +161,23 @@ def day_of_screen(journey_id: int, cycle_id: int):
         try:
             with attempt():
                 screen = screening.record_screen(
-                    cycle, _values(form), current_user, form.override_reason.data, seen
+                    cycle,
+                    _values(form),
+                    current_user,
+                    form.override_reason.data,
+                    seen,
+                    lists_seen=form.lists_seen.data,
                 )
         except (StaleWrite, Conflict):  # a Conflict: a first screen saved at the same moment
             screen = screening.screen_of(cycle)
             conflict = _screen_changes(form, screen)
+            lists_now = screening.safety_lists_stamp(cycle.journey.patient)
+            if form.lists_seen.data != lists_now:
+                conflict.append(
+                    ("Allergies and medicines", "changed: read them again with the patient", "")
+                )
             form.version.data = str(screen.version) if screen else ""
+            form.lists_seen.data = lists_now
         except Refused as err:
             show_beside(form, err)
         else:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from clinic.auth.models import User
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.forms import id_list
 from clinic.journeys import bp
 from clinic.journeys import forms as f
 from clinic.journeys.context import first_site_form, stage_context, timeout_form
@@ -211,7 +212,8 @@ def checklist(journey_id: int, stage_id: int):
     if not form.validate_on_submit():
         abort(400)
     ticked = set(form.item_ids.data or [])
-    shown = None if form.shown.data is None else {int(i) for i in form.shown.data.split(",") if i}
+    ids = id_list(form.shown.data)
+    shown = None if ids is None else set(ids)
     try:
         with attempt():
             checklists.set_ticks(stage, ticked, current_user, shown=shown)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
-from clinic.errors import Refused, StaleWrite
+from clinic.errors import NO_PAGE, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import Therapy
@@ -34,6 +34,8 @@ def add_condition(code: str, name: str, by: User) -> m.Condition:
 def set_condition_active(condition: m.Condition, active: bool, by: User) -> None:
     """Retired conditions stay on the journeys that used them; they are no longer offered."""
     _require_admin(by)
+    if condition.active == active:
+        return  # already so (a second click, another tab): nothing changes, nothing audited
     condition.active = active
     db.session.flush()
     audit.record(
@@ -74,12 +76,13 @@ def replace_protocol(
     therapy: Therapy,
     steps: list[tuple[str, int, int, int]],
     by: User,
-    seen: list[int] | None = None,
+    seen: list[int] | NoPage | None = NO_PAGE,
 ) -> None:
     """New steps for this therapy; old ones are retired (follow-ups already made keep them).
 
     `seen` is the ids of the steps the editor's page showed: when another save replaced them
     since, this one is stale (StaleWrite, with the protocol saved now) and changes nothing.
+    None (the request did not say which steps its page showed) is stale too.
     """
     _require_admin(by)
     # Locked, so two saves from the same page meet here on PostgreSQL (the later one sees the
@@ -90,7 +93,7 @@ def replace_protocol(
         .order_by(m.FollowUpProtocolStep.position)
         .with_for_update()
     ).all()
-    if seen is not None and seen != [step.id for step in current]:
+    if not isinstance(seen, NoPage) and seen != [step.id for step in current]:
         saved = "; ".join(f"{s.label} (day {s.due_days})" for s in current) or "none"
         yours = "; ".join(f"{label} (day {due})" for label, due, _, _ in steps)
         raise StaleWrite(changes=[("Follow-ups", saved, yours)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.auth.models import User
-from clinic.errors import Refused, StaleWrite
+from clinic.errors import NO_PAGE, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import StageKind, StageStatus, Therapy
@@ -38,12 +38,14 @@ def set_ticks(
     item_ids: set[int],
     by: User,
     how: str | None = None,
-    shown: set[int] | None = None,
+    shown: set[int] | NoPage | None = NO_PAGE,
 ) -> None:
     """Tick the given items and untick the rest; a kept tick keeps its who and when.
 
     `shown` is what the user's page showed ticked: when someone changed the ticks since, the
     save is stale (StaleWrite, listing the items that differ) instead of undoing their ticks.
+    None (the request did not say what its page showed) is stale too: nothing tells this save
+    from one that would undo a colleague's ticks.
     """
     refusal = stage_work_refusal(by, stage)
     if refusal:
@@ -60,7 +62,7 @@ def set_ticks(
             sa.select(m.ChecklistTick).where(m.ChecklistTick.stage_id == stage.id)
         )
     }
-    if shown is not None and shown != existing.keys():
+    if not isinstance(shown, NoPage) and shown != existing.keys():
         raise StaleWrite(changes=_tick_changes(template, set(existing), shown, item_ids))
     # A save is a change of the stage: two saves at the same moment meet at its version.
     stage.updated_at = utcnow()
@@ -78,8 +80,10 @@ def set_ticks(
     )
 
 
-def _tick_changes(template, saved: set[int], shown: set[int], mine: set[int]) -> list:
-    """(item, saved now, your entry) for each item someone else ticked or unticked."""
+def _tick_changes(template, saved: set[int], shown: set[int] | None, mine: set[int]) -> list:
+    """(item, saved now, your entry) for each item someone else ticked or unticked (each item
+    saved otherwise than entered, when the page did not say what it showed)."""
+    seen = mine if shown is None else shown
 
     def state(ticked: bool) -> str:
         return "ticked" if ticked else "not ticked"
@@ -87,7 +91,7 @@ def _tick_changes(template, saved: set[int], shown: set[int], mine: set[int]) ->
     return [
         (item.text, state(item.id in saved), state(item.id in mine))
         for item in (template.items if template else [])
-        if (item.id in saved) != (item.id in shown)
+        if (item.id in saved) != (item.id in seen)
     ]
 
 
@@ -107,28 +111,66 @@ def confirm_read_aloud(stage: m.Stage, template_id: int | None, by: User) -> Non
     set_ticks(stage, {item.id for item in template.items}, by, how="read aloud at the time-out")
 
 
+def _therapy_is(therapy: Therapy | None):
+    return (
+        m.ChecklistTemplate.therapy.is_(None)
+        if therapy is None
+        else m.ChecklistTemplate.therapy == therapy
+    )
+
+
+def latest_version(kind: StageKind, therapy: Therapy | None) -> int | None:
+    """The newest version number published for exactly this stage and therapy (or none)."""
+    return db.session.scalar(
+        sa.select(sa.func.max(m.ChecklistTemplate.version)).where(
+            m.ChecklistTemplate.stage_kind == kind, _therapy_is(therapy)
+        )
+    )
+
+
+def _published_changes(kind, therapy, title: str, items: list[tuple[str, bool]]) -> list:
+    """(what, published now, your entry) for a stale publish."""
+    saved = db.session.scalar(
+        sa.select(m.ChecklistTemplate)
+        .where(m.ChecklistTemplate.stage_kind == kind, _therapy_is(therapy))
+        .order_by(m.ChecklistTemplate.version.desc())
+        .limit(1)
+    )
+
+    def listed(pairs) -> str:
+        return "; ".join(text if required else f"(optional) {text}" for text, required in pairs)
+
+    if saved is None:
+        return []
+    return [
+        ("Version", saved.version, "new"),
+        ("Title", saved.title, title.strip()),
+        ("Items", listed((i.text, i.required) for i in saved.items), listed(items)),
+    ]
+
+
 def new_version(
     kind: StageKind,
     therapy: Therapy | None,
     title: str,
     items: list[tuple[str, bool]],
     by: User,
+    based_on: int | NoPage | None = NO_PAGE,
 ) -> m.ChecklistTemplate:
-    """Publish a new version; earlier versions stay for the stages that used them."""
+    """Publish a new version; earlier versions stay for the stages that used them.
+
+    `based_on` is the version the editor's page was opened on (None: there was none, or the
+    request did not say): when another was published since, this one is stale (StaleWrite,
+    with what is published now) and would otherwise drop that version's changes unseen.
+    """
     if not can_manage_catalogues(by):
         raise Refused("Only an administrator edits checklists.")
     if not items:
         raise Refused("A checklist needs at least one item.", field="items")
-    condition = (
-        m.ChecklistTemplate.therapy.is_(None)
-        if therapy is None
-        else m.ChecklistTemplate.therapy == therapy
-    )
-    latest = db.session.scalar(
-        sa.select(sa.func.max(m.ChecklistTemplate.version)).where(
-            m.ChecklistTemplate.stage_kind == kind, condition
-        )
-    )
+    latest = latest_version(kind, therapy)
+    if not isinstance(based_on, NoPage) and (latest or 0) != (based_on or 0):
+        raise StaleWrite(changes=_published_changes(kind, therapy, title, items))
+    condition = _therapy_is(therapy)
     db.session.execute(
         sa.update(m.ChecklistTemplate)
         .where(m.ChecklistTemplate.stage_kind == kind, condition)

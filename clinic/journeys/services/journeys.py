@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import g, has_request_context
 
 from clinic.auth.models import Role, User
-from clinic.errors import Refused
+from clinic.errors import NO_PAGE, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.journey import LEVELS, SIDES, STRUCTURES
@@ -115,10 +115,21 @@ def repeat_cycle_refusal(journey: m.Journey) -> str | None:
     return None
 
 
-def open_repeat_cycle(journey: m.Journey, by: User) -> m.Cycle:
-    """A repeat treatment: back to treatment with a new cycle."""
+def _check_seen(journey: m.Journey, seen_version: str | NoPage | None) -> None:
+    """A decision taken from the chart stands on the journey the chart showed: when it changed
+    since (a repeat started, the journey ended, in another tab), the decision is stale."""
+    if not isinstance(seen_version, NoPage) and seen_version != str(journey.version):
+        raise StaleWrite("This journey changed after the chart was opened. Nothing was done.")
+
+
+def open_repeat_cycle(
+    journey: m.Journey, by: User, seen_version: str | NoPage | None = NO_PAGE
+) -> m.Cycle:
+    """A repeat treatment: back to treatment with a new cycle. `seen_version` is the journey's
+    version the chart showed (NO_PAGE: the app itself, e.g. the demo)."""
     if not can_open_journey(by):
         raise Refused("Only a provider starts a repeat treatment.")
+    _check_seen(journey, seen_version)
     refusal = repeat_cycle_refusal(journey)
     if refusal:
         raise Refused(refusal)
@@ -126,12 +137,19 @@ def open_repeat_cycle(journey: m.Journey, by: User) -> m.Cycle:
     return open_cycle(journey, by)
 
 
-def end_journey(journey: m.Journey, target: JourneyStatus, reason: str, by: User) -> None:
+def end_journey(
+    journey: m.Journey,
+    target: JourneyStatus,
+    reason: str,
+    by: User,
+    seen_version: str | NoPage | None = NO_PAGE,
+) -> None:
     """Discharge from the programme (completed) or cancel; a reason is always kept."""
     if target not in (JourneyStatus.COMPLETED, JourneyStatus.CANCELLED):
         raise Refused("A journey ends as completed or cancelled.")
     if not can_open_journey(by):
         raise Refused("Only a provider ends a journey.")
+    _check_seen(journey, seen_version)
     if not reason.strip():
         raise Refused("Give the reason.", field="reason")
     move_journey(journey, target)

@@ -116,6 +116,7 @@ class ChartJourney:
     targets: list[ChartTarget] = field(default_factory=list)
     follow_ups: list[ChartFollowUp] = field(default_factory=list)
     team: list[TeamLine] = field(default_factory=list)
+    version: int = 0  # what the chart's decisions (repeat, end) were taken on
 
 
 @dataclass
@@ -180,6 +181,7 @@ def _chart_statements() -> tuple[sa.Select, sa.CompoundSelect]:
             m.Specimen.id,
             m.Specimen.code,
             m.Specimen.custody_state,
+            m.Journey.version,
         )
         .select_from(m.Journey)
         .outerjoin(provider, provider.id == m.Journey.provider_id)
@@ -310,6 +312,7 @@ def chart_for(patient: Patient) -> Chart:
                 row[6] or "",
                 ChartCycle(row[7], row[8]) if row[7] else None,
             )
+            journey.version = row[26]
         if row[9] is None:
             continue
         template_id, ticked, items = row[20:23]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from clinic.auth.models import Role, User
-from clinic.errors import Refused, StaleWrite
+from clinic.errors import NO_PAGE, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.models.catalog import ContraindicationKind
@@ -61,6 +61,14 @@ def medicines(patient: Patient) -> list[PatientMedicine]:
             .order_by(PatientMedicine.id)
         )
     )
+
+
+def safety_lists_stamp(patient: Patient) -> str:
+    """Which allergies and medicines a page showed ("a1,4;m3"): a screen that confirms them
+    with the patient stands on this list, not on one changed since."""
+    allergy_ids = ",".join(str(a.id) for a in allergies(patient))
+    medicine_ids = ",".join(str(x.id) for x in medicines(patient))
+    return f"a{allergy_ids};m{medicine_ids}"
 
 
 def _clinical(by: User) -> None:
@@ -508,6 +516,7 @@ def record_screen(
     by: User,
     override_reason: str | None = None,
     seen_version: int | None = UNSEEN,
+    lists_seen: str | NoPage | None = NO_PAGE,
 ) -> m.DayOfScreen:
     """Save the cycle's day-of screen; its outcome says whether collection may start.
 
@@ -519,6 +528,16 @@ def record_screen(
     saved = screen_of(cycle)
     if seen_version != UNSEEN and (saved.version if saved else None) != seen_version:
         raise StaleWrite("Someone else saved this screen after you opened it.")
+    confirming = values.get("allergies_confirmed") or values.get("medicines_confirmed")
+    if (
+        confirming
+        and not isinstance(lists_seen, NoPage)
+        and lists_seen != safety_lists_stamp(cycle.journey.patient)
+    ):
+        # "gone through with the patient" would vouch for allergies or medicines never shown
+        raise StaleWrite(
+            "The patient's allergies or medicines changed after this screen was opened."
+        )
     if (values.get("consent_signed_at") is None) != (not values.get("consent_form_version")):
         raise Refused(
             "Record both the consent form version and when it was signed.",

@@ -9,6 +9,7 @@ from flask_login import current_user
 from clinic.auth.models import Role
 from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
+from clinic.inputs import query_int
 from clinic.messaging import bp, services
 from clinic.messaging.forms import SettingsForm, TemplateForm
 from clinic.messaging.models import (
@@ -177,6 +178,7 @@ def sms_outbox():
         abort(404)
     page = db.paginate(
         db.select(SmsOutboxMessage).order_by(SmsOutboxMessage.id.desc()),
+        page=query_int("page", 1),
         per_page=50,
         error_out=False,
     )

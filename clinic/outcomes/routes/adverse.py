@@ -14,7 +14,13 @@ from clinic.journeys.models import Journey
 from clinic.models import audit
 from clinic.outcomes import adverse, bp
 from clinic.outcomes.adverse_models import SERIOUS_CRITERIA, AdverseEvent, PatientConcern
-from clinic.outcomes.forms import AdverseEventForm, ConcernForm, DismissForm, ReviewForm
+from clinic.outcomes.forms import (
+    AdverseEventEditForm,
+    AdverseEventForm,
+    ConcernForm,
+    DismissForm,
+    ReviewForm,
+)
 from clinic.policy import CLINICAL, ensure_clinical_access, require_roles
 from clinic.submissions import once
 from clinic.transaction import attempt
@@ -54,25 +60,6 @@ def _values(form: AdverseEventForm) -> dict:
     return {name: form[name].data for name in FIELDS}
 
 
-def _shown(value: object) -> str:
-    """A stored or entered value in the words the stale notice compares and shows."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(getattr(value, "value", value))
-
-
-def _differences(form: AdverseEventForm, event: AdverseEvent) -> list[tuple[str, str, str]]:
-    """(field, saved now, entered) for each field where someone else's save and this one differ."""
-    rows = []
-    for name in FIELDS:
-        saved, entered = _shown(getattr(event, name)), _shown(form[name].data)
-        if saved != entered:
-            rows.append((str(form[name].label.text), saved, entered))
-    return rows
-
-
 @bp.route("/journeys/<int:journey_id>/adverse-events/new", methods=["GET", "POST"])
 @require_roles(*CLINICAL)
 @once
@@ -105,7 +92,12 @@ def report_event(journey_id: int):
     elif request.method == "POST":
         status = 422
     return render_template(
-        "outcomes/adverse_form.html", journey=journey, form=form, event=None, concern=concern
+        "outcomes/adverse_form.html",
+        journey=journey,
+        form=form,
+        event=None,
+        concern=concern,
+        conflict=None,
     ), status
 
 
@@ -115,7 +107,7 @@ def adverse_event(event_id: int):
     event = _event(event_id)
 
     journey = db.get_or_404(Journey, event.journey_id)
-    form = AdverseEventForm() if request.method == "POST" else AdverseEventForm(obj=event)
+    form = AdverseEventEditForm() if request.method == "POST" else AdverseEventEditForm(obj=event)
     form.fill_choices(adverse.term_list(), journey.cycles)
     if request.method == "GET":
         audit.record(
@@ -124,16 +116,17 @@ def adverse_event(event_id: int):
         form.version.data = str(event.version)
         for name in ("related_procedure", "related_product", "action_taken", "outcome"):
             form[name].data = getattr(event, name).value
-    status, conflict = 200, None
+    status = 200
+    conflict = None
     if form.validate_on_submit():
+        values = _values(form)
         try:
             with attempt():
-                adverse.update_event(event, _values(form), current_user, int(form.version.data))
+                adverse.update_event(event, values, current_user, int(form.version.data))
         except StaleWrite:
             db.session.refresh(event)
-            conflict = _differences(form, event)
-            # the page now shows what is saved: saved again, it is checked against that version
-            form.version.data = str(event.version)
+            conflict = _changes(form, event, values)
+            form.version.data = str(event.version)  # saving the kept entry again is possible
             status = 409
         except Refused as err:
             show_beside(form, err, "term_code")
@@ -149,9 +142,28 @@ def adverse_event(event_id: int):
         form=form,
         event=event,
         concern=None,
-        review_form=ReviewForm(formdata=None, version=str(event.version)),
         conflict=conflict,
+        review_form=ReviewForm(formdata=None, version=str(event.version)),
     ), status
+
+
+def _changes(form: AdverseEventForm, event: AdverseEvent, values: dict) -> list:
+    """(field, saved now, your entry) for each field the other save left different."""
+
+    def shown(name: str, value: object) -> str:
+        value = getattr(value, "value", value)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        choices = getattr(form[name], "choices", None)
+        if choices:
+            value = dict((str(v), label) for v, label in choices).get(str(value), value)
+        return "—" if value in (None, "") else str(value)
+
+    return [
+        (form[name].label.text, shown(name, getattr(event, name)), shown(name, values[name]))
+        for name in FIELDS
+        if shown(name, getattr(event, name)) != shown(name, values[name])
+    ]
 
 
 @bp.route("/adverse-events/<int:event_id>/review", methods=["POST"])

@@ -123,6 +123,9 @@ def void(response_id: int):
     response = _response(response_id)
     form = VoidForm()
     if not form.validate_on_submit():
+        if form.reason.errors:  # blank (e.g. only spaces) or too long: said on the page
+            flash("Not withdrawn: give the reason (at most 200 characters).", "danger")
+            return _render(response.patient, status=422)
         abort(400)
     try:
         with attempt():

@@ -10,6 +10,7 @@ from clinic.admin.forms import ConfirmForm
 from clinic.auth.models import Role
 from clinic.errors import Refused, show_beside
 from clinic.extensions import db, limiter
+from clinic.inputs import query_int
 from clinic.mail import OutboxMessage, link_parts, outbox_enabled, queued_notice, send
 from clinic.models import audit
 from clinic.models.base import utcnow
@@ -125,6 +126,7 @@ def outbox():
         abort(404)
     messages = db.paginate(
         sa.select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+        page=query_int("page", 1),
         per_page=25,
         error_out=False,
     )
