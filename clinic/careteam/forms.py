@@ -26,6 +26,8 @@ class AddMemberForm(ClinicForm):
 
 class ProviderForm(ClinicForm):
     provider_id = SelectField("Responsible provider", coerce=int, validators=[InputRequired()])
+    # the responsible provider the page showed: a change decided on an older page is stale
+    shown = HiddenField()
 
 
 class ReviewForm(ClinicForm):

@@ -14,7 +14,7 @@ from clinic.careteam import services as team
 from clinic.careteam.forms import AddMemberForm, BreakGlassForm, ProviderForm
 from clinic.careteam.models import JourneyMember
 from clinic.dates import fmt_datetime
-from clinic.errors import Refused, show_beside
+from clinic.errors import Refused, StaleWrite, show_beside
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.services.queries import active_providers
@@ -129,7 +129,9 @@ def _team_page(journey: m.Journey, add_form=None, provider_form=None, status: in
     add_form.user_id.choices = [
         (u.id, f"{u.full_name} ({u.role.label})") for u in team.assignable_users(journey)
     ]
-    provider_form = provider_form or ProviderForm(formdata=None, provider_id=journey.provider_id)
+    provider_form = provider_form or ProviderForm(
+        formdata=None, provider_id=journey.provider_id, shown=str(journey.provider_id)
+    )
     provider_form.provider_id.choices = [(u.id, u.full_name) for u in active_providers()]
     return render_template(
         "careteam/team.html",
@@ -210,8 +212,16 @@ def change_provider(journey_id: int):
         try:
             with attempt():
                 team.change_responsible_provider(
-                    journey, db.session.get(User, form.provider_id.data), current_user
+                    journey,
+                    db.session.get(User, form.provider_id.data),
+                    current_user,
+                    form.shown.data,
                 )
+        except StaleWrite as err:  # 409: who it is now beside the choice; choosing again works
+            db.session.refresh(journey)
+            form.shown.data = str(journey.provider_id)
+            show_beside(form, err, "provider_id")
+            return _team_page(journey, provider_form=form, status=409)
         except Refused as err:
             show_beside(form, err, "provider_id")
             return _team_page(journey, provider_form=form, status=422)

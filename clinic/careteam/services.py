@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from clinic.auth.models import Role, User
 from clinic.careteam.models import BreakGlass, BreakGlassReason, JourneyMember, TeamRole
-from clinic.errors import Conflict, Refused
+from clinic.errors import NO_PAGE, Conflict, NoPage, Refused, StaleWrite
 from clinic.extensions import db
 from clinic.journeys import models as m
 from clinic.journeys.states import OPEN_JOURNEY
@@ -298,8 +298,19 @@ def _touch(journey: m.Journey) -> None:
     )
 
 
-def change_responsible_provider(journey: m.Journey, provider: User | None, by: User) -> None:
-    """Hand the journey to another provider (an administrator's decision)."""
+def change_responsible_provider(
+    journey: m.Journey, provider: User | None, by: User, shown: str | NoPage | None = NO_PAGE
+) -> None:
+    """Hand the journey to another provider (an administrator's decision). `shown` is the
+    provider id the page showed: when someone handed the journey on since, this is stale."""
+    if not isinstance(shown, NoPage) and (shown or "").strip() != str(journey.provider_id):
+        now = db.session.get(User, journey.provider_id)
+        raise StaleWrite(
+            "Someone else changed the responsible provider after you opened this page: it is "
+            f"now {now.full_name if now else 'someone else'}. Choose again if a change is "
+            "still needed.",
+            "provider_id",
+        )
     if provider is None or not provider.active or provider.role is not Role.PROVIDER:
         raise Refused("Choose an active provider.", "provider_id")
     if provider.id == journey.provider_id:

@@ -262,12 +262,30 @@ def test_an_admin_hands_the_journey_to_another_provider(client, login, journey, 
     login(Role.ADMIN)
     assert "Dr. Test Provider" in client.get("/care-team/journeys").get_data(as_text=True)
     page = f"/care-team/journeys/{journey.id}"
-    response = client.post_form(f"{page}/provider", {"provider_id": str(successor.id)})
+    shown = str(journey.provider_id)
+    response = client.post_form(
+        f"{page}/provider", {"provider_id": str(successor.id), "shown": shown}
+    )
     assert response.status_code == 302
     db.session.refresh(journey)
     assert journey.provider_id == successor.id
     assert team.covering_provider_ids(journey) == set()  # no longer listed twice
     assert len(_events(db, "care_team.provider_changed")) == 1
+    # a second administrator, deciding on the page opened before that change (or a request
+    # that does not say what its page showed): 409, the provider now named, nothing changed
+    third = factories.make_user(Role.PROVIDER, full_name="Dr. Third")
+    for sent in ({"shown": shown}, {}):
+        stale = client.post_form(f"{page}/provider", {"provider_id": str(third.id), **sent})
+        assert stale.status_code == 409
+        html = stale.get_data(as_text=True)
+        assert "it is now Dr. Successor" in html[html.index('id="provider_id-error"') :][:300]
+        assert f'name="shown" type="hidden" value="{successor.id}"' in html  # choose again
+        db.session.refresh(journey)
+        assert journey.provider_id == successor.id
+    again = client.post_form(
+        f"{page}/provider", {"provider_id": str(third.id), "shown": str(successor.id)}
+    )
+    assert again.status_code == 302
 
 
 def test_assigning_a_front_desk_account_is_refused(journey, provider, db):
