@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -116,6 +117,19 @@ def test_admin_reviews_break_glass_uses(client, login, journey, db):
     login(Role.ADMIN)
     page = client.get("/admin/break-glass").get_data(as_text=True)
     assert "Nurse Outsider" in page and "Checking a mislabelled tube." in page
+    # a note the form refuses (a pasted control character): the list again, that row's note
+    # marked with the reason beside it, nothing reviewed
+    refused = client.post_form(
+        f"/admin/break-glass/{grant.id}/review",
+        {"note": "Confirmed\x07 with lab"},
+        token_from="/admin/break-glass",
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'aria-invalid="true"' in re.search(rf'<input[^>]*id="note-{grant.id}"[^>]*>', html)[0]
+    assert f'id="note-{grant.id}-error"' in html
+    db.session.refresh(grant)
+    assert grant.reviewed_at is None
     response = client.post_form(
         f"/admin/break-glass/{grant.id}/review",
         {"note": "Confirmed with lab"},

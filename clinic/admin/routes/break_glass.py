@@ -21,15 +21,27 @@ def break_glass_uses():
     show = request.args.get("show", "open")
     if show not in ("open", "all"):
         abort(400)
+    return _uses_page(show, ReviewForm(formdata=None))
+
+
+def _uses_page(show: str, form: ReviewForm, refused_id: int | None = None):
+    """The list; after a refused review, that use's note as written with the reason beside it
+    (422)."""
     uses = team.break_glass_uses(show)
     audit.record(
         "break_glass.list_viewed",
         actor=current_user,
         patients={u.patient_id for u in uses},
     )
-    return render_template(
-        "admin/break_glass.html", uses=uses, show=show, form=ReviewForm(formdata=None), now=utcnow()
+    page = render_template(
+        "admin/break_glass.html",
+        uses=uses,
+        show=show,
+        form=form,
+        refused_id=refused_id,
+        now=utcnow(),
     )
+    return page, 422 if refused_id else 200
 
 
 @bp.route("/break-glass/<int:grant_id>/review", methods=["POST"])
@@ -37,7 +49,7 @@ def review_break_glass(grant_id: int):
     grant = db.get_or_404(BreakGlass, grant_id)
     form = ReviewForm()
     if not form.validate_on_submit():
-        abort(400)
+        return _uses_page("open", form, grant.id)
     try:
         with attempt():
             team.review_break_glass(grant, form.note.data, current_user)
