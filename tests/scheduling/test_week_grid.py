@@ -133,21 +133,25 @@ def test_a_move_outside_working_hours_warns_like_a_booking(client, login, clinic
     assert "outside Dr Ada Stone&#39;s working hours" in page and "Moved: Nora Quist" in page
 
 
-def test_the_reschedule_form_warns_outside_working_hours_too(client, login, clinic, db):
-    login(Role.FRONT_DESK)
-    original = _book(clinic)
-    page = f"/schedule/appointments/{original.id}/reschedule"
-    form = {
+def _reschedule_form(clinic, original, start: str) -> tuple[str, dict]:
+    """The reschedule page's address and its fields as sent, moving the visit to `start`."""
+    return f"/schedule/appointments/{original.id}/reschedule", {
         "patient_mrn": clinic.patient.mrn,
         "kind": "follow_up",
         "provider": str(clinic.provider.id),
         "room": str(clinic.exam.id),
         "day": "2030-03-04",
-        "start": "18:00",
+        "start": start,
         "minutes": "",
         "notes": "",
         "version": str(original.version),
     }
+
+
+def test_the_reschedule_form_warns_outside_working_hours_too(client, login, clinic, db):
+    login(Role.FRONT_DESK)
+    original = _book(clinic)
+    page, form = _reschedule_form(clinic, original, start="18:00")
     moved = client.post_form(page, form)
     assert moved.status_code == 302
     assert "outside Dr Ada Stone" in client.get(moved.headers["Location"]).get_data(as_text=True)
@@ -160,18 +164,9 @@ def test_a_reschedule_from_a_stale_page_is_a_conflict_that_saves_after_checking(
     it is now beside it and the form carrying its version now, so saving again works."""
     login(Role.FRONT_DESK)
     original = _book(clinic)
-    page = f"/schedule/appointments/{original.id}/reschedule"
-    form = {
-        "patient_mrn": clinic.patient.mrn,
-        "kind": "follow_up",
-        "provider": str(clinic.provider.id),
-        "room": str(clinic.exam.id),
-        "day": "2030-03-04",
-        "start": "14:00",
-        "minutes": "",
-        "notes": "Moved at the patient's request",
-        "version": str(original.version - 1),
-    }
+    page, form = _reschedule_form(clinic, original, start="14:00")
+    form["notes"] = "Moved at the patient's request"
+    form["version"] = str(original.version - 1)
     stale = client.post_form(page, form)
     assert stale.status_code == 409
     html = stale.get_data(as_text=True)
