@@ -4,6 +4,7 @@ keep such a URL for a year (deploy/nginx/clinic.conf), and a changed file gets a
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -13,14 +14,18 @@ from werkzeug.security import safe_join
 STATIC_ENDPOINTS = {"static": None, "bootstrap.static": "bootstrap"}
 # path -> (modified ns, size, fingerprint): read each file once, again only when it changes.
 _known: dict[str, tuple[int, int, str]] = {}
+# (static folder, file name as asked) -> the file's path ("" when the name leaves the folder)
+_paths: dict[tuple[str, str], str] = {}
 
 
 def fingerprint(path: str) -> str | None:
-    """The first 12 hex digits of the file's SHA-256 (None when there is no such file)."""
+    """The first 12 hex digits of the file's SHA-256 (None when there is no such file). A page
+    writes several static URLs: each costs one `os.stat` (a `Path` and its `stat` cost three
+    times as much), and the file is read again only when it changed."""
     try:
-        stat = Path(path).stat()
+        stat = os.stat(path)
         known = _known.get(path)
-        if known and known[:2] == (stat.st_mtime_ns, stat.st_size):
+        if known and known[0] == stat.st_mtime_ns and known[1] == stat.st_size:
             return known[2]
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
     except OSError:
@@ -39,7 +44,12 @@ def _add_fingerprint(endpoint: str, values: dict) -> None:
     if endpoint not in STATIC_ENDPOINTS or "v" in values or "filename" not in values:
         return
     folder = _static_folder(endpoint)
-    path = safe_join(folder, values["filename"]) if folder else None
+    if not folder:
+        return
+    key = (folder, values["filename"])
+    path = _paths.get(key)
+    if path is None:
+        path = _paths[key] = safe_join(folder, values["filename"]) or ""
     if path and (digest := fingerprint(path)):
         values["v"] = digest
 
