@@ -61,6 +61,9 @@ def test_a_provider_discharges_from_the_chart_and_an_older_chart_changes_nothing
     )
     assert stale.status_code == 409
     assert "This journey changed after the chart was opened" in stale.get_data(as_text=True)
+    # the journey can still end (in treatment now): its form is open with the reason kept
+    box = re.search(rf'<input[^>]*id="reason-{journey.id}"[^>]*>', stale.get_data(as_text=True))
+    assert 'value="Done"' in box[0]
     db.session.refresh(journey)
     assert journey.status is JourneyStatus.IN_TREATMENT and journey.status_reason is None
     current = _form(client, journey, "end/cancel")

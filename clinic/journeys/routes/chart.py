@@ -140,7 +140,7 @@ def end_journey(journey_id: int, outcome: str):
                     journey, targets[outcome], form.reason.data, current_user, form.version.data
                 )
         except StaleWrite as err:
-            return _stale_chart(journey, err)
+            return _stale_chart(journey, err, end_form=form, end_journey_id=journey.id)
         except Refused as err:
             show_beside(form, err, "reason")
         else:
@@ -152,11 +152,12 @@ def end_journey(journey_id: int, outcome: str):
     return render_chart(journey.patient, end_form=form, end_journey_id=journey.id), 422
 
 
-def _stale_chart(journey: m.Journey, err: StaleWrite):
-    """409: the chart as it is now, saying that nothing was done."""
+def _stale_chart(journey: m.Journey, err: StaleWrite, **forms):
+    """409: the chart as it is now, saying that nothing was done; `forms` keep what was
+    written (an ending's reason, its form open when the journey can still end)."""
     db.session.refresh(journey)
     flash(f"{err} Check the journey below, then decide again.", "warning")
-    return render_chart(journey.patient), 409
+    return render_chart(journey.patient, **forms), 409
 
 
 def label_qr(code: str) -> str:
