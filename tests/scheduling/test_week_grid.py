@@ -177,6 +177,11 @@ def test_a_reschedule_from_a_stale_page_is_a_conflict_that_saves_after_checking(
     assert db.session.get(Appointment, original.id).status is Status.BOOKED
     moved = client.post_form(page, {**form, "version": str(original.version)})
     assert moved.status_code == 302
+    # the tab that lost: the visit was moved meanwhile, and the page says where to
+    db.session.expire_all()
+    gone = client.post_form(page, {**form, "start": "15:00"})
+    assert gone.status_code == 409
+    assert "It was moved to 4 Mar 2030, 14:00." in gone.get_data(as_text=True)
 
 
 def test_a_move_onto_a_taken_time_or_from_a_stale_page_changes_nothing(client, login, clinic, db):

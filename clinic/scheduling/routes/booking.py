@@ -312,11 +312,17 @@ def reschedule(appointment_id: int):
             # to the visit as it is now
             stale = True
             form.version.data = str(original.version)
-            form.start.errors.append(
-                "This appointment changed while you were editing it: it is now "
+            now = (
                 f"{fmt_datetime(original.starts_at)} with {original.provider.full_name}"
                 f"{', ' + original.room.name if original.room else ''} "
-                f"({original.status.label.lower()}). Check your entry and save again."
+                f"({original.status.label.lower()})"
+            )
+            why = services.move_refusal(original)  # moved or cancelled meanwhile: say so
+            if original.rescheduled_to is not None:
+                why = f"It was moved to {fmt_datetime(original.rescheduled_to.starts_at)}."
+            form.start.errors.append(
+                f"This appointment changed while you were editing it: it is now {now}. "
+                + (why or "Check your entry and save again.")
             )
         elif booking is not None:
             try:
